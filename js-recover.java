@@ -10,5 +10,6 @@ import picocli.CommandLine.Command;
 @Command(name = "js-recover", mixinStandardHelpOptions = true, version = "js-recover 0.1.0")
 class JsRecover implements Callable<Integer> {
   public Integer call() { return 0; }
-  public static void main(String[] args) { System.exit(new CommandLine(new JsRecover()).execute(args)); }
+  static CommandLine commandLine() { return new CommandLine(new JsRecover()); }
+  public static void main(String[] args) { System.exit(commandLine().execute(args)); }
 }

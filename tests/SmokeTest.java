@@ -1,3 +1,3 @@
 import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.*;
-class SmokeTest { @Test void runs() { assertEquals(0, new picocli.CommandLine(new JsRecover()).execute("--help")); } }
+class SmokeTest { @Test void runs() { assertEquals(0, Cli.run("--help").exit()); } }
