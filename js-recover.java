@@ -3,13 +3,1799 @@
 //DEPS info.picocli:picocli:4.7.7
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.20.1
 //DEPS net.openhft:zero-allocation-hashing:2026.0
+
+/*
+ * js-recover: bring a NATS JetStream store back after its cluster lost Raft quorum.
+ *
+ * When two of three nodes are gone, the survivor still holds every replicated stream on disk,
+ * but no leader can be elected, so nothing can reach it. The way out:
+ *
+ *   1. Stop the survivor (or take the disk of a dead node). Never work on a store that a
+ *      nats-server is still writing: js-recover refuses one that changes while it reads it.
+ *   2. Copy its store_dir and work on the copy only:   cp -a /var/lib/nats /recovery/store
+ *   3. js-recover inspect /recovery/store              read-only: what is there, what is broken
+ *   4. js-recover prepare --dry-run /recovery/store    the exact plan, nothing written
+ *   5. js-recover prepare /recovery/store
+ *        streams: num_replicas -> 1, placement removed; consumers: num_replicas > 1 -> 0
+ *        (inherit the stream's); meta.sum recomputed (meta.inf resealed when encrypted);
+ *        <account>/_js_ Raft state moved, with the original bytes of every rewritten file and
+ *        a manifest, into <store>/js-recover-backup/<run>/. Nothing is deleted.
+ *   6. Start a standalone nats-server on the store (prepare prints the command).
+ *   7. nats account backup, then nats stream restore ... --replicas N into a new cluster.
+ *
+ * Sections, in the order data flows:
+ *   1. Model of a store     accounts, streams, consumers, their meta files, Raft folders
+ *   2. Walker               reads a store from disk into the model and finds every problem
+ *   3. Checksum             HighwayHash-64, what meta.sum holds
+ *   4. Crypto               opening and resealing encrypted meta.inf
+ *   5. Rewriter             the byte-exact edit of one meta.inf
+ *   6. Prepare              the plan, the backup, atomic replacement, the manifest
+ *   7. Reports              inspect table and JSON, next steps
+ *   8. Commands             picocli: inspect, prepare, version, help
+ */
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.math.BigInteger;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ForkJoinPool;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
-@Command(name = "js-recover", mixinStandardHelpOptions = true, version = "js-recover 0.1.0")
+// =================================================================================================
+// 1. Model of a store
+//
+// <store_dir>/jetstream/<account>/streams/<stream>/meta.inf|meta.sum|meta.key, msgs/, obs/<consumer>/
+// <store_dir>/jetstream/<account>/_js_/   Raft state (only directly under an account folder)
+// =================================================================================================
+
+enum AssetKind { STREAM, CONSUMER }
+
+/** A stream's or a consumer's stored config: meta.inf, meta.sum and, when encrypted, meta.key. */
+final class MetaAsset {
+  static final String META_INF = "meta.inf", META_SUM = "meta.sum", META_KEY = "meta.key";
+
+  final AssetKind kind;
+  final String account, stream, consumer; // consumer is null for a stream
+  final Path dir;
+
+  byte[] metaInf;            // as stored: sealed when metaKey is present
+  String metaSum;            // as stored
+  byte[] metaKey;            // null when the asset is not encrypted
+  String computedSum;        // what meta.sum should hold for metaInf
+  boolean sumFromInterruptedRun; // meta.inf is what an interrupted prepare wrote; its meta.sum is still old
+  MetaCrypto.Opened opened;  // set when a key opened a sealed meta.inf
+  byte[] json;               // the plaintext config (metaInf itself when not sealed)
+  JsonNode config;           // json parsed; null when it could not be read, parsed or opened
+
+  MetaAsset(AssetKind kind, String account, String stream, String consumer, Path dir) {
+    this.kind = kind;
+    this.account = account;
+    this.stream = stream;
+    this.consumer = consumer;
+    this.dir = dir;
+  }
+
+  Path metaInfPath() { return dir.resolve(META_INF); }
+  Path metaSumPath() { return dir.resolve(META_SUM); }
+  Path metaKeyPath() { return dir.resolve(META_KEY); }
+
+  /** The server keys meta.sum's HighwayHash with sha256 of this name. */
+  String checksumKey() { return kind == AssetKind.STREAM ? stream : stream + "/" + consumer; }
+
+  /** The server derives the meta.key encryption key from this context (a dot, not a slash). */
+  String cryptoContext() { return kind == AssetKind.STREAM ? stream : stream + "." + consumer; }
+
+  boolean sealed() { return metaKey != null; }
+  boolean sumOk() { return metaSum != null && metaSum.equals(computedSum); }
+
+  /** num_replicas as stored, or null when unknown (unreadable, sealed without a key, absent). */
+  Integer replicas() {
+    JsonNode n = config == null ? null : config.get("num_replicas");
+    return n != null && n.canConvertToInt() && n.isIntegralNumber() ? n.intValue() : null;
+  }
+
+  String text(String field) {
+    JsonNode n = config == null ? null : config.get(field);
+    return n == null || n.isNull() ? null : n.asText();
+  }
+
+  String label() {
+    return account + " > " + stream + (consumer == null ? "" : " > " + consumer);
+  }
+}
+
+/** A stream folder: its meta files and its consumers. */
+record StoredStream(MetaAsset meta, List<MetaAsset> consumers) {
+  long consumersAboveOneReplica() {
+    return consumers.stream().filter(c -> c.replicas() != null && c.replicas() > 1).count();
+  }
+}
+
+/** Something that stops prepare: what is wrong, what to do, and what --force would do with it. */
+record Problem(Path path, String what, String todo, String ifForced) {}
+
+/** Something the operator should know that does not stop prepare. */
+record Warning(Path path, String what) {}
+
+/** A store as read from disk. Lists are sorted; problems and warnings in path order. */
+final class Store {
+  final Path storeDir, jetstreamDir;
+  final List<StoredStream> streams = new ArrayList<>();
+  final List<Path> raftDirs = new ArrayList<>();
+  final List<Path> leftoverTemps = new ArrayList<>();
+  final List<Problem> problems = Collections.synchronizedList(new ArrayList<>());
+  final List<Warning> warnings = Collections.synchronizedList(new ArrayList<>());
+  final TreeSet<String> accounts = new TreeSet<>();
+  /** Size and mtime of every file whose change would mean a server is still writing. */
+  final Map<Path, FileStamp> stamps = new ConcurrentHashMap<>();
+
+  Store(Path storeDir, Path jetstreamDir) {
+    this.storeDir = storeDir;
+    this.jetstreamDir = jetstreamDir;
+  }
+
+  List<MetaAsset> assets() {
+    List<MetaAsset> all = new ArrayList<>();
+    for (StoredStream s : streams) {
+      all.add(s.meta());
+      all.addAll(s.consumers());
+    }
+    return all;
+  }
+
+  long consumerCount() { return streams.stream().mapToLong(s -> s.consumers().size()).sum(); }
+
+  boolean encrypted() { return assets().stream().anyMatch(MetaAsset::sealed); }
+
+  /** Paths as the operator should read them: relative to the store dir. */
+  String rel(Path p) { return storeDir.relativize(p).toString(); }
+
+  void sort() {
+    streams.sort(Comparator.comparing((StoredStream s) -> s.meta().account).thenComparing(s -> s.meta().stream));
+    streams.forEach(s -> s.consumers().sort(Comparator.comparing(c -> c.consumer)));
+    Collections.sort(raftDirs);
+    problems.sort(Comparator.comparing(p -> p.path().toString()));
+    warnings.sort(Comparator.comparing(w -> w.path().toString()));
+  }
+}
+
+record FileStamp(long size, FileTime modified) {
+  static FileStamp of(Path p) throws IOException {
+    BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    return new FileStamp(a.size(), a.lastModifiedTime());
+  }
+}
+
+/** A refusal or failure the operator must act on: printed as is, exit code 1. */
+final class Refusal extends Exception {
+  Refusal(String message) { super(message); }
+}
+
+// =================================================================================================
+// 2. Walker
+//
+// Reads every stream and consumer meta file (in parallel: stores hold tens of thousands of
+// streams), checks every checksum, and records every problem with its path and what to do.
+// It never follows a symbolic link and never writes.
+// =================================================================================================
+
+final class StoreWalker {
+  static final String JETSTREAM = "jetstream", STREAMS = "streams", CONSUMERS = "obs", MSGS = "msgs",
+      RAFT = "_js_", TEMP_SUFFIX = ".js-recover-tmp";
+
+  private final KeyRing keys;
+  private final Map<String, String> interruptedSums;
+
+  private StoreWalker(KeyRing keys, Map<String, String> interruptedSums) {
+    this.keys = keys;
+    this.interruptedSums = interruptedSums;
+  }
+
+  /** Reads the store at {@code given}: a nats-server store_dir or its jetstream/ folder. */
+  static Store walk(Path given, KeyRing keys) throws Refusal {
+    Store store = locate(given);
+    new StoreWalker(keys, Backups.interruptedSums(store)).read(store);
+    return store;
+  }
+
+  private static Store locate(Path given) throws Refusal {
+    Path dir = given.toAbsolutePath().normalize();
+    if (!Files.exists(dir)) {
+      throw new Refusal("store dir " + dir + " does not exist. Pass the copied nats-server store_dir "
+          + "(the folder holding jetstream/) or its jetstream/ folder.");
+    }
+    if (!Files.isDirectory(dir)) {
+      throw new Refusal(dir + " is a file, not a store dir. Pass the copied nats-server store_dir "
+          + "(the folder holding jetstream/) or its jetstream/ folder.");
+    }
+    if (!Files.isReadable(dir) || !Files.isExecutable(dir)) {
+      throw new Refusal("permission denied reading " + dir + ". Run js-recover as a user who can read the "
+          + "store (the nats user, or root).");
+    }
+    try {
+      dir = dir.toRealPath(); // the store dir itself may be reached through a link; nothing inside may
+    } catch (IOException e) {
+      throw new Refusal("cannot resolve " + dir + ": " + e.getMessage());
+    }
+    Path inner = dir.resolve(JETSTREAM);
+    if (Files.isSymbolicLink(inner)) {
+      throw new Refusal(inner + " is a symbolic link. js-recover does not follow links out of the store: "
+          + "copy the real folder in its place (cp -a) and run again.");
+    }
+    if (Files.isDirectory(inner)) return new Store(dir, inner);
+    if (dir.getFileName() != null && dir.getFileName().toString().equals(JETSTREAM)) {
+      return new Store(dir.getParent(), dir);
+    }
+    throw new Refusal(dir + " is not a JetStream store: it has no jetstream/ folder. Pass the nats-server "
+        + "store_dir (the folder holding jetstream/) or the jetstream/ folder itself.");
+  }
+
+  private record StreamDir(String account, Path dir) {}
+
+  private void read(Store store) throws Refusal {
+    List<StreamDir> streamDirs = new ArrayList<>();
+    for (Path accountDir : list(store, store.jetstreamDir)) {
+      if (!isRealDir(store, accountDir)) continue;
+      String account = name(accountDir);
+      for (Path entry : list(store, accountDir)) {
+        switch (name(entry)) {
+          case RAFT -> {
+            // Raft state lives only here, directly under an account folder: a stream or consumer
+            // named _js_ sits under streams/ and is data like any other.
+            if (isRealDir(store, entry)) store.raftDirs.add(entry);
+          }
+          case STREAMS -> {
+            if (!isRealDir(store, entry)) continue;
+            for (Path streamDir : list(store, entry)) {
+              if (name(streamDir).startsWith(".")) {
+                store.warnings.add(new Warning(streamDir, "a stream the server was deleting (folder name "
+                    + "starts with '.'): left as is; the server removes it at start"));
+              } else if (isRealDir(store, streamDir)) {
+                streamDirs.add(new StreamDir(account, streamDir));
+                store.accounts.add(account); // accounts that hold streams: the ones a server must serve
+              }
+            }
+          }
+          default -> store.warnings.add(new Warning(entry, "not a JetStream folder js-recover knows; left as is"));
+        }
+      }
+    }
+    if (streamDirs.isEmpty() && store.problems.isEmpty()) {
+      throw new Refusal("no streams found under " + store.jetstreamDir + " (expected <account>/streams/<stream>/"
+          + "meta.inf). Is this the copy of the right node's store_dir?");
+    }
+    List<StoredStream> streams = Collections.synchronizedList(new ArrayList<>());
+    parallel(streamDirs, sd -> streams.add(readStream(store, sd)));
+    store.streams.addAll(streams);
+    store.sort();
+  }
+
+  private StoredStream readStream(Store store, StreamDir sd) {
+    String stream = name(sd.dir());
+    MetaAsset meta = readAsset(store, new MetaAsset(AssetKind.STREAM, sd.account(), stream, null, sd.dir()));
+    List<MetaAsset> consumers = new ArrayList<>();
+    for (Path entry : list(store, sd.dir())) {
+      String n = name(entry);
+      if (n.endsWith(TEMP_SUFFIX)) {
+        synchronized (store.leftoverTemps) { store.leftoverTemps.add(entry); }
+      } else if (n.equals(CONSUMERS) && isRealDir(store, entry)) {
+        for (Path consumerDir : list(store, entry)) {
+          if (isRealDir(store, consumerDir)) {
+            consumers.add(readAsset(store,
+                new MetaAsset(AssetKind.CONSUMER, sd.account(), stream, name(consumerDir), consumerDir)));
+          }
+        }
+      } else if (n.equals(MSGS) && isRealDir(store, entry)) {
+        stampLastBlock(store, entry);
+      }
+    }
+    for (MetaAsset c : consumers) {
+      for (Path entry : list(store, c.dir)) {
+        if (name(entry).endsWith(TEMP_SUFFIX)) {
+          synchronized (store.leftoverTemps) { store.leftoverTemps.add(entry); }
+        }
+      }
+    }
+    return new StoredStream(meta, consumers);
+  }
+
+  /** The newest message block grows while a server writes: its stamp tells a live store. */
+  private void stampLastBlock(Store store, Path msgs) {
+    Path last = null;
+    long lastIndex = -1;
+    for (Path blk : list(store, msgs)) {
+      String n = name(blk);
+      if (!n.endsWith(".blk")) continue;
+      try {
+        long index = Long.parseLong(n.substring(0, n.length() - 4));
+        if (index > lastIndex) {
+          lastIndex = index;
+          last = blk;
+        }
+      } catch (NumberFormatException ignored) {
+        // not a message block the server wrote
+      }
+    }
+    if (last != null) stamp(store, last);
+  }
+
+  private MetaAsset readAsset(Store store, MetaAsset a) {
+    String what = a.kind == AssetKind.STREAM ? "stream" : "consumer";
+    String lost = a.kind == AssetKind.STREAM
+        ? "the standalone server will not load this stream"
+        : "the standalone server will not load this consumer (its position is lost; for an interest or "
+            + "work-queue stream, messages only it kept may be removed)";
+    String fromSurvivor = "copy this " + what + "'s folder again from the survivor's disk, or restore it from a backup";
+
+    a.metaInf = readFile(store, a.metaInfPath(), lost);
+    byte[] sum = readFile(store, a.metaSumPath(), "meta.sum is rewritten from meta.inf as found");
+    a.metaKey = readFile(store, a.metaKeyPath(), lost);
+    if (a.metaInf == null) {
+      if (!Files.exists(a.metaInfPath(), LinkOption.NOFOLLOW_LINKS)) {
+        store.problems.add(new Problem(a.metaInfPath(), what + " " + a.label() + " has no meta.inf",
+            fromSurvivor, "left as is: " + lost));
+      }
+      return a;
+    }
+    a.computedSum = HighwayHash64.metaSum(a.checksumKey(), a.metaInf);
+    if (sum == null) {
+      if (!Files.exists(a.metaSumPath(), LinkOption.NOFOLLOW_LINKS)) {
+        store.problems.add(new Problem(a.metaSumPath(), what + " " + a.label() + " has no meta.sum",
+            fromSurvivor + "; if meta.inf reads right (js-recover inspect), --force writes meta.sum from it",
+            "meta.sum written from meta.inf as found"));
+      }
+    } else {
+      a.metaSum = new String(sum, StandardCharsets.ISO_8859_1);
+      if (!a.sumOk()) {
+        if (a.computedSum.equals(interruptedSums.get(store.rel(a.metaInfPath())))) {
+          a.sumFromInterruptedRun = true; // our own half-done rewrite: prepare completes it
+        } else {
+          store.problems.add(new Problem(a.metaSumPath(), "meta.sum of " + what + " " + a.label()
+              + " does not match meta.inf (stored " + printable(a.metaSum) + ", computed " + a.computedSum
+              + "): meta.inf changed or was torn after the server wrote it",
+              fromSurvivor + "; if meta.inf reads right (js-recover inspect), --force recomputes meta.sum",
+              "meta.sum recomputed over meta.inf as found (the original is kept in the backup)"));
+        }
+      }
+    }
+    if (a.sealed()) {
+      if (keys == null) {
+        store.problems.add(new Problem(a.metaInfPath(), what + " " + a.label()
+            + " is encrypted (meta.key present): its config cannot be read or rewritten without the JetStream key",
+            "pass the cluster's JetStream key with --key-file FILE (or --key, or JS_RECOVER_KEY)",
+            "left as is: " + (a.kind == AssetKind.STREAM ? "a replicated stream will not load standalone" : lost)));
+        return a;
+      }
+      try {
+        a.opened = MetaCrypto.openMeta(keys.key(), a.account, a.cryptoContext(), a.metaKey, a.metaInf, keys.cipher());
+        a.json = a.opened.plaintext();
+      } catch (java.security.GeneralSecurityException e) {
+        store.problems.add(new Problem(a.metaInfPath(), "the key does not open " + what + " " + a.label()
+            + " (" + e.getMessage() + ")",
+            "check that the key is the one the cluster ran with (jetstream { key } in its config); "
+                + "every encrypted asset must open before prepare changes anything",
+            "left as is: " + lost));
+        return a;
+      }
+    } else {
+      a.json = a.metaInf;
+    }
+    try {
+      JsonNode parsed = Json.MAPPER.readTree(a.json);
+      if (parsed == null || !parsed.isObject()) throw new IOException("not a JSON object");
+      a.config = parsed;
+    } catch (IOException e) {
+      a.json = null;
+      store.problems.add(new Problem(a.metaInfPath(), "meta.inf of " + what + " " + a.label()
+          + " is torn or not JSON (" + firstLine(e.getMessage()) + ")", fromSurvivor, "left as is: " + lost));
+    }
+    return a;
+  }
+
+  /** The file's bytes, or null when absent or unreadable (the latter recorded as a problem). */
+  private byte[] readFile(Store store, Path file, String ifForced) {
+    try {
+      BasicFileAttributes attrs = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      if (attrs.isSymbolicLink()) {
+        store.problems.add(symlink(file, ifForced));
+        return null;
+      }
+      byte[] bytes = Files.readAllBytes(file);
+      store.stamps.put(file, new FileStamp(attrs.size(), attrs.lastModifiedTime()));
+      return bytes;
+    } catch (NoSuchFileException e) {
+      return null;
+    } catch (AccessDeniedException e) {
+      store.problems.add(new Problem(file, "permission denied reading " + file.getFileName(),
+          "run js-recover as a user who can read the whole store (the nats user, or root)", "left as is: " + ifForced));
+    } catch (IOException e) {
+      store.problems.add(new Problem(file, "cannot read " + file.getFileName() + ": " + e.getMessage(),
+          "check the disk and the copy; copy the file again from the survivor", "left as is: " + ifForced));
+    }
+    return null;
+  }
+
+  private static Problem symlink(Path p, String ifForced) {
+    return new Problem(p, "a symbolic link: js-recover never follows links out of the store",
+        "replace the link with a copy of what it points to (cp -aL) and run again", "left as is: " + ifForced);
+  }
+
+  private void stamp(Store store, Path p) {
+    try {
+      store.stamps.put(p, FileStamp.of(p));
+    } catch (IOException ignored) {
+      // a file that vanished is caught by the settle check when its folder's files are re-read
+    }
+  }
+
+  /** A folder to descend into; a link is a problem, a plain file a stray. */
+  private static boolean isRealDir(Store store, Path p) {
+    try {
+      BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      if (a.isSymbolicLink()) {
+        store.problems.add(symlink(p, "left as is, not followed: the standalone server may not load what is behind it"));
+        return false;
+      }
+      if (!a.isDirectory()) {
+        store.warnings.add(new Warning(p, "a stray file where a folder was expected; left as is"));
+        return false;
+      }
+      return true;
+    } catch (IOException e) {
+      store.problems.add(new Problem(p, "cannot read " + p.getFileName() + ": " + e.getMessage(),
+          "check the disk and the copy", "left as is"));
+      return false;
+    }
+  }
+
+  private static List<Path> list(Store store, Path dir) {
+    List<Path> entries = new ArrayList<>();
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+      ds.forEach(entries::add);
+    } catch (AccessDeniedException e) {
+      store.problems.add(new Problem(dir, "permission denied listing " + dir.getFileName(),
+          "run js-recover as a user who can read the whole store (the nats user, or root)", "left as is"));
+    } catch (IOException e) {
+      store.problems.add(new Problem(dir, "cannot list " + dir.getFileName() + ": " + e.getMessage(),
+          "check the disk and the copy", "left as is"));
+    }
+    entries.sort(null);
+    return entries;
+  }
+
+  static String name(Path p) { return p.getFileName().toString(); }
+
+  static String printable(String s) {
+    return s.chars().allMatch(c -> c >= 0x20 && c < 0x7f) ? "\"" + s + "\"" : "(" + s.length() + " bytes, not text)";
+  }
+
+  static String firstLine(String s) {
+    int nl = s == null ? -1 : s.indexOf('\n');
+    return s == null ? "" : nl < 0 ? s : s.substring(0, nl);
+  }
+
+  /** Runs {@code work} over {@code items} on a pool sized for disk I/O, not for CPU. */
+  static <T> void parallel(List<T> items, Consumer<T> work) {
+    ForkJoinPool pool = new ForkJoinPool(Math.max(8, 4 * Runtime.getRuntime().availableProcessors()));
+    try {
+      pool.submit(() -> items.parallelStream().forEach(work)).join();
+    } finally {
+      pool.shutdown();
+    }
+  }
+}
+
+/** Reads a store twice, a moment apart: a store a server still writes must not be prepared. */
+final class SettleCheck {
+  static final long SETTLE_MILLIS = 1000;
+
+  static List<Path> changedSince(Store store, long walkStartedNanos) {
+    long waited = (System.nanoTime() - walkStartedNanos) / 1_000_000;
+    if (waited < SETTLE_MILLIS) {
+      try {
+        Thread.sleep(SETTLE_MILLIS - waited);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    List<Path> changed = Collections.synchronizedList(new ArrayList<>());
+    StoreWalker.parallel(new ArrayList<>(store.stamps.entrySet()), e -> {
+      try {
+        if (!FileStamp.of(e.getKey()).equals(e.getValue())) changed.add(e.getKey());
+      } catch (IOException gone) {
+        changed.add(e.getKey());
+      }
+    });
+    Collections.sort(changed);
+    return changed;
+  }
+}
+
+final class Json {
+  /** Numbers exactly as stored: uint64 limits above Long.MAX_VALUE stay BigInteger. */
+  static final ObjectMapper MAPPER = new ObjectMapper()
+      .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
+      .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+      .enable(SerializationFeature.INDENT_OUTPUT)
+      .disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+
+  static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+}
+
+// =================================================================================================
+// 3. Checksum
+// =================================================================================================
+
+//@@BEGIN CHECKSUM@@
+/**
+ * HighwayHash-64 (Google's reference algorithm, as minio/highwayhash implements it for Go) with a
+ * 256-bit key. nats-server checksums meta.inf with it (meta.sum); the JDK and
+ * zero-allocation-hashing have no HighwayHash, so it is written here against the library's
+ * {@link net.openhft.hashing.Access} so that byte arrays, ByteBuffers and native memory all work.
+ *
+ * <p>Primitive overloads (hashLong, hashInt, ...) follow the library's contract: the value's bytes
+ * in native order, which is little-endian on every platform this tool runs on (x86-64, aarch64).
+ */
+final class HighwayHash64 extends net.openhft.hashing.LongHashFunction {
+  private static final long serialVersionUID = 1L;
+
+  private static final long INIT0_0 = 0xdbe6d5d5fe4cce2fL, INIT0_1 = 0xa4093822299f31d0L,
+      INIT0_2 = 0x13198a2e03707344L, INIT0_3 = 0x243f6a8885a308d3L;
+  private static final long INIT1_0 = 0x3bd39e10cb0ef593L, INIT1_1 = 0xc0acf169b5f18a8cL,
+      INIT1_2 = 0xbe5466cf34e90c6cL, INIT1_3 = 0x452821e638d01377L;
+  private static final boolean NATIVE_LE =
+      java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.LITTLE_ENDIAN;
+
+  private final long key0, key1, key2, key3;
+  private final long voidHash;
+
+  HighwayHash64(byte[] key32) {
+    if (key32 == null || key32.length != 32) {
+      throw new IllegalArgumentException("HighwayHash needs a 32-byte key");
+    }
+    java.nio.ByteBuffer key = java.nio.ByteBuffer.wrap(key32).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    key0 = key.getLong(0);
+    key1 = key.getLong(8);
+    key2 = key.getLong(16);
+    key3 = key.getLong(24);
+    voidHash = newState().finish();
+  }
+
+  /**
+   * The content of meta.sum for a meta.inf: the hex of the 8 digest bytes, which Go's
+   * highwayhash Sum appends little-endian. The key is SHA-256 of the stream name for a stream,
+   * of {@code <stream>/<consumer>} for a consumer.
+   */
+  static String metaSum(String checksumKeyName, byte[] metaInf) {
+    byte[] key;
+    try {
+      key = java.security.MessageDigest.getInstance("SHA-256")
+          .digest(checksumKeyName.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
+    long hash = new HighwayHash64(key).hashBytes(metaInf);
+    return java.util.HexFormat.of().toHexDigits(Long.reverseBytes(hash));
+  }
+
+  @Override
+  public <T> long hash(T input, net.openhft.hashing.Access<T> access, long off, long len) {
+    net.openhft.hashing.Access<T> in = access.byteOrder(input, java.nio.ByteOrder.LITTLE_ENDIAN);
+    State s = newState();
+    long end = off + (len & ~31L);
+    for (long p = off; p < end; p += 32) {
+      s.update(in.i64(input, p), in.i64(input, p + 8), in.i64(input, p + 16), in.i64(input, p + 24));
+    }
+    int size = (int) (len & 31);
+    if (size == 0) return s.finish();
+
+    // The final packet: whole 4-byte groups in place, then the "length padding" of the
+    // reference (Load3 / last4), which is part of the hash definition.
+    int whole = size & ~3;
+    long p0 = lane(input, in, end, whole, 0), p1 = lane(input, in, end, whole, 8);
+    long p2 = lane(input, in, end, whole, 16), p3 = lane(input, in, end, whole, 24);
+    if ((size & 16) != 0) {
+      p3 |= in.u32(input, end + size - 4) << 32;
+    } else {
+      int mod4 = size & 3;
+      if (mod4 != 0) {
+        long rem = end + whole;
+        p2 = in.u8(input, rem) | (long) in.u8(input, rem + (mod4 >> 1)) << 8
+            | (long) in.u8(input, rem + mod4 - 1) << 16;
+      }
+    }
+    s.remainder(size, p0, p1, p2, p3);
+    return s.finish();
+  }
+
+  /** Lane bytes [at, at+8) of the final packet, of which only the first {@code whole} are data. */
+  private static <T> long lane(T input, net.openhft.hashing.Access<T> in, long base, int whole, int at) {
+    if (whole >= at + 8) return in.i64(input, base + at);
+    if (whole >= at + 4) return in.u32(input, base + at);
+    return 0;
+  }
+
+  @Override
+  public long hashLong(long input) {
+    State s = newState();
+    s.remainder(8, NATIVE_LE ? input : Long.reverseBytes(input), 0, 0, 0);
+    return s.finish();
+  }
+
+  @Override
+  public long hashInt(int input) {
+    State s = newState();
+    s.remainder(4, Integer.toUnsignedLong(NATIVE_LE ? input : Integer.reverseBytes(input)), 0, 0, 0);
+    return s.finish();
+  }
+
+  @Override
+  public long hashShort(short input) {
+    int v = NATIVE_LE ? input : Short.reverseBytes(input);
+    long b0 = v & 0xff, b1 = (v >>> 8) & 0xff;
+    State s = newState();
+    s.remainder(2, 0, 0, b0 | b1 << 8 | b1 << 16, 0);
+    return s.finish();
+  }
+
+  @Override
+  public long hashChar(char input) {
+    return hashShort((short) input);
+  }
+
+  @Override
+  public long hashByte(byte input) {
+    long b = input & 0xff;
+    State s = newState();
+    s.remainder(1, 0, 0, b | b << 8 | b << 16, 0);
+    return s.finish();
+  }
+
+  @Override
+  public long hashVoid() {
+    return voidHash;
+  }
+
+  private State newState() {
+    return new State(key0, key1, key2, key3);
+  }
+
+  /** The four 4-lane vectors of the reference's portable implementation, one field per lane. */
+  private static final class State {
+    long v0_0, v0_1, v0_2, v0_3, v1_0, v1_1, v1_2, v1_3;
+    long mul0_0 = INIT0_0, mul0_1 = INIT0_1, mul0_2 = INIT0_2, mul0_3 = INIT0_3;
+    long mul1_0 = INIT1_0, mul1_1 = INIT1_1, mul1_2 = INIT1_2, mul1_3 = INIT1_3;
+
+    State(long k0, long k1, long k2, long k3) {
+      v0_0 = INIT0_0 ^ k0;
+      v0_1 = INIT0_1 ^ k1;
+      v0_2 = INIT0_2 ^ k2;
+      v0_3 = INIT0_3 ^ k3;
+      v1_0 = INIT1_0 ^ rot32(k0);
+      v1_1 = INIT1_1 ^ rot32(k1);
+      v1_2 = INIT1_2 ^ rot32(k2);
+      v1_3 = INIT1_3 ^ rot32(k3);
+    }
+
+    void update(long a0, long a1, long a2, long a3) {
+      v1_0 += mul0_0 + a0;
+      v1_1 += mul0_1 + a1;
+      v1_2 += mul0_2 + a2;
+      v1_3 += mul0_3 + a3;
+      mul0_0 ^= (v1_0 & 0xffffffffL) * (v0_0 >>> 32);
+      mul0_1 ^= (v1_1 & 0xffffffffL) * (v0_1 >>> 32);
+      mul0_2 ^= (v1_2 & 0xffffffffL) * (v0_2 >>> 32);
+      mul0_3 ^= (v1_3 & 0xffffffffL) * (v0_3 >>> 32);
+      v0_0 += mul1_0;
+      v0_1 += mul1_1;
+      v0_2 += mul1_2;
+      v0_3 += mul1_3;
+      mul1_0 ^= (v0_0 & 0xffffffffL) * (v1_0 >>> 32);
+      mul1_1 ^= (v0_1 & 0xffffffffL) * (v1_1 >>> 32);
+      mul1_2 ^= (v0_2 & 0xffffffffL) * (v1_2 >>> 32);
+      mul1_3 ^= (v0_3 & 0xffffffffL) * (v1_3 >>> 32);
+      v0_0 += zipperLow(v1_1, v1_0);
+      v0_1 += zipperHigh(v1_1, v1_0);
+      v0_2 += zipperLow(v1_3, v1_2);
+      v0_3 += zipperHigh(v1_3, v1_2);
+      v1_0 += zipperLow(v0_1, v0_0);
+      v1_1 += zipperHigh(v0_1, v0_0);
+      v1_2 += zipperLow(v0_3, v0_2);
+      v1_3 += zipperHigh(v0_3, v0_2);
+    }
+
+    /** Length padding for the last 1..31 bytes, then their packet. */
+    void remainder(int size, long p0, long p1, long p2, long p3) {
+      long pair = ((long) size << 32) + size;
+      v0_0 += pair;
+      v0_1 += pair;
+      v0_2 += pair;
+      v0_3 += pair;
+      v1_0 = rotateHalves(v1_0, size);
+      v1_1 = rotateHalves(v1_1, size);
+      v1_2 = rotateHalves(v1_2, size);
+      v1_3 = rotateHalves(v1_3, size);
+      update(p0, p1, p2, p3);
+    }
+
+    long finish() {
+      for (int i = 0; i < 4; i++) {
+        update(rot32(v0_2), rot32(v0_3), rot32(v0_0), rot32(v0_1));
+      }
+      return v0_0 + v1_0 + mul0_0 + mul1_0;
+    }
+
+    /** The reference's ZipperMergeAndAdd byte shuffle of (hi, lo), the part added to the low lane. */
+    private static long zipperLow(long hi, long lo) {
+      return (((lo & 0xff000000L) + (hi & 0xff00000000L)) >>> 24)
+          + (((lo & 0xff0000000000L) + (hi & 0xff000000000000L)) >>> 16)
+          + (lo & 0xff0000L) + ((lo & 0xff00L) << 32) + ((hi & 0xff00000000000000L) >>> 8) + (lo << 56);
+    }
+
+    /** As {@link #zipperLow}, the part added to the high lane. */
+    private static long zipperHigh(long hi, long lo) {
+      return (((hi & 0xff000000L) + (lo & 0xff00000000L)) >>> 24) + (hi & 0xff0000L)
+          + ((hi & 0xff0000000000L) >>> 16) + ((hi & 0xff00L) << 24) + ((lo & 0xff000000000000L) >>> 8)
+          + ((hi & 0xffL) << 48) + (lo & 0xff00000000000000L);
+    }
+
+    private static long rot32(long x) {
+      return (x >>> 32) | (x << 32);
+    }
+
+    private static long rotateHalves(long x, int count) {
+      long lo = Integer.rotateLeft((int) x, count) & 0xffffffffL;
+      long hi = Integer.rotateLeft((int) (x >>> 32), count);
+      return hi << 32 | lo;
+    }
+  }
+}
+//@@END CHECKSUM@@
+
+// =================================================================================================
+// 4. Crypto
+// =================================================================================================
+
+/** The JetStream key (exactly as configured) and, when forced, the cipher to try first. */
+record KeyRing(byte[] key, MetaCrypto.Cipher cipher) {}
+
+//@@BEGIN CRYPTO@@
+/**
+ * JetStream store encryption of meta.inf, as nats-server does it (filestore.go genEncryptionKey /
+ * genEncryptionKeys, jetstream.go jsKeyGen / decryptMeta; the same in 2.9.10 and current main):
+ *
+ * <pre>
+ * kek  = AEAD(cipher, HMAC-SHA256(key = configured key string bytes, msg = account || context))
+ * seed = kek.open(meta.key)           meta.key  = nonce || seal(32-byte random seed)
+ * aek  = AEAD(cipher, seed)
+ * json = aek.open(meta.inf)           meta.inf  = nonce || seal(JSON)
+ * </pre>
+ *
+ * chacha is XChaCha20-Poly1305 (24-byte nonce), aes is AES-256-GCM with a 16-byte nonce; the 16-byte
+ * tag follows the ciphertext in both, and no associated data is used.
+ */
+final class MetaCrypto {
+  enum Cipher {
+    CHACHA(24), AES(16);
+
+    final int nonceSize;
+
+    Cipher(int nonceSize) {
+      this.nonceSize = nonceSize;
+    }
+
+    /** The {@code jetstream { cipher: ... }} value, case-insensitive as the server reads it. */
+    static Cipher fromConfig(String name) {
+      return switch (name.toLowerCase(java.util.Locale.ROOT)) {
+        case "chacha", "chachapoly" -> CHACHA;
+        case "aes" -> AES;
+        default -> throw new IllegalArgumentException("unknown JetStream cipher '" + name + "': chacha or aes");
+      };
+    }
+
+    Cipher other() {
+      return this == CHACHA ? AES : CHACHA;
+    }
+  }
+
+  /** An opened meta.inf: the cipher that opened it, its asset key (the seed in meta.key) and the JSON. */
+  record Opened(Cipher cipher, byte[] assetKey, byte[] plaintext) {}
+
+  private static final int KEY_SIZE = 32, TAG_SIZE = 16;
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
+  private MetaCrypto() {}
+
+  /**
+   * The server's key-encryption-key for an asset. {@code jsKey} is the configured
+   * {@code jetstream.key} string as UTF-8 bytes, used as the HMAC key as it is (not hashed or
+   * decoded). Contexts: stream meta = stream name, consumer meta = {@code <stream>.<consumer>},
+   * message block N = {@code <stream>:<N>}.
+   */
+  static byte[] prf(byte[] jsKey, String account, String context) {
+    try {
+      javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+      mac.init(new javax.crypto.spec.SecretKeySpec(jsKey, "HmacSHA256"));
+      mac.update(account.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return mac.doFinal(context.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("every JDK has HmacSHA256", e);
+    }
+  }
+
+  /**
+   * Opens the meta.key / meta.inf pair of one stream or consumer, trying {@code preferredOrNull}
+   * (the configured cipher; chacha when null, the server's default) and then the other, as the
+   * server does.
+   */
+  static Opened openMeta(byte[] jsKey, String account, String context, byte[] metaKey, byte[] metaInf,
+      Cipher preferredOrNull) throws java.security.GeneralSecurityException {
+    byte[] kek = prf(jsKey, account, context);
+    Cipher first = preferredOrNull == null ? Cipher.CHACHA : preferredOrNull;
+    for (Cipher c : new Cipher[] {first, first.other()}) {
+      byte[] seed;
+      try {
+        seed = open(c, kek, metaKey);
+      } catch (javax.crypto.AEADBadTagException wrongCipherOrKey) {
+        continue;
+      }
+      try {
+        return new Opened(c, seed, open(c, seed, metaInf));
+      } catch (javax.crypto.AEADBadTagException e) {
+        // meta.key authenticated, so key, account, context and cipher are right: meta.inf is not.
+        throw new java.security.GeneralSecurityException("meta.key of '" + context + "' opens with "
+            + c.name().toLowerCase(java.util.Locale.ROOT) + " but meta.inf does not: meta.inf is damaged"
+            + " or belongs to another meta.key", e);
+      }
+    }
+    throw new java.security.GeneralSecurityException("meta.key of '" + context + "' (account '" + account
+        + "', " + metaKey.length + " bytes) opens with neither chacha nor aes: wrong JetStream key,"
+        + " account or context, or a damaged meta.key");
+  }
+
+  /** meta.inf bytes for new JSON under the same asset key, so meta.key and o.dat/index.db stay valid. */
+  static byte[] resealMeta(Opened o, byte[] newPlaintext) {
+    return seal(o.cipher(), o.assetKey(), newPlaintext);
+  }
+
+  /** Opens {@code nonce || ciphertext || tag}. */
+  static byte[] open(Cipher c, byte[] key32, byte[] sealed) throws java.security.GeneralSecurityException {
+    return open(c, key32, sealed, null);
+  }
+
+  static byte[] open(Cipher c, byte[] key32, byte[] sealed, byte[] aad) throws java.security.GeneralSecurityException {
+    if (sealed.length < c.nonceSize + TAG_SIZE) {
+      throw new javax.crypto.AEADBadTagException(sealed.length + " bytes is shorter than a "
+          + c.name().toLowerCase(java.util.Locale.ROOT) + " nonce and tag");
+    }
+    byte[] nonce = java.util.Arrays.copyOf(sealed, c.nonceSize);
+    return aead(c, javax.crypto.Cipher.DECRYPT_MODE, key32, nonce, aad)
+        .doFinal(sealed, c.nonceSize, sealed.length - c.nonceSize);
+  }
+
+  /** Seals with a fresh random nonce, as the server does for every write. */
+  static byte[] seal(Cipher c, byte[] key32, byte[] plaintext) {
+    byte[] nonce = new byte[c.nonceSize];
+    RANDOM.nextBytes(nonce);
+    return seal(c, key32, plaintext, nonce);
+  }
+
+  /** {@code nonce || ciphertext || tag}. */
+  static byte[] seal(Cipher c, byte[] key32, byte[] plaintext, byte[] nonce) {
+    return seal(c, key32, plaintext, nonce, null);
+  }
+
+  static byte[] seal(Cipher c, byte[] key32, byte[] plaintext, byte[] nonce, byte[] aad) {
+    if (nonce.length != c.nonceSize) {
+      throw new IllegalArgumentException(c + " needs a " + c.nonceSize + "-byte nonce, not " + nonce.length);
+    }
+    byte[] out = java.util.Arrays.copyOf(nonce, c.nonceSize + plaintext.length + TAG_SIZE);
+    try {
+      aead(c, javax.crypto.Cipher.ENCRYPT_MODE, key32, nonce, aad).doFinal(plaintext, 0, plaintext.length, out, c.nonceSize);
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("sealing with valid key and nonce sizes cannot fail", e);
+    }
+    return out;
+  }
+
+  private static javax.crypto.Cipher aead(Cipher c, int mode, byte[] key32, byte[] nonce, byte[] aad)
+      throws java.security.GeneralSecurityException {
+    if (key32.length != KEY_SIZE) {
+      throw new IllegalArgumentException(c + " needs a 32-byte key, not " + key32.length);
+    }
+    javax.crypto.Cipher jce;
+    if (c == Cipher.CHACHA) {
+      // XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha): HChaCha20 subkey from the first 16 nonce bytes,
+      // then RFC 8439 ChaCha20-Poly1305 with nonce 0x00000000 || last 8 nonce bytes.
+      byte[] subNonce = new byte[12];
+      System.arraycopy(nonce, 16, subNonce, 4, 8);
+      jce = javax.crypto.Cipher.getInstance("ChaCha20-Poly1305");
+      jce.init(mode, new javax.crypto.spec.SecretKeySpec(hChaCha20(key32, java.util.Arrays.copyOf(nonce, 16)), "ChaCha20"),
+          new javax.crypto.spec.IvParameterSpec(subNonce));
+    } else {
+      // Go's NewGCMWithNonceSize(16) and the JDK both derive the counter block from a non-96-bit
+      // IV with GHASH, as GCM specifies.
+      jce = javax.crypto.Cipher.getInstance("AES/GCM/NoPadding");
+      jce.init(mode, new javax.crypto.spec.SecretKeySpec(key32, "AES"),
+          new javax.crypto.spec.GCMParameterSpec(TAG_SIZE * 8, nonce));
+    }
+    if (aad != null) jce.updateAAD(aad);
+    return jce;
+  }
+
+  /** HChaCha20 (draft-irtf-cfrg-xchacha section 2.2): 20 ChaCha rounds, no feed-forward, words 0-3 and 12-15. */
+  static byte[] hChaCha20(byte[] key32, byte[] nonce16) {
+    java.nio.ByteBuffer k = java.nio.ByteBuffer.wrap(key32).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    java.nio.ByteBuffer n = java.nio.ByteBuffer.wrap(nonce16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    int[] x = new int[16];
+    x[0] = 0x61707865;
+    x[1] = 0x3320646e;
+    x[2] = 0x79622d32;
+    x[3] = 0x6b206574;
+    for (int i = 0; i < 8; i++) x[4 + i] = k.getInt(4 * i);
+    for (int i = 0; i < 4; i++) x[12 + i] = n.getInt(4 * i);
+    for (int round = 0; round < 10; round++) {
+      quarterRound(x, 0, 4, 8, 12);
+      quarterRound(x, 1, 5, 9, 13);
+      quarterRound(x, 2, 6, 10, 14);
+      quarterRound(x, 3, 7, 11, 15);
+      quarterRound(x, 0, 5, 10, 15);
+      quarterRound(x, 1, 6, 11, 12);
+      quarterRound(x, 2, 7, 8, 13);
+      quarterRound(x, 3, 4, 9, 14);
+    }
+    java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(KEY_SIZE).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    for (int i : new int[] {0, 1, 2, 3, 12, 13, 14, 15}) out.putInt(x[i]);
+    return out.array();
+  }
+
+  private static void quarterRound(int[] x, int a, int b, int c, int d) {
+    x[a] += x[b]; x[d] = Integer.rotateLeft(x[d] ^ x[a], 16);
+    x[c] += x[d]; x[b] = Integer.rotateLeft(x[b] ^ x[c], 12);
+    x[a] += x[b]; x[d] = Integer.rotateLeft(x[d] ^ x[a], 8);
+    x[c] += x[d]; x[b] = Integer.rotateLeft(x[b] ^ x[c], 7);
+  }
+}
+//@@END CRYPTO@@
+
+// =================================================================================================
+// 5. Rewriter
+//
+// meta.inf is edited as bytes, not re-serialised: every field, its order, its spelling (Go
+// escapes '>' as \u003e), unknown fields of newer servers and every number stay exactly as the
+// server wrote them. Only the members named below change.
+// =================================================================================================
+
+final class MetaRewriter {
+  record FieldChange(String field, JsonNode from, JsonNode to) {
+    String describe() {
+      return to == null ? field + " " + from + " removed" : field + " " + from + " -> " + to;
+    }
+  }
+
+  record Edit(byte[] json, List<FieldChange> changes) {}
+
+  /** A top-level member: bytes [start, end) hold `"name":value`. */
+  record Member(String name, int start, int valueStart, int valueEnd) {}
+
+  private static final BigInteger ONE = BigInteger.ONE;
+
+  /** What a standalone server needs: R1 streams without placement, consumers that inherit. */
+  static Edit forStandalone(MetaAsset asset) {
+    byte[] json = asset.json;
+    List<FieldChange> changes = new ArrayList<>();
+    List<Member> members = members(json);
+    List<int[]> removals = new ArrayList<>(); // [start, end) spans to drop
+    Map<Integer, byte[]> replacements = new HashMap<>(); // valueStart -> new value bytes, for valueStart..valueEnd
+    for (Member m : members) {
+      String value = new String(json, m.valueStart(), m.valueEnd() - m.valueStart(), StandardCharsets.UTF_8);
+      if (m.name().equals("num_replicas") && isInteger(value) && new BigInteger(value).compareTo(ONE) > 0) {
+        String to = asset.kind == AssetKind.STREAM ? "1" : "0"; // a consumer at 0 inherits its stream's 1
+        replacements.put(m.valueStart(), to.getBytes(StandardCharsets.US_ASCII));
+        changes.add(new FieldChange("num_replicas", Json.NODES.numberNode(new BigInteger(value)),
+            Json.NODES.numberNode(Integer.parseInt(to))));
+      } else if (asset.kind == AssetKind.STREAM && m.name().equals("placement") && !value.equals("null")) {
+        removals.add(memberWithComma(json, members, m));
+        changes.add(new FieldChange("placement", asset.config.get("placement"), null));
+      }
+    }
+    if (changes.isEmpty()) return new Edit(json, changes);
+    return new Edit(splice(json, members, replacements, removals), changes);
+  }
+
+  private static boolean isInteger(String v) { return v.matches("-?[0-9]+"); }
+
+  /** The member's span plus one neighbouring comma, so the object stays valid JSON. */
+  private static int[] memberWithComma(byte[] json, List<Member> members, Member m) {
+    int i = members.indexOf(m);
+    if (i > 0) return new int[] {members.get(i - 1).valueEnd(), m.valueEnd()}; // ",<ws>"name":v"
+    if (members.size() > 1) return new int[] {m.start(), members.get(1).start()}; // ""name":v,<ws>"
+    return new int[] {m.start(), m.valueEnd()};
+  }
+
+  private static byte[] splice(byte[] json, List<Member> members, Map<Integer, byte[]> replacements, List<int[]> removals) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(json.length);
+    int at = 0;
+    List<int[]> cuts = new ArrayList<>(removals);
+    for (Member m : members) {
+      byte[] value = replacements.get(m.valueStart());
+      if (value != null) cuts.add(new int[] {m.valueStart(), m.valueEnd(), 1});
+    }
+    cuts.sort(Comparator.comparingInt(c -> c[0]));
+    for (int[] cut : cuts) {
+      out.write(json, at, cut[0] - at);
+      if (cut.length == 3) out.writeBytes(replacements.get(cut[0]));
+      at = cut[1];
+    }
+    out.write(json, at, json.length - at);
+    return out.toByteArray();
+  }
+
+  /** The top-level members of a JSON object, with their byte spans. The JSON was parsed already. */
+  static List<Member> members(byte[] json) {
+    List<Member> members = new ArrayList<>();
+    int i = skipSpace(json, 0);
+    if (i >= json.length || json[i] != '{') throw new IllegalArgumentException("not a JSON object");
+    i = skipSpace(json, i + 1);
+    while (i < json.length && json[i] != '}') {
+      int start = i;
+      int nameEnd = skipValue(json, i);
+      String name = memberName(json, start, nameEnd);
+      i = skipSpace(json, nameEnd) + 1; // ':'
+      int valueStart = skipSpace(json, i);
+      int valueEnd = skipValue(json, valueStart);
+      members.add(new Member(name, start, valueStart, valueEnd));
+      i = skipSpace(json, valueEnd);
+      if (i < json.length && json[i] == ',') i = skipSpace(json, i + 1);
+    }
+    return members;
+  }
+
+  private static String memberName(byte[] json, int start, int end) {
+    String quoted = new String(json, start, end - start, StandardCharsets.UTF_8);
+    if (quoted.indexOf('\\') < 0) return quoted.substring(1, quoted.length() - 1);
+    try {
+      return Json.MAPPER.readValue(quoted, String.class);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static int skipSpace(byte[] b, int i) {
+    while (i < b.length && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r')) i++;
+    return i;
+  }
+
+  /** The index just past the JSON value starting at i. */
+  private static int skipValue(byte[] b, int i) {
+    if (b[i] == '"') {
+      for (i++; b[i] != '"'; i++) if (b[i] == '\\') i++;
+      return i + 1;
+    }
+    if (b[i] == '{' || b[i] == '[') {
+      int depth = 0;
+      do {
+        if (b[i] == '"') {
+          i = skipValue(b, i);
+          continue;
+        }
+        if (b[i] == '{' || b[i] == '[') depth++;
+        else if (b[i] == '}' || b[i] == ']') depth--;
+        i++;
+      } while (depth > 0);
+      return i;
+    }
+    while (i < b.length && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t'
+        && b[i] != '\n' && b[i] != '\r') i++;
+    return i;
+  }
+}
+
+// =================================================================================================
+// 6. Prepare: the plan, the backup, atomic replacement, the manifest
+//
+// Order of work, so that a kill at any moment loses nothing and a rerun completes the job:
+//   manifest (the whole plan, with every new meta.sum) -> copies of the originals -> Raft
+//   folders moved -> each meta.inf replaced, then its meta.sum -> manifest marked complete.
+// A rerun recognises a meta.inf whose meta.sum an interrupted run had not yet written (its sum
+// is in that run's manifest) and finishes it; everything else it finds already done.
+// =================================================================================================
+
+/** One meta.inf/meta.sum pair to write. newMetaInf is null when only meta.sum is written. */
+record AssetChange(MetaAsset asset, List<MetaRewriter.FieldChange> fields, byte[] newMetaInf, String newSum,
+    String why) {
+  String describe() {
+    List<String> parts = fields.stream().map(MetaRewriter.FieldChange::describe).collect(Collectors.toList());
+    if (why != null) parts.add(why);
+    return String.join(", ", parts);
+  }
+}
+
+final class RecoveryPlan {
+  final Store store;
+  final List<AssetChange> changes = new ArrayList<>();
+  final Map<String, Integer> originalReplicas; // stream label -> replicas before any prepare
+
+  RecoveryPlan(Store store) throws IOException {
+    this.store = store;
+    Map<String, Integer> earlier = Backups.originalReplicas(store);
+    for (MetaAsset a : store.assets()) {
+      if (a.config == null) continue; // unreadable: a problem prepare refused or --force leaves as is
+      MetaRewriter.Edit edit = MetaRewriter.forStandalone(a);
+      if (!edit.changes().isEmpty()) {
+        byte[] stored = a.sealed() ? MetaCrypto.resealMeta(a.opened, edit.json()) : edit.json();
+        changes.add(new AssetChange(a, edit.changes(), stored, HighwayHash64.metaSum(a.checksumKey(), stored),
+            a.sumOk() || a.sumFromInterruptedRun ? null : "meta.sum was wrong"));
+      } else if (!a.sumOk()) {
+        changes.add(new AssetChange(a, List.of(), null, a.computedSum, a.sumFromInterruptedRun
+            ? "meta.sum written (an interrupted prepare had not yet written it)"
+            : a.metaSum == null ? "meta.sum was missing, written from meta.inf" : "meta.sum was wrong, recomputed"));
+      }
+    }
+    Map<String, Integer> replicas = new LinkedHashMap<>();
+    for (StoredStream s : store.streams) {
+      Integer now = s.meta().replicas();
+      replicas.put(s.meta().label(), earlier.getOrDefault(s.meta().label(), now == null || now < 1 ? 1 : now));
+    }
+    this.originalReplicas = replicas;
+  }
+
+  boolean nothingToDo() {
+    return changes.isEmpty() && store.raftDirs.isEmpty() && store.leftoverTemps.isEmpty();
+  }
+
+  long streamsChanged() { return changes.stream().filter(c -> c.asset().kind == AssetKind.STREAM).count(); }
+  long consumersChanged() { return changes.stream().filter(c -> c.asset().kind == AssetKind.CONSUMER).count(); }
+
+  /** Why prepare could not write, found before anything is written. */
+  List<String> writeBlockers() {
+    List<String> blockers = new ArrayList<>();
+    boolean root = "root".equals(System.getProperty("user.name"));
+    if (!Files.isWritable(store.storeDir)) {
+      blockers.add(store.storeDir + ": not writable (the backup folder goes here)");
+    }
+    TreeSet<Path> dirs = new TreeSet<>();
+    changes.forEach(c -> dirs.add(c.asset().dir));
+    store.raftDirs.forEach(r -> dirs.add(r.getParent()));
+    store.leftoverTemps.forEach(t -> dirs.add(t.getParent()));
+    for (Path d : dirs) if (!Files.isWritable(d)) blockers.add(d + ": not writable");
+    if (!root) {
+      String me = System.getProperty("user.name");
+      for (AssetChange c : changes) {
+        try {
+          String owner = Files.getOwner(c.asset().metaInfPath(), LinkOption.NOFOLLOW_LINKS).getName();
+          if (!owner.equals(me)) {
+            blockers.add(c.asset().metaInfPath() + ": owned by " + owner + "; rewritten by " + me
+                + " it would change owner (run as " + owner + " or root)");
+          }
+        } catch (IOException e) {
+          blockers.add(c.asset().metaInfPath() + ": " + e.getMessage());
+        }
+      }
+    }
+    return blockers;
+  }
+}
+
+/** The backup folder: <store_dir>/js-recover-backup/<run>/ with manifest.json, originals/, raft/. */
+final class Backups {
+  static final String DIR = "js-recover-backup", MANIFEST = "manifest.json", ORIGINALS = "originals",
+      RAFT = "raft", LEFTOVERS = "leftovers", IN_PROGRESS = "in-progress", COMPLETE = "complete";
+
+  static Path root(Store store) { return store.storeDir.resolve(DIR); }
+
+  static List<JsonNode> manifests(Store store) throws IOException {
+    Path root = root(store);
+    List<JsonNode> manifests = new ArrayList<>();
+    if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) return manifests;
+    try (DirectoryStream<Path> runs = Files.newDirectoryStream(root)) {
+      List<Path> sorted = new ArrayList<>();
+      runs.forEach(sorted::add);
+      sorted.sort(null); // run folders are named by their start time
+      for (Path run : sorted) {
+        Path manifest = run.resolve(MANIFEST);
+        if (Files.isRegularFile(manifest, LinkOption.NOFOLLOW_LINKS)) manifests.add(Json.MAPPER.readTree(manifest.toFile()));
+      }
+    }
+    return manifests;
+  }
+
+  /** meta.inf path -> the meta.sum an interrupted run planned for it. */
+  static Map<String, String> interruptedSums(Store store) throws Refusal {
+    Map<String, String> sums = new HashMap<>();
+    try {
+      for (JsonNode m : manifests(store)) {
+        if (COMPLETE.equals(m.path("status").asText())) continue;
+        for (JsonNode c : m.path("changes")) sums.put(c.path("meta_inf").asText(), c.path("meta_sum").path("to").asText());
+      }
+    } catch (IOException e) {
+      throw new Refusal("cannot read the manifests in " + root(store) + ": " + e.getMessage()
+          + ". Move that folder aside (do not delete it: it holds the originals) and run again.");
+    }
+    return sums;
+  }
+
+  /** Stream label -> replicas it had before the first prepare, from the oldest manifest naming it. */
+  static Map<String, Integer> originalReplicas(Store store) throws IOException {
+    Map<String, Integer> replicas = new HashMap<>();
+    for (JsonNode m : manifests(store)) {
+      for (JsonNode s : m.path("streams")) {
+        replicas.putIfAbsent(s.path("account").asText() + " > " + s.path("stream").asText(), s.path("replicas").asInt(1));
+      }
+    }
+    return replicas;
+  }
+
+  static Path newRun(Store store) throws IOException {
+    String stamp = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(Instant.now());
+    for (int n = 1; ; n++) {
+      Path run = root(store).resolve(n == 1 ? stamp : stamp + "-" + n);
+      try {
+        Files.createDirectories(root(store));
+        return Files.createDirectory(run);
+      } catch (FileAlreadyExistsException taken) {
+        // a run started in the same second: take the next name
+      }
+    }
+  }
+}
+
+final class PrepareRun {
+  private final RecoveryPlan plan;
+  private final Store store;
+  private final Path run;
+  private final ObjectNode manifest;
+
+  private PrepareRun(RecoveryPlan plan, Path run) {
+    this.plan = plan;
+    this.store = plan.store;
+    this.run = run;
+    this.manifest = manifest();
+  }
+
+  /** Carries the plan out; returns the run folder holding the manifest and the originals. */
+  static Path apply(RecoveryPlan plan) throws IOException, Refusal {
+    PrepareRun r = new PrepareRun(plan, Backups.newRun(plan.store));
+    r.carryOut();
+    return r.run;
+  }
+
+  private void carryOut() throws IOException, Refusal {
+    writeManifest();
+    List<IOException> failures = Collections.synchronizedList(new ArrayList<>());
+    StoreWalker.parallel(plan.changes, c -> {
+      try {
+        keepOriginal(c.asset().metaInfPath());
+        keepOriginal(c.asset().metaSumPath());
+      } catch (IOException e) {
+        failures.add(e);
+      }
+    });
+    throwFirst(failures, "copying the originals into " + run);
+    for (Path temp : store.leftoverTemps) moveAside(temp, run.resolve(Backups.LEFTOVERS));
+    for (Path raftDir : store.raftDirs) moveAside(raftDir, run.resolve(Backups.RAFT));
+
+    List<Path> changedMeanwhile = Collections.synchronizedList(new ArrayList<>());
+    StoreWalker.parallel(plan.changes, c -> {
+      try {
+        if (!java.util.Arrays.equals(Files.readAllBytes(c.asset().metaInfPath()), c.asset().metaInf)) {
+          changedMeanwhile.add(c.asset().metaInfPath()); // never overwrite what we did not read
+          return;
+        }
+        if (c.newMetaInf() != null) replaceAtomically(c.asset().metaInfPath(), c.newMetaInf());
+        replaceAtomically(c.asset().metaSumPath(), c.newSum().getBytes(StandardCharsets.US_ASCII));
+      } catch (IOException e) {
+        failures.add(e);
+      }
+    });
+    throwFirst(failures, "rewriting meta files (rerun prepare to complete the job; originals are in " + run + ")");
+    if (!changedMeanwhile.isEmpty()) {
+      Collections.sort(changedMeanwhile);
+      throw new Refusal("these files changed while prepare ran, so they were left as they are:\n  "
+          + changedMeanwhile.stream().map(Path::toString).collect(Collectors.joining("\n  "))
+          + "\nA nats-server is still writing this store. Stop it (or copy the store from a stopped server) and "
+          + "run prepare again; what was done so far is recorded in " + run.resolve(Backups.MANIFEST));
+    }
+    manifest.put("status", Backups.COMPLETE);
+    manifest.put("finished", Instant.now().toString());
+    writeManifest();
+  }
+
+  private ObjectNode manifest() {
+    ObjectNode m = Json.NODES.objectNode();
+    m.put("tool", JsRecover.VERSION);
+    m.put("status", Backups.IN_PROGRESS);
+    m.put("started", Instant.now().toString());
+    m.putNull("finished");
+    m.put("store_dir", store.storeDir.toString());
+    ArrayNode changes = m.putArray("changes");
+    for (AssetChange c : plan.changes) {
+      MetaAsset a = c.asset();
+      ObjectNode o = changes.addObject();
+      o.put("asset", a.kind == AssetKind.STREAM ? "stream" : "consumer");
+      o.put("account", a.account);
+      o.put("stream", a.stream);
+      if (a.consumer != null) o.put("consumer", a.consumer);
+      o.put("meta_inf", store.rel(a.metaInfPath()));
+      ArrayNode fields = o.putArray("fields");
+      for (MetaRewriter.FieldChange f : c.fields()) {
+        ObjectNode fo = fields.addObject();
+        fo.put("field", f.field());
+        fo.set("from", f.from());
+        if (f.to() == null) fo.put("removed", true);
+        else fo.set("to", f.to());
+      }
+      if (c.why() != null) o.put("note", c.why());
+      ObjectNode sum = o.putObject("meta_sum");
+      sum.put("from", a.metaSum);
+      sum.put("to", c.newSum());
+      o.put("resealed", a.sealed() && c.newMetaInf() != null);
+      o.put("original", Backups.ORIGINALS + "/" + store.rel(a.dir));
+    }
+    ArrayNode raft = m.putArray("raft_dirs");
+    for (Path r : store.raftDirs) {
+      raft.addObject().put("from", store.rel(r)).put("to", Backups.RAFT + "/" + store.rel(r));
+    }
+    ArrayNode temps = m.putArray("leftover_temp_files");
+    for (Path t : store.leftoverTemps) {
+      temps.addObject().put("from", store.rel(t)).put("to", Backups.LEFTOVERS + "/" + store.rel(t));
+    }
+    ArrayNode streams = m.putArray("streams");
+    plan.originalReplicas.forEach((label, replicas) -> {
+      String[] parts = label.split(" > ", 2);
+      streams.addObject().put("account", parts[0]).put("stream", parts[1]).put("replicas", replicas);
+    });
+    return m;
+  }
+
+  private void writeManifest() throws IOException {
+    writeDurably(run.resolve(Backups.MANIFEST), Json.MAPPER.writeValueAsBytes(manifest));
+  }
+
+  private void keepOriginal(Path file) throws IOException {
+    if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) return;
+    Path copy = run.resolve(Backups.ORIGINALS).resolve(store.rel(file));
+    Files.createDirectories(copy.getParent());
+    Files.copy(file, copy, StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+    try (FileChannel ch = FileChannel.open(copy, StandardOpenOption.WRITE)) {
+      ch.force(true);
+    }
+  }
+
+  /** Moves a folder or file into the run folder, at its path relative to the store dir. */
+  private void moveAside(Path from, Path under) throws IOException {
+    Path to = under.resolve(store.rel(from));
+    Files.createDirectories(to.getParent());
+    try {
+      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+    } catch (AtomicMoveNotSupportedException otherDisk) {
+      // jetstream/ on its own mount: copy everything, and only then remove the source
+      copyTree(from, to);
+      deleteTree(from);
+    }
+  }
+
+  private static void copyTree(Path from, Path to) throws IOException {
+    Files.walkFileTree(from, new SimpleFileVisitor<>() {
+      @Override public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+        Files.copy(dir, to.resolve(from.relativize(dir)), StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+        Files.copy(file, to.resolve(from.relativize(file)), StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+        return FileVisitResult.CONTINUE;
+      }
+    });
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    Files.walkFileTree(root, new SimpleFileVisitor<>() {
+      @Override public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+        Files.delete(file);
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+        Files.delete(dir);
+        return FileVisitResult.CONTINUE;
+      }
+    });
+  }
+
+  /**
+   * Writes a sibling temp file, gives it the target's mode, owner and group (a root-run prepare
+   * must leave files the nats user can read), makes it durable, and renames it over the target.
+   */
+  static void replaceAtomically(Path target, byte[] bytes) throws IOException {
+    Path like = Files.exists(target, LinkOption.NOFOLLOW_LINKS) ? target : target.resolveSibling(MetaAsset.META_INF);
+    PosixFileAttributes attrs = Files.readAttributes(like, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    Path temp = target.resolveSibling(target.getFileName() + StoreWalker.TEMP_SUFFIX);
+    writeDurably(temp, bytes);
+    Files.setPosixFilePermissions(temp, attrs.permissions());
+    PosixFileAttributeView view = Files.getFileAttributeView(temp, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+    PosixFileAttributes now = view.readAttributes();
+    if (!now.owner().equals(attrs.owner())) view.setOwner(attrs.owner());
+    if (!now.group().equals(attrs.group())) view.setGroup(attrs.group());
+    Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  static void writeDurably(Path file, byte[] bytes) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+        StandardOpenOption.WRITE)) {
+      java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes);
+      while (buf.hasRemaining()) ch.write(buf);
+      ch.force(true);
+    }
+  }
+
+  private static void throwFirst(List<IOException> failures, String doing) throws Refusal {
+    if (failures.isEmpty()) return;
+    IOException first = failures.get(0);
+    throw new Refusal("failed " + doing + ": " + first + (failures.size() > 1 ? " (and " + (failures.size() - 1)
+        + " more failures)" : ""));
+  }
+}
+
+// =================================================================================================
+// 7. Reports: the inspect table and JSON, what prepare did, next steps
+// =================================================================================================
+
+final class Reports {
+  static void inspectTable(Store store, PrintWriter out) {
+    out.printf("Store %s: %d account(s), %d stream(s), %d consumer(s)%s%n%n", store.storeDir, store.accounts.size(),
+        store.streams.size(), store.consumerCount(), store.encrypted() ? ", encrypted" : "");
+    List<String[]> rows = new ArrayList<>();
+    rows.add(new String[] {"ACCOUNT", "STREAM", "REPLICAS", "PLACEMENT", "RETENTION", "STORAGE", "CONSUMERS",
+        "CONS. R>1", "ENCRYPTED", "CHECKSUMS"});
+    for (StoredStream s : store.streams) {
+      MetaAsset m = s.meta();
+      rows.add(new String[] {m.account, m.stream, orUnknown(m.replicas()), placement(m), orUnknown(m.text("retention")),
+          orUnknown(m.text("storage")), String.valueOf(s.consumers().size()), String.valueOf(s.consumersAboveOneReplica()),
+          m.sealed() ? (m.config == null ? "yes, sealed" : "yes, opened") : "no", checksums(s)});
+    }
+    table(rows, out);
+    out.println();
+    if (store.raftDirs.isEmpty()) {
+      out.println("Raft folders: none");
+    } else {
+      out.println("Raft folders (prepare moves them into " + Backups.DIR + "/, never deletes them):");
+      store.raftDirs.forEach(r -> out.println("  " + store.rel(r)));
+    }
+    warnings(store, out);
+    problems(store, out, false);
+  }
+
+  static ObjectNode inspectJson(Store store) {
+    ObjectNode doc = Json.NODES.objectNode();
+    doc.put("store_dir", store.storeDir.toString());
+    doc.put("jetstream_dir", store.jetstreamDir.toString());
+    ArrayNode accounts = doc.putArray("accounts");
+    store.accounts.forEach(accounts::add);
+    ArrayNode streams = doc.putArray("streams");
+    for (StoredStream s : store.streams) {
+      MetaAsset m = s.meta();
+      ObjectNode o = streams.addObject();
+      o.put("account", m.account);
+      o.put("name", m.stream);
+      o.put("replicas", m.replicas());
+      o.set("placement", m.config == null || m.config.get("placement") == null ? Json.NODES.nullNode() : m.config.get("placement"));
+      o.put("retention", m.text("retention"));
+      o.put("storage", m.text("storage"));
+      o.put("encrypted", m.sealed());
+      o.put("readable", m.config != null);
+      o.put("sum_ok", m.sumOk());
+      ArrayNode consumers = o.putArray("consumers");
+      for (MetaAsset c : s.consumers()) {
+        consumers.addObject().put("name", c.consumer).put("replicas", c.replicas()).put("encrypted", c.sealed())
+            .put("readable", c.config != null).put("sum_ok", c.sumOk());
+      }
+    }
+    ArrayNode raft = doc.putArray("raft_dirs");
+    store.raftDirs.forEach(r -> raft.add(store.rel(r)));
+    ArrayNode problems = doc.putArray("problems");
+    for (Problem p : store.problems) {
+      problems.addObject().put("path", store.rel(p.path())).put("problem", p.what()).put("todo", p.todo())
+          .put("with_force", p.ifForced());
+    }
+    ArrayNode warnings = doc.putArray("warnings");
+    for (Warning w : store.warnings) warnings.addObject().put("path", store.rel(w.path())).put("warning", w.what());
+    return doc;
+  }
+
+  static void plan(RecoveryPlan plan, boolean dryRun, PrintWriter out) {
+    Store store = plan.store;
+    String moved = dryRun ? "would be moved" : "moved";
+    out.printf("Store %s: %d stream(s), %d consumer(s) in %d account(s)%n%n", store.storeDir, store.streams.size(),
+        store.consumerCount(), store.accounts.size());
+    for (AssetChange c : plan.changes) {
+      out.printf("  %s %s: %s%s%n", c.asset().kind == AssetKind.STREAM ? "stream  " : "consumer", c.asset().label(),
+          c.describe(), c.asset().sealed() && c.newMetaInf() != null ? " (resealed)" : "");
+    }
+    for (Path r : store.raftDirs) out.printf("  raft     %s: %s to %s/<run>/%s/%n", store.rel(r), moved, Backups.DIR, Backups.RAFT);
+    for (Path t : store.leftoverTemps) {
+      out.printf("  leftover %s (temp file of an interrupted run): %s to %s/<run>/%s/%n", store.rel(t), moved,
+          Backups.DIR, Backups.LEFTOVERS);
+    }
+    out.printf("%nTotals: %d of %d stream(s) and %d of %d consumer(s) %s, %d Raft folder(s) %s.%n",
+        plan.streamsChanged(), store.streams.size(), plan.consumersChanged(), store.consumerCount(),
+        dryRun ? "would change" : "changed", store.raftDirs.size(), dryRun ? "would move" : "moved");
+    warnings(store, out);
+  }
+
+  static void nextSteps(RecoveryPlan plan, PrintWriter out) {
+    Store store = plan.store;
+    String dir = shellQuote(store.storeDir.toString());
+    out.println();
+    out.println("Next steps:");
+    out.println("  1. Start a standalone nats-server on the prepared store (loopback only; no cluster, no other store):");
+    if (store.accounts.equals(new TreeSet<>(List.of("$G")))) {
+      out.println("       nats-server --jetstream --store_dir " + dir + " --addr 127.0.0.1 --port 4222 --http_port 8222");
+    } else {
+      out.println("       this store holds the accounts " + String.join(", ", store.accounts) + ": start the server with a config");
+      out.println("       that enables JetStream for each of them, store_dir " + dir + ", and no cluster block (README: runbook)");
+    }
+    out.printf("  2. Check that all %d stream(s) and %d consumer(s) loaded:%n", store.streams.size(), store.consumerCount());
+    out.println("       curl -s 'http://127.0.0.1:8222/jsz?accounts=true&streams=true&consumers=true'");
+    out.println("  3. Back up every stream with its consumers (per account, with that account's credentials):");
+    out.println("       nats --server nats://127.0.0.1:4222 account backup /recovery/backup -f");
+    out.println("  4. Restore each stream into the new cluster with its original replica count:");
+    plan.originalReplicas.forEach((label, replicas) -> {
+      String[] parts = label.split(" > ", 2);
+      out.printf("       nats --server <new-cluster> stream restore %s --replicas %d%s%n",
+          shellQuote("/recovery/backup/" + parts[1]), replicas, parts[0].equals("$G") ? "" : "   # account " + parts[0]);
+    });
+  }
+
+  static void problems(Store store, PrintWriter out, boolean forced) {
+    if (store.problems.isEmpty()) return;
+    out.println();
+    out.println(forced ? "Problems (going ahead because of --force):" : "Problems (prepare refuses until each is fixed, or --force is given):");
+    for (Problem p : store.problems) {
+      out.println("  " + store.rel(p.path()) + ": " + p.what());
+      out.println("      to fix: " + p.todo());
+      out.println("      with --force: " + p.ifForced());
+    }
+  }
+
+  private static void warnings(Store store, PrintWriter out) {
+    if (store.warnings.isEmpty()) return;
+    out.println();
+    out.println("Warnings:");
+    for (Warning w : store.warnings) out.println("  " + store.rel(w.path()) + ": " + w.what());
+  }
+
+  private static String checksums(StoredStream s) {
+    MetaAsset m = s.meta();
+    long badConsumers = s.consumers().stream().filter(c -> !c.sumOk() && !c.sumFromInterruptedRun).count();
+    String stream = m.sumOk() || m.sumFromInterruptedRun ? "ok" : m.metaSum == null ? "MISSING" : "MISMATCH";
+    return badConsumers == 0 ? stream : stream + ", " + badConsumers + " consumer(s) bad";
+  }
+
+  private static String placement(MetaAsset m) {
+    JsonNode p = m.config == null ? null : m.config.get("placement");
+    if (p == null || p.isNull()) return m.config == null ? "?" : "-";
+    List<String> parts = new ArrayList<>();
+    if (p.hasNonNull("cluster")) parts.add("cluster=" + p.get("cluster").asText());
+    if (p.has("tags") && p.get("tags").size() > 0) {
+      List<String> tags = new ArrayList<>();
+      p.get("tags").forEach(t -> tags.add(t.asText()));
+      parts.add("tags=" + String.join(",", tags));
+    }
+    return parts.isEmpty() ? p.toString() : String.join(" ", parts);
+  }
+
+  private static String orUnknown(Object v) { return v == null ? "?" : v.toString(); }
+
+  static void table(List<String[]> rows, PrintWriter out) {
+    int[] width = new int[rows.get(0).length];
+    for (String[] r : rows) for (int i = 0; i < r.length; i++) width[i] = Math.max(width[i], r[i].length());
+    StringBuilder line = new StringBuilder();
+    for (String[] r : rows) {
+      line.setLength(0);
+      for (int i = 0; i < r.length; i++) {
+        line.append(r[i]);
+        if (i < r.length - 1) line.append(" ".repeat(width[i] - r[i].length() + 2));
+      }
+      out.println(line);
+    }
+  }
+
+  static String shellQuote(String s) {
+    return s.matches("[A-Za-z0-9_./:=@%+-]+") ? s : "'" + s.replace("'", "'\\''") + "'";
+  }
+}
+
+// =================================================================================================
+// 8. Commands
+// =================================================================================================
+
+@Command(name = "js-recover", mixinStandardHelpOptions = true, versionProvider = JsRecover.VersionProvider.class,
+    description = {"Makes the store of a JetStream node whose cluster lost Raft quorum loadable by a standalone "
+        + "nats-server, so every stream and consumer can be backed up and restored into a new cluster.",
+        "", "Work on a copy of the survivor's store_dir, never on the only copy."},
+    subcommands = {InspectCommand.class, PrepareCommand.class, VersionCommand.class, CommandLine.HelpCommand.class},
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {"0:done", "1:refused or failed (nothing changed unless the message says so)", "2:usage error"})
 class JsRecover implements Callable<Integer> {
-  public Integer call() { return 0; }
-  static CommandLine commandLine() { return new CommandLine(new JsRecover()); }
+  static final String VERSION = "js-recover 0.1.0";
+
+  @Spec CommandSpec spec;
+
+  /** Called with no subcommand: that is a usage error. */
+  @Override public Integer call() {
+    spec.commandLine().getErr().println("js-recover: name a command: inspect, prepare, version or help");
+    spec.commandLine().usage(spec.commandLine().getErr());
+    return 2;
+  }
+
+  static final class VersionProvider implements CommandLine.IVersionProvider {
+    @Override public String[] getVersion() { return new String[] {VERSION}; }
+  }
+
+  static CommandLine commandLine() {
+    CommandLine cli = new CommandLine(new JsRecover());
+    cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      if (e instanceof Refusal) {
+        cmd.getErr().println("js-recover: " + e.getMessage());
+      } else {
+        cmd.getErr().println("js-recover: failed: " + e);
+        e.printStackTrace(cmd.getErr());
+      }
+      return 1;
+    });
+    return cli;
+  }
+
   public static void main(String[] args) { System.exit(commandLine().execute(args)); }
+}
+
+/** The store-dir argument and the key options, shared by every command that reads a store. */
+final class StoreOptions {
+  @Parameters(index = "0", paramLabel = "<store-dir>",
+      description = "the copied nats-server store_dir (the folder holding jetstream/), or its jetstream/ folder")
+  Path storeDir;
+
+  KeyRing keys() { return null; }
+}
+
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+    description = "Shows what the store holds and what is wrong with it. Reads only; changes nothing.")
+final class InspectCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @CommandLine.Mixin StoreOptions store;
+
+  @Option(names = "--json", description = "print one JSON document (schema in the README) instead of the table")
+  boolean json;
+
+  @Override public Integer call() throws Exception {
+    Store s = StoreWalker.walk(store.storeDir, store.keys());
+    PrintWriter out = spec.commandLine().getOut();
+    if (json) {
+      out.println(Json.MAPPER.writeValueAsString(Reports.inspectJson(s)));
+    } else {
+      Reports.inspectTable(s, out);
+      out.println();
+      out.println("Next: js-recover prepare --dry-run " + Reports.shellQuote(s.storeDir.toString()));
+    }
+    out.flush();
+    return 0;
+  }
+}
+
+@Command(name = "prepare", mixinStandardHelpOptions = true,
+    description = {"Makes the store loadable by a standalone nats-server: streams to 1 replica without placement, "
+        + "consumers with more than 1 replica to 0 (inherit), meta.sum recomputed, <account>/_js_ Raft state moved "
+        + "aside. Every original file is kept in <store-dir>/" + Backups.DIR + "/<run>/ with a manifest.json.",
+        "Refuses, changing nothing, when any meta file is missing, torn, unreadable or fails its checksum, or when "
+            + "the store changes while it is read. A second run changes nothing."})
+final class PrepareCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @CommandLine.Mixin StoreOptions store;
+
+  @Option(names = "--dry-run", description = "print the exact plan and write nothing")
+  boolean dryRun;
+
+  @Option(names = "--force", description = "go ahead despite problems: a meta.inf that reads right but fails its "
+      + "checksum or has no meta.sum gets a recomputed meta.sum; anything unreadable is left as it is (the server "
+      + "will not load it). Each problem is listed with what --force does with it.")
+  boolean force;
+
+  @Override public Integer call() throws Exception {
+    long started = System.nanoTime();
+    Store s = StoreWalker.walk(store.storeDir, store.keys());
+    PrintWriter out = spec.commandLine().getOut();
+    if (!s.problems.isEmpty() && !force) {
+      Reports.problems(s, out, false);
+      out.flush();
+      throw new Refusal(s.problems.size() + " problem(s) found in " + s.storeDir + "; nothing was changed. Fix them "
+          + "(see above), or rerun with --force to go ahead as described for each.");
+    }
+    List<Path> changed = SettleCheck.changedSince(s, started);
+    if (!changed.isEmpty()) {
+      throw new Refusal("the store is changing while js-recover reads it (" + changed.size() + " file(s), e.g. "
+          + changed.get(0) + "); nothing was changed. A nats-server is still writing it: stop that server, or copy the "
+          + "store from a stopped one, and run prepare again.");
+    }
+    RecoveryPlan plan = new RecoveryPlan(s);
+    if (force) Reports.problems(s, out, true);
+    if (plan.nothingToDo()) {
+      out.printf("Store %s is already prepared: %d stream(s), %d consumer(s), nothing to change.%n", s.storeDir,
+          s.streams.size(), s.consumerCount());
+      Reports.nextSteps(plan, out);
+      return 0;
+    }
+    List<String> blockers = plan.writeBlockers();
+    if (!blockers.isEmpty()) {
+      throw new Refusal("prepare cannot write what it must; nothing was changed:\n  " + String.join("\n  ", blockers)
+          + "\nRun js-recover as the store's owner (the nats user) or root.");
+    }
+    if (dryRun) {
+      out.println("Dry run: nothing is written.");
+      Reports.plan(plan, true, out);
+      out.printf("%nOriginals and the manifest would be kept in %s/<run>/.%n", Backups.root(s));
+      return 0;
+    }
+    Path run = PrepareRun.apply(plan);
+    Reports.plan(plan, false, out);
+    out.printf("%nOriginals, Raft state and manifest.json are in %s%n", run);
+    Reports.nextSteps(plan, out);
+    return 0;
+  }
+}
+
+@Command(name = "version", mixinStandardHelpOptions = true, description = "Prints the version.")
+final class VersionCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Override public Integer call() {
+    spec.commandLine().getOut().println(JsRecover.VERSION);
+    return 0;
+  }
 }
