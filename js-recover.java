@@ -342,7 +342,38 @@ final class StoreWalker {
         }
       }
     }
+    advise(store, meta);
     return new StoredStream(meta, consumers);
+  }
+
+  /** What a stream's config means for this recovery: said once, where the operator reads it. */
+  private static void advise(Store store, MetaAsset meta) {
+    JsonNode cfg = meta.config;
+    if (cfg == null) return;
+    String retention = meta.text("retention");
+    if ("interest".equals(retention)) {
+      store.warnings.add(new Warning(meta.dir, "interest retention: at start the server removes messages no loaded "
+          + "consumer is interested in, so every consumer must load (prepare makes them loadable); check consumers "
+          + "before the backup"));
+    } else if ("workqueue".equals(retention)) {
+      store.warnings.add(new Warning(meta.dir, "work-queue retention: acknowledged messages are gone by design; "
+          + "what was not yet acknowledged is recovered"));
+    }
+    if (cfg.path("sealed").asBoolean(false)) {
+      store.warnings.add(new Warning(meta.dir, "sealed stream: it loads read-only and is restored sealed"));
+    }
+    List<JsonNode> origins = new ArrayList<>();
+    if (cfg.hasNonNull("mirror")) origins.add(cfg.get("mirror"));
+    cfg.path("sources").forEach(origins::add);
+    for (JsonNode origin : origins) {
+      // Another domain or account is reached through an external API prefix ($JS.<domain>.API).
+      String kind = origin == cfg.get("mirror") ? "mirror of " : "source ";
+      if (origin.hasNonNull("external")) {
+        store.warnings.add(new Warning(meta.dir, kind + origin.path("name").asText() + " through external API "
+            + origin.get("external").path("api").asText() + ": the standalone server cannot reach it; what was "
+            + "already copied is served, and the new cluster must be given a reachable origin"));
+      }
+    }
   }
 
   /** The newest message block grows while a server writes: its stamp tells a live store. */
@@ -522,7 +553,7 @@ final class StoreWalker {
 
   /** Runs {@code work} over {@code items} on a pool sized for disk I/O, not for CPU. */
   static <T> void parallel(List<T> items, Consumer<T> work) {
-    ForkJoinPool pool = new ForkJoinPool(Math.max(8, 4 * Runtime.getRuntime().availableProcessors()));
+    ForkJoinPool pool = new ForkJoinPool(64);
     try {
       pool.submit(() -> items.parallelStream().forEach(work)).join();
     } finally {
@@ -572,7 +603,6 @@ final class Json {
 // 3. Checksum
 // =================================================================================================
 
-//@@BEGIN CHECKSUM@@
 /**
  * HighwayHash-64 (Google's reference algorithm, as minio/highwayhash implements it for Go) with a
  * 256-bit key. nats-server checksums meta.inf with it (meta.sum); the JDK and
@@ -654,6 +684,24 @@ final class HighwayHash64 extends net.openhft.hashing.LongHashFunction {
     return s.finish();
   }
 
+  @Override
+  public long hashBytes(java.nio.ByteBuffer input) {
+    return hashBytes(input, input.position(), input.remaining());
+  }
+
+  /**
+   * The library reads direct and read-only buffers through sun.nio.ch.DirectBuffer, which Java 17
+   * exports only with --add-exports (IllegalAccessError otherwise); the buffer's own accessors need
+   * no flag. They stop at the limit, where the library's contract stops at the capacity.
+   */
+  @Override
+  public long hashBytes(java.nio.ByteBuffer input, int off, int len) {
+    if (input.hasArray()) return super.hashBytes(input, off, len);
+    java.util.Objects.checkFromIndexSize(off, len, input.capacity());
+    java.nio.ByteBuffer whole = input.limit() == input.capacity() ? input : input.duplicate().clear();
+    return hash(whole, net.openhft.hashing.Access.toByteBuffer(), off, len);
+  }
+
   /** Lane bytes [at, at+8) of the final packet, of which only the first {@code whole} are data. */
   private static <T> long lane(T input, net.openhft.hashing.Access<T> in, long base, int whole, int at) {
     if (whole >= at + 8) return in.i64(input, base + at);
@@ -723,7 +771,15 @@ final class HighwayHash64 extends net.openhft.hashing.LongHashFunction {
       v1_3 = INIT1_3 ^ rot32(k3);
     }
 
+    // update is split in two so that each part stays under HotSpot's inlining limit for hot code
+    // (FreqInlineSize, 325 bytes of bytecode): the packet loop then runs without calls, about 15%
+    // faster, as fast as the same loop written with local variables.
     void update(long a0, long a1, long a2, long a3) {
+      multiply(a0, a1, a2, a3);
+      zipperMerge();
+    }
+
+    private void multiply(long a0, long a1, long a2, long a3) {
       v1_0 += mul0_0 + a0;
       v1_1 += mul0_1 + a1;
       v1_2 += mul0_2 + a2;
@@ -740,6 +796,9 @@ final class HighwayHash64 extends net.openhft.hashing.LongHashFunction {
       mul1_1 ^= (v0_1 & 0xffffffffL) * (v1_1 >>> 32);
       mul1_2 ^= (v0_2 & 0xffffffffL) * (v1_2 >>> 32);
       mul1_3 ^= (v0_3 & 0xffffffffL) * (v1_3 >>> 32);
+    }
+
+    private void zipperMerge() {
       v0_0 += zipperLow(v1_1, v1_0);
       v0_1 += zipperHigh(v1_1, v1_0);
       v0_2 += zipperLow(v1_3, v1_2);
@@ -796,7 +855,6 @@ final class HighwayHash64 extends net.openhft.hashing.LongHashFunction {
     }
   }
 }
-//@@END CHECKSUM@@
 
 // =================================================================================================
 // 4. Crypto
@@ -805,7 +863,6 @@ final class HighwayHash64 extends net.openhft.hashing.LongHashFunction {
 /** The JetStream key (exactly as configured) and, when forced, the cipher to try first. */
 record KeyRing(byte[] key, MetaCrypto.Cipher cipher) {}
 
-//@@BEGIN CRYPTO@@
 /**
  * JetStream store encryption of meta.inf, as nats-server does it (filestore.go genEncryptionKey /
  * genEncryptionKeys, jetstream.go jsKeyGen / decryptMeta; the same in 2.9.10 and current main):
@@ -899,7 +956,10 @@ final class MetaCrypto {
         + " account or context, or a damaged meta.key");
   }
 
-  /** meta.inf bytes for new JSON under the same asset key, so meta.key and o.dat/index.db stay valid. */
+  /**
+   * meta.inf bytes for new JSON under the same asset key, so that meta.key stays valid, and with it
+   * what its seed also encrypts: a consumer's o.dat, a 2.10+ stream's msgs/index.db.
+   */
   static byte[] resealMeta(Opened o, byte[] newPlaintext) {
     return seal(o.cipher(), o.assetKey(), newPlaintext);
   }
@@ -909,6 +969,7 @@ final class MetaCrypto {
     return open(c, key32, sealed, null);
   }
 
+  /** {@code aad} is for published test vectors; the server authenticates no associated data. */
   static byte[] open(Cipher c, byte[] key32, byte[] sealed, byte[] aad) throws java.security.GeneralSecurityException {
     if (sealed.length < c.nonceSize + TAG_SIZE) {
       throw new javax.crypto.AEADBadTagException(sealed.length + " bytes is shorter than a "
@@ -937,7 +998,8 @@ final class MetaCrypto {
     }
     byte[] out = java.util.Arrays.copyOf(nonce, c.nonceSize + plaintext.length + TAG_SIZE);
     try {
-      aead(c, javax.crypto.Cipher.ENCRYPT_MODE, key32, nonce, aad).doFinal(plaintext, 0, plaintext.length, out, c.nonceSize);
+      aead(c, javax.crypto.Cipher.ENCRYPT_MODE, key32, nonce, aad)
+          .doFinal(plaintext, 0, plaintext.length, out, c.nonceSize);
     } catch (java.security.GeneralSecurityException e) {
       throw new IllegalStateException("sealing with valid key and nonce sizes cannot fail", e);
     }
@@ -956,7 +1018,8 @@ final class MetaCrypto {
       byte[] subNonce = new byte[12];
       System.arraycopy(nonce, 16, subNonce, 4, 8);
       jce = javax.crypto.Cipher.getInstance("ChaCha20-Poly1305");
-      jce.init(mode, new javax.crypto.spec.SecretKeySpec(hChaCha20(key32, java.util.Arrays.copyOf(nonce, 16)), "ChaCha20"),
+      byte[] subKey = hChaCha20(key32, java.util.Arrays.copyOf(nonce, 16));
+      jce.init(mode, new javax.crypto.spec.SecretKeySpec(subKey, "ChaCha20"),
           new javax.crypto.spec.IvParameterSpec(subNonce));
     } else {
       // Go's NewGCMWithNonceSize(16) and the JDK both derive the counter block from a non-96-bit
@@ -1002,7 +1065,6 @@ final class MetaCrypto {
     x[c] += x[d]; x[b] = Integer.rotateLeft(x[b] ^ x[c], 7);
   }
 }
-//@@END CRYPTO@@
 
 // =================================================================================================
 // 5. Rewriter

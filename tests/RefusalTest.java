@@ -1,0 +1,189 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Every way an incident hands prepare a bad store: each refusal names the path, says what to do,
+ * exits 1 and writes nothing.
+ */
+class RefusalTest {
+  @TempDir Path tmp;
+
+  StoreBuilder healthy() {
+    return new StoreBuilder(tmp.resolve("store"))
+        .stream("$G", "ORDERS", 3).consumer("$G", "ORDERS", "R3EXPL", 3)
+        .stream("$G", "EVENTS", 3).raft("$SYS");
+  }
+
+  /** Runs prepare and checks the refusal contract: exit 1, the message, nothing written. */
+  Cli.Result refused(Path storeDir, String... expected) {
+    String before = Files.exists(storeDir) ? StoreBuilder.treeDigest(storeDir) : "";
+    Cli.Result r = Cli.run("prepare", storeDir.toString());
+    assertEquals(1, r.exit(), r.all());
+    for (String e : expected) assertTrue(r.all().contains(e), "expected «" + e + "» in:\n" + r.all());
+    if (Files.exists(storeDir)) assertEquals(before, StoreBuilder.treeDigest(storeDir), "a refused prepare wrote something");
+    return r;
+  }
+
+  @Test
+  void aMissingFolder() {
+    refused(tmp.resolve("nope"), "store dir " + tmp.resolve("nope") + " does not exist", "the folder holding jetstream/");
+  }
+
+  @Test
+  void aFileInsteadOfAFolder() throws Exception {
+    Path file = Files.writeString(tmp.resolve("store.tar"), "x");
+    refused(file, file + " is a file, not a store dir");
+  }
+
+  @Test
+  void aFolderThatIsNotAStore() throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve("home"));
+    refused(dir, dir + " is not a JetStream store: it has no jetstream/ folder");
+  }
+
+  @Test
+  void anEmptyStore() throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve("store/jetstream/$G/streams"));
+    refused(tmp.resolve("store"), "no streams found under " + tmp.resolve("store/jetstream"), "right node's store_dir");
+  }
+
+  @Test
+  void theJetstreamFolderItselfIsAccepted() {
+    StoreBuilder store = healthy();
+    Cli.Result r = Cli.run("prepare", "--dry-run", store.jetstream().toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("Store " + store.storeDir + ":"), r.out());
+  }
+
+  @Test
+  void aTornMetaInf() throws Exception {
+    StoreBuilder store = healthy();
+    Path meta = store.streamDir("$G", "ORDERS").resolve("meta.inf");
+    byte[] full = Files.readAllBytes(meta);
+    Files.write(meta, java.util.Arrays.copyOf(full, full.length / 2)); // torn mid-write
+    refused(store.storeDir, "jetstream/$G/streams/ORDERS/meta.inf: meta.inf of stream $G > ORDERS is torn or not JSON",
+        "does not match meta.inf", "2 problem(s) found", "nothing was changed",
+        "to fix: copy this stream's folder again from the survivor's disk");
+  }
+
+  @Test
+  void aChecksumThatDoesNotMatchIsNotSilentlyReplaced() throws Exception {
+    StoreBuilder store = healthy();
+    Files.writeString(store.consumerDir("$G", "ORDERS", "R3EXPL").resolve("meta.sum"), "0123456789abcdef");
+    refused(store.storeDir, "meta.sum of consumer $G > ORDERS > R3EXPL does not match meta.inf (stored \"0123456789abcdef\"",
+        "--force recomputes meta.sum");
+  }
+
+  @Test
+  void missingMetaFiles() throws Exception {
+    StoreBuilder store = healthy();
+    Files.delete(store.streamDir("$G", "EVENTS").resolve("meta.sum"));
+    Files.delete(store.consumerDir("$G", "ORDERS", "R3EXPL").resolve("meta.inf"));
+    refused(store.storeDir, "2 problem(s) found", "stream $G > EVENTS has no meta.sum",
+        "consumer $G > ORDERS > R3EXPL has no meta.inf");
+  }
+
+  @Test
+  void encryptedAssetsWithoutAKeySayWhichAndThatAKeyIsNeeded() throws Exception {
+    StoreBuilder store = healthy();
+    Path dir = store.streamDir("$G", "EVENTS");
+    Files.write(dir.resolve("meta.key"), new byte[72]);
+    byte[] sealed = new byte[120];
+    new java.util.Random(1).nextBytes(sealed);
+    Files.write(dir.resolve("meta.inf"), sealed);
+    Files.writeString(dir.resolve("meta.sum"), StoreBuilder.sum("EVENTS", sealed));
+    refused(store.storeDir, "stream $G > EVENTS is encrypted (meta.key present)", "without the JetStream key", "--key-file");
+  }
+
+  @Test
+  void aSymlinkOutOfTheStoreIsNotFollowed() throws Exception {
+    StoreBuilder store = healthy();
+    StoreBuilder elsewhere = new StoreBuilder(tmp.resolve("elsewhere")).stream("$G", "LINKED", 3);
+    Files.createSymbolicLink(store.streamDir("$G", "LINKED"), elsewhere.streamDir("$G", "LINKED"));
+    String outside = StoreBuilder.treeDigest(elsewhere.storeDir);
+    refused(store.storeDir, "jetstream/$G/streams/LINKED: a symbolic link: js-recover never follows links out of the store",
+        "cp -aL");
+    assertEquals(outside, StoreBuilder.treeDigest(elsewhere.storeDir));
+  }
+
+  @Test
+  void aSymlinkedMetaInf() throws Exception {
+    StoreBuilder store = healthy();
+    Path meta = store.streamDir("$G", "EVENTS").resolve("meta.inf");
+    Path real = Files.write(tmp.resolve("meta.inf.real"), Files.readAllBytes(meta));
+    Files.delete(meta);
+    Files.createSymbolicLink(meta, real);
+    refused(store.storeDir, "jetstream/$G/streams/EVENTS/meta.inf: a symbolic link");
+  }
+
+  @Test
+  void aStoreStillBeingWrittenIsRefused() throws Exception {
+    StoreBuilder store = healthy();
+    Path block = store.streamDir("$G", "ORDERS").resolve("msgs/1.blk");
+    AtomicBoolean stop = new AtomicBoolean();
+    Thread server = new Thread(() -> { // what a live nats-server does to its newest block
+      try (RandomAccessFile f = new RandomAccessFile(block.toFile(), "rw")) {
+        while (!stop.get()) {
+          f.seek(f.length());
+          f.write("msg".getBytes(StandardCharsets.UTF_8));
+          Thread.sleep(20);
+        }
+      } catch (Exception e) {
+        throw new RuntimeException(e);
+      }
+    });
+    server.start();
+    try {
+      Cli.Result r = Cli.run("prepare", store.storeDir.toString());
+      assertEquals(1, r.exit(), r.all());
+      assertTrue(r.err().contains("the store is changing while js-recover reads it"), r.err());
+      assertTrue(r.err().contains("stop that server"), r.err());
+    } finally {
+      stop.set(true);
+      server.join();
+    }
+    assertFalse(Files.exists(store.storeDir.resolve("js-recover-backup")), "nothing written");
+    assertTrue(Files.exists(store.jetstream().resolve("$SYS/_js_")), "Raft state not moved");
+  }
+
+  @Test
+  void forceGoesAheadAndSaysWhatItDidWithEachProblem() throws Exception {
+    StoreBuilder store = healthy().stream("$G", "TORN", 3);
+    Files.writeString(store.streamDir("$G", "EVENTS").resolve("meta.sum"), "0123456789abcdef");
+    Path torn = store.streamDir("$G", "TORN").resolve("meta.inf");
+    Files.writeString(torn, "{\"name\":\"TORN\",\"num_rep");
+    byte[] tornBytes = Files.readAllBytes(torn);
+
+    Cli.Result r = Cli.run("prepare", "--force", store.storeDir.toString());
+
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("Problems (going ahead because of --force):"), r.out());
+    assertTrue(r.out().contains("with --force: meta.sum recomputed over meta.inf as found"), r.out());
+    assertTrue(r.out().contains("with --force: left as is: the standalone server will not load this stream"), r.out());
+    Path events = store.streamDir("$G", "EVENTS");
+    assertEquals(StoreBuilder.sum("EVENTS", Files.readAllBytes(events.resolve("meta.inf"))), StoreBuilder.read(events.resolve("meta.sum")));
+    assertEquals(new String(tornBytes), StoreBuilder.read(torn), "the torn meta.inf is left as it is");
+  }
+
+  @Test
+  void usageErrorsExitTwo() {
+    Cli.Result noDir = Cli.run("prepare");
+    assertEquals(2, noDir.exit());
+    assertTrue(noDir.err().contains("Missing required parameter: '<store-dir>'"), noDir.err());
+    Cli.Result badOption = Cli.run("prepare", "--bogus", tmp.toString());
+    assertEquals(2, badOption.exit());
+    assertTrue(badOption.err().contains("Unknown option: '--bogus'"), badOption.err());
+    Cli.Result noCommand = Cli.run();
+    assertEquals(2, noCommand.exit());
+    assertTrue(noCommand.err().contains("name a command: inspect, prepare"), noCommand.err());
+  }
+}
