@@ -62,8 +62,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFileAttributeView;
-import java.nio.file.attribute.PosixFileAttributes;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -1285,9 +1283,9 @@ final class RecoveryPlan {
   }
 }
 
-/** The backup folder: <store_dir>/js-recover-backup/<run>/ with manifest.json, originals/, raft/. */
+/** The backup folder: <store_dir>/js-recover-backup/<run>/ with manifest.json, originals.zip, raft/. */
 final class Backups {
-  static final String DIR = "js-recover-backup", MANIFEST = "manifest.json", ORIGINALS = "originals",
+  static final String DIR = "js-recover-backup", MANIFEST = "manifest.json", ORIGINALS = "originals.zip",
       RAFT = "raft", LEFTOVERS = "leftovers", IN_PROGRESS = "in-progress", COMPLETE = "complete";
 
   static Path root(Store store) { return store.storeDir.resolve(DIR); }
@@ -1370,19 +1368,11 @@ final class PrepareRun {
 
   private void carryOut() throws IOException, Refusal {
     writeManifest();
-    List<IOException> failures = Collections.synchronizedList(new ArrayList<>());
-    StoreWalker.parallel(plan.changes, c -> {
-      try {
-        keepOriginal(c.asset().metaInfPath());
-        keepOriginal(c.asset().metaSumPath());
-      } catch (IOException e) {
-        failures.add(e);
-      }
-    });
-    throwFirst(failures, "copying the originals into " + run);
+    keepOriginals();
     for (Path temp : store.leftoverTemps) moveAside(temp, run.resolve(Backups.LEFTOVERS));
     for (Path raftDir : store.raftDirs) moveAside(raftDir, run.resolve(Backups.RAFT));
 
+    List<IOException> failures = Collections.synchronizedList(new ArrayList<>());
     List<Path> changedMeanwhile = Collections.synchronizedList(new ArrayList<>());
     StoreWalker.parallel(plan.changes, c -> {
       try {
@@ -1438,7 +1428,7 @@ final class PrepareRun {
       sum.put("from", a.metaSum);
       sum.put("to", c.newSum());
       o.put("resealed", a.sealed() && c.newMetaInf() != null);
-      o.put("original", Backups.ORIGINALS + "/" + store.rel(a.dir));
+      o.put("original", Backups.ORIGINALS + ":" + store.rel(a.metaInfPath()));
     }
     ArrayNode raft = m.putArray("raft_dirs");
     for (Path r : store.raftDirs) {
@@ -1460,14 +1450,40 @@ final class PrepareRun {
     writeDurably(run.resolve(Backups.MANIFEST), Json.MAPPER.writeValueAsBytes(manifest));
   }
 
-  private void keepOriginal(Path file) throws IOException {
-    if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) return;
-    Path copy = run.resolve(Backups.ORIGINALS).resolve(store.rel(file));
-    Files.createDirectories(copy.getParent());
-    Files.copy(file, copy, StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
-    try (FileChannel ch = FileChannel.open(copy, StandardOpenOption.WRITE)) {
+  /**
+   * The bytes read by the walker of every file prepare rewrites, and every meta.key (nats-server
+   * 2.9.10 deletes meta.key when it loads an encrypted stream), in one uncompressed zip named by
+   * path relative to the store dir: one file instead of tens of thousands keeps prepare fast.
+   */
+  private void keepOriginals() throws IOException {
+    Path zip = run.resolve(Backups.ORIGINALS);
+    try (FileChannel ch = FileChannel.open(zip, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(java.nio.channels.Channels.newOutputStream(ch))) {
+      out.setMethod(java.util.zip.ZipOutputStream.STORED);
+      java.util.Set<MetaAsset> changed = plan.changes.stream().map(AssetChange::asset).collect(Collectors.toSet());
+      for (MetaAsset a : store.assets()) {
+        if (!changed.contains(a) && !a.sealed()) continue;
+        if (a.metaInf != null) addEntry(out, a.metaInfPath(), a.metaInf);
+        if (a.metaSum != null) addEntry(out, a.metaSumPath(), a.metaSum.getBytes(StandardCharsets.ISO_8859_1));
+        if (a.metaKey != null) addEntry(out, a.metaKeyPath(), a.metaKey);
+      }
+      out.finish();
       ch.force(true);
     }
+  }
+
+  private void addEntry(java.util.zip.ZipOutputStream out, Path file, byte[] bytes) throws IOException {
+    java.util.zip.ZipEntry e = new java.util.zip.ZipEntry(store.rel(file));
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    crc.update(bytes);
+    e.setSize(bytes.length);
+    e.setCompressedSize(bytes.length);
+    e.setCrc(crc.getValue());
+    FileStamp stamp = store.stamps.get(file);
+    if (stamp != null) e.setLastModifiedTime(stamp.modified());
+    out.putNextEntry(e);
+    out.write(bytes);
+    out.closeEntry();
   }
 
   /** Moves a folder or file into the run folder, at its path relative to the store dir. */
@@ -1517,15 +1533,22 @@ final class PrepareRun {
    */
   static void replaceAtomically(Path target, byte[] bytes) throws IOException {
     Path like = Files.exists(target, LinkOption.NOFOLLOW_LINKS) ? target : target.resolveSibling(MetaAsset.META_INF);
-    PosixFileAttributes attrs = Files.readAttributes(like, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    // Numeric ids, not names: a name lookup reads the user database once per file.
+    Map<String, Object> was = Files.readAttributes(like, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
     Path temp = target.resolveSibling(target.getFileName() + StoreWalker.TEMP_SUFFIX);
     writeDurably(temp, bytes);
-    Files.setPosixFilePermissions(temp, attrs.permissions());
-    PosixFileAttributeView view = Files.getFileAttributeView(temp, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
-    PosixFileAttributes now = view.readAttributes();
-    if (!now.owner().equals(attrs.owner())) view.setOwner(attrs.owner());
-    if (!now.group().equals(attrs.group())) view.setGroup(attrs.group());
+    Map<String, Object> now = Files.readAttributes(temp, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
+    if (!now.get("mode").equals(was.get("mode"))) Files.setPosixFilePermissions(temp, permissions((Integer) was.get("mode")));
+    if (!now.get("uid").equals(was.get("uid"))) Files.setAttribute(temp, "unix:uid", was.get("uid"), LinkOption.NOFOLLOW_LINKS);
+    if (!now.get("gid").equals(was.get("gid"))) Files.setAttribute(temp, "unix:gid", was.get("gid"), LinkOption.NOFOLLOW_LINKS);
     Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  private static java.util.Set<java.nio.file.attribute.PosixFilePermission> permissions(int mode) {
+    java.nio.file.attribute.PosixFilePermission[] bits = java.nio.file.attribute.PosixFilePermission.values();
+    java.util.Set<java.nio.file.attribute.PosixFilePermission> set = java.util.EnumSet.noneOf(java.nio.file.attribute.PosixFilePermission.class);
+    for (int i = 0; i < bits.length; i++) if ((mode & (0400 >> i)) != 0) set.add(bits[i]); // OWNER_READ .. OTHERS_EXECUTE
+    return set;
   }
 
   static void writeDurably(Path file, byte[] bytes) throws IOException {

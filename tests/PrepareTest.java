@@ -93,8 +93,10 @@ class PrepareTest {
     assertEquals("placement", orders.get("fields").get(1).get("field").asText());
     assertTrue(orders.get("fields").get(1).get("removed").asBoolean());
     assertEquals(StoreBuilder.read(store.streamDir("$G", "ORDERS").resolve("meta.sum")), orders.get("meta_sum").get("to").asText());
+    Map<String, byte[]> originals = StoreBuilder.zipEntries(Files.readAllBytes(run.resolve("originals.zip")));
     assertArrayEquals(StoreBuilder.streamJson("ORDERS", 3, "limits", ",\"placement\":{\"cluster\":\"C1\"}").getBytes(),
-        Files.readAllBytes(run.resolve("originals/jetstream/$G/streams/ORDERS/meta.inf")));
+        originals.get("jetstream/$G/streams/ORDERS/meta.inf"));
+    assertEquals("originals.zip:jetstream/$G/streams/ORDERS/meta.inf", orders.get("original").asText());
     assertEquals("jetstream/$SYS/_js_", manifest.get("raft_dirs").get(0).get("from").asText());
   }
 

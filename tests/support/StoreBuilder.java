@@ -132,11 +132,24 @@ final class StoreBuilder {
     }
   }
 
-  /** How often each file content occurs under root, by SHA-256. */
+  /** How often each file content occurs under root, by SHA-256, counting what zip files hold too. */
   static Map<String, Integer> contents(Path root) {
     Map<String, Integer> counts = new HashMap<>();
-    files(root).values().forEach(b -> counts.merge(sha256(b), 1, Integer::sum));
+    files(root).forEach((path, bytes) -> {
+      counts.merge(sha256(bytes), 1, Integer::sum);
+      if (path.endsWith(".zip")) zipEntries(bytes).values().forEach(b -> counts.merge(sha256(b), 1, Integer::sum));
+    });
     return counts;
+  }
+
+  static Map<String, byte[]> zipEntries(byte[] zip) {
+    Map<String, byte[]> entries = new TreeMap<>();
+    try (java.util.zip.ZipInputStream in = new java.util.zip.ZipInputStream(new java.io.ByteArrayInputStream(zip))) {
+      for (java.util.zip.ZipEntry e; (e = in.getNextEntry()) != null; ) entries.put(e.getName(), in.readAllBytes());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return entries;
   }
 
   static String sha256(byte[] b) {
