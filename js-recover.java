@@ -442,9 +442,14 @@ final class StoreWalker {
         return a;
       }
       try {
-        a.opened = MetaCrypto.openMeta(keys.key(), a.account, a.cryptoContext(), a.metaKey, a.metaInf, keys.cipher());
+        a.opened = MetaCrypto.openMeta(keys.key(), a.account, a.cryptoContext(), a.metaKey, a.metaInf, keys.forcedCipher());
+        if (keys.forcedCipher() != null && a.opened.cipher() != keys.forcedCipher()) {
+          throw new java.security.GeneralSecurityException("it opens only with " + a.opened.cipher().name().toLowerCase()
+              + ", not with the forced cipher " + keys.forcedCipher().name().toLowerCase());
+        }
         a.json = a.opened.plaintext();
       } catch (java.security.GeneralSecurityException e) {
+        a.opened = null;
         store.problems.add(new Problem(a.metaInfPath(), "the key does not open " + what + " " + a.label()
             + " (" + e.getMessage() + ")",
             "check that the key is the one the cluster ran with (jetstream { key } in its config); "
@@ -858,8 +863,16 @@ final class HighwayHash64 extends net.openhft.hashing.LongHashFunction {
 // 4. Crypto
 // =================================================================================================
 
-/** The JetStream key (exactly as configured) and, when forced, the cipher to try first. */
-record KeyRing(byte[] key, MetaCrypto.Cipher cipher) {}
+/**
+ * The cluster's JetStream key (the bytes of jetstream { key } exactly as configured) and, when the
+ * operator forces one, the only cipher to accept; otherwise each asset is tried with chacha and
+ * aes, as the server does. Never printed, logged or written.
+ */
+record KeyRing(byte[] key, MetaCrypto.Cipher forcedCipher) {
+  static final String ENV = "JS_RECOVER_KEY";
+
+  @Override public String toString() { return "KeyRing[key hidden]"; }
+}
 
 /**
  * JetStream store encryption of meta.inf, as nats-server does it (filestore.go genEncryptionKey /
@@ -1583,7 +1596,7 @@ final class Reports {
       MetaAsset m = s.meta();
       rows.add(new String[] {m.account, m.stream, orUnknown(m.replicas()), placement(m), orUnknown(m.text("retention")),
           orUnknown(m.text("storage")), String.valueOf(s.consumers().size()), String.valueOf(s.consumersAboveOneReplica()),
-          m.sealed() ? (m.config == null ? "yes, sealed" : "yes, opened") : "no", checksums(s)});
+          encryption(m), checksums(s)});
     }
     table(rows, out);
     out.println();
@@ -1614,6 +1627,7 @@ final class Reports {
       o.put("retention", m.text("retention"));
       o.put("storage", m.text("storage"));
       o.put("encrypted", m.sealed());
+      o.put("cipher", m.opened == null ? null : m.opened.cipher().name().toLowerCase());
       o.put("readable", m.config != null);
       o.put("sum_ok", m.sumOk());
       ArrayNode consumers = o.putArray("consumers");
@@ -1718,6 +1732,11 @@ final class Reports {
 
   private static String orUnknown(Object v) { return v == null ? "?" : v.toString(); }
 
+  private static String encryption(MetaAsset m) {
+    if (!m.sealed()) return "no";
+    return m.opened == null ? "sealed" : m.opened.cipher().name().toLowerCase();
+  }
+
   static void table(List<String[]> rows, PrintWriter out) {
     int[] width = new int[rows.get(0).length];
     for (String[] r : rows) for (int i = 0; i < r.length; i++) width[i] = Math.max(width[i], r[i].length());
@@ -1783,11 +1802,60 @@ class JsRecover implements Callable<Integer> {
 
 /** The store-dir argument and the key options, shared by every command that reads a store. */
 final class StoreOptions {
+  @Spec(Spec.Target.MIXEE) CommandSpec command;
+
   @Parameters(index = "0", paramLabel = "<store-dir>",
       description = "the copied nats-server store_dir (the folder holding jetstream/), or its jetstream/ folder")
   Path storeDir;
 
-  KeyRing keys() { return null; }
+  @Option(names = "--key-file", paramLabel = "FILE", description = "for an encrypted store: a file holding the "
+      + "cluster's JetStream key exactly as configured in jetstream { key } (one trailing newline is ignored)")
+  Path keyFile;
+
+  @Option(names = "--key", paramLabel = "KEY", description = "the JetStream key itself; other users can see it in "
+      + "the process list, so prefer --key-file or the environment variable " + KeyRing.ENV)
+  String key;
+
+  @Option(names = "--cipher", paramLabel = "chacha|aes", converter = CipherConverter.class, description = "accept only "
+      + "this cipher (default: try chacha, then aes, for each asset, as nats-server does)")
+  MetaCrypto.Cipher cipher;
+
+  static final class CipherConverter implements CommandLine.ITypeConverter<MetaCrypto.Cipher> {
+    @Override public MetaCrypto.Cipher convert(String value) {
+      try {
+        return MetaCrypto.Cipher.fromConfig(value);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException("'" + value + "' is not a JetStream cipher: use chacha or aes");
+      }
+    }
+  }
+
+  /** The key from --key-file, --key or JS_RECOVER_KEY (in that order), or null when none is given. */
+  KeyRing keys() throws Refusal {
+    if (keyFile != null && key != null) {
+      throw new CommandLine.ParameterException(command.commandLine(), "give the key once: --key-file or --key, not both");
+    }
+    String value = key;
+    if (keyFile != null) {
+      try {
+        value = Files.readString(keyFile, StandardCharsets.UTF_8);
+      } catch (NoSuchFileException e) {
+        throw new Refusal("key file " + keyFile + " does not exist. Pass the file holding the cluster's jetstream { key }.");
+      } catch (IOException e) {
+        throw new Refusal("cannot read key file " + keyFile + ": " + e.getMessage());
+      }
+      value = value.endsWith("\r\n") ? value.substring(0, value.length() - 2)
+          : value.endsWith("\n") ? value.substring(0, value.length() - 1) : value;
+    } else if (value == null) {
+      value = System.getenv(KeyRing.ENV);
+    }
+    if (value == null) {
+      if (cipher != null) throw new CommandLine.ParameterException(command.commandLine(), "--cipher needs a key: --key-file, --key or " + KeyRing.ENV);
+      return null;
+    }
+    if (value.isEmpty()) throw new Refusal("the JetStream key given is empty" + (keyFile != null ? " (" + keyFile + ")" : ""));
+    return new KeyRing(value.getBytes(StandardCharsets.UTF_8), cipher);
+  }
 }
 
 @Command(name = "inspect", mixinStandardHelpOptions = true,
