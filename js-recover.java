@@ -1581,6 +1581,182 @@ final class PrepareRun {
   }
 }
 
+/**
+ * recovery.conf, next to jetstream/: a nats-server configuration that loads this store standalone
+ * and nothing else. Loopback only; no cluster, gateway, leafnode, MQTT or websocket block; every
+ * account that holds streams with JetStream and one user with a fresh random password; the key,
+ * when the store is encrypted, read from $JS_RECOVER_KEY, never written. Mode 0600.
+ */
+final class RecoveryConfig {
+  static final String FILE = "recovery.conf", USER_PREFIX = "recover-";
+
+  record Login(String account, String user, String password) {}
+
+  record Settings(int port, int httpPort, List<Login> logins, String cipher) {
+    Login login(String account) {
+      return logins.stream().filter(l -> l.account().equals(account)).findFirst().orElse(null);
+    }
+  }
+
+  static Path path(Store store) { return store.storeDir.resolve(FILE); }
+
+  /** The settings of an existing recovery.conf, or fresh ones: free ports and new passwords. */
+  static Settings settingsFor(Store store) throws IOException {
+    Settings existing = read(path(store));
+    if (existing != null && fits(existing, store)) return existing;
+    List<Login> logins = new ArrayList<>();
+    if (needsAccounts(store)) {
+      for (String account : store.accounts) {
+        if (!account.equals("$G")) logins.add(new Login(account, USER_PREFIX + account, password()));
+      }
+    }
+    return new Settings(freePort(), freePort(), logins, cipher(store));
+  }
+
+  /** Config mode serves $G's JetStream only when no accounts are configured. */
+  static boolean needsAccounts(Store store) { return !store.accounts.equals(new TreeSet<>(List.of("$G"))); }
+
+  private static boolean fits(Settings s, Store store) {
+    TreeSet<String> named = new TreeSet<>(store.accounts);
+    named.remove("$G");
+    boolean sameAccounts = named.equals(s.logins().stream().map(Login::account).collect(Collectors.toCollection(TreeSet::new)));
+    return sameAccounts && java.util.Objects.equals(s.cipher(), cipher(store));
+  }
+
+  /** The cipher most sealed assets opened with; chacha (the server's default) when none opened. */
+  private static String cipher(Store store) {
+    if (!store.encrypted()) return null;
+    Map<MetaCrypto.Cipher, Long> counts = store.assets().stream().filter(a -> a.opened != null)
+        .collect(Collectors.groupingBy(a -> a.opened.cipher(), Collectors.counting()));
+    return counts.entrySet().stream().max(Map.Entry.comparingByValue()).map(e -> e.getKey().name().toLowerCase())
+        .orElse("chacha");
+  }
+
+  static String render(Store store, Settings s) throws IOException {
+    StringBuilder c = new StringBuilder();
+    c.append("# Written by ").append(JsRecover.VERSION).append(" prepare. Loads this store standalone and nothing else.\n");
+    c.append("# Start: ").append(s.cipher() != null ? KeyRing.ENV + "=<the cluster's key> " : "").append("nats-server -c ")
+        .append(path(store)).append("\n");
+    c.append("listen: 127.0.0.1:").append(s.port()).append("\n");
+    c.append("http: 127.0.0.1:").append(s.httpPort()).append("\n");
+    c.append("server_name: js-recover\n");
+    c.append("jetstream {\n");
+    c.append("  store_dir: ").append(quote(store.storeDir.toString())).append("\n");
+    // The size of the file system the store is on: whatever is on disk fits.
+    c.append("  max_file_store: ").append(Files.getFileStore(store.storeDir).getTotalSpace()).append("\n");
+    if (s.cipher() != null) {
+      c.append("  key: $").append(KeyRing.ENV).append("\n");
+      c.append("  cipher: ").append(s.cipher()).append("\n");
+    }
+    c.append("}\n");
+    if (!s.logins().isEmpty()) {
+      c.append("accounts {\n");
+      for (Login l : s.logins()) {
+        c.append("  ").append(quote(l.account())).append(": { jetstream: enabled, users: [ { user: ")
+            .append(quote(l.user())).append(", password: ").append(quote(l.password())).append(" } ] }\n");
+      }
+      c.append("}\n");
+    }
+    return c.toString();
+  }
+
+  /** Writes recovery.conf (mode 0600, owned like the store dir) unless it already says this. */
+  static boolean write(Store store, Settings s) throws IOException {
+    Path file = path(store);
+    byte[] text = render(store, s).getBytes(StandardCharsets.UTF_8);
+    if (Files.exists(file, LinkOption.NOFOLLOW_LINKS) && java.util.Arrays.equals(Files.readAllBytes(file), text)) return false;
+    Path temp = file.resolveSibling(FILE + StoreWalker.TEMP_SUFFIX);
+    Files.deleteIfExists(temp);
+    Files.createFile(temp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    PrepareRun.writeDurably(temp, text);
+    for (String id : List.of("unix:uid", "unix:gid")) {
+      Object owner = Files.getAttribute(store.storeDir, id);
+      if (!owner.equals(Files.getAttribute(temp, id))) Files.setAttribute(temp, id, owner);
+    }
+    Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    return true;
+  }
+
+  private static final java.util.regex.Pattern PORT = java.util.regex.Pattern.compile("(?m)^(listen|http): 127\\.0\\.0\\.1:(\\d+)$");
+  private static final java.util.regex.Pattern LOGIN = java.util.regex.Pattern.compile(
+      "(?m)^  (\"(?:[^\"\\\\]|\\\\.)*\"): \\{ jetstream: enabled, users: \\[ \\{ user: (\"(?:[^\"\\\\]|\\\\.)*\"), password: (\"(?:[^\"\\\\]|\\\\.)*\") \\} \\] \\}$");
+  private static final java.util.regex.Pattern CIPHER = java.util.regex.Pattern.compile("(?m)^  cipher: (\\w+)$");
+
+  /** Reads back a recovery.conf this tool wrote; null when there is none. */
+  static Settings read(Path file) throws IOException {
+    if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) return null;
+    String text = Files.readString(file);
+    Map<String, Integer> ports = new HashMap<>();
+    for (var m = PORT.matcher(text); m.find(); ) ports.put(m.group(1), Integer.parseInt(m.group(2)));
+    List<Login> logins = new ArrayList<>();
+    for (var m = LOGIN.matcher(text); m.find(); ) logins.add(new Login(unquote(m.group(1)), unquote(m.group(2)), unquote(m.group(3))));
+    var cipher = CIPHER.matcher(text);
+    if (!ports.containsKey("listen") || !ports.containsKey("http")) return null; // not ours: written anew
+    return new Settings(ports.get("listen"), ports.get("http"), logins, cipher.find() ? cipher.group(1) : null);
+  }
+
+  static String quote(String s) { return '"' + s.replace("\\", "\\\\").replace("\"", "\\\"") + '"'; }
+
+  private static String unquote(String q) { return q.substring(1, q.length() - 1).replaceAll("\\\\(.)", "$1"); }
+
+  static int freePort() throws IOException {
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
+  private static String password() {
+    byte[] b = new byte[18];
+    new java.security.SecureRandom().nextBytes(b);
+    return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+  }
+}
+
+/**
+ * verify: starts nats-server on recovery.conf, reads /jsz, and compares what it serves with what
+ * is on disk. The server rewrites meta files as it loads them; nothing else touches the store.
+ */
+final class LoadCheck {
+  record Loaded(long messages, java.util.Set<String> consumers) {}
+
+  final Map<String, Loaded> streams = new HashMap<>(); // "account > stream" -> what the server serves
+  final List<String> serverWarnings = new ArrayList<>();
+
+  /** The server's own [WRN] and [ERR] lines, verbatim, but the one our plaintext passwords cause. */
+  void readLog(Path log) throws IOException {
+    for (String line : Files.readAllLines(log)) {
+      if ((line.contains("[WRN]") || line.contains("[ERR]")) && !line.contains("Plaintext passwords detected")) {
+        serverWarnings.add(line);
+      }
+    }
+  }
+
+  void readJsz(JsonNode jsz) {
+    for (JsonNode account : jsz.path("account_details")) {
+      for (JsonNode stream : account.path("stream_detail")) {
+        java.util.Set<String> consumers = new java.util.TreeSet<>();
+        stream.path("consumer_detail").forEach(c -> consumers.add(c.path("name").asText()));
+        streams.put(account.path("name").asText() + " > " + stream.path("name").asText(),
+            new Loaded(stream.path("state").path("messages").asLong(), consumers));
+      }
+    }
+  }
+
+  static Path findServer(Path given) throws Refusal {
+    if (given != null) {
+      if (Files.isExecutable(given)) return given;
+      throw new Refusal("--nats-server " + given + " is not an executable file.");
+    }
+    for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+      Path candidate = Path.of(dir.isEmpty() ? "." : dir, "nats-server");
+      if (Files.isExecutable(candidate)) return candidate;
+    }
+    throw new Refusal("nats-server is not on PATH. Install it (apt-get install nats-server, or a release from the NATS "
+        + "project) or pass --nats-server /path/to/nats-server.");
+  }
+}
+
 // =================================================================================================
 // 7. Reports: the inspect table and JSON, what prepare did, next steps
 // =================================================================================================
@@ -1668,27 +1844,42 @@ final class Reports {
     warnings(store, out);
   }
 
-  static void nextSteps(RecoveryPlan plan, PrintWriter out) {
+  static void nextSteps(RecoveryPlan plan, RecoveryConfig.Settings conf, PrintWriter out) {
     Store store = plan.store;
-    String dir = shellQuote(store.storeDir.toString());
+    String backup = shellQuote(store.storeDir + "-backup");
+    String server = "nats://127.0.0.1:" + conf.port();
     out.println();
     out.println("Next steps:");
-    out.println("  1. Start a standalone nats-server on the prepared store (loopback only; no cluster, no other store):");
-    if (store.accounts.equals(new TreeSet<>(List.of("$G")))) {
-      out.println("       nats-server --jetstream --store_dir " + dir + " --addr 127.0.0.1 --port 4222 --http_port 8222");
-    } else {
-      out.println("       this store holds the accounts " + String.join(", ", store.accounts) + ": start the server with a config");
-      out.println("       that enables JetStream for each of them, store_dir " + dir + ", and no cluster block (README: runbook)");
+    out.println("  1. Start the recovery server on this store (loopback only, no cluster):");
+    if (conf.cipher() != null) {
+      out.println("       export " + KeyRing.ENV + "=\"$(cat /path/to/the/cluster/key)\"   # the cluster's jetstream { key }");
     }
+    out.println("       nats-server -c " + shellQuote(RecoveryConfig.path(store).toString()));
+    out.println("     or have js-recover check that everything loads and keep it running for the backup:");
+    out.println("       js-recover verify --keep-running " + shellQuote(store.storeDir.toString()));
     out.printf("  2. Check that all %d stream(s) and %d consumer(s) loaded:%n", store.streams.size(), store.consumerCount());
-    out.println("       curl -s 'http://127.0.0.1:8222/jsz?accounts=true&streams=true&consumers=true'");
-    out.println("  3. Back up every stream with its consumers (per account, with that account's credentials):");
-    out.println("       nats --server nats://127.0.0.1:4222 account backup /recovery/backup -f");
-    out.println("  4. Restore each stream into the new cluster with its original replica count:");
+    out.println("       curl -s 'http://127.0.0.1:" + conf.httpPort() + "/jsz?accounts=true&streams=true&consumers=true'");
+    out.println("  3. Back up every stream with its consumers" + (conf.logins().isEmpty() ? ":" : ", account by account:"));
+    if (conf.logins().isEmpty()) {
+      out.println("       nats --server " + server + " account backup " + backup + " -f");
+    }
+    for (RecoveryConfig.Login l : conf.logins()) {
+      out.println("       nats --server " + server + " --user " + shellQuote(l.user()) + " --password " + shellQuote(l.password())
+          + " account backup " + shellQuote(store.storeDir + "-backup/" + l.account()) + " -f");
+    }
+    if (store.accounts.contains("$G") && !conf.logins().isEmpty()) {
+      out.println("     $G holds streams too, and nats-server serves $G's JetStream only without configured accounts:");
+      out.println("     after this backup, stop the server and back $G up from a second one:");
+      out.println("       nats-server --jetstream --store_dir " + shellQuote(store.storeDir.toString()) + " --addr 127.0.0.1 --port " + conf.port());
+      out.println("       nats --server " + server + " account backup " + shellQuote(store.storeDir + "-backup/$G") + " -f");
+    }
+    out.println("  4. Restore each stream into the new cluster with its original replica count"
+        + (conf.logins().isEmpty() ? ":" : ", as a user of its account there:"));
     plan.originalReplicas.forEach((label, replicas) -> {
       String[] parts = label.split(" > ", 2);
-      out.printf("       nats --server <new-cluster> stream restore %s --replicas %d%s%n",
-          shellQuote("/recovery/backup/" + parts[1]), replicas, parts[0].equals("$G") ? "" : "   # account " + parts[0]);
+      String dir = store.storeDir + "-backup/" + (conf.logins().isEmpty() ? "" : parts[0] + "/") + parts[1];
+      out.printf("       nats --server <new-cluster> stream restore %s --replicas %d%s%n", shellQuote(dir), replicas,
+          conf.logins().isEmpty() ? "" : "   # account " + parts[0]);
     });
   }
 
@@ -1764,7 +1955,8 @@ final class Reports {
     description = {"Makes the store of a JetStream node whose cluster lost Raft quorum loadable by a standalone "
         + "nats-server, so every stream and consumer can be backed up and restored into a new cluster.",
         "", "Work on a copy of the survivor's store_dir, never on the only copy."},
-    subcommands = {InspectCommand.class, PrepareCommand.class, VersionCommand.class, CommandLine.HelpCommand.class},
+    subcommands = {InspectCommand.class, PrepareCommand.class, VerifyCommand.class, VersionCommand.class,
+        CommandLine.HelpCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:done", "1:refused or failed (nothing changed unless the message says so)", "2:usage error"})
 class JsRecover implements Callable<Integer> {
@@ -1774,7 +1966,7 @@ class JsRecover implements Callable<Integer> {
 
   /** Called with no subcommand: that is a usage error. */
   @Override public Integer call() {
-    spec.commandLine().getErr().println("js-recover: name a command: inspect, prepare, version or help");
+    spec.commandLine().getErr().println("js-recover: name a command: inspect, prepare, verify, version or help");
     spec.commandLine().usage(spec.commandLine().getErr());
     return 2;
   }
@@ -1921,7 +2113,8 @@ final class PrepareCommand implements Callable<Integer> {
     if (plan.nothingToDo()) {
       out.printf("Store %s is already prepared: %d stream(s), %d consumer(s), nothing to change.%n", s.storeDir,
           s.streams.size(), s.consumerCount());
-      Reports.nextSteps(plan, out);
+      if (dryRun) return 0;
+      Reports.nextSteps(plan, writeRecoveryConfig(s, out), out);
       return 0;
     }
     List<String> blockers = plan.writeBlockers();
@@ -1933,13 +2126,149 @@ final class PrepareCommand implements Callable<Integer> {
       out.println("Dry run: nothing is written.");
       Reports.plan(plan, true, out);
       out.printf("%nOriginals and the manifest would be kept in %s/<run>/.%n", Backups.root(s));
+      out.printf("%s would be written: a standalone server config for account(s) %s.%n", RecoveryConfig.path(s),
+          String.join(", ", s.accounts));
       return 0;
     }
     Path run = PrepareRun.apply(plan);
     Reports.plan(plan, false, out);
     out.printf("%nOriginals, Raft state and manifest.json are in %s%n", run);
-    Reports.nextSteps(plan, out);
+    Reports.nextSteps(plan, writeRecoveryConfig(s, out), out);
     return 0;
+  }
+
+  private static RecoveryConfig.Settings writeRecoveryConfig(Store s, PrintWriter out) throws IOException {
+    RecoveryConfig.Settings conf = RecoveryConfig.settingsFor(s);
+    boolean written = RecoveryConfig.write(s, conf);
+    out.printf("%s %s (mode 0600): client port %d, monitoring port %d%s.%n", written ? "Wrote" : "Kept",
+        RecoveryConfig.path(s), conf.port(), conf.httpPort(), conf.logins().isEmpty() ? ""
+            : ", one user per account (passwords below and in the file only)");
+    return conf;
+  }
+}
+
+@Command(name = "verify", mixinStandardHelpOptions = true,
+    description = {"Proves a prepared store loads: starts nats-server with <store-dir>/recovery.conf on free loopback "
+        + "ports, reads what it serves (/jsz), compares it with what is on disk, shows the server's own warnings, and "
+        + "stops it. Exit 0 only when every stream and consumer on disk loaded.",
+        "It changes nothing itself; the server, as on any start, rewrites meta files as it loads them."})
+final class VerifyCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @CommandLine.Mixin StoreOptions store;
+
+  @Option(names = "--nats-server", paramLabel = "BIN", description = "the nats-server to run (default: nats-server on PATH)")
+  Path natsServer;
+
+  @Option(names = "--keep-running", description = "leave the server running on recovery.conf's ports for the backup")
+  boolean keepRunning;
+
+  @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "120",
+      description = "how long the server may take to load the store (default: ${DEFAULT-VALUE})")
+  int timeoutSeconds;
+
+  @Override public Integer call() throws Exception {
+    KeyRing keys = store.keys();
+    Store s = StoreWalker.walk(store.storeDir, keys);
+    PrintWriter out = spec.commandLine().getOut();
+    RecoveryConfig.Settings conf = RecoveryConfig.read(RecoveryConfig.path(s));
+    if (conf == null) {
+      throw new Refusal("no recovery.conf in " + s.storeDir + ": run js-recover prepare " + Reports.shellQuote(s.storeDir.toString())
+          + " first.");
+    }
+    if (conf.cipher() != null && keys == null) {
+      throw new Refusal("the store is encrypted: the server needs the cluster's key. Pass --key-file FILE (or set "
+          + KeyRing.ENV + ").");
+    }
+    Path bin = LoadCheck.findServer(natsServer);
+    int port = keepRunning ? conf.port() : RecoveryConfig.freePort();
+    int httpPort = keepRunning ? conf.httpPort() : RecoveryConfig.freePort();
+    Path log = Files.createTempFile("js-recover-verify-", ".log");
+    ProcessBuilder pb = new ProcessBuilder(bin.toString(), "-c", RecoveryConfig.path(s).toString(), "-a", "127.0.0.1",
+        "-p", String.valueOf(port), "-m", String.valueOf(httpPort))
+        .redirectErrorStream(true).redirectOutput(log.toFile());
+    if (keys != null) pb.environment().put(KeyRing.ENV, new String(keys.key(), StandardCharsets.UTF_8));
+    out.printf("Starting %s on %s (ports %d, %d; log %s)...%n", bin, RecoveryConfig.path(s), port, httpPort, log);
+    out.flush();
+    Process server = pb.start();
+    LoadCheck check = new LoadCheck();
+    try {
+      check.readJsz(awaitJetStream(server, httpPort, log));
+      check.readLog(log);
+    } finally {
+      if (!keepRunning || !server.isAlive()) stop(server);
+    }
+    boolean allLoaded = report(s, check, out);
+    if (keepRunning && server.isAlive()) {
+      out.printf("%nThe server is left running (pid %d) on nats://127.0.0.1:%d; stop it with: kill %d%n", server.pid(), port,
+          server.pid());
+    } else {
+      out.println("\nThe server was stopped.");
+    }
+    return allLoaded ? 0 : 1;
+  }
+
+  /** Waits until the server answers /healthz with JetStream up (in 2.9 the store is loaded by then), then reads /jsz. */
+  private JsonNode awaitJetStream(Process server, int httpPort, Path log) throws Exception {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    String base = "http://127.0.0.1:" + httpPort;
+    long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      if (!server.isAlive()) {
+        throw new Refusal("nats-server exited with code " + server.exitValue() + " before loading the store:\n"
+            + String.join("\n", Files.readAllLines(log)));
+      }
+      try {
+        var health = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/healthz")).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+        if (health.statusCode() == 200) {
+          var jsz = http.send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create(base + "/jsz?accounts=true&streams=true&consumers=true")).build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString());
+          return Json.MAPPER.readTree(jsz.body());
+        }
+      } catch (java.net.ConnectException notYet) {
+        // still starting
+      }
+      Thread.sleep(100);
+    }
+    throw new Refusal("nats-server did not finish loading the store within " + timeoutSeconds + " s (--timeout); see " + log);
+  }
+
+  private static void stop(Process server) throws InterruptedException {
+    server.destroy();
+    if (!server.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) server.destroyForcibly().waitFor();
+  }
+
+  /** The table per account and stream; true when everything on disk loaded. */
+  private static boolean report(Store s, LoadCheck check, PrintWriter out) {
+    List<String[]> rows = new ArrayList<>();
+    rows.add(new String[] {"ACCOUNT", "STREAM", "LOADED", "MESSAGES", "CONSUMERS LOADED/ON DISK", "NOT LOADED"});
+    int streamsMissing = 0, consumersMissing = 0;
+    for (StoredStream st : s.streams) {
+      LoadCheck.Loaded loaded = check.streams.get(st.meta().label());
+      List<String> missing = st.consumers().stream().map(c -> c.consumer)
+          .filter(c -> loaded == null || !loaded.consumers().contains(c)).toList();
+      if (loaded == null) streamsMissing++;
+      consumersMissing += missing.size();
+      rows.add(new String[] {st.meta().account, st.meta().stream, loaded == null ? "NO" : "yes",
+          loaded == null ? "-" : String.valueOf(loaded.messages()),
+          (st.consumers().size() - missing.size()) + "/" + st.consumers().size(), String.join(", ", missing)});
+    }
+    out.println();
+    Reports.table(rows, out);
+    if (!check.serverWarnings.isEmpty()) {
+      out.println("\nThe server's warnings and errors, verbatim:");
+      check.serverWarnings.forEach(w -> out.println("  " + w));
+    }
+    out.println();
+    if (streamsMissing == 0 && consumersMissing == 0) {
+      out.printf("All %d stream(s) and %d consumer(s) on disk loaded.%n", s.streams.size(), s.consumerCount());
+      return true;
+    }
+    out.printf("NOT everything loaded: %d of %d stream(s) and %d of %d consumer(s) on disk are missing. Do not rely on a "
+        + "backup of this server until they load (see the server's warnings above).%n", streamsMissing, s.streams.size(),
+        consumersMissing, s.consumerCount());
+    return false;
   }
 }
 

@@ -152,7 +152,8 @@ class PrepareTest {
     assertEquals(0, second.exit(), second.all());
     assertEquals(afterFirst, StoreBuilder.treeDigest(store.storeDir), "the second run wrote something");
     assertTrue(second.out().contains("already prepared"), second.out());
-    assertTrue(second.out().contains("stream restore /recovery/backup/ORDERS --replicas 3"), second.out());
+    assertTrue(second.out().contains("stream restore " + store.storeDir + "-backup/ORDERS --replicas 3"), second.out());
+    assertTrue(second.out().contains("Kept " + store.storeDir.resolve("recovery.conf")), second.out());
   }
 
   @Test
@@ -161,11 +162,13 @@ class PrepareTest {
 
     Cli.Result r = Cli.run("prepare", store.storeDir.toString());
 
-    assertTrue(r.out().contains("nats-server --jetstream --store_dir " + store.storeDir), r.out());
-    assertTrue(r.out().contains("account backup"), r.out());
-    assertTrue(r.out().contains("stream restore /recovery/backup/WQ --replicas 3"), r.out());
-    assertTrue(r.out().contains("stream restore /recovery/backup/SMALL --replicas 1"), r.out());
-    assertTrue(r.out().contains("stream restore /recovery/backup/_js_ --replicas 3"), r.out());
+    String backup = store.storeDir + "-backup";
+    assertTrue(r.out().contains("nats-server -c " + store.storeDir.resolve("recovery.conf")), r.out());
+    assertTrue(r.out().contains("js-recover verify --keep-running " + store.storeDir), r.out());
+    assertTrue(r.out().matches("(?s).*nats --server nats://127\\.0\\.0\\.1:\\d+ account backup " + backup + " -f.*"), r.out());
+    assertTrue(r.out().contains("stream restore " + backup + "/WQ --replicas 3"), r.out());
+    assertTrue(r.out().contains("stream restore " + backup + "/SMALL --replicas 1"), r.out());
+    assertTrue(r.out().contains("stream restore " + backup + "/_js_ --replicas 3"), r.out());
   }
 
   @Test

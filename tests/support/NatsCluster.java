@@ -1,0 +1,185 @@
+import static io.nats.client.support.JsonValueUtils.readArray;
+import static io.nats.client.support.JsonValueUtils.readBoolean;
+import static io.nats.client.support.JsonValueUtils.readLong;
+import static io.nats.client.support.JsonValueUtils.readString;
+import static io.nats.client.support.JsonValueUtils.readValue;
+
+import io.nats.client.Connection;
+import io.nats.client.support.JsonValue;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * A 3-node JetStream cluster "C1" of real nats-server processes n1, n2, n3 on 127.0.0.1, each with its own
+ * store in a temporary folder. {@link #start} returns once the nodes agree on a meta leader; {@link #close}
+ * kills whatever still runs and deletes the folder, whatever state a test left the cluster in.
+ */
+final class NatsCluster implements AutoCloseable {
+  static final String NAME = "C1";
+  private static final Duration FORMATION_TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration REPLICATION_TIMEOUT = Duration.ofSeconds(30);
+
+  private final Path root;
+  private final NatsConfig config;
+  private final List<NatsServerProcess> nodes = new ArrayList<>();
+
+  private NatsCluster(Path root, NatsConfig config) {
+    this.root = root;
+    this.config = config;
+  }
+
+  /** Starts n1..n3 with {@code config}'s accounts and encryption and waits for a meta leader. */
+  static NatsCluster start(NatsConfig config) throws IOException {
+    NatsCluster cluster = new NatsCluster(Files.createTempDirectory("js-recover-cluster-"), config);
+    try {
+      // Routes must name every node's cluster port before any node starts, so these three are picked up front.
+      List<Integer> ports = freePorts(3);
+      String routes = ports.stream().map(p -> "nats-route://127.0.0.1:" + p).collect(Collectors.joining(", "));
+      for (int i = 0; i < ports.size(); i++) {
+        String name = "n" + (i + 1);
+        Path dir = cluster.root.resolve(name);
+        cluster.nodes.add(NatsServerProcess.start(name, config, dir.resolve("store"),
+            "cluster {\n  name: " + NAME + "\n  listen: 127.0.0.1:" + ports.get(i) + "\n  routes: [ " + routes + " ]\n}\n",
+            dir));
+      }
+      cluster.awaitMetaLeader();
+      return cluster;
+    } catch (RuntimeException | IOException e) {
+      cluster.close();
+      throw e;
+    }
+  }
+
+  NatsConfig config() {
+    return config;
+  }
+
+  List<NatsServerProcess> nodes() {
+    return List.copyOf(nodes);
+  }
+
+  NatsServerProcess node(String name) {
+    return nodes.stream().filter(n -> n.name().equals(name)).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no node " + name));
+  }
+
+  /** A client connection to the cluster (any running node), logged in to {@code account}. */
+  Connection connect(String account) throws IOException, InterruptedException {
+    return NatsServerProcess.connect(config, account,
+        nodes.stream().filter(NatsServerProcess::isAlive).map(NatsServerProcess::clientUrl).toArray(String[]::new));
+  }
+
+  /** Every node names the same meta leader, and the leader sees all its peers current. */
+  void awaitMetaLeader() {
+    Await.until(FORMATION_TIMEOUT, "a JetStream meta leader", () -> {
+      Set<String> leaders = new TreeSet<>();
+      JsonValue leaderView = null;
+      for (NatsServerProcess node : nodes) {
+        JsonValue meta = readValue(node.get("/jsz"), "meta_cluster");
+        String leader = meta == null ? null : readString(meta, "leader");
+        if (leader == null) return node.name() + " knows no meta leader";
+        leaders.add(leader);
+        if (leader.equals(node.name())) leaderView = meta;
+      }
+      if (leaders.size() > 1) return "nodes name different leaders " + leaders;
+      if (leaderView == null) return "the named leader " + leaders + " does not consider itself leader";
+      List<JsonValue> peers = readArray(leaderView, "replicas");
+      if (peers.size() != nodes.size() - 1 || !peers.stream().allMatch(p -> readBoolean(p, "current"))) {
+        return "meta peers not all current: " + leaderView.toJson();
+      }
+      return null;
+    });
+  }
+
+  /**
+   * Waits until every running node holds the same messages for every stream it hosts, every stream and consumer
+   * has a leader, and each leader sees all its replicas current with lag 0. That is the moment an incident can
+   * strike without the survivor missing what the cluster acknowledged.
+   */
+  void awaitReplicasCurrent() {
+    Await.until(REPLICATION_TIMEOUT, "every stream and consumer replica to be current", () -> {
+      Map<String, Map<String, String>> streamStates = new TreeMap<>(); // stream -> node -> state
+      Map<String, Integer> expectedHosts = new TreeMap<>();
+      Set<String> consumers = new TreeSet<>();
+      Set<String> ledConsumers = new TreeSet<>();
+      for (NatsServerProcess node : nodes) {
+        if (!node.isAlive()) continue;
+        for (JsonValue account : readArray(node.jsz(), "account_details")) {
+          for (JsonValue stream : readArray(account, "stream_detail")) {
+            String id = readString(account, "name") + " > " + readString(stream, "name");
+            JsonValue state = readValue(stream, "state");
+            streamStates.computeIfAbsent(id, k -> new TreeMap<>()).put(node.name(),
+                readLong(state, "messages", 0) + " msgs " + readLong(state, "first_seq", 0) + ".." + readLong(state, "last_seq", 0));
+            String lagging = laggingReplicas(node, readValue(stream, "cluster"));
+            if (lagging != null) return id + ": " + lagging;
+            if (isLeader(node, readValue(stream, "cluster"))) {
+              expectedHosts.put(id, 1 + readArray(readValue(stream, "cluster"), "replicas").size());
+            }
+            for (JsonValue consumer : readArray(stream, "consumer_detail")) {
+              String cid = id + " > " + readString(consumer, "name");
+              consumers.add(cid);
+              lagging = laggingReplicas(node, readValue(consumer, "cluster"));
+              if (lagging != null) return cid + ": " + lagging;
+              if (isLeader(node, readValue(consumer, "cluster"))) ledConsumers.add(cid);
+            }
+          }
+        }
+      }
+      for (var e : streamStates.entrySet()) {
+        if (!expectedHosts.containsKey(e.getKey())) return e.getKey() + " has no leader";
+        if (e.getValue().size() != expectedHosts.get(e.getKey())) return e.getKey() + " is on " + e.getValue().keySet() + " only";
+        if (Set.copyOf(e.getValue().values()).size() != 1) return e.getKey() + " differs between nodes: " + e.getValue();
+      }
+      consumers.removeAll(ledConsumers);
+      return consumers.isEmpty() ? null : "no leader for " + consumers;
+    });
+  }
+
+  private static boolean isLeader(NatsServerProcess node, JsonValue cluster) {
+    return cluster != null && node.name().equals(readString(cluster, "leader"));
+  }
+
+  /** On the group's leader: which replicas are not current or lag; null when all are current (or not the leader). */
+  private static String laggingReplicas(NatsServerProcess node, JsonValue cluster) {
+    if (!isLeader(node, cluster)) return null;
+    List<String> behind = readArray(cluster, "replicas").stream()
+        .filter(r -> !readBoolean(r, "current") || readLong(r, "lag", 0) != 0)
+        .map(JsonValue::toJson).toList();
+    return behind.isEmpty() ? null : "replicas behind leader " + node.name() + ": " + behind;
+  }
+
+  /** Kills every node still running and deletes the cluster's folders. */
+  @Override public void close() {
+    nodes.forEach(NatsServerProcess::close);
+    try (Stream<Path> files = Files.walk(root)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Ports free right now on 127.0.0.1, held open together so that they are distinct. */
+  private static List<Integer> freePorts(int count) throws IOException {
+    List<ServerSocket> sockets = new ArrayList<>();
+    try {
+      for (int i = 0; i < count; i++) sockets.add(new ServerSocket(0, 1, InetAddress.getLoopbackAddress()));
+      return sockets.stream().map(ServerSocket::getLocalPort).toList();
+    } finally {
+      for (ServerSocket s : sockets) s.close();
+    }
+  }
+}
