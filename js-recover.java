@@ -19,9 +19,12 @@
  *        streams: num_replicas -> 1, placement removed; consumers: num_replicas > 1 -> 0
  *        (inherit the stream's); meta.sum recomputed (meta.inf resealed when encrypted);
  *        <account>/_js_ Raft state moved, with the original bytes of every rewritten file and
- *        a manifest, into <store>/js-recover-backup/<run>/. Nothing is deleted.
- *   6. Start a standalone nats-server on the store (prepare prints the command).
- *   7. nats account backup, then nats stream restore ... --replicas N into a new cluster.
+ *        a manifest, into <store>/js-recover-backup/<run>/. Nothing is deleted. Writes
+ *        <store>/recovery.conf, a loopback-only standalone server config for this store.
+ *   6. js-recover verify --keep-running /recovery/store
+ *        starts nats-server on recovery.conf and proves every stream and consumer loaded
+ *   7. nats account backup, then nats stream restore ... --replicas N into a new cluster
+ *      (prepare prints every command, with ports, users and original replica counts).
  *
  * Sections, in the order data flows:
  *   1. Model of a store     accounts, streams, consumers, their meta files, Raft folders
@@ -29,9 +32,10 @@
  *   3. Checksum             HighwayHash-64, what meta.sum holds
  *   4. Crypto               opening and resealing encrypted meta.inf
  *   5. Rewriter             the byte-exact edit of one meta.inf
- *   6. Prepare              the plan, the backup, atomic replacement, the manifest
+ *   6. Prepare              the plan, the backup, atomic replacement, the manifest,
+ *                           recovery.conf, and the load check behind verify
  *   7. Reports              inspect table and JSON, next steps
- *   8. Commands             picocli: inspect, prepare, version, help
+ *   8. Commands             picocli: inspect, prepare, verify, version, help
  */
 
 import com.fasterxml.jackson.core.JsonGenerator;
@@ -1211,7 +1215,7 @@ final class MetaRewriter {
 }
 
 // =================================================================================================
-// 6. Prepare: the plan, the backup, atomic replacement, the manifest
+// 6. Prepare: the plan, the backup, atomic replacement, the manifest, recovery.conf, verify
 //
 // Order of work, so that a kill at any moment loses nothing and a rerun completes the job:
 //   manifest (the whole plan, with every new meta.sum) -> copies of the originals -> Raft

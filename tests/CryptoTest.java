@@ -5,39 +5,25 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import javax.crypto.AEADBadTagException;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * MetaCrypto against published test vectors (HChaCha20 and XChaCha20-Poly1305 from
  * draft-irtf-cfrg-xchacha-03, AES-256-GCM with 16-byte IVs from Wycheproof), against encrypted
- * stores written by nats-server 2.9.10 (embedded below; fixtures/ has the files and the script
- * that made them) and, when a nats-server binary is present, against a live server.
+ * stores written by nats-server 2.9.10 (embedded below; fixtures/encrypted-2.9.10 has the files
+ * and the script that made them). EncryptedStoreTest has a live server load what prepare reseals.
  */
 class CryptoTest {
   private static final HexFormat HEX = HexFormat.of();
-  private static final Path NATS_SERVER = Path.of(System.getenv().getOrDefault("NATS_SERVER", "/usr/sbin/nats-server"));
 
   /** The jetstream.key of the stores below; non-ASCII to show the server uses its UTF-8 bytes as they are. */
   private static final String CHACHA_JS_KEY = "s3cr3t key \u00fc";
@@ -306,150 +292,6 @@ class CryptoTest {
           stored.context(), stored.metaKey(), resealed, stored.cipher());
       assertArrayEquals(json, reopened.plaintext(), stored.context());
       assertArrayEquals(opened.assetKey(), reopened.assetKey(), stored.context());
-    }
-  }
-
-  /**
-   * The oracle: a real server creates an encrypted stream and consumer; their meta.inf is opened,
-   * changed, resealed with the same asset key and re-checksummed; the restarted server must load
-   * both with the change, their messages and the consumer's state.
-   */
-  @ParameterizedTest(name = "{displayName}: {0}")
-  @EnumSource(MetaCrypto.Cipher.class)
-  void aRealServerLoadsResealedMeta(MetaCrypto.Cipher cipher, @TempDir Path dir) throws Exception {
-    assumeTrue(Files.isExecutable(NATS_SERVER), "no nats-server at " + NATS_SERVER + " (set NATS_SERVER)");
-    // The chacha store uses the default account and names with the punctuation real streams have.
-    boolean aes = cipher == MetaCrypto.Cipher.AES;
-    String jsKey = aes ? AES_JS_KEY : CHACHA_JS_KEY, account = aes ? "ACME" : "$G";
-    String stream = aes ? "S1" : "Inv@2026#EU", consumer = aes ? "C1" : "pull-1~a";
-    String config = "jetstream { store_dir: \"" + dir.resolve("store") + "\", key: \"" + jsKey + "\", cipher: "
-        + cipher.name().toLowerCase() + " }\n"
-        + (aes ? "accounts { ACME: { jetstream: enabled, users: [ { user: u, password: p } ] } }\n" : "");
-    Path streamDir = dir.resolve("store/jetstream").resolve(account).resolve("streams").resolve(stream);
-    Path consumerDir = streamDir.resolve("obs").resolve(consumer);
-
-    try (NatsServer server = NatsServer.start(dir, config, aes ? "u" : null, aes ? "p" : null)) {
-      server.request("$JS.API.STREAM.CREATE." + stream,
-          "{\"name\":\"" + stream + "\",\"subjects\":[\"live.>\"],\"storage\":\"file\",\"num_replicas\":1}");
-      server.request("$JS.API.CONSUMER.DURABLE.CREATE." + stream + "." + consumer, "{\"stream_name\":\"" + stream
-          + "\",\"config\":{\"durable_name\":\"" + consumer + "\",\"ack_policy\":\"explicit\"}}");
-      for (int i = 1; i <= 3; i++) server.request("live.m", "message " + i);
-    }
-
-    byte[] consumerKey = Files.readAllBytes(consumerDir.resolve("meta.key"));
-    reseal(jsKey, account, stream, stream, streamDir, cipher, "\"max_msgs\":-1", "\"max_msgs\":1000");
-    reseal(jsKey, account, stream + "." + consumer, stream + "/" + consumer, consumerDir, cipher,
-        "\"max_ack_pending\":1000", "\"max_ack_pending\":77");
-
-    try (NatsServer server = NatsServer.start(dir, config, aes ? "u" : null, aes ? "p" : null)) {
-      String streamInfo = server.request("$JS.API.STREAM.INFO." + stream, "");
-      assertTrue(streamInfo.contains("\"max_msgs\":1000") && streamInfo.contains("\"messages\":3"), streamInfo);
-      String consumerInfo = server.request("$JS.API.CONSUMER.INFO." + stream + "." + consumer, "");
-      assertTrue(consumerInfo.contains("\"max_ack_pending\":77") && consumerInfo.contains("\"num_pending\":3"),
-          consumerInfo);
-    }
-    // 2.9.10 replaces a stream's meta.key (a new seed) at every start and reseals meta.inf with it;
-    // later servers keep both. A consumer's meta.key is kept: its seed also encrypts o.dat.
-    MetaCrypto.Opened restarted = MetaCrypto.openMeta(jsKey.getBytes(UTF_8), account, stream,
-        Files.readAllBytes(streamDir.resolve("meta.key")), Files.readAllBytes(streamDir.resolve("meta.inf")), cipher);
-    assertTrue(new String(restarted.plaintext(), UTF_8).contains("\"max_msgs\":1000"));
-    assertArrayEquals(consumerKey, Files.readAllBytes(consumerDir.resolve("meta.key")));
-  }
-
-  /** Replaces {@code from} by {@code to} in the JSON sealed in dir/meta.inf, as a recovery would. */
-  private static void reseal(String jsKey, String account, String context, String checksumKeyName, Path dir,
-      MetaCrypto.Cipher cipher, String from, String to) throws IOException, GeneralSecurityException {
-    byte[] metaInf = Files.readAllBytes(dir.resolve("meta.inf"));
-    assertEquals(Files.readString(dir.resolve("meta.sum")), HighwayHash64.metaSum(checksumKeyName, metaInf), context);
-    MetaCrypto.Opened opened = MetaCrypto.openMeta(jsKey.getBytes(UTF_8), account, context,
-        Files.readAllBytes(dir.resolve("meta.key")), metaInf, cipher);
-    assertEquals(cipher, opened.cipher(), context);
-    String json = new String(opened.plaintext(), UTF_8);
-    assertTrue(json.contains(from), json);
-    byte[] resealed = MetaCrypto.resealMeta(opened, json.replace(from, to).getBytes(UTF_8));
-    Files.write(dir.resolve("meta.inf"), resealed);
-    Files.writeString(dir.resolve("meta.sum"), HighwayHash64.metaSum(checksumKeyName, resealed));
-  }
-
-  /** A nats-server child process on a free loopback port, and just enough of the protocol for requests. */
-  private static final class NatsServer implements AutoCloseable {
-    private final Process process;
-    private final int port;
-    private final String connect;
-
-    private NatsServer(Process process, int port, String connect) {
-      this.process = process;
-      this.port = port;
-      this.connect = connect;
-    }
-
-    static NatsServer start(Path dir, String config, String user, String password)
-        throws IOException, InterruptedException {
-      int port;
-      try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-        port = probe.getLocalPort();
-      }
-      Path conf = dir.resolve("server.conf"), log = dir.resolve("server.log");
-      Files.writeString(conf, "listen: 127.0.0.1:" + port + "\n" + config);
-      Process process = new ProcessBuilder(NATS_SERVER.toString(), "-c", conf.toString())
-          .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-      String connect = user == null ? "{\"verbose\":false}"
-          : "{\"verbose\":false,\"user\":\"" + user + "\",\"pass\":\"" + password + "\"}";
-      NatsServer server = new NatsServer(process, port, connect);
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (!Files.readString(log).contains("Server is ready")) {
-        if (!process.isAlive() || System.nanoTime() > deadline) {
-          server.close();
-          throw new IOException("nats-server did not start:\n" + Files.readString(log));
-        }
-        Thread.sleep(20);
-      }
-      return server;
-    }
-
-    /** Publishes {@code payload} to {@code subject} and returns the reply; API errors fail the test. */
-    String request(String subject, String payload) throws IOException {
-      try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
-        socket.setSoTimeout(5000);
-        InputStream in = new BufferedInputStream(socket.getInputStream());
-        OutputStream out = socket.getOutputStream();
-        readLine(in); // INFO
-        byte[] body = payload.getBytes(UTF_8);
-        out.write(("CONNECT " + connect + "\r\nSUB _INBOX.r 1\r\nPUB " + subject + " _INBOX.r " + body.length + "\r\n")
-            .getBytes(UTF_8));
-        out.write(body);
-        out.write("\r\n".getBytes(UTF_8));
-        out.flush();
-        while (true) {
-          String line = readLine(in);
-          if (line.startsWith("MSG ")) {
-            int length = Integer.parseInt(line.substring(line.lastIndexOf(' ') + 1));
-            String reply = new String(in.readNBytes(length), UTF_8);
-            assertFalse(reply.contains("\"error\""), subject + ": " + reply);
-            return reply;
-          }
-          if (line.startsWith("-ERR")) throw new IOException(subject + ": " + line);
-          if (line.startsWith("PING")) out.write("PONG\r\n".getBytes(UTF_8));
-        }
-      }
-    }
-
-    private static String readLine(InputStream in) throws IOException {
-      ByteArrayOutputStream line = new ByteArrayOutputStream();
-      for (int b = in.read(); b != '\n'; b = in.read()) {
-        if (b < 0) throw new IOException("nats-server closed the connection");
-        if (b != '\r') line.write(b);
-      }
-      return line.toString(UTF_8);
-    }
-
-    /** SIGTERM: the server shuts down cleanly, as it would in a recovery. */
-    @Override
-    public void close() throws InterruptedException {
-      process.destroy();
-      if (!process.waitFor(10, TimeUnit.SECONDS)) {
-        process.destroyForcibly().waitFor();
-      }
     }
   }
 }
