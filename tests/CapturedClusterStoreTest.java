@@ -187,6 +187,44 @@ class CapturedClusterStoreTest {
   }
 
   @Test
+  void recoveryConfServesEveryAccountOperatorModeNamesIncluded() throws Exception {
+    // The survivor's streams spread over a config-mode account and an operator-mode one (folder
+    // named by the account's public key), with the Raft state under a named system account.
+    Path store = copyOfSurvivor();
+    Path js = store.resolve("jetstream");
+    String operatorAccount = "ADKQFNVOXTPFG5O43BPWGHVPQN4JXRJCTMU6CRKBPZPB5ZURXXPIBIBW";
+    Files.createDirectories(js.resolve("ACC_B/streams"));
+    Files.createDirectories(js.resolve(operatorAccount + "/streams"));
+    for (String stream : List.of("ORDERS", "JOBS", "EVENTS")) {
+      Files.move(js.resolve("$G/streams/" + stream), js.resolve("ACC_B/streams/" + stream));
+    }
+    for (String stream : List.of("PLACED", "SINGLE", "_js_", "A#b@c&d-e")) {
+      Files.move(js.resolve("$G/streams/" + stream), js.resolve(operatorAccount + "/streams/" + stream));
+    }
+    Files.delete(js.resolve("$G/streams"));
+    Files.delete(js.resolve("$G"));
+    Files.move(js.resolve("$SYS"), js.resolve("SYSX"));
+
+    Cli.Result prepared = Cli.run("prepare", store.toString());
+    Cli.Result verified = Cli.run("verify", store.toString());
+
+    assertEquals(0, prepared.exit(), prepared.all());
+    String conf = Files.readString(store.resolve("recovery.conf"));
+    assertTrue(conf.contains("\"ACC_B\": { jetstream: enabled, users: [ { user: \"recover-ACC_B\", password: \""), conf);
+    assertTrue(conf.contains("\"" + operatorAccount + "\": { jetstream: enabled"), conf);
+    assertFalse(conf.contains("SYSX"), "the old system account holds no streams: " + conf);
+    RecoveryConfig.Settings s = RecoveryConfig.read(store.resolve("recovery.conf"));
+    assertTrue(prepared.out().contains("--user recover-ACC_B --password " + s.login("ACC_B").password() + " account backup "
+        + store + "-backup/ACC_B -f"), prepared.out());
+    assertTrue(prepared.out().contains("stream restore " + store + "-backup/ACC_B/ORDERS --replicas 3   # account ACC_B"),
+        prepared.out());
+    assertEquals(0, verified.exit(), verified.all());
+    assertTrue(verified.out().matches("(?s).*ACC_B +ORDERS +yes +20 +2/2.*"), verified.out());
+    assertTrue(verified.out().matches("(?s).*" + operatorAccount + " +_js_ +yes +5 +1/1.*"), verified.out());
+    assertTrue(verified.out().contains("All 7 stream(s) and 9 consumer(s) on disk loaded."), verified.out());
+  }
+
+  @Test
   void recoveryConfIsLoopbackOnlyPrivateAndLoadsTheStoreAlone() throws Exception {
     Path store = copyOfSurvivor();
     assertEquals(0, Cli.run("prepare", store.toString()).exit());
