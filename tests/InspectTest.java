@@ -1,0 +1,77 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** inspect tells the operator what each odd thing in a store means for the recovery, and writes nothing. */
+class InspectTest {
+  @TempDir Path tmp;
+
+  @Test
+  void warningsAnOperatorNeedsBeforePreparing() throws Exception {
+    StoreBuilder store = new StoreBuilder(tmp.resolve("store"))
+        .stream("$G", "INTEREST", StoreBuilder.streamJson("INTEREST", 3, "interest", ""))
+        .stream("$G", "WORK", StoreBuilder.streamJson("WORK", 3, "workqueue", ""))
+        .stream("$G", "ARCHIVE", StoreBuilder.streamJson("ARCHIVE", 3, "limits", ",\"sealed\":true"))
+        .stream("$G", "EDGE", StoreBuilder.streamJson("EDGE", 3, "limits",
+            ",\"mirror\":{\"name\":\"ORDERS\",\"external\":{\"api\":\"$JS.hub.API\",\"deliver\":\"\"}}"))
+        .stream("$G", "AGG", StoreBuilder.streamJson("AGG", 3, "limits",
+            ",\"sources\":[{\"name\":\"A\"},{\"name\":\"B\",\"external\":{\"api\":\"$JS.leaf.API\"}}]"))
+        .stream("$G", ".DELETED", 3);
+    Files.writeString(store.jetstream().resolve("notes.txt"), "stray");
+    Files.createDirectories(store.jetstream().resolve("$G/templates"));
+    String before = StoreBuilder.treeDigest(store.storeDir);
+
+    Cli.Result r = Cli.run("inspect", store.storeDir.toString());
+
+    assertEquals(0, r.exit(), r.all());
+    String out = r.out();
+    assertTrue(out.contains("jetstream/$G/streams/INTEREST: interest retention: at start the server removes messages"), out);
+    assertTrue(out.contains("jetstream/$G/streams/WORK: work-queue retention"), out);
+    assertTrue(out.contains("jetstream/$G/streams/ARCHIVE: sealed stream"), out);
+    assertTrue(out.contains("jetstream/$G/streams/EDGE: mirror of ORDERS through external API $JS.hub.API"), out);
+    assertTrue(out.contains("jetstream/$G/streams/AGG: source B through external API $JS.leaf.API"), out);
+    assertTrue(out.contains("jetstream/$G/streams/.DELETED: a stream the server was deleting"), out);
+    assertTrue(out.contains("jetstream/notes.txt: a stray file where a folder was expected; left as is"), out);
+    assertTrue(out.contains("jetstream/$G/templates: not a JetStream folder js-recover knows; left as is"), out);
+    assertTrue(out.contains("5 stream(s)"), "the stream being deleted is not counted:\n" + out);
+    assertEquals(before, StoreBuilder.treeDigest(store.storeDir));
+  }
+
+  @Test
+  void jsonReportsChecksumsAndProblemsPerAsset() throws Exception {
+    StoreBuilder store = new StoreBuilder(tmp.resolve("store")).stream("$G", "S", 3).consumer("$G", "S", "GOOD", 3)
+        .consumer("$G", "S", "BAD", 0).raft("$SYS");
+    Files.writeString(store.consumerDir("$G", "S", "BAD").resolve("meta.sum"), "ffffffffffffffff");
+
+    Cli.Result r = Cli.run("inspect", "--json", store.storeDir.toString());
+
+    assertEquals(0, r.exit(), r.all());
+    JsonNode doc = Json.MAPPER.readTree(r.out());
+    JsonNode consumers = doc.get("streams").get(0).get("consumers");
+    assertEquals("BAD", consumers.get(0).get("name").asText());
+    assertEquals(false, consumers.get(0).get("sum_ok").asBoolean());
+    assertEquals(true, consumers.get(1).get("sum_ok").asBoolean());
+    assertEquals(3, consumers.get(1).get("replicas").asInt());
+    assertEquals("jetstream/$G/streams/S/obs/BAD/meta.sum", doc.get("problems").get(0).get("path").asText());
+    assertTrue(doc.get("problems").get(0).get("with_force").asText().startsWith("meta.sum recomputed"));
+    Cli.Result table = Cli.run("inspect", store.storeDir.toString());
+    assertTrue(table.out().matches("(?s).*\\$G +S +3 +- +limits +file +2 +1 +no +ok, 1 consumer\\(s\\) bad.*"), table.out());
+  }
+
+  @Test
+  void aLinkedJetstreamFolderIsRefused() throws Exception {
+    StoreBuilder real = new StoreBuilder(tmp.resolve("real")).stream("$G", "S", 3);
+    Path store = Files.createDirectories(tmp.resolve("store"));
+    Files.createSymbolicLink(store.resolve("jetstream"), real.jetstream());
+
+    Cli.Result r = Cli.run("inspect", store.toString());
+
+    assertEquals(1, r.exit());
+    assertTrue(r.err().contains(store.resolve("jetstream") + " is a symbolic link. js-recover does not follow links out of the store"), r.err());
+  }
+}
