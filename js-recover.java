@@ -207,6 +207,30 @@ final class Store {
   }
 }
 
+/** Mode bits and numeric owner and group of a file (numbers: a name lookup reads the user database). */
+record FileOwnership(int mode, int uid, int gid) {
+  static FileOwnership of(Path p) throws IOException {
+    Map<String, Object> a = Files.readAttributes(p, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
+    return new FileOwnership((Integer) a.get("mode") & 0777, (Integer) a.get("uid"), (Integer) a.get("gid"));
+  }
+
+  java.util.Set<java.nio.file.attribute.PosixFilePermission> permissions() {
+    java.nio.file.attribute.PosixFilePermission[] bits = java.nio.file.attribute.PosixFilePermission.values();
+    java.util.Set<java.nio.file.attribute.PosixFilePermission> set =
+        java.util.EnumSet.noneOf(java.nio.file.attribute.PosixFilePermission.class);
+    for (int i = 0; i < bits.length; i++) if ((mode & (0400 >> i)) != 0) set.add(bits[i]); // OWNER_READ .. OTHERS_EXECUTE
+    return set;
+  }
+
+  /** Gives {@code p} this mode, owner and group, changing only what differs (chown needs root). */
+  void applyTo(Path p) throws IOException {
+    FileOwnership now = of(p);
+    if (now.mode != mode) Files.setPosixFilePermissions(p, permissions());
+    if (now.uid != uid) Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+    if (now.gid != gid) Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
+  }
+}
+
 record FileStamp(long size, FileTime modified) {
   static FileStamp of(Path p) throws IOException {
     BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
@@ -1464,7 +1488,7 @@ final class PrepareRun {
   }
 
   private void writeManifest() throws IOException {
-    writeDurably(run.resolve(Backups.MANIFEST), Json.MAPPER.writeValueAsBytes(manifest));
+    writeAtomically(run.resolve(Backups.MANIFEST), Json.MAPPER.writeValueAsBytes(manifest), null);
   }
 
   /**
@@ -1544,37 +1568,30 @@ final class PrepareRun {
     });
   }
 
-  /**
-   * Writes a sibling temp file, gives it the target's mode, owner and group (a root-run prepare
-   * must leave files the nats user can read), makes it durable, and renames it over the target.
-   */
+  /** Replaces a meta file keeping its mode, owner and group (those of meta.inf for a new meta.sum). */
   static void replaceAtomically(Path target, byte[] bytes) throws IOException {
     Path like = Files.exists(target, LinkOption.NOFOLLOW_LINKS) ? target : target.resolveSibling(MetaAsset.META_INF);
-    // Numeric ids, not names: a name lookup reads the user database once per file.
-    Map<String, Object> was = Files.readAttributes(like, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
+    writeAtomically(target, bytes, FileOwnership.of(like));
+  }
+
+  /**
+   * Writes a sibling temp file created with the given mode, owner and group (a root-run prepare
+   * must leave files the nats user can read; a secret must never be readable by others, not even
+   * for a moment), makes it durable, and renames it over the target: readers see the old bytes or
+   * the new, never a torn file. {@code like} null means the process's defaults.
+   */
+  static void writeAtomically(Path target, byte[] bytes, FileOwnership like) throws IOException {
     Path temp = target.resolveSibling(target.getFileName() + StoreWalker.TEMP_SUFFIX);
-    writeDurably(temp, bytes);
-    Map<String, Object> now = Files.readAttributes(temp, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
-    if (!now.get("mode").equals(was.get("mode"))) Files.setPosixFilePermissions(temp, permissions((Integer) was.get("mode")));
-    if (!now.get("uid").equals(was.get("uid"))) Files.setAttribute(temp, "unix:uid", was.get("uid"), LinkOption.NOFOLLOW_LINKS);
-    if (!now.get("gid").equals(was.get("gid"))) Files.setAttribute(temp, "unix:gid", was.get("gid"), LinkOption.NOFOLLOW_LINKS);
-    Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-  }
-
-  private static java.util.Set<java.nio.file.attribute.PosixFilePermission> permissions(int mode) {
-    java.nio.file.attribute.PosixFilePermission[] bits = java.nio.file.attribute.PosixFilePermission.values();
-    java.util.Set<java.nio.file.attribute.PosixFilePermission> set = java.util.EnumSet.noneOf(java.nio.file.attribute.PosixFilePermission.class);
-    for (int i = 0; i < bits.length; i++) if ((mode & (0400 >> i)) != 0) set.add(bits[i]); // OWNER_READ .. OTHERS_EXECUTE
-    return set;
-  }
-
-  static void writeDurably(Path file, byte[] bytes) throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-        StandardOpenOption.WRITE)) {
+    Files.deleteIfExists(temp); // our own leftover from an interrupted run
+    java.nio.file.attribute.FileAttribute<?>[] mode = like == null ? new java.nio.file.attribute.FileAttribute<?>[0]
+        : new java.nio.file.attribute.FileAttribute<?>[] {java.nio.file.attribute.PosixFilePermissions.asFileAttribute(like.permissions())};
+    try (FileChannel ch = FileChannel.open(temp, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), mode)) {
       java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes);
       while (buf.hasRemaining()) ch.write(buf);
       ch.force(true);
     }
+    if (like != null) like.applyTo(temp);
+    Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }
 
   private static void throwFirst(List<IOException> failures, String doing) throws Refusal {
@@ -1669,16 +1686,8 @@ final class RecoveryConfig {
     Path file = path(store);
     byte[] text = render(store, s).getBytes(StandardCharsets.UTF_8);
     if (Files.exists(file, LinkOption.NOFOLLOW_LINKS) && java.util.Arrays.equals(Files.readAllBytes(file), text)) return false;
-    Path temp = file.resolveSibling(FILE + StoreWalker.TEMP_SUFFIX);
-    Files.deleteIfExists(temp);
-    Files.createFile(temp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
-    PrepareRun.writeDurably(temp, text);
-    for (String id : List.of("unix:uid", "unix:gid")) {
-      Object owner = Files.getAttribute(store.storeDir, id);
-      if (!owner.equals(Files.getAttribute(temp, id))) Files.setAttribute(temp, id, owner);
-    }
-    Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    FileOwnership storeOwner = FileOwnership.of(store.storeDir);
+    PrepareRun.writeAtomically(file, text, new FileOwnership(0600, storeOwner.uid(), storeOwner.gid()));
     return true;
   }
 

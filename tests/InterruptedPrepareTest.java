@@ -14,7 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
  * original byte still exists under the store dir.
  */
 class InterruptedPrepareTest {
-  static final int STREAMS = 1500;
+  static final int STREAMS = 500;
 
   @TempDir Path tmp;
 
@@ -34,7 +34,7 @@ class InterruptedPrepareTest {
     Map<String, byte[]> expected = StoreBuilder.files(reference.jetstream());
 
     int interrupted = 0;
-    for (long delayMillis : new long[] {0, 3, 15, 60, 250}) {
+    for (long delayMillis : new long[] {0, 2, 10, 40, 150}) {
       StoreBuilder store = survivor("store-" + delayMillis);
       Map<String, Integer> originals = StoreBuilder.contents(store.storeDir);
 

@@ -57,8 +57,13 @@ public class RunTests {
 
       @Override public void executionFinished(TestIdentifier test, TestExecutionResult result) {
         if (!test.isTest()) {
-          // A failing @BeforeAll or static initialiser fails the whole class: count it, say why.
-          if (result.getStatus() != TestExecutionResult.Status.SUCCESSFUL) {
+          // A class skipped as a whole (no nats-server outside CI) is a skip; a failing @BeforeAll
+          // or static initialiser fails the whole class: count it, say why.
+          if (result.getStatus() == TestExecutionResult.Status.ABORTED) {
+            skipped.incrementAndGet();
+            System.out.printf("SKIP %s: %s%n", test.getDisplayName(),
+                result.getThrowable().map(Throwable::getMessage).orElse("aborted"));
+          } else if (result.getStatus() == TestExecutionResult.Status.FAILED) {
             failed.incrementAndGet();
             System.out.printf("FAIL %s (container)%n", test.getDisplayName());
             result.getThrowable().ifPresent(Throwable::printStackTrace);

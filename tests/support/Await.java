@@ -7,7 +7,8 @@ final class Await {
 
   /**
    * Calls {@code pending} until it returns null. It returns a description of what is still missing, so a
-   * timeout says what never happened; an exception counts as "not yet" and its message is kept the same way.
+   * timeout says what never happened. A checked exception (a refused connection, a request without a leader
+   * yet) counts as "not yet" and is described the same way; an unchecked one ends the wait at once.
    */
   static void until(Duration timeout, String what, Callable<String> pending) {
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -16,6 +17,8 @@ final class Await {
       try {
         last = pending.call();
         if (last == null) return;
+      } catch (RuntimeException e) {
+        throw e;
       } catch (Exception e) {
         last = e.toString();
       }

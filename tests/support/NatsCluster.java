@@ -89,6 +89,7 @@ final class NatsCluster implements AutoCloseable {
       Set<String> leaders = new TreeSet<>();
       JsonValue leaderView = null;
       for (NatsServerProcess node : nodes) {
+        if (!node.isAlive()) throw new IllegalStateException(node.name() + " exited\n" + NatsServerProcess.tail(node.logFile()));
         JsonValue meta = readValue(node.get("/jsz"), "meta_cluster");
         String leader = meta == null ? null : readString(meta, "leader");
         if (leader == null) return node.name() + " knows no meta leader";

@@ -190,7 +190,7 @@ final class NatsServerProcess implements AutoCloseable {
     return JsonParser.parse(response.body());
   }
 
-  /** What this server holds, per account, stream and consumer, from its own point of view. */
+  /** What this server holds, per account, stream and consumer (with their configs), from its own point of view. */
   JsonValue jsz() throws IOException, InterruptedException {
     return get("/jsz?accounts=true&streams=true&consumers=true&config=true");
   }

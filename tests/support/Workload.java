@@ -53,8 +53,8 @@ final class Workload {
   /**
    * The streams every incident and the captured fixture hold, all R3 but SINGLE: ORDERS (limits), JOBS
    * (work queue), EVENTS (interest), {@code _js_} (the name of the Raft folder), PLACED (placement cluster C1),
-   * {@code A#b@c&d-e} and SINGLE (R1). Each has durable consumers, created without a replica count (the server
-   * stores 0) or with num_replicas 3, that have consumed part of the stream.
+   * {@code A#b@c&d-e} and SINGLE (R1). All but PLACED have durable consumers, created without a replica count
+   * (the server stores 0) or with num_replicas 3, that have consumed part of the stream.
    */
   void coreStreams() throws Exception {
     stream(StreamConfiguration.builder().name("ORDERS").subjects("orders.>").replicas(3));
