@@ -240,6 +240,8 @@ record FileStamp(long size, FileTime modified) {
 
 /** A refusal or failure the operator must act on: printed as is, exit code 1. */
 final class Refusal extends Exception {
+  private static final long serialVersionUID = 1L;
+
   Refusal(String message) { super(message); }
 }
 
@@ -1756,6 +1758,38 @@ final class LoadCheck {
     }
   }
 
+  /** Waits until the server answers /healthz with JetStream up (in 2.9 the store is loaded by then), then reads /jsz. */
+  static JsonNode awaitJetStream(Process server, int httpPort, Path log, int timeoutSeconds) throws Exception {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    String base = "http://127.0.0.1:" + httpPort;
+    long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      if (!server.isAlive()) {
+        throw new Refusal("nats-server exited with code " + server.exitValue() + " before loading the store:\n"
+            + String.join("\n", Files.readAllLines(log)));
+      }
+      try {
+        var health = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/healthz")).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+        if (health.statusCode() == 200) {
+          var jsz = http.send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create(base + "/jsz?accounts=true&streams=true&consumers=true")).build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString());
+          return Json.MAPPER.readTree(jsz.body());
+        }
+      } catch (java.net.ConnectException notYet) {
+        // still starting
+      }
+      Thread.sleep(100);
+    }
+    throw new Refusal("nats-server did not finish loading the store within " + timeoutSeconds + " s (--timeout); see " + log);
+  }
+
+  static void stop(Process server) throws InterruptedException {
+    server.destroy();
+    if (!server.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) server.destroyForcibly().waitFor();
+  }
+
   static Path findServer(Path given) throws Refusal {
     if (given != null) {
       if (Files.isExecutable(given)) return given;
@@ -1894,6 +1928,38 @@ final class Reports {
       out.printf("       nats --server <new-cluster> stream restore %s --replicas %d%s%n", shellQuote(dir), replicas,
           conf.logins().isEmpty() ? "" : "   # account " + parts[0]);
     });
+  }
+
+  /** verify's table per account and stream; true when everything on disk loaded. */
+  static boolean loadTable(Store s, LoadCheck check, PrintWriter out) {
+    List<String[]> rows = new ArrayList<>();
+    rows.add(new String[] {"ACCOUNT", "STREAM", "LOADED", "MESSAGES", "CONSUMERS LOADED/ON DISK", "NOT LOADED"});
+    int streamsMissing = 0, consumersMissing = 0;
+    for (StoredStream st : s.streams) {
+      LoadCheck.Loaded loaded = check.streams.get(st.meta().label());
+      List<String> missing = st.consumers().stream().map(c -> c.consumer)
+          .filter(c -> loaded == null || !loaded.consumers().contains(c)).toList();
+      if (loaded == null) streamsMissing++;
+      consumersMissing += missing.size();
+      rows.add(new String[] {st.meta().account, st.meta().stream, loaded == null ? "NO" : "yes",
+          loaded == null ? "-" : String.valueOf(loaded.messages()),
+          (st.consumers().size() - missing.size()) + "/" + st.consumers().size(), String.join(", ", missing)});
+    }
+    out.println();
+    Reports.table(rows, out);
+    if (!check.serverWarnings.isEmpty()) {
+      out.println("\nThe server's warnings and errors, verbatim:");
+      check.serverWarnings.forEach(w -> out.println("  " + w));
+    }
+    out.println();
+    if (streamsMissing == 0 && consumersMissing == 0) {
+      out.printf("All %d stream(s) and %d consumer(s) on disk loaded.%n", s.streams.size(), s.consumerCount());
+      return true;
+    }
+    out.printf("NOT everything loaded: %d of %d stream(s) and %d of %d consumer(s) on disk are missing. Do not rely on a "
+        + "backup of this server until they load (see the server's warnings above).%n", streamsMissing, s.streams.size(),
+        consumersMissing, s.consumerCount());
+    return false;
   }
 
   static void problems(Store store, PrintWriter out, boolean forced) {
@@ -2205,12 +2271,12 @@ final class VerifyCommand implements Callable<Integer> {
     Process server = pb.start();
     LoadCheck check = new LoadCheck();
     try {
-      check.readJsz(awaitJetStream(server, httpPort, log));
+      check.readJsz(LoadCheck.awaitJetStream(server, httpPort, log, timeoutSeconds));
       check.readLog(log);
     } finally {
-      if (!keepRunning || !server.isAlive()) stop(server);
+      if (!keepRunning || !server.isAlive()) LoadCheck.stop(server);
     }
-    boolean allLoaded = report(s, check, out);
+    boolean allLoaded = Reports.loadTable(s, check, out);
     if (keepRunning && server.isAlive()) {
       out.printf("%nThe server is left running (pid %d) on nats://127.0.0.1:%d; stop it with: kill %d%n", server.pid(), port,
           server.pid());
@@ -2218,70 +2284,6 @@ final class VerifyCommand implements Callable<Integer> {
       out.println("\nThe server was stopped.");
     }
     return allLoaded ? 0 : 1;
-  }
-
-  /** Waits until the server answers /healthz with JetStream up (in 2.9 the store is loaded by then), then reads /jsz. */
-  private JsonNode awaitJetStream(Process server, int httpPort, Path log) throws Exception {
-    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
-    String base = "http://127.0.0.1:" + httpPort;
-    long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
-    while (System.nanoTime() < deadline) {
-      if (!server.isAlive()) {
-        throw new Refusal("nats-server exited with code " + server.exitValue() + " before loading the store:\n"
-            + String.join("\n", Files.readAllLines(log)));
-      }
-      try {
-        var health = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/healthz")).build(),
-            java.net.http.HttpResponse.BodyHandlers.ofString());
-        if (health.statusCode() == 200) {
-          var jsz = http.send(java.net.http.HttpRequest.newBuilder(
-              java.net.URI.create(base + "/jsz?accounts=true&streams=true&consumers=true")).build(),
-              java.net.http.HttpResponse.BodyHandlers.ofString());
-          return Json.MAPPER.readTree(jsz.body());
-        }
-      } catch (java.net.ConnectException notYet) {
-        // still starting
-      }
-      Thread.sleep(100);
-    }
-    throw new Refusal("nats-server did not finish loading the store within " + timeoutSeconds + " s (--timeout); see " + log);
-  }
-
-  private static void stop(Process server) throws InterruptedException {
-    server.destroy();
-    if (!server.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) server.destroyForcibly().waitFor();
-  }
-
-  /** The table per account and stream; true when everything on disk loaded. */
-  private static boolean report(Store s, LoadCheck check, PrintWriter out) {
-    List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"ACCOUNT", "STREAM", "LOADED", "MESSAGES", "CONSUMERS LOADED/ON DISK", "NOT LOADED"});
-    int streamsMissing = 0, consumersMissing = 0;
-    for (StoredStream st : s.streams) {
-      LoadCheck.Loaded loaded = check.streams.get(st.meta().label());
-      List<String> missing = st.consumers().stream().map(c -> c.consumer)
-          .filter(c -> loaded == null || !loaded.consumers().contains(c)).toList();
-      if (loaded == null) streamsMissing++;
-      consumersMissing += missing.size();
-      rows.add(new String[] {st.meta().account, st.meta().stream, loaded == null ? "NO" : "yes",
-          loaded == null ? "-" : String.valueOf(loaded.messages()),
-          (st.consumers().size() - missing.size()) + "/" + st.consumers().size(), String.join(", ", missing)});
-    }
-    out.println();
-    Reports.table(rows, out);
-    if (!check.serverWarnings.isEmpty()) {
-      out.println("\nThe server's warnings and errors, verbatim:");
-      check.serverWarnings.forEach(w -> out.println("  " + w));
-    }
-    out.println();
-    if (streamsMissing == 0 && consumersMissing == 0) {
-      out.printf("All %d stream(s) and %d consumer(s) on disk loaded.%n", s.streams.size(), s.consumerCount());
-      return true;
-    }
-    out.printf("NOT everything loaded: %d of %d stream(s) and %d of %d consumer(s) on disk are missing. Do not rely on a "
-        + "backup of this server until they load (see the server's warnings above).%n", streamsMissing, s.streams.size(),
-        consumersMissing, s.consumerCount());
-    return false;
   }
 }
 
