@@ -1375,7 +1375,11 @@ final class Backups {
     return replicas;
   }
 
-  static Path newRun(Store store) throws IOException {
+  static Path newRun(Store store) throws IOException, Refusal {
+    if (Files.isSymbolicLink(root(store))) {
+      throw new Refusal(root(store) + " is a symbolic link; js-recover keeps its backup inside the store only. Replace it "
+          + "with a folder (move the link aside) and run again; nothing was changed.");
+    }
     String stamp = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(Instant.now());
     for (int n = 1; ; n++) {
       Path run = root(store).resolve(n == 1 ? stamp : stamp + "-" + n);

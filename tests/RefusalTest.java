@@ -126,6 +126,15 @@ class RefusalTest {
   }
 
   @Test
+  void aBackupFolderLinkedOutOfTheStoreIsNotWrittenThrough() throws Exception {
+    StoreBuilder store = healthy();
+    Path elsewhere = Files.createDirectories(tmp.resolve("elsewhere"));
+    Files.createSymbolicLink(store.storeDir.resolve("js-recover-backup"), elsewhere);
+    refused(store.storeDir, "js-recover-backup is a symbolic link; js-recover keeps its backup inside the store only");
+    assertEquals(0, elsewhere.toFile().list().length, "nothing written behind the link");
+  }
+
+  @Test
   void aStoreStillBeingWrittenIsRefused() throws Exception {
     StoreBuilder store = healthy();
     Path block = store.streamDir("$G", "ORDERS").resolve("msgs/1.blk");
