@@ -901,6 +901,22 @@ final class HighwayHash64 extends net.openhft.hashing.LongHashFunction {
 record KeyRing(byte[] key, MetaCrypto.Cipher forcedCipher) {
   static final String ENV = "JS_RECOVER_KEY";
 
+  /**
+   * The shell line that exports the key for recovery.conf's {@code key: $JS_RECOVER_KEY}. nats-server
+   * parses a variable's value as a config value, so the key must be quoted as a config string (an
+   * unquoted "my key" or "1234" is refused, "a,b" silently becomes another key).
+   */
+  static final String EXPORT_LINE = "export " + ENV + "=\"\\\"$(sed 's/[\\\\\"]/\\\\&/g' /path/to/key-file)\\\"\"";
+
+  /** The key as the server must find it in $JS_RECOVER_KEY: a quoted config string. */
+  String forServerEnvironment() { return RecoveryConfig.quote(new String(key, StandardCharsets.UTF_8)); }
+
+  /** Our own reading of $JS_RECOVER_KEY accepts that quoted form too, so one export serves both. */
+  static String fromEnvironment(String value) {
+    if (value == null || value.length() < 2 || !value.startsWith("\"") || !value.endsWith("\"")) return value;
+    return RecoveryConfig.unquote(value);
+  }
+
   @Override public String toString() { return "KeyRing[key hidden]"; }
 }
 
@@ -1662,8 +1678,8 @@ final class RecoveryConfig {
   static String render(Store store, Settings s) throws IOException {
     StringBuilder c = new StringBuilder();
     c.append("# Written by ").append(JsRecover.VERSION).append(" prepare. Loads this store standalone and nothing else.\n");
-    c.append("# Start: ").append(s.cipher() != null ? KeyRing.ENV + "=<the cluster's key> " : "").append("nats-server -c ")
-        .append(path(store)).append("\n");
+    if (s.cipher() != null) c.append("# The key comes from the environment, as a quoted config string:\n#   ").append(KeyRing.EXPORT_LINE).append("\n");
+    c.append("# Start: nats-server -c ").append(path(store)).append("\n");
     c.append("listen: 127.0.0.1:").append(s.port()).append("\n");
     c.append("http: 127.0.0.1:").append(s.httpPort()).append("\n");
     c.append("server_name: js-recover\n");
@@ -1717,7 +1733,7 @@ final class RecoveryConfig {
 
   static String quote(String s) { return '"' + s.replace("\\", "\\\\").replace("\"", "\\\"") + '"'; }
 
-  private static String unquote(String q) { return q.substring(1, q.length() - 1).replaceAll("\\\\(.)", "$1"); }
+  static String unquote(String q) { return q.substring(1, q.length() - 1).replaceAll("\\\\(.)", "$1"); }
 
   static int freePort() throws IOException {
     try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
@@ -1903,7 +1919,7 @@ final class Reports {
     out.println("Next steps:");
     out.println("  1. Start the recovery server on this store (loopback only, no cluster):");
     if (conf.cipher() != null) {
-      out.println("       export " + KeyRing.ENV + "=\"$(cat /path/to/the/cluster/key)\"   # the cluster's jetstream { key }");
+      out.println("       " + KeyRing.EXPORT_LINE + "   # the cluster's key, quoted for the config");
     }
     out.println("       nats-server -c " + shellQuote(RecoveryConfig.path(store).toString()));
     out.println("     or have js-recover check that everything loads and keep it running for the backup:");
@@ -2122,7 +2138,7 @@ final class StoreOptions {
       value = value.endsWith("\r\n") ? value.substring(0, value.length() - 2)
           : value.endsWith("\n") ? value.substring(0, value.length() - 1) : value;
     } else if (value == null) {
-      value = System.getenv(KeyRing.ENV);
+      value = KeyRing.fromEnvironment(System.getenv(KeyRing.ENV));
     }
     if (value == null) {
       if (cipher != null) throw new CommandLine.ParameterException(command.commandLine(), "--cipher needs a key: --key-file, --key or " + KeyRing.ENV);
@@ -2269,7 +2285,7 @@ final class VerifyCommand implements Callable<Integer> {
     ProcessBuilder pb = new ProcessBuilder(bin.toString(), "-c", RecoveryConfig.path(s).toString(), "-a", "127.0.0.1",
         "-p", String.valueOf(port), "-m", String.valueOf(httpPort))
         .redirectErrorStream(true).redirectOutput(log.toFile());
-    if (keys != null) pb.environment().put(KeyRing.ENV, new String(keys.key(), StandardCharsets.UTF_8));
+    if (keys != null) pb.environment().put(KeyRing.ENV, keys.forServerEnvironment());
     out.printf("Starting %s on %s (ports %d, %d; log %s)...%n", bin, RecoveryConfig.path(s), port, httpPort, log);
     out.flush();
     Process server = pb.start();
@@ -2282,10 +2298,13 @@ final class VerifyCommand implements Callable<Integer> {
     }
     boolean allLoaded = Reports.loadTable(s, check, out);
     if (keepRunning && server.isAlive()) {
-      out.printf("%nThe server is left running (pid %d) on nats://127.0.0.1:%d; stop it with: kill %d%n", server.pid(), port,
-          server.pid());
-    } else {
+      out.printf("%nThe server is left running (pid %d) on nats://127.0.0.1:%d, logging to %s; stop it with: kill %d%n",
+          server.pid(), port, log, server.pid());
+    } else if (allLoaded) {
+      Files.delete(log); // nothing in it the table did not say
       out.println("\nThe server was stopped.");
+    } else {
+      out.println("\nThe server was stopped; its full log is " + log);
     }
     return allLoaded ? 0 : 1;
   }

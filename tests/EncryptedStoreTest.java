@@ -167,6 +167,44 @@ class EncryptedStoreTest {
   }
 
   @Test
+  void thePrintedExportLineStartsTheRecoveryServerAndServesJsRecoverToo() throws Exception {
+    StoreBuilder store = survivor(CHACHA); // a key with a space and a non-ASCII letter
+    Path keyFile = Files.writeString(tmp.resolve("js.key"), CHACHA.key() + "\n");
+    Cli.Result prepared = Cli.run("prepare", "--key-file", keyFile.toString(), store.storeDir.toString());
+    assertEquals(0, prepared.exit(), prepared.all());
+    assertTrue(prepared.out().contains(KeyRing.EXPORT_LINE), prepared.out());
+    String export = KeyRing.EXPORT_LINE.replace("/path/to/key-file", keyFile.toString());
+
+    // What the operator pastes: the export line, then js-recover and nats-server both read the variable.
+    ProcessBuilder inspect = new ProcessBuilder("bash", "-c", export + "; exec \"$0\" -cp \"$1\" JsRecover inspect --json \"$2\"",
+        JsRecoverProcess.javaBin(), System.getProperty("java.class.path"), store.storeDir.toString()).redirectErrorStream(true);
+    JsRecoverProcess.Result inspected = JsRecoverProcess.run(inspect);
+    assertEquals(0, inspected.exit(), inspected.output());
+    assertEquals("chacha", Json.MAPPER.readTree(inspected.output()).get("streams").get(0).get("cipher").asText(), inspected.output());
+
+    RecoveryConfig.Settings conf = RecoveryConfig.read(store.storeDir.resolve("recovery.conf"));
+    Process server = new ProcessBuilder("bash", "-c", export + "; exec \"$0\" -c \"$1\"",
+        NatsServerProcess.findBinary().orElseThrow().toString(), store.storeDir.resolve("recovery.conf").toString())
+        .redirectErrorStream(true).redirectOutput(tmp.resolve("server.log").toFile()).start();
+    try {
+      Await.until(java.time.Duration.ofSeconds(30), "the recovery server to serve ORD-1", () -> {
+        if (!server.isAlive()) throw new IllegalStateException(Files.readString(tmp.resolve("server.log")));
+        try {
+          String jsz = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create("http://127.0.0.1:" + conf.httpPort() + "/jsz?streams=true")).build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+          return jsz.contains("\"messages\": 3") ? null : jsz;
+        } catch (java.net.ConnectException starting) {
+          return "not listening yet";
+        }
+      });
+    } finally {
+      server.destroy();
+      server.waitFor();
+    }
+  }
+
+  @Test
   void keyOptionMistakes() throws Exception {
     StoreBuilder store = survivor(CHACHA);
     Cli.Result both = Cli.run("inspect", "--key", "k", "--key-file", "f", store.storeDir.toString());
