@@ -1520,7 +1520,8 @@ final class PrepareRun {
    */
   private void keepOriginals() throws IOException {
     Path zip = run.resolve(Backups.ORIGINALS);
-    try (FileChannel ch = FileChannel.open(zip, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    Path temp = run.resolve(Backups.ORIGINALS + StoreWalker.TEMP_SUFFIX); // a killed run leaves no torn zip
+    try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(java.nio.channels.Channels.newOutputStream(ch))) {
       out.setMethod(java.util.zip.ZipOutputStream.STORED);
       java.util.Set<MetaAsset> changed = plan.changes.stream().map(AssetChange::asset).collect(Collectors.toSet());
@@ -1533,6 +1534,7 @@ final class PrepareRun {
       out.finish();
       ch.force(true);
     }
+    Files.move(temp, zip, StandardCopyOption.ATOMIC_MOVE);
   }
 
   private void addEntry(java.util.zip.ZipOutputStream out, Path file, byte[] bytes) throws IOException {
