@@ -266,13 +266,13 @@ final class StoreWalker {
   }
 
   /** Reads the store at {@code given}: a nats-server store_dir or its jetstream/ folder. */
-  static Store walk(Path given, KeyRing keys) throws Refusal {
+  static Store walk(Path given, KeyRing keys) throws Refusal, IOException {
     Store store = locate(given);
     new StoreWalker(keys, Backups.interruptedSums(store)).read(store);
     return store;
   }
 
-  private static Store locate(Path given) throws Refusal {
+  private static Store locate(Path given) throws Refusal, IOException {
     Path dir = given.toAbsolutePath().normalize();
     if (!Files.exists(dir)) {
       throw new Refusal("store dir " + dir + " does not exist. Pass the copied nats-server store_dir "
@@ -286,11 +286,7 @@ final class StoreWalker {
       throw new Refusal("permission denied reading " + dir + ". Run js-recover as a user who can read the "
           + "store (the nats user, or root).");
     }
-    try {
-      dir = dir.toRealPath(); // the store dir itself may be reached through a link; nothing inside may
-    } catch (IOException e) {
-      throw new Refusal("cannot resolve " + dir + ": " + e.getMessage());
-    }
+    dir = dir.toRealPath(); // the store dir itself may be reached through a link; nothing inside may
     Path inner = dir.resolve(JETSTREAM);
     if (Files.isSymbolicLink(inner)) {
       throw new Refusal(inner + " is a symbolic link. js-recover does not follow links out of the store: "
