@@ -176,6 +176,8 @@ final class Store {
   final TreeSet<String> accounts = new TreeSet<>();
   /** Size and mtime of every file whose change would mean a server is still writing. */
   final Map<Path, FileStamp> stamps = new ConcurrentHashMap<>();
+  /** The manifests of earlier prepare runs on this store, oldest first. */
+  final List<JsonNode> earlierRuns = new ArrayList<>();
 
   Store(Path storeDir, Path jetstreamDir) {
     this.storeDir = storeDir;
@@ -268,7 +270,8 @@ final class StoreWalker {
   /** Reads the store at {@code given}: a nats-server store_dir or its jetstream/ folder. */
   static Store walk(Path given, KeyRing keys) throws Refusal, IOException {
     Store store = locate(given);
-    new StoreWalker(keys, Backups.interruptedSums(store)).read(store);
+    store.earlierRuns.addAll(Backups.manifests(store));
+    new StoreWalker(keys, Backups.interruptedSums(store.earlierRuns)).read(store);
     return store;
   }
 
@@ -1277,9 +1280,9 @@ final class RecoveryPlan {
   final List<AssetChange> changes = new ArrayList<>();
   final Map<String, Integer> originalReplicas; // stream label -> replicas before any prepare
 
-  RecoveryPlan(Store store) throws IOException {
+  RecoveryPlan(Store store) {
     this.store = store;
-    Map<String, Integer> earlier = Backups.originalReplicas(store);
+    Map<String, Integer> earlier = Backups.originalReplicas(store.earlierRuns);
     for (MetaAsset a : store.assets()) {
       if (a.config == null) continue; // unreadable: a problem prepare refused or --force leaves as is
       MetaRewriter.Edit edit = MetaRewriter.forStandalone(a);
@@ -1345,7 +1348,8 @@ final class Backups {
 
   static Path root(Store store) { return store.storeDir.resolve(DIR); }
 
-  static List<JsonNode> manifests(Store store) throws IOException {
+  /** The manifests of earlier runs, oldest first; a damaged one is a refusal, never skipped. */
+  static List<JsonNode> manifests(Store store) throws Refusal {
     Path root = root(store);
     List<JsonNode> manifests = new ArrayList<>();
     if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) return manifests;
@@ -1357,29 +1361,27 @@ final class Backups {
         Path manifest = run.resolve(MANIFEST);
         if (Files.isRegularFile(manifest, LinkOption.NOFOLLOW_LINKS)) manifests.add(Json.MAPPER.readTree(manifest.toFile()));
       }
+    } catch (IOException e) {
+      throw new Refusal("cannot read the manifests in " + root + ": " + e.getMessage()
+          + ". Move that folder aside (do not delete it: it holds the originals) and run again.");
     }
     return manifests;
   }
 
   /** meta.inf path -> the meta.sum an interrupted run planned for it. */
-  static Map<String, String> interruptedSums(Store store) throws Refusal {
+  static Map<String, String> interruptedSums(List<JsonNode> runs) {
     Map<String, String> sums = new HashMap<>();
-    try {
-      for (JsonNode m : manifests(store)) {
-        if (COMPLETE.equals(m.path("status").asText())) continue;
-        for (JsonNode c : m.path("changes")) sums.put(c.path("meta_inf").asText(), c.path("meta_sum").path("to").asText());
-      }
-    } catch (IOException e) {
-      throw new Refusal("cannot read the manifests in " + root(store) + ": " + e.getMessage()
-          + ". Move that folder aside (do not delete it: it holds the originals) and run again.");
+    for (JsonNode m : runs) {
+      if (COMPLETE.equals(m.path("status").asText())) continue;
+      for (JsonNode c : m.path("changes")) sums.put(c.path("meta_inf").asText(), c.path("meta_sum").path("to").asText());
     }
     return sums;
   }
 
   /** Stream label -> replicas it had before the first prepare, from the oldest manifest naming it. */
-  static Map<String, Integer> originalReplicas(Store store) throws IOException {
+  static Map<String, Integer> originalReplicas(List<JsonNode> runs) {
     Map<String, Integer> replicas = new HashMap<>();
-    for (JsonNode m : manifests(store)) {
+    for (JsonNode m : runs) {
       for (JsonNode s : m.path("streams")) {
         replicas.putIfAbsent(s.path("account").asText() + " > " + s.path("stream").asText(), s.path("replicas").asInt(1));
       }
