@@ -1517,12 +1517,11 @@ final class PrepareRun {
    * path relative to the store dir: one file instead of tens of thousands keeps prepare fast.
    */
   private void keepOriginals() throws IOException {
-    Path zip = run.resolve(Backups.ORIGINALS);
-    Path temp = run.resolve(Backups.ORIGINALS + StoreWalker.TEMP_SUFFIX); // a killed run leaves no torn zip
-    try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(java.nio.channels.Channels.newOutputStream(ch))) {
+    java.util.Set<MetaAsset> changed = plan.changes.stream().map(AssetChange::asset).collect(Collectors.toSet());
+    writeAtomically(run.resolve(Backups.ORIGINALS), null, ch -> { // a killed run leaves no torn zip
+      // Not closed here: closing the stream would close the channel before writeAtomically syncs it.
+      java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(java.nio.channels.Channels.newOutputStream(ch));
       out.setMethod(java.util.zip.ZipOutputStream.STORED);
-      java.util.Set<MetaAsset> changed = plan.changes.stream().map(AssetChange::asset).collect(Collectors.toSet());
       for (MetaAsset a : store.assets()) {
         if (!changed.contains(a) && !a.sealed()) continue;
         if (a.metaInf != null) addEntry(out, a.metaInfPath(), a.metaInf);
@@ -1530,9 +1529,7 @@ final class PrepareRun {
         if (a.metaKey != null) addEntry(out, a.metaKeyPath(), a.metaKey);
       }
       out.finish();
-      ch.force(true);
-    }
-    Files.move(temp, zip, StandardCopyOption.ATOMIC_MOVE);
+    });
   }
 
   private void addEntry(java.util.zip.ZipOutputStream out, Path file, byte[] bytes) throws IOException {
@@ -1603,13 +1600,23 @@ final class PrepareRun {
    * the new, never a torn file. {@code like} null means the process's defaults.
    */
   static void writeAtomically(Path target, byte[] bytes, FileOwnership like) throws IOException {
+    writeAtomically(target, like, ch -> {
+      java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes);
+      while (buf.hasRemaining()) ch.write(buf);
+    });
+  }
+
+  interface ChannelWriter {
+    void writeTo(FileChannel ch) throws IOException;
+  }
+
+  static void writeAtomically(Path target, FileOwnership like, ChannelWriter body) throws IOException {
     Path temp = target.resolveSibling(target.getFileName() + StoreWalker.TEMP_SUFFIX);
     Files.deleteIfExists(temp); // our own leftover from an interrupted run
     java.nio.file.attribute.FileAttribute<?>[] mode = like == null ? new java.nio.file.attribute.FileAttribute<?>[0]
         : new java.nio.file.attribute.FileAttribute<?>[] {java.nio.file.attribute.PosixFilePermissions.asFileAttribute(like.permissions())};
     try (FileChannel ch = FileChannel.open(temp, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), mode)) {
-      java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes);
-      while (buf.hasRemaining()) ch.write(buf);
+      body.writeTo(ch);
       ch.force(true);
     }
     if (like != null) like.applyTo(temp);
