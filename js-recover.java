@@ -170,7 +170,7 @@ final class Store {
   final Path storeDir, jetstreamDir;
   final List<StoredStream> streams = new ArrayList<>();
   final List<Path> raftDirs = new ArrayList<>();
-  final List<Path> leftoverTemps = new ArrayList<>();
+  final List<Path> leftoverTemps = Collections.synchronizedList(new ArrayList<>());
   final List<Problem> problems = Collections.synchronizedList(new ArrayList<>());
   final List<Warning> warnings = Collections.synchronizedList(new ArrayList<>());
   final TreeSet<String> accounts = new TreeSet<>();
@@ -204,6 +204,7 @@ final class Store {
     streams.sort(Comparator.comparing((StoredStream s) -> s.meta().account).thenComparing(s -> s.meta().stream));
     streams.forEach(s -> s.consumers().sort(Comparator.comparing(c -> c.consumer)));
     Collections.sort(raftDirs);
+    Collections.sort(leftoverTemps);
     problems.sort(Comparator.comparing(p -> p.path().toString()));
     warnings.sort(Comparator.comparing(w -> w.path().toString()));
   }
@@ -350,7 +351,7 @@ final class StoreWalker {
     for (Path entry : list(store, sd.dir())) {
       String n = name(entry);
       if (n.endsWith(TEMP_SUFFIX)) {
-        synchronized (store.leftoverTemps) { store.leftoverTemps.add(entry); }
+        store.leftoverTemps.add(entry);
       } else if (n.equals(CONSUMERS) && isRealDir(store, entry)) {
         for (Path consumerDir : list(store, entry)) {
           if (isRealDir(store, consumerDir)) {
@@ -363,11 +364,7 @@ final class StoreWalker {
       }
     }
     for (MetaAsset c : consumers) {
-      for (Path entry : list(store, c.dir)) {
-        if (name(entry).endsWith(TEMP_SUFFIX)) {
-          synchronized (store.leftoverTemps) { store.leftoverTemps.add(entry); }
-        }
-      }
+      list(store, c.dir).stream().filter(e -> name(e).endsWith(TEMP_SUFFIX)).forEach(store.leftoverTemps::add);
     }
     advise(store, meta);
     return new StoredStream(meta, consumers);
@@ -532,8 +529,8 @@ final class StoreWalker {
   private void stamp(Store store, Path p) {
     try {
       store.stamps.put(p, FileStamp.of(p));
-    } catch (IOException ignored) {
-      // a file that vanished is caught by the settle check when its folder's files are re-read
+    } catch (IOException vanished) {
+      // removed between listing and stat: only a live server does that, and the meta files' stamps still tell
     }
   }
 
