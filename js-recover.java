@@ -530,7 +530,7 @@ final class StoreWalker {
     try {
       store.stamps.put(p, FileStamp.of(p));
     } catch (IOException vanished) {
-      // removed between listing and stat: only a live server does that, and the meta files' stamps still tell
+      // removed between listing and stat (a live server compacting): left out of the settle check
     }
   }
 
