@@ -73,7 +73,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
@@ -135,6 +134,9 @@ final class MetaAsset {
 
   boolean sealed() { return metaKey != null; }
   boolean sumOk() { return metaSum != null && metaSum.equals(computedSum); }
+
+  /** Right, or the one an interrupted prepare had yet to write: not a problem either way. */
+  boolean sumAccountedFor() { return sumOk() || sumFromInterruptedRun; }
 
   /** num_replicas as stored, or null when unknown (unreadable, sealed without a key, absent). */
   Integer replicas() {
@@ -1273,9 +1275,12 @@ record AssetChange(MetaAsset asset, List<MetaRewriter.FieldChange> fields, byte[
 }
 
 final class RecoveryPlan {
+  /** A stream and the replica count it had before any prepare: what the new cluster restores it with. */
+  record OriginalReplicas(String account, String stream, int replicas) {}
+
   final Store store;
   final List<AssetChange> changes = new ArrayList<>();
-  final Map<String, Integer> originalReplicas; // stream label -> replicas before any prepare
+  final List<OriginalReplicas> originalReplicas = new ArrayList<>();
 
   RecoveryPlan(Store store) {
     this.store = store;
@@ -1286,19 +1291,19 @@ final class RecoveryPlan {
       if (!edit.changes().isEmpty()) {
         byte[] stored = a.sealed() ? MetaCrypto.resealMeta(a.opened, edit.json()) : edit.json();
         changes.add(new AssetChange(a, edit.changes(), stored, HighwayHash64.metaSum(a.checksumKey(), stored),
-            a.sumOk() || a.sumFromInterruptedRun ? null : "meta.sum was wrong"));
+            a.sumAccountedFor() ? null : "meta.sum was wrong"));
       } else if (!a.sumOk()) {
         changes.add(new AssetChange(a, List.of(), null, a.computedSum, a.sumFromInterruptedRun
             ? "meta.sum written (an interrupted prepare had not yet written it)"
             : a.metaSum == null ? "meta.sum was missing, written from meta.inf" : "meta.sum was wrong, recomputed"));
       }
     }
-    Map<String, Integer> replicas = new LinkedHashMap<>();
     for (StoredStream s : store.streams) {
-      Integer now = s.meta().replicas();
-      replicas.put(s.meta().label(), earlier.getOrDefault(s.meta().label(), now == null || now < 1 ? 1 : now));
+      MetaAsset m = s.meta();
+      Integer now = m.replicas();
+      originalReplicas.add(new OriginalReplicas(m.account, m.stream,
+          earlier.getOrDefault(m.label(), now == null || now < 1 ? 1 : now)));
     }
-    this.originalReplicas = replicas;
   }
 
   boolean nothingToDo() {
@@ -1497,10 +1502,8 @@ final class PrepareRun {
       temps.addObject().put("from", store.rel(t)).put("to", Backups.LEFTOVERS + "/" + store.rel(t));
     }
     ArrayNode streams = m.putArray("streams");
-    plan.originalReplicas.forEach((label, replicas) -> {
-      String[] parts = label.split(" > ", 2);
-      streams.addObject().put("account", parts[0]).put("stream", parts[1]).put("replicas", replicas);
-    });
+    plan.originalReplicas.forEach(r ->
+        streams.addObject().put("account", r.account()).put("stream", r.stream()).put("replicas", r.replicas()));
     return m;
   }
 
@@ -1946,12 +1949,11 @@ final class Reports {
     }
     out.println("  4. Restore each stream into the new cluster with its original replica count"
         + (conf.logins().isEmpty() ? ":" : ", as a user of its account there:"));
-    plan.originalReplicas.forEach((label, replicas) -> {
-      String[] parts = label.split(" > ", 2);
-      String dir = store.storeDir + "-backup/" + (conf.logins().isEmpty() ? "" : parts[0] + "/") + parts[1];
-      out.printf("       nats --server <new-cluster> stream restore %s --replicas %d%s%n", shellQuote(dir), replicas,
-          conf.logins().isEmpty() ? "" : "   # account " + parts[0]);
-    });
+    for (RecoveryPlan.OriginalReplicas r : plan.originalReplicas) {
+      String dir = store.storeDir + "-backup/" + (conf.logins().isEmpty() ? "" : r.account() + "/") + r.stream();
+      out.printf("       nats --server <new-cluster> stream restore %s --replicas %d%s%n", shellQuote(dir), r.replicas(),
+          conf.logins().isEmpty() ? "" : "   # account " + r.account());
+    }
   }
 
   /** verify's table per account and stream; true when everything on disk loaded. */
@@ -2006,8 +2008,8 @@ final class Reports {
 
   private static String checksums(StoredStream s) {
     MetaAsset m = s.meta();
-    long badConsumers = s.consumers().stream().filter(c -> !c.sumOk() && !c.sumFromInterruptedRun).count();
-    String stream = m.sumOk() || m.sumFromInterruptedRun ? "ok" : m.metaSum == null ? "MISSING" : "MISMATCH";
+    long badConsumers = s.consumers().stream().filter(c -> !c.sumAccountedFor()).count();
+    String stream = m.sumAccountedFor() ? "ok" : m.metaSum == null ? "MISSING" : "MISMATCH";
     return badConsumers == 0 ? stream : stream + ", " + badConsumers + " consumer(s) bad";
   }
 
