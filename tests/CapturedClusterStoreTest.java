@@ -3,11 +3,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.net.ConnectException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -157,9 +152,8 @@ class CapturedClusterStoreTest {
     assertEquals(0, r.exit(), r.all());
     long pid = Long.parseLong(r.out().replaceAll("(?s).*left running \\(pid (\\d+)\\).*", "$1"));
     try {
-      HttpResponse<String> jsz = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-          URI.create("http://127.0.0.1:" + conf.httpPort() + "/jsz")).build(), HttpResponse.BodyHandlers.ofString());
-      assertTrue(jsz.body().contains("\"streams\": 7"), jsz.body());
+      String jsz = HandStartedServer.get(conf.httpPort(), "/jsz");
+      assertTrue(jsz.contains("\"streams\": 7"), jsz);
     } finally {
       ProcessHandle.of(pid).ifPresent(ProcessHandle::destroy);
       ProcessHandle.of(pid).ifPresent(p -> p.onExit().join());
@@ -237,23 +231,11 @@ class CapturedClusterStoreTest {
       assertFalse(text.matches("(?s).*\n" + block + " *[{:].*"), block + " in recovery.conf:\n" + text);
     }
     assertTrue(text.contains("store_dir: \"" + store + "\""), text);
-    ProcessBuilder pb = new ProcessBuilder(NatsServerProcess.findBinary().orElseThrow().toString(), "-c", conf.toString())
-        .redirectErrorStream(true).redirectOutput(tmp.resolve("server.log").toFile());
-    Process server = pb.start();
-    try {
-      RecoveryConfig.Settings s = RecoveryConfig.read(conf);
-      Await.until(java.time.Duration.ofSeconds(30), "the recovery server", () -> {
-        try {
-          String jsz = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.httpPort()
-              + "/jsz?consumers=true")).build(), HttpResponse.BodyHandlers.ofString()).body();
-          return jsz.contains("\"streams\": 7") && jsz.contains("\"consumers\": 9") ? null : jsz;
-        } catch (ConnectException starting) {
-          return "not listening yet";
-        }
-      });
-    } finally {
-      server.destroy();
-      server.waitFor();
+    try (HandStartedServer server = HandStartedServer.start(tmp.resolve("server.log"), RecoveryConfig.read(conf).httpPort(),
+        java.time.Duration.ofSeconds(30), NatsServerProcess.findBinary().orElseThrow().toString(), "-c", conf.toString())) {
+      String jsz = server.get("/jsz?consumers=true");
+      assertTrue(jsz.contains("\"streams\": 7") && jsz.contains("\"consumers\": 9"), jsz);
+      assertEquals(List.of(), server.loadErrors());
     }
   }
 }

@@ -183,24 +183,12 @@ class EncryptedStoreTest {
     assertEquals("chacha", Json.MAPPER.readTree(inspected.output()).get("streams").get(0).get("cipher").asText(), inspected.output());
 
     RecoveryConfig.Settings conf = RecoveryConfig.read(store.storeDir.resolve("recovery.conf"));
-    Process server = new ProcessBuilder("bash", "-c", export + "; exec \"$0\" -c \"$1\"",
-        NatsServerProcess.findBinary().orElseThrow().toString(), store.storeDir.resolve("recovery.conf").toString())
-        .redirectErrorStream(true).redirectOutput(tmp.resolve("server.log").toFile()).start();
-    try {
-      Await.until(java.time.Duration.ofSeconds(30), "the recovery server to serve ORD-1", () -> {
-        if (!server.isAlive()) throw new IllegalStateException(Files.readString(tmp.resolve("server.log")));
-        try {
-          String jsz = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-              java.net.URI.create("http://127.0.0.1:" + conf.httpPort() + "/jsz?streams=true")).build(),
-              java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-          return jsz.contains("\"messages\": 3") ? null : jsz;
-        } catch (java.net.ConnectException starting) {
-          return "not listening yet";
-        }
-      });
-    } finally {
-      server.destroy();
-      server.waitFor();
+    try (HandStartedServer server = HandStartedServer.start(tmp.resolve("server.log"), conf.httpPort(),
+        java.time.Duration.ofSeconds(30), "bash", "-c", export + "; exec \"$0\" -c \"$1\"",
+        NatsServerProcess.findBinary().orElseThrow().toString(), store.storeDir.resolve("recovery.conf").toString())) {
+      String jsz = server.get("/jsz?streams=true");
+      assertTrue(jsz.contains("\"messages\": 3"), "ORD-1's 3 messages are served: " + jsz);
+      assertEquals(List.of(), server.loadErrors());
     }
   }
 

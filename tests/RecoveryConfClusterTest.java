@@ -9,10 +9,6 @@ import io.nats.client.Options;
 import io.nats.client.support.JsonParser;
 import io.nats.client.support.JsonValue;
 import io.nats.client.support.JsonValueUtils;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -46,7 +42,6 @@ class RecoveryConfClusterTest {
       .withAccount("ACC_B", "bob", "bob-pw")
       .withSystemAccount("SYSX", "sys", "sys-pw");
   private static final Duration LOAD_TIMEOUT = Duration.ofSeconds(30);
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   @TempDir static Path work;
 
@@ -101,15 +96,9 @@ class RecoveryConfClusterTest {
       assertEquals("recover-" + account, settings.login(account).user());
     }
     Path log = work.resolve("recovery-conf-server.log");
-    Process server = new ProcessBuilder(NatsServerProcess.findBinary().orElseThrow().toString(), "-c", conf.toString())
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    try {
-      Await.until(LOAD_TIMEOUT, "nats-server -c recovery.conf to load the store", () -> {
-        if (!server.isAlive()) throw new IllegalStateException("nats-server exited with " + server.exitValue() + "\n" + NatsServerProcess.tail(log));
-        String health = get(settings.httpPort(), "/healthz");
-        return health.contains("\"ok\"") ? null : health;
-      });
-      JsonValue varz = JsonParser.parse(get(settings.httpPort(), "/varz"));
+    try (HandStartedServer server = HandStartedServer.start(log, settings.httpPort(), LOAD_TIMEOUT,
+        NatsServerProcess.findBinary().orElseThrow().toString(), "-c", conf.toString())) {
+      JsonValue varz = JsonParser.parse(server.get("/varz"));
       assertEquals("127.0.0.1", JsonValueUtils.readString(varz, "host"), "the recovery server listens beyond loopback");
       assertEquals(settings.port(), JsonValueUtils.readInteger(varz, "port", -1));
 
@@ -117,12 +106,7 @@ class RecoveryConfClusterTest {
       JetStreamTruth.Comparison comparison = expected.compareWith(served);
       comparison.redelivery().forEach(line -> System.out.println("redelivery after recovery: " + line));
       assertEquals(List.of(), comparison.problems(), "the server on recovery.conf does not serve what the cluster held");
-      List<String> loadErrors = Files.readAllLines(log).stream()
-          .filter(line -> NatsServerProcess.LOAD_ERRORS.stream().anyMatch(line::contains)).toList();
-      assertEquals(List.of(), loadErrors, "the server on recovery.conf could not load part of the store; log: " + log);
-    } finally {
-      server.destroy();
-      server.waitFor();
+      assertEquals(List.of(), server.loadErrors(), "the server on recovery.conf could not load part of the store; log: " + log);
     }
   }
 
@@ -186,11 +170,6 @@ class RecoveryConfClusterTest {
     RecoveryConfig.Login login = settings.login(account);
     return Nats.connect(Options.builder().server("nats://127.0.0.1:" + settings.port())
         .userInfo(login.user(), login.password()).connectionTimeout(Duration.ofSeconds(5)).build());
-  }
-
-  private static String get(int httpPort, String path) throws Exception {
-    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path)).timeout(Duration.ofSeconds(5)).build(),
-        HttpResponse.BodyHandlers.ofString()).body();
   }
 
   /**
