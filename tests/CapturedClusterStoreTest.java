@@ -26,7 +26,7 @@ class CapturedClusterStoreTest {
   /** Step 2 of the runbook: work on a copy, never on the survivor's own disk. */
   Path copyOfSurvivor() throws Exception {
     Path store = tmp.resolve("store");
-    EncryptedStoreTest.copyTree(FIXTURE.resolve("store"), store);
+    StoreBuilder.copyTree(FIXTURE.resolve("store"), store);
     return store;
   }
 

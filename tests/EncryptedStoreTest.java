@@ -38,7 +38,7 @@ class EncryptedStoreTest {
   StoreBuilder survivor(Fixture f) throws Exception {
     StoreBuilder store = new StoreBuilder(tmp.resolve("store"));
     Path streamDir = store.streamDir(f.account(), f.stream());
-    copyTree(FIXTURES.resolve(f.folder()), streamDir);
+    StoreBuilder.copyTree(FIXTURES.resolve(f.folder()), streamDir);
     reseal(f, streamDir, f.stream(), f.stream(), cfg -> {
       cfg.put("num_replicas", 3);
       cfg.putObject("placement").put("cluster", "C1");
@@ -110,7 +110,7 @@ class EncryptedStoreTest {
   void aKeyThatOpensSomeAssetsButNotOthersIsRefused() throws Exception {
     StoreBuilder store = survivor(CHACHA);
     Path other = store.streamDir("ACME", "S1"); // written by a cluster with another key
-    copyTree(FIXTURES.resolve(AES.folder()), other);
+    StoreBuilder.copyTree(FIXTURES.resolve(AES.folder()), other);
     String before = StoreBuilder.treeDigest(store.storeDir);
 
     Cli.Result r = Cli.run("prepare", "--key", CHACHA.key(), store.storeDir.toString());
@@ -234,16 +234,6 @@ class EncryptedStoreTest {
       for (JsonValue s : a.map.get("stream_detail").array) if (s.map.get("name").string.equals(stream)) return s;
     }
     throw new AssertionError("stream " + account + " > " + stream + " not loaded: " + jsz.toJson());
-  }
-
-  static void copyTree(Path from, Path to) throws Exception {
-    try (var walk = Files.walk(from)) {
-      for (Path p : walk.toList()) {
-        Path target = to.resolve(from.relativize(p).toString());
-        if (Files.isDirectory(p)) Files.createDirectories(target);
-        else Files.copy(p, target);
-      }
-    }
   }
 
   static int indexOf(byte[] hay, byte[] needle) {

@@ -83,6 +83,17 @@ final class StoreBuilder {
     return this;
   }
 
+  /** Copies a captured store (or part of one) into place: tests never change a fixture in place. */
+  static void copyTree(Path from, Path to) throws IOException {
+    try (Stream<Path> walk = Files.walk(from)) {
+      for (Path p : walk.toList()) {
+        Path target = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) Files.createDirectories(target);
+        else Files.copy(p, target);
+      }
+    }
+  }
+
   static String sum(String checksumKey, byte[] metaInf) { return HighwayHash64.metaSum(checksumKey, metaInf); }
 
   static void write(Path file, byte[] bytes) {
