@@ -1138,8 +1138,10 @@ final class MetaRewriter {
 
   record Edit(byte[] json, List<FieldChange> changes) {}
 
-  /** A top-level member: bytes [start, end) hold `"name":value`. */
-  record Member(String name, int start, int valueStart, int valueEnd) {}
+  /** A top-level member: bytes [start, valueEnd) hold `"name":value`. */
+  record Member(String name, int start, int valueStart, int valueEnd) {
+    String value(byte[] json) { return new String(json, valueStart, valueEnd - valueStart, StandardCharsets.UTF_8); }
+  }
 
   private static final BigInteger ONE = BigInteger.ONE;
 
@@ -1148,47 +1150,46 @@ final class MetaRewriter {
     byte[] json = asset.json;
     List<FieldChange> changes = new ArrayList<>();
     List<Member> members = members(json);
-    List<int[]> removals = new ArrayList<>(); // [start, end) spans to drop
-    Map<Integer, byte[]> replacements = new HashMap<>(); // valueStart -> new value bytes, for valueStart..valueEnd
+    List<Cut> cuts = new ArrayList<>();
     for (Member m : members) {
-      String value = new String(json, m.valueStart(), m.valueEnd() - m.valueStart(), StandardCharsets.UTF_8);
-      if (m.name().equals("num_replicas") && isInteger(value) && new BigInteger(value).compareTo(ONE) > 0) {
-        String to = asset.kind == AssetKind.STREAM ? "1" : "0"; // a consumer at 0 inherits its stream's 1
-        replacements.put(m.valueStart(), to.getBytes(StandardCharsets.US_ASCII));
-        changes.add(new FieldChange("num_replicas", Json.NODES.numberNode(new BigInteger(value)),
-            Json.NODES.numberNode(Integer.parseInt(to))));
-      } else if (asset.kind == AssetKind.STREAM && m.name().equals("placement") && !value.equals("null")) {
-        removals.add(memberWithComma(json, members, m));
+      if (m.name().equals("num_replicas")) {
+        String value = m.value(json);
+        if (isInteger(value) && new BigInteger(value).compareTo(ONE) > 0) {
+          String to = asset.kind == AssetKind.STREAM ? "1" : "0"; // a consumer at 0 inherits its stream's 1
+          cuts.add(new Cut(m.valueStart(), m.valueEnd(), to.getBytes(StandardCharsets.US_ASCII)));
+          changes.add(new FieldChange("num_replicas", Json.NODES.numberNode(new BigInteger(value)),
+              Json.NODES.numberNode(Integer.parseInt(to))));
+        }
+      } else if (asset.kind == AssetKind.STREAM && m.name().equals("placement") && !m.value(json).equals("null")) {
+        cuts.add(memberWithComma(members, m));
         changes.add(new FieldChange("placement", asset.config.get("placement"), null));
       }
     }
-    if (changes.isEmpty()) return new Edit(json, changes);
-    return new Edit(splice(json, members, replacements, removals), changes);
+    return new Edit(changes.isEmpty() ? json : splice(json, cuts), changes);
   }
+
+  /** Bytes [start, end) of the JSON give way to {@code with}. */
+  private record Cut(int start, int end, byte[] with) {}
 
   private static boolean isInteger(String v) { return v.matches("-?[0-9]+"); }
 
   /** The member's span plus one neighbouring comma, so the object stays valid JSON. */
-  private static int[] memberWithComma(byte[] json, List<Member> members, Member m) {
+  private static Cut memberWithComma(List<Member> members, Member m) {
     int i = members.indexOf(m);
-    if (i > 0) return new int[] {members.get(i - 1).valueEnd(), m.valueEnd()}; // ",<ws>"name":v"
-    if (members.size() > 1) return new int[] {m.start(), members.get(1).start()}; // ""name":v,<ws>"
-    return new int[] {m.start(), m.valueEnd()};
+    byte[] nothing = new byte[0];
+    if (i > 0) return new Cut(members.get(i - 1).valueEnd(), m.valueEnd(), nothing); // ",<ws>"name":v"
+    if (members.size() > 1) return new Cut(m.start(), members.get(1).start(), nothing); // ""name":v,<ws>"
+    return new Cut(m.start(), m.valueEnd(), nothing);
   }
 
-  private static byte[] splice(byte[] json, List<Member> members, Map<Integer, byte[]> replacements, List<int[]> removals) {
+  private static byte[] splice(byte[] json, List<Cut> cuts) {
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(json.length);
     int at = 0;
-    List<int[]> cuts = new ArrayList<>(removals);
-    for (Member m : members) {
-      byte[] value = replacements.get(m.valueStart());
-      if (value != null) cuts.add(new int[] {m.valueStart(), m.valueEnd(), 1});
-    }
-    cuts.sort(Comparator.comparingInt(c -> c[0]));
-    for (int[] cut : cuts) {
-      out.write(json, at, cut[0] - at);
-      if (cut.length == 3) out.writeBytes(replacements.get(cut[0]));
-      at = cut[1];
+    cuts.sort(Comparator.comparingInt(Cut::start));
+    for (Cut cut : cuts) {
+      out.write(json, at, cut.start() - at);
+      out.writeBytes(cut.with());
+      at = cut.end();
     }
     out.write(json, at, json.length - at);
     return out.toByteArray();
