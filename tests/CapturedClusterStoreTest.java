@@ -53,7 +53,7 @@ class CapturedClusterStoreTest {
   void unpreparedTheStandaloneServerLosesTheReplicatedStreams() throws Exception {
     // What happens without js-recover: the reason this tool exists, and proof the checks below can fail.
     Path store = copyOfSurvivor();
-    try (NatsServerProcess server = NatsServerProcess.standalone(NatsConfig.defaults(), store, tmp.resolve("server"))) {
+    try (NatsServerProcess server = NatsServerProcess.standalone(ServerGeneration.installed(), NatsConfig.defaults(), store, tmp.resolve("server"))) {
       assertTrue(server.log().contains("replicas > 1 not supported in non-clustered mode"), server.log());
       assertFalse(clusterTruth().compareWith(JetStreamTruth.read(NatsConfig.defaults(), server::connect)).problems().isEmpty());
     }
@@ -95,7 +95,7 @@ class CapturedClusterStoreTest {
 
     assertEquals(0, prepared.exit(), prepared.all());
     assertTrue(prepared.out().contains("Totals: 6 of 7 stream(s) and 4 of 9 consumer(s) changed, 1 Raft folder(s) moved."), prepared.out());
-    try (NatsServerProcess server = NatsServerProcess.standalone(NatsConfig.defaults(), store, tmp.resolve("server"))) {
+    try (NatsServerProcess server = NatsServerProcess.standalone(ServerGeneration.installed(), NatsConfig.defaults(), store, tmp.resolve("server"))) {
       assertEquals(List.of(), server.loadErrors(), "the server logged load errors");
       JetStreamTruth.Comparison diff = clusterTruth().compareWith(JetStreamTruth.read(NatsConfig.defaults(), server::connect));
       assertEquals(List.of(), diff.problems(), "what the standalone server serves differs from what the cluster served");
@@ -232,7 +232,7 @@ class CapturedClusterStoreTest {
     }
     assertTrue(text.contains("store_dir: \"" + store + "\""), text);
     try (HandStartedServer server = HandStartedServer.start(tmp.resolve("server.log"), RecoveryConfig.read(conf).httpPort(),
-        java.time.Duration.ofSeconds(30), NatsServerProcess.findBinary().orElseThrow().toString(), "-c", conf.toString())) {
+        java.time.Duration.ofSeconds(30), ServerGeneration.installed().binary().toString(), "-c", conf.toString())) {
       String jsz = server.get("/jsz?consumers=true");
       assertTrue(jsz.contains("\"streams\": 7") && jsz.contains("\"consumers\": 9"), jsz);
       assertEquals(List.of(), server.loadErrors());

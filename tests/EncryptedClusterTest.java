@@ -96,7 +96,7 @@ class EncryptedClusterTest {
     // Started twice, as the runbook does (verify, then the server for the backup): 2.9.10 replaces every encrypted
     // stream's meta.key each time it loads it, so the second start reads what the first one rewrote.
     for (String start : List.of("first", "second")) {
-      try (NatsServerProcess server = NatsServerProcess.standalone(incident.config(), incident.copy(),
+      try (NatsServerProcess server = NatsServerProcess.standalone(ServerGeneration.installed(), incident.config(), incident.copy(),
           work.resolve(cipher + "-server-" + start))) {
         assertEquals(List.of(), server.loadErrors(), start + " start could not load part of the store; log: " + server.logFile());
         // The survivor held every stream (it was chosen as the host of the one R1 stream), so nothing may be missing.
@@ -117,7 +117,7 @@ class EncryptedClusterTest {
     Incident incident = incident(cipher);
     assertEquals(0, incident.prepared().exit(), "js-recover prepare --key-file failed:\n" + incident.prepared().all());
 
-    Cli.Result r = Cli.run("verify", "--nats-server", NatsServerProcess.findBinary().orElseThrow().toString(),
+    Cli.Result r = Cli.run("verify", "--nats-server", ServerGeneration.installed().binary().toString(),
         "--key-file", incident.keyFile().toString(), incident.copy().toString());
 
     assertEquals(0, r.exit(), r.all());
@@ -171,7 +171,7 @@ class EncryptedClusterTest {
     if (cipher.equals("chacha")) {
       config = config.withAccount("ACC_A", "alice", "alice-pw").withSystemAccount("SYSX", "sys", "sys-pw");
     }
-    NatsCluster cluster = NatsCluster.start(config);
+    NatsCluster cluster = NatsCluster.start(ServerGeneration.installed(), config);
     CLEANUP.add(cluster);
     for (String account : config.jetStreamAccounts()) {
       try (Connection nc = cluster.connect(account)) {

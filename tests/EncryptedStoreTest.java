@@ -83,7 +83,7 @@ class EncryptedStoreTest {
 
     NatsConfig config = NatsConfig.defaults().withEncryption(f.key(), f.cipher());
     if (!f.account().equals("$G")) config = config.withAccount(f.account(), "recover", "recover-pw");
-    try (NatsServerProcess server = NatsServerProcess.standalone(config, store.storeDir, tmp.resolve("server"))) {
+    try (NatsServerProcess server = NatsServerProcess.standalone(ServerGeneration.installed(), config, store.storeDir, tmp.resolve("server"))) {
       JsonValue loaded = streamDetail(server.jsz(), f.account(), f.stream());
       assertEquals(3, loaded.map.get("state").map.get("messages").i, "the stream's 3 messages are served");
       assertEquals(f.consumer(), loaded.map.get("consumer_detail").array.get(0).map.get("name").string);
@@ -185,7 +185,7 @@ class EncryptedStoreTest {
     RecoveryConfig.Settings conf = RecoveryConfig.read(store.storeDir.resolve("recovery.conf"));
     try (HandStartedServer server = HandStartedServer.start(tmp.resolve("server.log"), conf.httpPort(),
         java.time.Duration.ofSeconds(30), "bash", "-c", export + "; exec \"$0\" -c \"$1\"",
-        NatsServerProcess.findBinary().orElseThrow().toString(), store.storeDir.resolve("recovery.conf").toString())) {
+        ServerGeneration.installed().binary().toString(), store.storeDir.resolve("recovery.conf").toString())) {
       String jsz = server.get("/jsz?streams=true");
       assertTrue(jsz.contains("\"messages\": 3"), "ORD-1's 3 messages are served: " + jsz);
       assertEquals(List.of(), server.loadErrors());

@@ -214,7 +214,7 @@ class QuorumLossTest {
    * nodes. The survivor is the node holding the first account's R1 stream SINGLE, so that stream is recoverable.
    */
   private static Incident breakCluster(NatsConfig config, Population population) throws Exception {
-    NatsCluster cluster = NatsCluster.start(config);
+    NatsCluster cluster = NatsCluster.start(ServerGeneration.installed(), config);
     CLEANUP.add(cluster);
     population.fill(cluster);
     cluster.awaitReplicasCurrent();
@@ -238,7 +238,7 @@ class QuorumLossTest {
     Cli.Result result = prepare(copy);
     assertEquals(0, result.exit(), "js-recover prepare " + copy + " failed:\n" + result.all());
     return RECOVERED.computeIfAbsent(copy, c -> {
-      NatsServerProcess server = NatsServerProcess.standalone(config, c, work.resolve(c.getFileName() + "-server"));
+      NatsServerProcess server = NatsServerProcess.standalone(ServerGeneration.installed(), config, c, work.resolve(c.getFileName() + "-server"));
       CLEANUP.add(server);
       return server;
     });

@@ -53,7 +53,7 @@ class RecoveryConfClusterTest {
   private static Cli.Result prepared;
 
   @BeforeAll static void incident() throws Exception {
-    NatsCluster cluster = NatsCluster.start(ACCOUNTS);
+    NatsCluster cluster = NatsCluster.start(ServerGeneration.installed(), ACCOUNTS);
     CLEANUP.add(cluster);
     for (String account : ACCOUNTS.jetStreamAccounts()) {
       try (Connection nc = cluster.connect(account)) {
@@ -97,7 +97,7 @@ class RecoveryConfClusterTest {
     }
     Path log = work.resolve("recovery-conf-server.log");
     try (HandStartedServer server = HandStartedServer.start(log, settings.httpPort(), LOAD_TIMEOUT,
-        NatsServerProcess.findBinary().orElseThrow().toString(), "-c", conf.toString())) {
+        ServerGeneration.installed().binary().toString(), "-c", conf.toString())) {
       JsonValue varz = JsonParser.parse(server.get("/varz"));
       assertEquals("127.0.0.1", JsonValueUtils.readString(varz, "host"), "the recovery server listens beyond loopback");
       assertEquals(settings.port(), JsonValueUtils.readInteger(varz, "port", -1));
@@ -112,7 +112,7 @@ class RecoveryConfClusterTest {
 
   @Test @Order(2)
   void verifyReportsEveryStreamOfEveryAccountLoaded() throws Exception {
-    Cli.Result r = Cli.run("verify", "--nats-server", NatsServerProcess.findBinary().orElseThrow().toString(),
+    Cli.Result r = Cli.run("verify", "--nats-server", ServerGeneration.installed().binary().toString(),
         "--timeout", String.valueOf(LOAD_TIMEOUT.toSeconds()), copy.toString());
 
     assertEquals(0, r.exit(), r.all());

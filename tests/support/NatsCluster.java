@@ -42,8 +42,8 @@ final class NatsCluster implements AutoCloseable {
     this.config = config;
   }
 
-  /** Starts n1..n3 with {@code config}'s accounts and encryption and waits for a meta leader. */
-  static NatsCluster start(NatsConfig config) throws IOException {
+  /** Starts n1..n3 of the {@code server} generation with {@code config}'s accounts and encryption and waits for a meta leader. */
+  static NatsCluster start(ServerGeneration server, NatsConfig config) throws IOException {
     NatsCluster cluster = new NatsCluster(Files.createTempDirectory("js-recover-cluster-"), config);
     try {
       // Routes must name every node's cluster port before any node starts, so these three are picked up front.
@@ -52,7 +52,7 @@ final class NatsCluster implements AutoCloseable {
       for (int i = 0; i < ports.size(); i++) {
         String name = "n" + (i + 1);
         Path dir = cluster.root.resolve(name);
-        cluster.nodes.add(NatsServerProcess.start(name, config, dir.resolve("store"),
+        cluster.nodes.add(NatsServerProcess.start(server, name, config, dir.resolve("store"),
             "cluster {\n  name: " + NAME + "\n  listen: 127.0.0.1:" + ports.get(i) + "\n  routes: [ " + routes + " ]\n}\n",
             dir));
       }

@@ -86,12 +86,12 @@ final class NatsServerProcess implements AutoCloseable {
   }
 
   /**
-   * Starts a server named {@code name} in {@code dir} (config, log and ports file go there) storing in
+   * Starts a {@code server} generation nats-server named {@code name} in {@code dir} (config, log and ports file go there) storing in
    * {@code storeDir}, with {@code config}'s accounts and encryption plus {@code extra} config text (a cluster
    * block, say). Returns once its client and monitoring ports are open.
    */
-  static NatsServerProcess start(String name, NatsConfig config, Path storeDir, String extra, Path dir) {
-    Path binary = findBinary().orElseThrow(() -> new IllegalStateException(INSTALL_HINT));
+  static NatsServerProcess start(ServerGeneration server, String name, NatsConfig config, Path storeDir, String extra, Path dir) {
+    Path binary = server.binary();
     try {
       Files.createDirectories(dir);
       Path conf = dir.resolve("server.conf");
@@ -130,8 +130,8 @@ final class NatsServerProcess implements AutoCloseable {
    * Starts the recovery server an operator starts on a prepared store: same accounts and key as the cluster had,
    * no cluster block. Returns once JetStream is up, which in 2.9 means every stream in the store was loaded.
    */
-  static NatsServerProcess standalone(NatsConfig config, Path storeDir, Path dir) {
-    NatsServerProcess server = start("recovery", config, storeDir, "", dir);
+  static NatsServerProcess standalone(ServerGeneration generation, NatsConfig config, Path storeDir, Path dir) {
+    NatsServerProcess server = start(generation, "recovery", config, storeDir, "", dir);
     try {
       Await.until(START_TIMEOUT, "JetStream on the recovery server", () -> {
         String health = server.get("/healthz").toJson();
