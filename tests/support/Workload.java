@@ -20,6 +20,7 @@ import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
@@ -154,8 +155,26 @@ final class Workload {
       if (i % 4 != 0) {
         message.headers(new Headers().add("Order-Id", subject + "-" + i).add("X-Multi", "a", "b c"));
       }
-      js.publish(message.build());
+      publishOnce(message.build());
     }
+  }
+
+  /**
+   * Publishes one message once. Right after a stream is created in a cluster its subjects may not be routed to
+   * every node yet: "503 No Responders" means nothing stored it, so that alone is tried again; anything else fails.
+   */
+  private void publishOnce(Message message) {
+    Await.until(Duration.ofSeconds(10), "a stream to take " + message.getSubject(), () -> {
+      try {
+        js.publish(message);
+        return null;
+      } catch (IOException e) {
+        if (e.getMessage() != null && e.getMessage().contains("503 No Responders")) return e.getMessage();
+        throw new UncheckedIOException(e);
+      } catch (JetStreamApiException e) {
+        throw new IllegalStateException(e);
+      }
+    });
   }
 
   /** Fetches {@code fetch} messages through the durable and acks the first {@code ack}: a consumer in mid-work. */
