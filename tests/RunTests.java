@@ -63,7 +63,7 @@ public class RunTests {
         long ms = (System.nanoTime() - started.getOrDefault(test.getUniqueId(), System.nanoTime())) / 1_000_000;
         if (!test.isTest()) {
           // One run of a suite parameterised by server generation ("nats-server 2.10"): its time counts for that generation.
-          if (test.getDisplayName().startsWith("nats-server ")) {
+          if (test.getDisplayName().startsWith("nats-server ") && result.getStatus() != TestExecutionResult.Status.ABORTED) {
             generationMillis.merge(test.getDisplayName(), ms, Long::sum);
             System.out.printf("TIME %s: %.1f s%n", name(test), ms / 1000.0);
           }
@@ -71,11 +71,11 @@ public class RunTests {
           // or static initialiser fails the whole class: count it, say why.
           if (result.getStatus() == TestExecutionResult.Status.ABORTED) {
             skipped.incrementAndGet();
-            System.out.printf("SKIP %s: %s%n", test.getDisplayName(),
+            System.out.printf("SKIP %s: %s%n", name(test),
                 result.getThrowable().map(Throwable::getMessage).orElse("aborted"));
           } else if (result.getStatus() == TestExecutionResult.Status.FAILED) {
             failed.incrementAndGet();
-            System.out.printf("FAIL %s (container)%n", test.getDisplayName());
+            System.out.printf("FAIL %s (container)%n", name(test));
             result.getThrowable().ifPresent(Throwable::printStackTrace);
           }
           return;
