@@ -102,8 +102,9 @@ class CapturedClusterStoreTest {
   /**
    * nats-server 2.10.27 itself purges, at every start, a file stream whose first message sits at its configured
    * first_seq (filestore.go: {@code firstSeq <= cfg.FirstSeq}; fixed in 2.10.28 and 2.11.2 by nats-server commit
-   * 48b87441a). No change to the store prevents it, so those streams are left out of what that server must serve;
-   * {@link #metadataAndFirstSeqAreKeptByteForByteAndServed} proves the loss, so a fixed server shows up there.
+   * 48b87441a). No change js-recover may make (meta.inf keeps every byte) prevents it, so those streams are left out
+   * of what that server must serve; {@link #metadataAndFirstSeqAreKeptByteForByteAndServed} proves the loss, so a
+   * fixed server shows up there.
    */
   boolean emptiedByTheServer(JetStreamTruth.StreamTruth s) {
     return fixture.version().equals("2.10.27") && s.features().firstSeq() > 0 && s.firstSeq() == s.features().firstSeq();
