@@ -1786,7 +1786,12 @@ final class LoadCheck {
     }
   }
 
-  /** Waits until the server answers /healthz with JetStream up (in 2.9 the store is loaded by then), then reads /jsz. */
+  /**
+   * Waits until the server has loaded the store, then reads /jsz. Loaded: /healthz answers 200 with JetStream up (in
+   * 2.9 the store is loaded by then), or the log says "Server is ready", which every version from 2.9 to 2.15 writes
+   * once start-up, the store's load included, is over. 2.10+ answers /healthz 503 for as long as a stream folder on
+   * disk is not loaded, so a store that loads only in part would otherwise look like one still loading.
+   */
   static JsonNode awaitJetStream(Process server, int httpPort, Path log, int timeoutSeconds) throws Exception {
     java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
     String base = "http://127.0.0.1:" + httpPort;
@@ -1799,7 +1804,7 @@ final class LoadCheck {
       try {
         var health = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/healthz")).build(),
             java.net.http.HttpResponse.BodyHandlers.ofString());
-        if (health.statusCode() == 200) {
+        if (health.statusCode() == 200 || Files.readString(log).contains("Server is ready")) {
           var jsz = http.send(java.net.http.HttpRequest.newBuilder(
               java.net.URI.create(base + "/jsz?accounts=true&streams=true&consumers=true")).build(),
               java.net.http.HttpResponse.BodyHandlers.ofString());
