@@ -1397,11 +1397,16 @@ final class Backups {
       throw new Refusal(root(store) + " is a symbolic link; js-recover keeps its backup inside the store only. Replace it "
           + "with a folder (move the link aside) and run again; nothing was changed.");
     }
+    try {
+      Files.createDirectories(root(store));
+    } catch (FileAlreadyExistsException notAFolder) {
+      throw new Refusal(root(store) + " is a file, not a folder; js-recover keeps its backup in a folder of that name. "
+          + "Move the file aside (it may be someone's backup) and run again; nothing was changed.");
+    }
     String stamp = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(Instant.now());
     for (int n = 1; ; n++) {
       Path run = root(store).resolve(n == 1 ? stamp : stamp + "-" + n);
       try {
-        Files.createDirectories(root(store));
         return Files.createDirectory(run);
       } catch (FileAlreadyExistsException taken) {
         // a run started in the same second: take the next name
