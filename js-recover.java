@@ -278,8 +278,8 @@ final class StoreWalker {
     return store;
   }
 
-  private static Store locate(Path given) throws Refusal, IOException {
-    Path dir = given.toAbsolutePath().normalize();
+  static Store locate(Path given) throws Refusal, IOException {
+    Path dir = refuseLinks(given);
     if (!Files.exists(dir)) {
       throw new Refusal("store dir " + dir + " does not exist. Pass the copied nats-server store_dir "
           + "(the folder holding jetstream/) or its jetstream/ folder.");
@@ -292,18 +292,63 @@ final class StoreWalker {
       throw new Refusal("permission denied reading " + dir + ". Run js-recover as a user who can read the "
           + "store (the nats user, or root).");
     }
-    dir = dir.toRealPath(); // the store dir itself may be reached through a link; nothing inside may
+    dir = dir.toRealPath(); // links above the store (a mount reached through /data, say) are fine: none at or in it
     Path inner = dir.resolve(JETSTREAM);
-    if (Files.isSymbolicLink(inner)) {
-      throw new Refusal(inner + " is a symbolic link. js-recover does not follow links out of the store: "
-          + "copy the real folder in its place (cp -a) and run again.");
-    }
+    if (Files.isSymbolicLink(inner)) throw linkRefusal(inner, "");
     if (Files.isDirectory(inner)) return new Store(dir, inner);
     if (dir.getFileName() != null && dir.getFileName().toString().equals(JETSTREAM)) {
       return new Store(dir.getParent(), dir);
     }
     throw new Refusal(dir + " is not a JetStream store: it has no jetstream/ folder. Pass the nats-server "
         + "store_dir (the folder holding jetstream/) or the jetstream/ folder itself.");
+  }
+
+  /**
+   * The argument as the operator wrote it, made absolute but not resolved, once no part of it reaches the store
+   * through a link: cp -a copies a linked jetstream/ (or store dir) as a link, so a "copy" can be the original.
+   * Checked before anything is resolved, on each part as written: a ".." after a link climbs out of the link's
+   * target, where a lexical reading would climb out of the link.
+   */
+  private static Path refuseLinks(Path given) throws Refusal {
+    Path abs = given.isAbsolute() ? given : workingDir().resolve(given);
+    Path at = abs.getRoot();
+    for (Path part : abs) {
+      if (part.toString().equals("..") && Files.isSymbolicLink(at)) {
+        throw linkRefusal(at, " and the path climbs out of it (..)");
+      }
+      at = at.resolve(part);
+    }
+    Path dir = abs.normalize();
+    if (Files.isSymbolicLink(dir)) throw linkRefusal(dir, "");
+    Path parent = dir.getParent();
+    if (dir.getFileName() != null && name(dir).equals(JETSTREAM) && parent != null && Files.isSymbolicLink(parent)) {
+      throw linkRefusal(parent, " (the store dir holding " + dir + ")");
+    }
+    return dir;
+  }
+
+  /** The shell's working dir ($PWD) as the operator typed it, when it is ours: getcwd() has resolved its links. */
+  private static Path workingDir() {
+    Path cwd = Path.of(System.getProperty("user.dir"));
+    String pwd = System.getenv("PWD");
+    try {
+      if (pwd != null && Path.of(pwd).isAbsolute() && Files.isSameFile(Path.of(pwd), cwd)) return Path.of(pwd);
+    } catch (IOException | java.nio.file.InvalidPathException notOurs) {
+      // a stale or foreign PWD: the resolved working dir is all there is
+    }
+    return cwd;
+  }
+
+  private static Refusal linkRefusal(Path link, String how) {
+    String target;
+    try {
+      target = " (to " + Files.readSymbolicLink(link) + ")";
+    } catch (IOException e) {
+      target = "";
+    }
+    return new Refusal(link + " is a symbolic link" + target + how + ". js-recover does not follow links out of the "
+        + "store: a copy made with cp -a keeps a link as a link, so this may be the original store. Copy the real "
+        + "folder in its place (cp -a), or pass the real path of a copy; nothing was changed.");
   }
 
   private record StreamDir(String account, Path dir) {}
