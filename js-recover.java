@@ -28,7 +28,8 @@
  *
  * Sections, in the order data flows:
  *   1. Model of a store     accounts, streams, consumers, their meta files, Raft folders
- *   2. Walker               reads a store from disk into the model and finds every problem
+ *   2. Walker               reads a store from disk into the model and finds every problem; the
+ *                           lock that keeps other runs and live servers off a store
  *   3. Checksum             HighwayHash-64, what meta.sum holds
  *   4. Crypto               opening and resealing encrypted meta.inf
  *   5. Rewriter             the byte-exact edit of one meta.inf
@@ -272,10 +273,14 @@ final class StoreWalker {
 
   /** Reads the store at {@code given}: a nats-server store_dir or its jetstream/ folder. */
   static Store walk(Path given, KeyRing keys) throws Refusal, IOException {
-    Store store = locate(given);
-    store.earlierRuns.addAll(Backups.manifests(store));
-    new StoreWalker(keys, Backups.interruptedSums(store.earlierRuns)).read(store);
-    return store;
+    return walk(locate(given), keys);
+  }
+
+  /** Reads a store {@link #locate} found: commands that lock the store lock it in between. */
+  static Store walk(Store located, KeyRing keys) throws Refusal {
+    located.earlierRuns.addAll(Backups.manifests(located));
+    new StoreWalker(keys, Backups.interruptedSums(located.earlierRuns)).read(located);
+    return located;
   }
 
   static Store locate(Path given) throws Refusal, IOException {
@@ -363,7 +368,10 @@ final class StoreWalker {
           case RAFT -> {
             // Raft state lives only here, directly under an account folder: a stream or consumer
             // named _js_ sits under streams/ and is data like any other.
-            if (isRealDir(store, entry)) store.raftDirs.add(entry);
+            if (isRealDir(store, entry)) {
+              store.raftDirs.add(entry);
+              stampTree(store, entry); // a live node that cannot elect a leader still rewrites its term and vote
+            }
           }
           case STREAMS -> {
             if (!isRealDir(store, entry)) continue;
@@ -444,6 +452,23 @@ final class StoreWalker {
             + origin.get("external").path("api").asText() + ": the standalone server cannot reach it; what was "
             + "already copied is served, and the new cluster must be given a reachable origin"));
       }
+    }
+  }
+
+  private void stampTree(Store store, Path dir) {
+    try {
+      Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+        @Override public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+          if (attrs.isRegularFile()) stamp(store, file);
+          return FileVisitResult.CONTINUE;
+        }
+
+        @Override public FileVisitResult visitFileFailed(Path file, IOException e) {
+          return FileVisitResult.CONTINUE; // removed meanwhile, or unreadable: prepare moves the folder as a whole
+        }
+      });
+    } catch (IOException e) {
+      // walkFileTree reports through visitFileFailed; nothing reaches here
     }
   }
 
@@ -661,6 +686,234 @@ final class SettleCheck {
     });
     Collections.sort(changed);
     return changed;
+  }
+}
+
+/**
+ * One js-recover at a time on a store, and none while another process uses it. prepare, verify and every
+ * command that writes or starts a server hold this from before they read the store until they end:
+ * {@code try (StoreLock lock = StoreLock.acquire(located.storeDir, "prepare")) { ... }}. The lock is an
+ * exclusive lock on {@code <store_dir>/js-recover.lock}, which says who holds it and is removed on release.
+ */
+final class StoreLock implements AutoCloseable {
+  static final String FILE = "js-recover.lock";
+
+  private final Path file;
+  private final FileChannel channel;
+
+  private StoreLock(Path file, FileChannel channel) {
+    this.file = file;
+    this.channel = channel;
+  }
+
+  /** Locks the store for {@code command}, or refuses, naming the js-recover or the process that has it. */
+  static StoreLock acquire(Path storeDir, String command) throws Refusal {
+    Path file = storeDir.resolve(FILE);
+    byte[] holder = holder(command);
+    for (;;) {
+      FileChannel ch = null;
+      try {
+        ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE,
+            LinkOption.NOFOLLOW_LINKS);
+        if (tryLock(ch, false) == null) throw heldBy(file);
+        ch.truncate(0).write(java.nio.ByteBuffer.wrap(holder));
+        ch.force(true);
+        if (!stillTheLockFile(file)) {
+          ch.close();
+          continue;
+        }
+        StoreLock lock = new StoreLock(file, ch);
+        try {
+          refuseOtherUsers(storeDir);
+        } catch (Refusal inUse) {
+          lock.close();
+          throw inUse;
+        }
+        return lock;
+      } catch (Refusal r) {
+        closeQuietly(ch);
+        throw r;
+      } catch (IOException e) {
+        closeQuietly(ch);
+        if (!Files.isWritable(storeDir)) {
+          // Nothing can be written here by this user (read-only file system, another owner): no run of ours
+          // changes the store, and the command's own checks say what it cannot write and why.
+          refuseOtherUsers(storeDir);
+          return new StoreLock(null, null);
+        }
+        throw new Refusal("cannot lock the store: " + file + ": " + describe(e) + ". js-recover " + command
+            + " must be able to write in " + storeDir + ": run it as the store's owner (the nats user) or root; nothing "
+            + "was changed.");
+      }
+    }
+  }
+
+  /** For what writes nothing (a dry run): refuses as {@link #acquire} would, creating no lock file. */
+  static void refuseIfInUse(Path storeDir) throws Refusal {
+    Path file = storeDir.resolve(FILE);
+    if (Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+      try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+        if (tryLock(ch, true) == null) throw heldBy(file);
+      } catch (IOException e) {
+        // unreadable or gone: no run of ours holds it that we could name
+      }
+    }
+    refuseOtherUsers(storeDir);
+  }
+
+  /** Refuses when a process other than this one (a nats-server, say) has files open in the store. */
+  static void refuseOtherUsers(Path storeDir) throws Refusal {
+    List<StoreUser> users = StoreUser.of(storeDir);
+    if (users.isEmpty()) return;
+    throw new Refusal("the store " + storeDir + " is in use by another process:\n  "
+        + users.stream().map(StoreUser::describe).collect(Collectors.joining("\n  "))
+        + "\nA nats-server must be stopped before its store is prepared or verified (a survivor that lost quorum "
+        + "takes no writes, so its store looks still). Stop it (or leave the folder, for a shell) and run again; "
+        + "nothing was changed.");
+  }
+
+  /**
+   * The previous holder removes the file as it lets go: a lock taken on that removed file is no lock. The path
+   * must name the file this process has open, compared by stat alone: opening and closing the file again would
+   * drop the lock (POSIX releases a process's locks on a file when it closes any descriptor of it).
+   */
+  private static boolean stillTheLockFile(Path file) {
+    Object current;
+    try {
+      current = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+    } catch (IOException removed) {
+      return false;
+    }
+    try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+      for (Path fd : fds) {
+        try {
+          if (current.equals(Files.readAttributes(fd, BasicFileAttributes.class).fileKey())) return true;
+        } catch (IOException closedMeanwhile) {
+          // the stream's own descriptor, say
+        }
+      }
+      return false;
+    } catch (IOException notLinux) {
+      return true; // no /proc: the race it guards against needs a removal within this very call
+    }
+  }
+
+  private static java.nio.channels.FileLock tryLock(FileChannel ch, boolean shared) throws IOException {
+    try {
+      return ch.tryLock(0, Long.MAX_VALUE, shared);
+    } catch (java.nio.channels.OverlappingFileLockException heldInThisProcess) {
+      return null;
+    }
+  }
+
+  private static byte[] holder(String command) {
+    ObjectNode h = Json.NODES.objectNode().put("pid", ProcessHandle.current().pid()).put("command", command)
+        .put("started", Instant.now().toString()).put("run", java.util.UUID.randomUUID().toString());
+    try {
+      return Json.MAPPER.writeValueAsBytes(h);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static Refusal heldBy(Path file) {
+    JsonNode h = null;
+    try {
+      h = Json.MAPPER.readTree(readQuietly(file));
+    } catch (IOException | RuntimeException beingWritten) {
+      // the holder is writing its name right now
+    }
+    String who = h == null || !h.has("pid") ? "another js-recover (see " + file + ")"
+        : "another js-recover " + h.path("command").asText() + " (pid " + h.path("pid").asText() + ", started "
+            + h.path("started").asText() + ")";
+    return new Refusal(who + " holds the store " + file.getParent() + "; wait for it to finish and run again. "
+        + "Nothing was changed.");
+  }
+
+  private static byte[] readQuietly(Path file) {
+    try {
+      return Files.readAllBytes(file);
+    } catch (IOException e) {
+      return new byte[0];
+    }
+  }
+
+  private static void closeQuietly(FileChannel ch) {
+    try {
+      if (ch != null) ch.close();
+    } catch (IOException ignored) {
+      // closing releases the lock either way
+    }
+  }
+
+  static String describe(IOException e) {
+    return e instanceof AccessDeniedException ? "permission denied"
+        : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+  }
+
+  /** Removes the file, then lets go: whoever locks the removed file sees it is no longer the lock file. */
+  @Override public void close() {
+    if (file == null) return;
+    try {
+      Files.deleteIfExists(file);
+    } catch (IOException e) {
+      // a stale lock file is harmless: the lock is the kernel's, released below
+    }
+    closeQuietly(channel);
+  }
+}
+
+/**
+ * A process with a file or its working directory in the store, read from /proc (Linux): a nats-server holds its
+ * message blocks and Raft logs open. This process and its ancestors' working directories (the operator's shell
+ * in the store dir) are not counted; processes of other users are seen only by root.
+ */
+record StoreUser(long pid, String commandLine, Path path) {
+  String describe() { return "pid " + pid + " (" + commandLine + ") has " + path + " open"; }
+
+  static List<StoreUser> of(Path storeDir) {
+    long me = ProcessHandle.current().pid();
+    java.util.Set<Long> ancestors = new java.util.HashSet<>();
+    for (var p = ProcessHandle.current().parent(); p.isPresent(); p = p.get().parent()) ancestors.add(p.get().pid());
+    List<StoreUser> users = new ArrayList<>();
+    Path lockFile = storeDir.resolve(StoreLock.FILE);
+    try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), e -> e.getFileName().toString().matches("\\d+"))) {
+      for (Path proc : procs) {
+        long pid = Long.parseLong(proc.getFileName().toString());
+        if (pid == me) continue;
+        Path held = ancestors.contains(pid) ? null : inStore(storeDir, proc.resolve("cwd"));
+        try (DirectoryStream<Path> fds = Files.newDirectoryStream(proc.resolve("fd"))) {
+          for (Path fd : fds) {
+            Path open = inStore(storeDir, fd);
+            if (held == null && open != null && !open.equals(lockFile)) held = open;
+          }
+        } catch (IOException | SecurityException goneOrNotOurs) {
+          // exited meanwhile, or another user's (only root sees those)
+        }
+        if (held != null) users.add(new StoreUser(pid, commandLine(proc), held));
+      }
+    } catch (IOException noProc) {
+      // not Linux: the settle check is all there is
+    }
+    return users;
+  }
+
+  private static Path inStore(Path storeDir, Path link) {
+    try {
+      Path target = Files.readSymbolicLink(link);
+      return target.startsWith(storeDir) ? target : null;
+    } catch (IOException | UnsupportedOperationException | SecurityException e) {
+      return null;
+    }
+  }
+
+  private static String commandLine(Path proc) {
+    try {
+      String cmd = new String(Files.readAllBytes(proc.resolve("cmdline")), StandardCharsets.UTF_8).replace('\0', ' ').strip();
+      return cmd.isEmpty() ? "?" : cmd;
+    } catch (IOException e) {
+      return "?";
+    }
   }
 }
 
@@ -1662,8 +1915,10 @@ final class PrepareRun {
   }
 
   static void writeAtomically(Path target, FileOwnership like, ChannelWriter body) throws IOException {
-    Path temp = target.resolveSibling(target.getFileName() + StoreWalker.TEMP_SUFFIX);
-    Files.deleteIfExists(temp); // our own leftover from an interrupted run
+    // Named by this process: another run's temp file is never ours to delete or rename (the lock keeps
+    // runs apart; the name keeps a run that lost it from writing over another's).
+    Path temp = target.resolveSibling(target.getFileName() + "." + ProcessHandle.current().pid() + StoreWalker.TEMP_SUFFIX);
+    Files.deleteIfExists(temp); // left by a killed run that had our pid
     java.nio.file.attribute.FileAttribute<?>[] mode = like == null ? new java.nio.file.attribute.FileAttribute<?>[0]
         : new java.nio.file.attribute.FileAttribute<?>[] {java.nio.file.attribute.PosixFilePermissions.asFileAttribute(like.permissions())};
     try (FileChannel ch = FileChannel.open(temp, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), mode)) {
@@ -2249,8 +2504,20 @@ final class PrepareCommand implements Callable<Integer> {
   boolean force;
 
   @Override public Integer call() throws Exception {
+    KeyRing keys = store.keys();
+    Store located = StoreWalker.locate(store.storeDir);
+    if (dryRun) { // writes nothing, not even a lock file
+      StoreLock.refuseIfInUse(located.storeDir);
+      return prepare(located, keys);
+    }
+    try (StoreLock lock = StoreLock.acquire(located.storeDir, "prepare")) {
+      return prepare(located, keys);
+    }
+  }
+
+  private int prepare(Store located, KeyRing keys) throws Exception {
     long started = System.nanoTime();
-    Store s = StoreWalker.walk(store.storeDir, store.keys());
+    Store s = StoreWalker.walk(located, keys);
     PrintWriter out = spec.commandLine().getOut();
     if (!s.problems.isEmpty() && !force) {
       Reports.problems(s, out, false);
@@ -2324,7 +2591,13 @@ final class VerifyCommand implements Callable<Integer> {
 
   @Override public Integer call() throws Exception {
     KeyRing keys = store.keys();
-    Store s = StoreWalker.walk(store.storeDir, keys);
+    Store located = StoreWalker.locate(store.storeDir);
+    try (StoreLock lock = StoreLock.acquire(located.storeDir, "verify")) {
+      return verify(StoreWalker.walk(located, keys), keys);
+    }
+  }
+
+  private int verify(Store s, KeyRing keys) throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     RecoveryConfig.Settings conf = RecoveryConfig.read(RecoveryConfig.path(s));
     if (conf == null) {

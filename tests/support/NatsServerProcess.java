@@ -148,6 +148,10 @@ final class NatsServerProcess implements AutoCloseable {
     return name;
   }
 
+  long pid() {
+    return process.pid();
+  }
+
   NatsConfig config() {
     return config;
   }
