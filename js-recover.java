@@ -1612,6 +1612,39 @@ final class RecoveryPlan {
   long streamsChanged() { return changes.stream().filter(c -> c.asset().kind == AssetKind.STREAM).count(); }
   long consumersChanged() { return changes.stream().filter(c -> c.asset().kind == AssetKind.CONSUMER).count(); }
 
+  /**
+   * Why the backup's file system cannot take what is copied into it, or null. What is moved aside is renamed
+   * when it is on the store dir's file system; from another (jetstream/ on its own mount) it is copied, and
+   * the copy needs room: counted in whole blocks, as the file system allocates it.
+   */
+  String spaceShortfall() throws IOException {
+    java.nio.file.FileStore backupFs = Files.getFileStore(store.storeDir);
+    long needed = 0;
+    List<String> copied = new ArrayList<>();
+    for (Path p : movedAside()) {
+      if (Files.getFileStore(p).equals(backupFs)) continue;
+      needed += PrepareRun.spaceToCopy(p, backupFs.getBlockSize());
+      copied.add(store.rel(p));
+    }
+    long free = backupFs.getUsableSpace();
+    if (needed <= free) return null;
+    return "moving " + String.join(", ", copied) + " into " + Backups.DIR + "/ crosses file systems (jetstream/ is on "
+        + "its own mount), so it is copied: that needs " + bytes(needed) + " on the file system of " + store.storeDir
+        + " (" + backupFs + "), which has " + bytes(free) + " free. Free at least " + bytes(needed - free) + " there "
+        + "and run prepare again; nothing was changed.";
+  }
+
+  /** What prepare moves into the run folder: leftover temp files, then Raft folders. */
+  List<Path> movedAside() {
+    List<Path> all = new ArrayList<>(store.leftoverTemps);
+    all.addAll(store.raftDirs);
+    return all;
+  }
+
+  private static String bytes(long n) {
+    return String.format(java.util.Locale.ROOT, "%.1f MiB (%d bytes)", n / 1048576.0, n);
+  }
+
   /** Why prepare could not write, found before anything is written. */
   List<String> writeBlockers() {
     List<String> blockers = new ArrayList<>();
@@ -1736,8 +1769,11 @@ final class PrepareRun {
   private void carryOut() throws IOException, Refusal {
     writeManifest();
     keepOriginals();
-    for (Path temp : store.leftoverTemps) moveAside(temp, run.resolve(Backups.LEFTOVERS));
-    for (Path raftDir : store.raftDirs) moveAside(raftDir, run.resolve(Backups.RAFT));
+    List<Path> moved = new ArrayList<>();
+    for (Path p : plan.movedAside()) {
+      moveAside(p, run.resolve(store.leftoverTemps.contains(p) ? Backups.LEFTOVERS : Backups.RAFT), moved);
+      moved.add(p);
+    }
 
     List<IOException> failures = Collections.synchronizedList(new ArrayList<>());
     List<Path> changedMeanwhile = Collections.synchronizedList(new ArrayList<>());
@@ -1850,17 +1886,75 @@ final class PrepareRun {
     out.closeEntry();
   }
 
-  /** Moves a folder or file into the run folder, at its path relative to the store dir. */
-  private void moveAside(Path from, Path under) throws IOException {
+  /**
+   * Moves a folder or file into the run folder, at its path relative to the store dir. From another file
+   * system it is copied, then removed; a copy that fails is removed again, and the refusal says where the
+   * store stands ({@code moved}: what this run moved before).
+   */
+  private void moveAside(Path from, Path under, List<Path> moved) throws Refusal {
     Path to = under.resolve(store.rel(from));
-    Files.createDirectories(to.getParent());
     try {
+      Files.createDirectories(to.getParent());
       Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+      return;
     } catch (AtomicMoveNotSupportedException otherDisk) {
       // jetstream/ on its own mount: copy everything, and only then remove the source
-      copyTree(from, to);
-      deleteTree(from);
+    } catch (IOException e) {
+      throw stopped("moving " + from + " to " + to + " failed (" + StoreLock.describe(e) + "); " + from
+          + " is where it was", moved);
     }
+    try {
+      copyTree(from, to);
+    } catch (IOException e) {
+      String cleanup;
+      try {
+        if (Files.exists(to, LinkOption.NOFOLLOW_LINKS)) deleteTree(to);
+        for (Path d = to.getParent(); d.startsWith(under) && isEmptyDir(d); d = d.getParent()) Files.delete(d);
+        cleanup = "what this run had copied of it was removed";
+      } catch (IOException stuck) {
+        cleanup = "what this run had copied of it could not all be removed (" + StoreLock.describe(stuck) + "): remove "
+            + to + " by hand";
+      }
+      throw stopped("copying " + from + " to " + to + " (another file system) failed (" + StoreLock.describe(e) + "); "
+          + cleanup + ", and " + from + " is untouched", moved);
+    }
+    try {
+      deleteTree(from);
+    } catch (IOException e) {
+      moved.add(from);
+      throw stopped(from + " was copied whole to " + to + ", but removing it failed (" + StoreLock.describe(e)
+          + "): what is left of it is a duplicate; remove it (rm -r " + from + ") before starting a server", moved);
+    }
+  }
+
+  private static boolean isEmptyDir(Path d) throws IOException {
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(d)) {
+      return !entries.iterator().hasNext();
+    }
+  }
+
+  private Refusal stopped(String what, List<Path> moved) {
+    return new Refusal("prepare stopped: " + what + ". Where the store stands: no meta file was rewritten; this run "
+        + "wrote " + run.resolve(Backups.MANIFEST) + " and " + Backups.ORIGINALS + (moved.isEmpty() ? "" : " and moved "
+        + moved.stream().map(store::rel).collect(Collectors.joining(", ")) + " into " + run) + ". Fix the cause and run "
+        + "prepare again: it completes the job.");
+  }
+
+  /** The room a copy of {@code root} takes: every file and folder in whole blocks. */
+  static long spaceToCopy(Path root, long blockSize) throws IOException {
+    long[] total = {0};
+    Files.walkFileTree(root, new SimpleFileVisitor<>() {
+      @Override public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+        total[0] += blockSize;
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+        total[0] += (attrs.size() + blockSize - 1) / blockSize * blockSize;
+        return FileVisitResult.CONTINUE;
+      }
+    });
+    return total[0];
   }
 
   private static void copyTree(Path from, Path to) throws IOException {
@@ -2545,6 +2639,8 @@ final class PrepareCommand implements Callable<Integer> {
       throw new Refusal("prepare cannot write what it must; nothing was changed:\n  " + String.join("\n  ", blockers)
           + "\nRun js-recover as the store's owner (the nats user) or root.");
     }
+    String shortfall = plan.spaceShortfall();
+    if (shortfall != null) throw new Refusal(shortfall);
     if (dryRun) {
       out.println("Dry run: nothing is written.");
       Reports.plan(plan, true, out);
