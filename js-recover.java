@@ -3,6 +3,7 @@
 //DEPS info.picocli:picocli:4.7.7
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.20.1
 //DEPS net.openhft:zero-allocation-hashing:2026.0
+//COMPILE_OPTIONS -encoding UTF-8
 
 /*
  * js-recover: bring a NATS JetStream store back after its cluster lost Raft quorum.
@@ -287,7 +288,9 @@ final class StoreWalker {
     Path dir = refuseLinks(given);
     if (!Files.exists(dir)) {
       throw new Refusal("store dir " + dir + " does not exist. Pass the copied nats-server store_dir "
-          + "(the folder holding jetstream/) or its jetstream/ folder.");
+          + "(the folder holding jetstream/) or its jetstream/ folder." + (dir.toString().contains("?")
+          ? " If its name is not ASCII, a launcher under a non-UTF-8 locale may have misread it: run with LC_ALL=C.UTF-8."
+          : ""));
     }
     if (!Files.isDirectory(dir)) {
       throw new Refusal(dir + " is a file, not a store dir. Pass the copied nats-server store_dir "
@@ -2494,7 +2497,106 @@ class JsRecover implements Callable<Integer> {
     return cli;
   }
 
-  public static void main(String[] args) { System.exit(commandLine().execute(args)); }
+  public static void main(String[] args) {
+    String[] given = Utf8Launch.argsOfRelaunch();
+    if (given == null && !Utf8Launch.decodesUtf8()) System.exit(Utf8Launch.runUnderUtf8(args));
+    System.exit(commandLine().execute(given != null ? given : args));
+  }
+}
+
+/**
+ * File names are bytes, and nats-server names streams and consumers in UTF-8 (Strasse spelt with an eszett, say). Java decodes names
+ * with the charset of the locale it started in (sun.jnu.encoding; no option changes it in JDK 17): under a C
+ * locale (LANG unset: containers, cron, systemd) such a name reads with a ? per byte, its checksum key is wrong and its files
+ * cannot be named back. So js-recover started under any other charset runs itself again, at once, under
+ * LC_ALL=C.UTF-8, with the arguments' bytes as the operator gave them.
+ */
+final class Utf8Launch {
+  static final String ARGS = "JS_RECOVER_UTF8_ARGS";
+
+  private Utf8Launch() {}
+
+  static boolean decodesUtf8() {
+    return "UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding"));
+  }
+
+  /** In the process run again: the arguments as given to the first; null in a first process. */
+  static String[] argsOfRelaunch() {
+    String passed = System.getenv(ARGS);
+    if (passed == null) return null;
+    int colon = passed.indexOf(':');
+    int count = Integer.parseInt(passed.substring(0, colon));
+    String joined = new String(java.util.Base64.getDecoder().decode(passed.substring(colon + 1)), StandardCharsets.UTF_8);
+    return count == 0 ? new String[0] : joined.split("\0", -1);
+  }
+
+  /** Runs this command again under C.UTF-8 and returns its exit code; a signal to this process stops it too. */
+  static int runUnderUtf8(String[] args) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    cmd.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), JsRecover.class.getName()));
+    ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
+    pb.environment().put("LC_ALL", "C.UTF-8");
+    java.io.ByteArrayOutputStream joined = new java.io.ByteArrayOutputStream();
+    List<byte[]> raw = rawArgs(args);
+    for (int i = 0; i < raw.size(); i++) {
+      if (i > 0) joined.write(0);
+      joined.writeBytes(raw.get(i));
+    }
+    pb.environment().put(ARGS, raw.size() + ":" + java.util.Base64.getEncoder().encodeToString(joined.toByteArray()));
+    try {
+      Process child = pb.start();
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        child.destroy(); // SIGTERM to us (a service stop, a timeout) reaches the run doing the work
+        try {
+          child.waitFor();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }));
+      return child.waitFor();
+    } catch (IOException e) {
+      System.err.println("js-recover: cannot run under a UTF-8 locale (" + e.getMessage() + "); set LC_ALL=C.UTF-8 and run "
+          + "again: without it, names that are not ASCII are misread.");
+      return 1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 1;
+    }
+  }
+
+  /**
+   * The arguments' bytes as given: the end of /proc/self/cmdline, when it matches what the launcher decoded
+   * (it does not when the JVM was started from an @argfile); otherwise what it decoded.
+   */
+  private static List<byte[]> rawArgs(String[] args) {
+    List<byte[]> decoded = java.util.Arrays.stream(args).map(a -> a.getBytes(StandardCharsets.UTF_8)).toList();
+    byte[] cmdline;
+    try {
+      cmdline = Files.readAllBytes(Path.of("/proc/self/cmdline"));
+    } catch (IOException notLinux) {
+      return decoded;
+    }
+    List<byte[]> parts = new ArrayList<>();
+    for (int start = 0, i = 0; i < cmdline.length; i++) {
+      if (cmdline[i] == 0) {
+        parts.add(java.util.Arrays.copyOfRange(cmdline, start, i));
+        start = i + 1;
+      }
+    }
+    if (parts.size() < args.length) return decoded;
+    List<byte[]> tail = parts.subList(parts.size() - args.length, parts.size());
+    for (int i = 0; i < args.length; i++) {
+      if (!asciiSkeleton(new String(tail.get(i), StandardCharsets.ISO_8859_1)).equals(asciiSkeleton(args[i]))) return decoded;
+    }
+    return tail;
+  }
+
+  /** A name with every character beyond ASCII as '?', as a launcher under a C locale decodes each such byte. */
+  private static String asciiSkeleton(String s) {
+    return s.replaceAll("[^\\x00-\\x7f]", "?");
+  }
 }
 
 /** The store-dir argument and the key options, shared by every command that reads a store. */
