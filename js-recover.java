@@ -12,7 +12,8 @@
  * but no leader can be elected, so nothing can reach it. The way out:
  *
  *   1. Stop the survivor (or take the disk of a dead node). Never work on a store that a
- *      nats-server is still writing: js-recover refuses one that changes while it reads it.
+ *      nats-server still holds: js-recover refuses one another process has open, or that changes
+ *      while it reads it.
  *   2. Copy its store_dir and work on the copy only:   cp -a /var/lib/nats /recovery/store
  *   3. js-recover inspect /recovery/store              read-only: what is there, what is broken
  *   4. js-recover prepare --dry-run /recovery/store    the exact plan, nothing written
@@ -2685,8 +2686,9 @@ final class InspectCommand implements Callable<Integer> {
     description = {"Makes the store loadable by a standalone nats-server: streams to 1 replica without placement, "
         + "consumers with more than 1 replica to 0 (inherit), meta.sum recomputed, <account>/_js_ Raft state moved "
         + "aside. Every original file is kept in <store-dir>/" + Backups.DIR + "/<run>/ with a manifest.json.",
-        "Refuses, changing nothing, when any meta file is missing, torn, unreadable or fails its checksum, or when "
-            + "the store changes while it is read. A second run changes nothing."})
+        "Refuses, changing nothing, when any meta file is missing, torn, unreadable or fails its checksum, when "
+            + "another process (a nats-server, another js-recover) has the store open, or when the store changes while "
+            + "it is read. A second run changes nothing."})
 final class PrepareCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @CommandLine.Mixin StoreOptions store;
