@@ -868,33 +868,32 @@ final class StoreLock implements AutoCloseable {
 }
 
 /**
- * A process with a file or its working directory in the store, read from /proc (Linux): a nats-server holds its
- * message blocks and Raft logs open. This process and its ancestors' working directories (the operator's shell
- * in the store dir) are not counted; processes of other users are seen only by root.
+ * A process using the store, read from /proc (Linux). A nats-server shows by a file it has open there (message
+ * blocks and Raft logs while it writes), by its working directory, or, idle (then it holds no file open), by what
+ * it was started on: a path in the store on its command line ({@code -c <store>/recovery.conf},
+ * {@code --store_dir <store>}) or the store_dir of the config file it was given. This process, its ancestors
+ * (the operator's shell, sudo, a launcher waiting for it) and other js-recover runs (the lock keeps those
+ * apart) do not count; other users' files and working
+ * directories are seen only by root, their command lines by anyone.
  */
-record StoreUser(long pid, String commandLine, Path path) {
-  String describe() { return "pid " + pid + " (" + commandLine + ") has " + path + " open"; }
+record StoreUser(long pid, String commandLine, String how) {
+  String describe() { return "pid " + pid + " (" + commandLine + ") " + how; }
+
+  private static final java.util.regex.Pattern STORE_DIR =
+      java.util.regex.Pattern.compile("(?i)(?:^|[\\s{,;])store_?dir\\s*[:=]?\\s*(?:\"([^\"]*)\"|'([^']*)'|([^\\s#;,}]+))");
 
   static List<StoreUser> of(Path storeDir) {
-    long me = ProcessHandle.current().pid();
-    java.util.Set<Long> ancestors = new java.util.HashSet<>();
-    for (var p = ProcessHandle.current().parent(); p.isPresent(); p = p.get().parent()) ancestors.add(p.get().pid());
+    java.util.Set<Long> notOthers = new java.util.HashSet<>();
+    for (var p = java.util.Optional.of(ProcessHandle.current()); p.isPresent(); p = p.get().parent()) notOthers.add(p.get().pid());
     List<StoreUser> users = new ArrayList<>();
-    Path lockFile = storeDir.resolve(StoreLock.FILE);
     try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), e -> e.getFileName().toString().matches("\\d+"))) {
       for (Path proc : procs) {
         long pid = Long.parseLong(proc.getFileName().toString());
-        if (pid == me) continue;
-        Path held = ancestors.contains(pid) ? null : inStore(storeDir, proc.resolve("cwd"));
-        try (DirectoryStream<Path> fds = Files.newDirectoryStream(proc.resolve("fd"))) {
-          for (Path fd : fds) {
-            Path open = inStore(storeDir, fd);
-            if (held == null && open != null && !open.equals(lockFile)) held = open;
-          }
-        } catch (IOException | SecurityException goneOrNotOurs) {
-          // exited meanwhile, or another user's (only root sees those)
-        }
-        if (held != null) users.add(new StoreUser(pid, commandLine(proc), held));
+        if (notOthers.contains(pid)) continue;
+        List<String> args = args(proc);
+        if (args.contains(JsRecover.class.getName())) continue; // another js-recover: the lock keeps runs apart
+        String how = using(storeDir, proc, args);
+        if (how != null) users.add(new StoreUser(pid, args.isEmpty() ? "?" : String.join(" ", args), how));
       }
     } catch (IOException noProc) {
       // not Linux: the settle check is all there is
@@ -902,21 +901,66 @@ record StoreUser(long pid, String commandLine, Path path) {
     return users;
   }
 
-  private static Path inStore(Path storeDir, Path link) {
+  private static String using(Path storeDir, Path proc, List<String> args) {
+    try (DirectoryStream<Path> fds = Files.newDirectoryStream(proc.resolve("fd"))) {
+      for (Path fd : fds) {
+        Path open = linkTarget(fd);
+        if (open != null && open.startsWith(storeDir) && !open.equals(storeDir.resolve(StoreLock.FILE))) {
+          return "has " + open + " open";
+        }
+      }
+    } catch (IOException | SecurityException goneOrNotOurs) {
+      // exited meanwhile, or another user's: its command line still tells
+    }
+    Path cwd = linkTarget(proc.resolve("cwd"));
+    if (cwd != null && cwd.startsWith(storeDir)) return "works in " + cwd;
+    Path base = cwd != null ? cwd : Path.of("/"); // relative arguments are relative to its working dir
+    boolean natsServer = !args.isEmpty() && args.get(0).contains("nats-server");
+    for (int i = 1; i < args.size(); i++) {
+      String arg = args.get(i), value = arg.substring(arg.indexOf('=') + 1);
+      Path p = path(base, value);
+      if (p != null && p.startsWith(storeDir)) return "was started on it (" + arg + ")";
+      boolean config = arg.startsWith("--config=") || (i > 1 && List.of("-c", "--config").contains(args.get(i - 1)));
+      Path dir = natsServer && config && p != null ? configuredStoreDir(p, base) : null;
+      if (dir != null && dir.startsWith(storeDir)) return "serves it (store_dir " + dir + " in " + p + ")";
+    }
+    return null;
+  }
+
+  private static Path configuredStoreDir(Path config, Path base) {
     try {
-      Path target = Files.readSymbolicLink(link);
-      return target.startsWith(storeDir) ? target : null;
+      var m = STORE_DIR.matcher(Files.readString(config));
+      if (!m.find()) return null;
+      return path(base, m.group(1) != null ? m.group(1) : m.group(2) != null ? m.group(2) : m.group(3));
+    } catch (IOException | RuntimeException unreadable) {
+      return null;
+    }
+  }
+
+  /** {@code value} as a path seen from {@code base}, its links resolved when it exists; null when not a path. */
+  private static Path path(Path base, String value) {
+    try {
+      Path p = base.resolve(value).normalize();
+      return Files.exists(p) ? p.toRealPath() : p;
+    } catch (IOException | java.nio.file.InvalidPathException | SecurityException notAPath) {
+      return null;
+    }
+  }
+
+  private static Path linkTarget(Path link) {
+    try {
+      return Files.readSymbolicLink(link);
     } catch (IOException | UnsupportedOperationException | SecurityException e) {
       return null;
     }
   }
 
-  private static String commandLine(Path proc) {
+  private static List<String> args(Path proc) {
     try {
-      String cmd = new String(Files.readAllBytes(proc.resolve("cmdline")), StandardCharsets.UTF_8).replace('\0', ' ').strip();
-      return cmd.isEmpty() ? "?" : cmd;
-    } catch (IOException e) {
-      return "?";
+      String cmdline = new String(Files.readAllBytes(proc.resolve("cmdline")), StandardCharsets.UTF_8);
+      return cmdline.isEmpty() ? List.of() : List.of(cmdline.split("\0"));
+    } catch (IOException gone) {
+      return List.of();
     }
   }
 }

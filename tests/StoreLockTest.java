@@ -79,6 +79,49 @@ class StoreLockTest {
   }
 
   @Test
+  void anIdleServerThatHoldsNoFileIsFoundByItsConfigsStoreDir() throws Exception {
+    Path store = tmp.resolve("store");
+    StoreBuilder.copyTree(Path.of("tests/fixtures/cluster-2.9.10/store"), store);
+    assertEquals(0, Cli.run("prepare", store.toString()).exit());
+    Files.delete(store.resolve("recovery.conf"));
+    try (NatsServerProcess server = NatsServerProcess.standalone(ServerGeneration.installed(), NatsConfig.defaults(), store,
+        tmp.resolve("server"))) {
+      Map<String, String> before = prepareWouldChange(store);
+      Cli.Result r = Cli.run("verify", store.toString());
+      assertEquals(1, r.exit(), r.all());
+      assertTrue(r.err().contains("pid " + server.pid() + " ("), r.err());
+      assertTrue(r.err().matches("(?s).*(serves it \\(store_dir " + java.util.regex.Pattern.quote(store.toString())
+          + " in " + java.util.regex.Pattern.quote(tmp.resolve("server/server.conf").toString()) + "\\)|has .* open).*"), r.err());
+      assertEquals(before, prepareWouldChange(store));
+    }
+  }
+
+  @Test
+  void theServerVerifyKeptRunningIsNamedByTheNextVerifyAndPrepare() throws Exception {
+    Path store = tmp.resolve("store");
+    StoreBuilder.copyTree(Path.of("tests/fixtures/cluster-2.9.10/store"), store);
+    String server = ServerGeneration.installed().binary().toString();
+    assertEquals(0, Cli.run("prepare", store.toString()).exit());
+    Cli.Result kept = Cli.run("verify", "--keep-running", "--nats-server", server, store.toString());
+    assertEquals(0, kept.exit(), kept.all());
+    long pid = Long.parseLong(kept.out().replaceAll("(?s).*left running \\(pid (\\d+)\\).*", "$1"));
+    try {
+      Map<String, String> before = prepareWouldChange(store);
+      for (String[] command : List.of(new String[] {"verify", "--nats-server", server, store.toString()},
+          new String[] {"prepare", store.toString()})) {
+        Cli.Result again = Cli.run(command);
+        assertEquals(1, again.exit(), again.all());
+        assertTrue(again.err().contains("pid " + pid + " (" + server + " -c " + store.resolve("recovery.conf")), again.err());
+        assertEquals(before, prepareWouldChange(store));
+      }
+      assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "the kept server was stopped");
+    } finally {
+      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroy);
+      ProcessHandle.of(pid).ifPresent(p -> p.onExit().join());
+    }
+  }
+
+  @Test
   void aProcessWorkingInTheStoreIsRefusedButTheOperatorsOwnShellIsNot() throws Exception {
     StoreBuilder store = survivor();
     Map<String, String> before = prepareWouldChange(store.storeDir);
@@ -86,7 +129,7 @@ class StoreLockTest {
     try {
       Cli.Result r = Cli.run("prepare", store.storeDir.toString());
       assertEquals(1, r.exit(), r.all());
-      assertTrue(r.err().contains("pid " + sleeper.pid() + " (sleep 60) has " + store.jetstream() + " open"), r.err());
+      assertTrue(r.err().contains("pid " + sleeper.pid() + " (sleep 60) works in " + store.jetstream()), r.err());
       assertUntouched(store.storeDir, before);
     } finally {
       sleeper.destroyForcibly().waitFor();
