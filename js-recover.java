@@ -251,6 +251,12 @@ final class Refusal extends Exception {
   private static final long serialVersionUID = 1L;
 
   Refusal(String message) { super(message); }
+
+  /** What went wrong, as an operator reads it: the system's words, not an exception's class name. */
+  static String reason(IOException e) {
+    return e instanceof AccessDeniedException ? "permission denied"
+        : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+  }
 }
 
 // =================================================================================================
@@ -710,7 +716,11 @@ final class StoreLock implements AutoCloseable {
     this.channel = channel;
   }
 
-  /** Locks the store for {@code command}, or refuses, naming the js-recover or the process that has it. */
+  /**
+   * Locks the store for {@code command}, or refuses, naming the js-recover or the process that has it. A store
+   * this user cannot write in at all gets no lock file: nothing of ours can change it, and the command's own
+   * checks say what it cannot write.
+   */
   static StoreLock acquire(Path storeDir, String command) throws Refusal {
     Path file = storeDir.resolve(FILE);
     byte[] holder = holder(command);
@@ -745,7 +755,7 @@ final class StoreLock implements AutoCloseable {
           refuseOtherUsers(storeDir);
           return new StoreLock(null, null);
         }
-        throw new Refusal("cannot lock the store: " + file + ": " + describe(e) + ". js-recover " + command
+        throw new Refusal("cannot lock the store: " + file + ": " + Refusal.reason(e) + ". js-recover " + command
             + " must be able to write in " + storeDir + ": run it as the store's owner (the nats user) or root; nothing "
             + "was changed.");
       }
@@ -850,11 +860,6 @@ final class StoreLock implements AutoCloseable {
     }
   }
 
-  static String describe(IOException e) {
-    return e instanceof AccessDeniedException ? "permission denied"
-        : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-  }
-
   /** Removes the file, then lets go: whoever locks the removed file sees it is no longer the lock file. */
   @Override public void close() {
     if (file == null) return;
@@ -872,9 +877,8 @@ final class StoreLock implements AutoCloseable {
  * blocks and Raft logs while it writes), by its working directory, or, idle (then it holds no file open), by what
  * it was started on: a path in the store on its command line ({@code -c <store>/recovery.conf},
  * {@code --store_dir <store>}) or the store_dir of the config file it was given. This process, its ancestors
- * (the operator's shell, sudo, a launcher waiting for it) and other js-recover runs (the lock keeps those
- * apart) do not count; other users' files and working
- * directories are seen only by root, their command lines by anyone.
+ * (the operator's shell, sudo, a launcher waiting for it) and other js-recover runs (the lock keeps those apart)
+ * do not count. Other users' files and working directories are seen only by root, their command lines by anyone.
  */
 record StoreUser(long pid, String commandLine, String how) {
   String describe() { return "pid " + pid + " (" + commandLine + ") " + how; }
@@ -1948,7 +1952,7 @@ final class PrepareRun {
     } catch (AtomicMoveNotSupportedException otherDisk) {
       // jetstream/ on its own mount: copy everything, and only then remove the source
     } catch (IOException e) {
-      throw stopped("moving " + from + " to " + to + " failed (" + StoreLock.describe(e) + "); " + from
+      throw stopped("moving " + from + " to " + to + " failed (" + Refusal.reason(e) + "); " + from
           + " is where it was", moved);
     }
     try {
@@ -1960,17 +1964,17 @@ final class PrepareRun {
         for (Path d = to.getParent(); d.startsWith(under) && isEmptyDir(d); d = d.getParent()) Files.delete(d);
         cleanup = "what this run had copied of it was removed";
       } catch (IOException stuck) {
-        cleanup = "what this run had copied of it could not all be removed (" + StoreLock.describe(stuck) + "): remove "
+        cleanup = "what this run had copied of it could not all be removed (" + Refusal.reason(stuck) + "): remove "
             + to + " by hand";
       }
-      throw stopped("copying " + from + " to " + to + " (another file system) failed (" + StoreLock.describe(e) + "); "
+      throw stopped("copying " + from + " to " + to + " (another file system) failed (" + Refusal.reason(e) + "); "
           + cleanup + ", and " + from + " is untouched", moved);
     }
     try {
       deleteTree(from);
     } catch (IOException e) {
       moved.add(from);
-      throw stopped(from + " was copied whole to " + to + ", but removing it failed (" + StoreLock.describe(e)
+      throw stopped(from + " was copied whole to " + to + ", but removing it failed (" + Refusal.reason(e)
           + "): what is left of it is a duplicate; remove it (rm -r " + from + ") before starting a server", moved);
     }
   }
@@ -2550,11 +2554,11 @@ class JsRecover implements Callable<Integer> {
 }
 
 /**
- * File names are bytes, and nats-server names streams and consumers in UTF-8 (Strasse spelt with an eszett, say). Java decodes names
- * with the charset of the locale it started in (sun.jnu.encoding; no option changes it in JDK 17): under a C
- * locale (LANG unset: containers, cron, systemd) such a name reads with a ? per byte, its checksum key is wrong and its files
- * cannot be named back. So js-recover started under any other charset runs itself again, at once, under
- * LC_ALL=C.UTF-8, with the arguments' bytes as the operator gave them.
+ * File names are bytes, and nats-server names streams and consumers in UTF-8 (an eszett, a CJK name). Java
+ * decodes names with the charset of the locale it started in (sun.jnu.encoding; no option changes it in JDK
+ * 17): under a C locale (LANG unset: containers, cron, systemd) such a name reads with a '?' per byte, its
+ * checksum key is wrong and its files cannot be named back. So js-recover started under any other charset runs
+ * itself again, at once, under LC_ALL=C.UTF-8, with the arguments' bytes as the operator gave them.
  */
 final class Utf8Launch {
   static final String ARGS = "JS_RECOVER_UTF8_ARGS";
