@@ -2061,10 +2061,14 @@ final class PrepareRun {
   }
 
   static void writeAtomically(Path target, FileOwnership like, ChannelWriter body) throws IOException {
-    // Named by this process: another run's temp file is never ours to delete or rename (the lock keeps
-    // runs apart; the name keeps a run that lost it from writing over another's).
-    Path temp = target.resolveSibling(target.getFileName() + "." + ProcessHandle.current().pid() + StoreWalker.TEMP_SUFFIX);
-    Files.deleteIfExists(temp); // left by a killed run that had our pid
+    // Named by this process, so that runs never write over each other's. Every caller holds the store lock:
+    // a temp file of this target that is here already was left by a killed run (recovery.conf's holds passwords).
+    String prefix = target.getFileName() + ".";
+    try (DirectoryStream<Path> stale = Files.newDirectoryStream(target.getParent(),
+        p -> StoreWalker.name(p).startsWith(prefix) && StoreWalker.name(p).substring(prefix.length()).matches("\\d+\\Q" + StoreWalker.TEMP_SUFFIX + "\\E"))) {
+      for (Path p : stale) Files.deleteIfExists(p);
+    }
+    Path temp = target.resolveSibling(prefix + ProcessHandle.current().pid() + StoreWalker.TEMP_SUFFIX);
     java.nio.file.attribute.FileAttribute<?>[] mode = like == null ? new java.nio.file.attribute.FileAttribute<?>[0]
         : new java.nio.file.attribute.FileAttribute<?>[] {java.nio.file.attribute.PosixFilePermissions.asFileAttribute(like.permissions())};
     try (FileChannel ch = FileChannel.open(temp, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), mode)) {

@@ -189,6 +189,18 @@ class StoreLockTest {
   }
 
   @Test
+  void tempFilesAreNamedByTheirRunAndAKilledRunsAreCleared() throws Exception {
+    StoreBuilder store = survivor();
+    Path stale = Files.writeString(store.storeDir.resolve("recovery.conf.4242.js-recover-tmp"), "password: \"half\"");
+    Cli.Result r = Cli.run("prepare", store.storeDir.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertFalse(Files.exists(stale), "a killed run's recovery.conf temp file (it holds passwords) was left");
+    try (var files = Files.walk(store.storeDir)) {
+      assertEquals(List.of(), files.filter(f -> f.toString().endsWith(".js-recover-tmp")).toList());
+    }
+  }
+
+  @Test
   void raftStateALiveNodeKeepsTouchingIsSeenByTheSettleCheck() throws Exception {
     StoreBuilder store = survivor();
     Path termAndVote = store.jetstream().resolve("$SYS/_js_/_meta_/peers.idx");
