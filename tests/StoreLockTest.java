@@ -78,6 +78,47 @@ class StoreLockTest {
     }
   }
 
+  @ParameterizedTest(name = "{displayName}: {0}")
+  @MethodSource("generations")
+  void aSurvivorThatLostQuorumIsRefusedWithItsRaftStateLeftInPlace(ServerGeneration generation) throws Exception {
+    try (NatsCluster cluster = NatsCluster.start(generation, NatsConfig.defaults())) {
+      try (Connection nc = cluster.connect("$G")) {
+        Workload w = new Workload(nc);
+        Await.until(java.time.Duration.ofSeconds(30), "all three peers to take an R3 stream", () -> {
+          try { // a 2.10 meta leader may see a peer offline for a moment after the cluster formed
+            w.stream(StreamConfiguration.builder().name("ORDERS").subjects("orders.>").replicas(3));
+            return null;
+          } catch (io.nats.client.JetStreamApiException notYet) {
+            return notYet.getMessage();
+          }
+        });
+        w.durable("ORDERS", "C", null, 3);
+        w.publish("orders.new", 20);
+      }
+      cluster.awaitReplicasCurrent();
+      NatsServerProcess survivor = cluster.nodes().get(0);
+      cluster.nodes().stream().skip(1).forEach(NatsServerProcess::kill); // it takes no writes from now on
+      Path store = survivor.storeDir();
+      Map<String, String> metaBefore = new TreeMap<>(prepareWouldChange(store));
+      metaBefore.keySet().removeIf(path -> path.startsWith("jetstream/$SYS/_js_/")); // its elections rewrite these
+
+      for (String[] command : List.of(new String[] {"prepare", store.toString()},
+          new String[] {"verify", "--nats-server", generation.binary().toString(), store.toString()})) {
+        Cli.Result r = Cli.run(command);
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.err().contains("pid " + survivor.pid() + " ("), r.err());
+        Map<String, String> metaAfter = new TreeMap<>(prepareWouldChange(store));
+        metaAfter.keySet().removeIf(path -> path.startsWith("jetstream/$SYS/_js_/"));
+        assertEquals(metaBefore, metaAfter);
+        assertTrue(Files.isDirectory(store.resolve("jetstream/$SYS/_js_")), "the Raft state was moved from under the survivor");
+        for (String written : List.of("js-recover-backup", "recovery.conf", StoreLock.FILE)) {
+          assertFalse(Files.exists(store.resolve(written)), written + " was left in the store");
+        }
+      }
+      assertTrue(survivor.isAlive());
+    }
+  }
+
   @Test
   void anIdleServerThatHoldsNoFileIsFoundByItsConfigsStoreDir() throws Exception {
     Path store = tmp.resolve("store");
