@@ -2826,7 +2826,8 @@ final class PrepareCommand implements Callable<Integer> {
     description = {"Proves a prepared store loads: starts nats-server with <store-dir>/recovery.conf on free loopback "
         + "ports, reads what it serves (/jsz), compares it with what is on disk, shows the server's own warnings, and "
         + "stops it. Exit 0 only when every stream and consumer on disk loaded.",
-        "It changes nothing itself; the server, as on any start, rewrites meta files as it loads them."})
+        "It changes nothing itself; the server, as on any start, rewrites meta files as it loads them. Refuses a "
+            + "store another process (a nats-server, another js-recover) uses."})
 final class VerifyCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @CommandLine.Mixin StoreOptions store;
