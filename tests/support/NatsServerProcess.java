@@ -150,6 +150,10 @@ final class NatsServerProcess implements AutoCloseable {
     return name;
   }
 
+  long pid() {
+    return process.pid();
+  }
+
   NatsConfig config() {
     return config;
   }
