@@ -1162,13 +1162,35 @@ final class S2 {
     }
   }
 
+  /** Decoded bytes so far; chunks decode straight into it, so a block is not copied chunk by chunk. */
+  private static final class Out {
+    byte[] buf;
+    int size;
+
+    Out(int capacity) {
+      buf = new byte[capacity];
+    }
+
+    /** Room for {@code n} more bytes, without going past {@code max} in all. */
+    void reserve(long n, long max, long at) throws Corrupt {
+      if (size + n > max) throw new Corrupt(at, "decodes to more than the " + max + " bytes expected");
+      if (size + n > buf.length) buf = java.util.Arrays.copyOf(buf, (int) Math.min(max, Math.max(size + n, 2L * buf.length)));
+    }
+
+    byte[] exact() {
+      return size == buf.length ? buf : java.util.Arrays.copyOf(buf, size);
+    }
+  }
+
   /**
    * One s2 (or snappy) block: uvarint decoded length, then literals and copies. Refuses to decode to
    * more than {@code maxDecoded} bytes, so a damaged length cannot exhaust memory.
    */
   static Outcome<byte[]> decodeBlock(byte[] src, int off, int len, int maxDecoded) {
     try {
-      return Outcome.ok(block(src, off, len, maxDecoded));
+      Out out = new Out(0);
+      block(src, off, len, maxDecoded, out);
+      return Outcome.ok(out.exact());
     } catch (Corrupt c) {
       return Outcome.bad(c.at, c.getMessage());
     }
@@ -1181,15 +1203,29 @@ final class S2 {
    * s2.Reader accepts them. Offsets of damage are in the stream.
    */
   static Outcome<byte[]> decodeStream(byte[] src, int off, int len, long maxDecoded) {
+    return decodeStream(src, off, len, maxDecoded, 0, 0);
+  }
+
+  /**
+   * As {@link #decodeStream(byte[], int, int, long)}, for a compressed message block: the
+   * {@code rawTail} bytes that follow the stream in {@code src} (the last record's hash, which the
+   * server leaves uncompressed) are appended to the result, and {@code expectedSize} (the size the
+   * block's header records, tail included) sizes the buffer, so a block is decoded without copies.
+   */
+  static Outcome<byte[]> decodeStream(byte[] src, int off, int len, long maxDecoded, long expectedSize, int rawTail) {
     try {
-      return Outcome.ok(stream(src, off, len, maxDecoded));
+      Out out = new Out((int) Math.min(Math.max(expectedSize, 0), Math.min(maxDecoded + rawTail, Integer.MAX_VALUE - 8)));
+      stream(src, off, len, maxDecoded, out);
+      out.reserve(rawTail, Long.MAX_VALUE, len);
+      System.arraycopy(src, off + len, out.buf, out.size, rawTail);
+      out.size += rawTail;
+      return Outcome.ok(out.exact());
     } catch (Corrupt c) {
       return Outcome.bad(c.at, c.getMessage());
     }
   }
 
-  private static byte[] stream(byte[] src, int off, int len, long maxDecoded) throws Corrupt {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(Math.min(len * 2, MAX_CHUNK));
+  private static void stream(byte[] src, int off, int len, long maxDecoded, Out out) throws Corrupt {
     int end = off + len, p = off;
     boolean sawId = false;
     while (p < end) {
@@ -1208,37 +1244,34 @@ final class S2 {
         throw new Corrupt(p - off, "no stream identifier before the first chunk (not an s2 stream)");
       } else if (type == 0x00 || type == 0x01) {
         if (size < 4) throw new Corrupt(p - off, "data chunk shorter than its checksum");
-        int want = intLE(src, body);
-        byte[] data;
+        int want = intLE(src, body), from = out.size;
         if (type == 0x00) {
           try {
-            data = block(src, body + 4, size - 4, MAX_CHUNK);
+            block(src, body + 4, size - 4, (int) Math.min(MAX_CHUNK, maxDecoded - out.size), out);
           } catch (Corrupt c) {
             // Located at its chunk: a damaged byte can derail decoding anywhere after it, the chunk bounds it.
             throw new Corrupt(p - off, "compressed chunk of " + size + " bytes: " + c.getMessage() + " (at byte " + c.at + " of it)");
           }
         } else {
           if (size - 4 > MAX_CHUNK) throw new Corrupt(p - off, "uncompressed chunk of " + (size - 4) + " bytes exceeds 4 MiB");
-          data = java.util.Arrays.copyOfRange(src, body + 4, body + size);
+          out.reserve(size - 4, maxDecoded, p - off);
+          System.arraycopy(src, body + 4, out.buf, out.size, size - 4);
+          out.size += size - 4;
         }
-        int got = maskedCrc32c(data, 0, data.length);
+        int got = maskedCrc32c(out.buf, from, out.size - from);
         if (got != want) {
           throw new Corrupt(p - off, String.format("chunk checksum mismatch (stored %08x, computed %08x)", want, got));
         }
-        if (out.size() + (long) data.length > maxDecoded) {
-          throw new Corrupt(p - off, "decodes to more than the " + maxDecoded + " bytes expected");
-        }
-        out.write(data, 0, data.length);
       } else if (type < 0x80) {
         throw new Corrupt(p - off, String.format("reserved unskippable chunk type 0x%02x", type));
       } // 0x80-0xfe: skippable (padding, s2's seek index)
       p = body + size;
     }
     if (!sawId) throw new Corrupt(0, "empty input (not an s2 stream)");
-    return out.toByteArray();
   }
 
-  private static byte[] block(byte[] src, int off, int len, int maxDecoded) throws Corrupt {
+  /** Decodes one block onto the end of {@code out}; offsets of damage are in the block. */
+  private static void block(byte[] src, int off, int len, int maxDecoded, Out out) throws Corrupt {
     int end = off + len, s = off;
     long n = 0;
     for (int shift = 0; ; shift += 7) {
@@ -1248,8 +1281,10 @@ final class S2 {
       if (b < 0x80) break;
     }
     if (n > maxDecoded) throw new Corrupt(0, "block claims " + n + " decoded bytes, more than " + maxDecoded);
-    byte[] dst = new byte[(int) n];
-    int d = 0, offset = 0;
+    out.reserve(n, Long.MAX_VALUE, 0);
+    byte[] dst = out.buf;
+    // Copies reach back within this block only: positions are relative to its start.
+    int base = out.size, dEnd = base + (int) n, d = base, offset = 0;
     while (s < end) {
       int at = s, tag = src[s] & 0xff, length;
       switch (tag & 3) {
@@ -1265,7 +1300,7 @@ final class S2 {
             s += 1 + extra;
           }
           length = x + 1;
-          if (length <= 0 || length > dst.length - d || length > end - s) {
+          if (length <= 0 || length > dEnd - d || length > end - s) {
             throw new Corrupt(at - off, "literal of " + Integer.toUnsignedString(x + 1) + " bytes runs past the end");
           }
           System.arraycopy(src, s, dst, d, length);
@@ -1305,9 +1340,9 @@ final class S2 {
           s += 5;
         }
       }
-      if (offset <= 0 || d < offset || length > dst.length - d) {
+      if (offset <= 0 || d - base < offset || length > dEnd - d) {
         throw new Corrupt(at - off, "copy of " + length + " bytes from offset " + Integer.toUnsignedString(offset)
-            + " at decoded position " + d + " is out of range");
+            + " at decoded position " + (d - base) + " is out of range");
       }
       if (offset >= length) {
         System.arraycopy(dst, d - offset, dst, d, length);
@@ -1317,8 +1352,8 @@ final class S2 {
       }
       d += length;
     }
-    if (d != dst.length) throw new Corrupt(len, "decoded " + d + " bytes, the block claims " + dst.length);
-    return dst;
+    if (d != dEnd) throw new Corrupt(len, "decoded " + (d - base) + " bytes, the block claims " + n);
+    out.size = dEnd;
   }
 
   /** The checksum snappy and s2 frames carry: CRC-32C, rotated right by 15 and offset by 0xa282ead8. */
@@ -1468,8 +1503,8 @@ final class MsgBlock {
   static final int HEADER = 22, HASH = 8, EMPTY_RECORD = 30;
   /** The server treats a longer record as garbage (rlBadThresh). */
   static final int MAX_RECORD = 32 << 20;
-  /** No block decodes to more (the server's blocks are at most 16 MiB plus one record). */
-  static final int MAX_DECODED = 1 << 30;
+  /** No block decodes to more: the server seals a block at 8 MiB, after a record of up to MAX_RECORD. */
+  static final int MAX_DECODED = (8 << 20) + MAX_RECORD;
   private static final int HBIT = 1 << 31;
   private static final long EBIT = 1L << 63, TBIT = 1L << 62;
 
@@ -1522,11 +1557,9 @@ final class MsgBlock {
     if (alg == 0) return Outcome.ok(new Plain(java.util.Arrays.copyOfRange(buf, body, buf.length), false, lchk));
     if (alg != 1) return Outcome.bad(3, "unknown compression algorithm " + alg);
     if (buf.length - body < HASH) return Outcome.bad(body, "compressed block shorter than its trailing checksum");
-    Outcome<byte[]> s2 = S2.decodeStream(buf, body, buf.length - body - HASH, MAX_DECODED);
+    Outcome<byte[]> s2 = S2.decodeStream(buf, body, buf.length - body - HASH, MAX_DECODED, size, HASH);
     if (!s2.ok()) return Outcome.bad(body + s2.damage().offset(), "s2: " + s2.damage().why());
-    byte[] data = java.util.Arrays.copyOf(s2.value(), s2.value().length + HASH);
-    System.arraycopy(buf, buf.length - HASH, data, s2.value().length, HASH);
-    return Outcome.ok(new Plain(data, true, lchk));
+    return Outcome.ok(new Plain(s2.value(), true, lchk));
   }
 
   /**

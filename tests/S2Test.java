@@ -154,11 +154,11 @@ class S2Test {
     assertStreamDamage(good, 0, "no stream identifier");
     assertStreamDamage(concat(ID, good, bytes(0, 9)), ID.length + good.length, "truncated chunk header");
     assertStreamDamage(concat(ID, bytes(0, 100, 0, 0, 1, 2)), ID.length, "runs past the end");
-    assertStreamDamage(concat(ID, good, good), ID.length + good.length, "more than the 8 bytes");
+    assertStreamDamage(concat(ID, good, good, good), ID.length + 2 * good.length, "claims 5 decoded bytes, more than 0");
   }
 
   static void assertStreamDamage(byte[] stream, long at, String why) {
-    Outcome<byte[]> o = S2.decodeStream(stream, 0, stream.length, 8);
+    Outcome<byte[]> o = S2.decodeStream(stream, 0, stream.length, 10);
     assertFalse(o.ok());
     assertEquals(at, o.damage().offset(), o.damage().why());
     assertTrue(o.damage().why().contains(why), o.damage().why());
