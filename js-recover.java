@@ -677,15 +677,21 @@ final class HighwayHash64 extends net.openhft.hashing.LongHashFunction {
    * of {@code <stream>/<consumer>} for a consumer.
    */
   static String metaSum(String checksumKeyName, byte[] metaInf) {
-    byte[] key;
+    long hash = keyedBy(checksumKeyName).hashBytes(metaInf);
+    return java.util.HexFormat.of().toHexDigits(Long.reverseBytes(hash));
+  }
+
+  /**
+   * The hash the server keys with SHA-256 of a name: meta.sum ({@code <stream>}, {@code <stream>/<consumer>}),
+   * index.db ({@code <stream>}), message records ({@code <stream>-<block>}).
+   */
+  static HighwayHash64 keyedBy(String name) {
     try {
-      key = java.security.MessageDigest.getInstance("SHA-256")
-          .digest(checksumKeyName.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return new HighwayHash64(java.security.MessageDigest.getInstance("SHA-256")
+          .digest(name.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException("every JDK has SHA-256", e);
     }
-    long hash = new HighwayHash64(key).hashBytes(metaInf);
-    return java.util.HexFormat.of().toHexDigits(Long.reverseBytes(hash));
   }
 
   @Override
@@ -1141,8 +1147,25 @@ record Outcome<T>(T value, Damage damage) {
   boolean ok() { return damage == null; }
 }
 
-/** Damaged bytes: the offset in the file (or in its decoded content, as {@code why} says) and what is wrong there. */
+/**
+ * Damaged bytes: the offset in the file (in the decrypted content for a sealed index.db or o.dat, in
+ * the decoded records for a compressed block) and what is wrong there.
+ */
 record Damage(long offset, String why) {}
+
+/** The server's integers on disk are little-endian. */
+final class LittleEndian {
+  private static final java.lang.invoke.VarHandle INT32 =
+      java.lang.invoke.MethodHandles.byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+  private static final java.lang.invoke.VarHandle INT64 =
+      java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+  private LittleEndian() {}
+
+  static int int32(byte[] b, int at) { return (int) INT32.get(b, at); }
+
+  static long int64(byte[] b, int at) { return (long) INT64.get(b, at); }
+}
 
 final class S2 {
   /** The largest chunk body a framed stream may carry, and the most a chunk may decode to (s2's maxBlockSize). */
@@ -1244,7 +1267,7 @@ final class S2 {
         throw new Corrupt(p - off, "no stream identifier before the first chunk (not an s2 stream)");
       } else if (type == 0x00 || type == 0x01) {
         if (size < 4) throw new Corrupt(p - off, "data chunk shorter than its checksum");
-        int want = intLE(src, body), from = out.size;
+        int want = LittleEndian.int32(src, body), from = out.size;
         if (type == 0x00) {
           try {
             block(src, body + 4, size - 4, (int) Math.min(MAX_CHUNK, maxDecoded - out.size), out);
@@ -1336,7 +1359,7 @@ final class S2 {
         default -> { // copy with 4-byte offset
           if (end - s < 5) throw new Corrupt(at - off, "truncated copy");
           length = 1 + (tag >>> 2);
-          offset = intLE(src, s + 1);
+          offset = LittleEndian.int32(src, s + 1);
           s += 5;
         }
       }
@@ -1364,9 +1387,6 @@ final class S2 {
     return ((c >>> 15) | (c << 17)) + 0xa282ead8;
   }
 
-  private static int intLE(byte[] b, int at) {
-    return (b[at] & 0xff) | (b[at + 1] & 0xff) << 8 | (b[at + 2] & 0xff) << 16 | (b[at + 3] & 0xff) << 24;
-  }
 }
 
 // =================================================================================================
@@ -1535,20 +1555,15 @@ final class MsgBlock {
 
   private MsgBlock() {}
 
-  /** The record hash key of block {@code index} of {@code stream}: sha256("<stream>-<index>"). */
+  /** The record hash of block {@code index} of {@code stream}: keyed sha256("<stream>-<index>"). */
   static HighwayHash64 hasher(String stream, int index) {
-    try {
-      return new HighwayHash64(java.security.MessageDigest.getInstance("SHA-256")
-          .digest((stream + "-" + index).getBytes(StandardCharsets.UTF_8)));
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JDK has SHA-256", e);
-    }
+    return HighwayHash64.keyedBy(stream + "-" + index);
   }
 
   /** Decrypts ({@code key} null for a plain store) and decompresses a block file. */
   static Outcome<Plain> open(byte[] file, BlockKey key) {
     byte[] buf = key == null ? file : key.decrypt(file);
-    long lchk = buf.length >= HASH ? longLE(buf, buf.length - HASH) : 0;
+    long lchk = buf.length >= HASH ? LittleEndian.int64(buf, buf.length - HASH) : 0;
     if (buf.length < 5 || buf[0] != 'c' || buf[1] != 'm' || buf[2] != 'p') return Outcome.ok(new Plain(buf, false, lchk));
     VarintReader meta = new VarintReader(buf, 4, buf.length);
     long size = meta.uvarint();
@@ -1586,7 +1601,7 @@ final class MsgBlock {
         damage.add(new Damage(i, "truncated record: " + (n - i) + " bytes left, a record header needs " + HEADER));
         break;
       }
-      int raw = intLE(b, i);
+      int raw = LittleEndian.int32(b, i);
       boolean hasHeaders = (raw & HBIT) != 0;
       int rl = raw & ~HBIT, slen = (b[i + 20] & 0xff) | (b[i + 21] & 0xff) << 8, dlen = rl - HEADER;
       if (dlen < 0 || slen > dlen - HASH || rl > n - i || rl > MAX_RECORD) {
@@ -1596,14 +1611,14 @@ final class MsgBlock {
       }
       int subj = i + HEADER, body = subj + slen, end = i + rl - HASH, hdrLen = 0;
       if (hasHeaders) {
-        hdrLen = end - body >= 4 ? intLE(b, body) : -1;
+        hdrLen = end - body >= 4 ? LittleEndian.int32(b, body) : -1;
         if (hdrLen < 0 || hdrLen > end - body - 4) {
           damage.add(new Damage(i, "header length " + hdrLen + " does not fit its record: the rest of the block cannot be read"));
           break;
         }
         body += 4;
       }
-      long seqRaw = longLE(b, i + 4), ts = longLE(b, i + 12);
+      long seqRaw = LittleEndian.int64(b, i + 4), ts = LittleEndian.int64(b, i + 12);
       Hash hash = Hash.NOT_CHECKED;
       if (verify) {
         int len = 16 + slen + (end - body);
@@ -1611,7 +1626,7 @@ final class MsgBlock {
         System.arraycopy(b, i + 4, scratch, 0, 16);
         System.arraycopy(b, subj, scratch, 16, slen);
         System.arraycopy(b, body, scratch, 16 + slen, end - body);
-        hash = hh.hashBytes(scratch, 0, len) == longLE(b, end) ? Hash.OK : Hash.MISMATCH;
+        hash = hh.hashBytes(scratch, 0, len) == LittleEndian.int64(b, end) ? Hash.OK : Hash.MISMATCH;
       }
       Kind kind = (seqRaw & TBIT) != 0 && (seqRaw & EBIT) == 0 ? Kind.TOMBSTONE
           : (seqRaw & EBIT) != 0 || seqRaw == 0 ? Kind.DELETED : Kind.MESSAGE;
@@ -1646,13 +1661,6 @@ final class MsgBlock {
         lastSeq, lastTs, Math.max(highest, lastSeq), deleted, tombstones, p.lastChecksum(), List.copyOf(damage), null);
   }
 
-  static int intLE(byte[] b, int at) {
-    return (b[at] & 0xff) | (b[at + 1] & 0xff) << 8 | (b[at + 2] & 0xff) << 16 | (b[at + 3] & 0xff) << 24;
-  }
-
-  static long longLE(byte[] b, int at) {
-    return (intLE(b, at) & 0xffffffffL) | (long) intLE(b, at + 4) << 32;
-  }
 }
 
 /**
@@ -1694,7 +1702,7 @@ record BlockIndex29(long messages, long bytes, long firstSeq, long firstTs, long
     }
     deleted = java.util.Arrays.copyOf(deleted, k);
     java.util.Arrays.sort(deleted);
-    return Outcome.ok(new BlockIndex29(msgs, bytes, first, firstTs, last, lastTs, deleted, MsgBlock.longLE(buf, lchkAt)));
+    return Outcome.ok(new BlockIndex29(msgs, bytes, first, firstTs, last, lastTs, deleted, LittleEndian.int64(buf, lchkAt)));
   }
 }
 
@@ -1719,8 +1727,8 @@ record StreamIndex(int version, long messages, long bytes, long firstSeq, long f
   static Outcome<StreamIndex> read(String stream, byte[] file, MetaCrypto.Opened streamKey) {
     if (file.length < 32) return Outcome.bad(0, "too short (" + file.length + " bytes)");
     int bodyLen = file.length - MsgBlock.HASH;
-    long stored = MsgBlock.longLE(file, bodyLen);
-    if (new HighwayHash64(sha256(stream)).hashBytes(file, 0, bodyLen) != stored) {
+    long stored = LittleEndian.int64(file, bodyLen);
+    if (HighwayHash64.keyedBy(stream).hashBytes(file, 0, bodyLen) != stored) {
       return Outcome.bad(bodyLen, "checksum mismatch (keyed with stream name '" + stream + "')");
     }
     byte[] buf = java.util.Arrays.copyOf(file, bodyLen);
@@ -1771,7 +1779,7 @@ record StreamIndex(int version, long messages, long bytes, long firstSeq, long f
     int lchkAt = r.take(MsgBlock.HASH);
     if (r.failed()) return Outcome.bad(buf.length, "ends before the last block's checksum");
     return Outcome.ok(new StreamIndex(version, msgs, bytes, first, firstTs, last, lastTs, numSubjects,
-        List.copyOf(blocks), lastBlock, MsgBlock.longLE(buf, lchkAt)));
+        List.copyOf(blocks), lastBlock, LittleEndian.int64(buf, lchkAt)));
   }
 
   /**
@@ -1805,14 +1813,6 @@ record StreamIndex(int version, long messages, long bytes, long firstSeq, long f
     }
     return null;
   }
-
-  static byte[] sha256(String s) {
-    try {
-      return java.security.MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JDK has SHA-256", e);
-    }
-  }
 }
 
 /**
@@ -1826,14 +1826,14 @@ record SequenceSet(long[] seqs, int encodedLength) {
       return Outcome.bad(at, "not a sequence set (magic and version)");
     }
     int words = buf[at + 1] == 2 ? 32 : 64, nodeLen = 8 + 8 * words + 2;
-    long nodes = MsgBlock.intLE(buf, at + 2) & 0xffffffffL, size = MsgBlock.intLE(buf, at + 6) & 0xffffffffL;
+    long nodes = LittleEndian.int32(buf, at + 2) & 0xffffffffL, size = LittleEndian.int32(buf, at + 6) & 0xffffffffL;
     if (nodes > (buf.length - at - 10) / nodeLen) return Outcome.bad(at, nodes + " nodes do not fit in the rest of the file");
     long[] seqs = new long[(int) Math.min(size, nodes * words * 64)];
     int n = 0, p = at + 10;
     for (long k = 0; k < nodes; k++, p += nodeLen) {
-      long base = MsgBlock.longLE(buf, p);
+      long base = LittleEndian.int64(buf, p);
       for (int w = 0; w < words; w++) {
-        for (long bits = MsgBlock.longLE(buf, p + 8 + 8 * w); bits != 0; bits &= bits - 1) {
+        for (long bits = LittleEndian.int64(buf, p + 8 + 8 * w); bits != 0; bits &= bits - 1) {
           if (n == seqs.length) return Outcome.bad(at, "more sequences than the " + size + " it declares");
           seqs[n++] = base + 64L * w + Long.numberOfTrailingZeros(bits);
         }

@@ -128,7 +128,7 @@ class StateReaderTest {
   }
 
   static byte[] withHash(String stream, byte[] body) {
-    long h = new HighwayHash64(StreamIndex.sha256(stream)).hashBytes(body);
+    long h = HighwayHash64.keyedBy(stream).hashBytes(body);
     return new Bytes().raw(body).le(h, 8).get();
   }
 
