@@ -90,7 +90,8 @@ public class ScanBenchmark {
 
   static Result run(String stream, Path msgs, List<Integer> blocks, boolean verify, boolean parallel) {
     AtomicLong data = new AtomicLong(), records = new AtomicLong(), damaged = new AtomicLong();
-    long t0 = System.nanoTime();
+    java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+    long t0 = System.nanoTime(), cpu0 = threads.getCurrentThreadCpuTime();
     (parallel ? blocks.parallelStream() : blocks.stream()).forEach(n -> {
       try {
         MsgBlock.Scan scan = MsgBlock.scan(stream, n, Files.readAllBytes(msgs.resolve(n + ".blk")), null, verify, null);
@@ -102,9 +103,11 @@ public class ScanBenchmark {
       }
     });
     double secs = (System.nanoTime() - t0) / 1e9, mbs = data.get() / 1e6 / secs;
-    return new Result(mbs, String.format("  %-6s %-13s %-9s %8.0f MB/s  (%d records, %.0f MB in %.2f s, %d damaged)", stream,
+    // On one thread, MB per CPU second too: what a core does, whatever else the machine runs.
+    String perCpu = parallel ? "" : String.format(", %.0f MB per CPU s", data.get() / 1e6 / ((threads.getCurrentThreadCpuTime() - cpu0) / 1e9));
+    return new Result(mbs, String.format("  %-6s %-13s %-9s %8.0f MB/s  (%d records, %.0f MB in %.2f s%s, %d damaged)", stream,
         verify ? "verify-data" : "no hashing", parallel ? "parallel" : "1 thread", mbs, records.get(), data.get() / 1e6, secs,
-        damaged.get()));
+        perCpu, damaged.get()));
   }
 
   /** Publishes {@code mb} MB of 2-4 KB JSON-like messages (s2 shrinks them about 2-3x) into a new stream. */
