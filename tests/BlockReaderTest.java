@@ -41,7 +41,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The block and state readers on stores real servers wrote, once per server generation: a standalone server
  * stores streams with known contents (a limits stream with erased and kept deletes, a head purge and a consumer
- * in the middle of its work, a work queue with acks, an s2-compressed stream on 2.10+, and chacha- and
+ * in the middle of its work, a work queue with acks, an s2-compressed stream on 2.10+; the same in chacha- and
  * aes-encrypted stores), reports its numbers through jnats, and stops. The readers must find the same numbers in
  * the files, and locate flipped bytes.
  */
@@ -65,12 +65,12 @@ class BlockReaderTest {
   @BeforeParameterizedClassInvocation void writeStores() throws Exception {
     generation.binary();
     Path work = Files.createDirectories(tmp.resolve(generation.name()));
-    plain = write(work.resolve("plain"), NatsConfig.defaults(), true);
-    chacha = write(work.resolve("chacha"), NatsConfig.defaults().withEncryption(KEY, "chacha"), false);
-    aes = write(work.resolve("aes"), NatsConfig.defaults().withEncryption(KEY, "aes"), false);
+    plain = write(work.resolve("plain"), NatsConfig.defaults());
+    chacha = write(work.resolve("chacha"), NatsConfig.defaults().withEncryption(KEY, "chacha"));
+    aes = write(work.resolve("aes"), NatsConfig.defaults().withEncryption(KEY, "aes"));
   }
 
-  Written write(Path dir, NatsConfig config, boolean withCompressed) throws Exception {
+  Written write(Path dir, NatsConfig config) throws Exception {
     Path store = dir.resolve("store");
     Map<String, StreamState> streams = new TreeMap<>();
     Map<String, ConsumerInfo> consumers = new TreeMap<>();
@@ -94,7 +94,7 @@ class BlockReaderTest {
         for (int i = 1; i <= 20; i++) js.publish("wq.job", ("job " + i).getBytes(StandardCharsets.UTF_8));
         consume(nc, "WQ", "W", 10, 7, false);
 
-        if (withCompressed && generation.atLeast(10)) {
+        if (generation.atLeast(10)) {
           jsm.addStream(StreamConfiguration.builder().name("CMP").subjects("cmp.>").compressionOption(CompressionOption.S2).build());
           for (int i = 1; i <= COMPRESSED_MESSAGES; i++) js.publish("cmp.x", compressible(i));
         }
@@ -264,6 +264,11 @@ class BlockReaderTest {
     assertSameAsServer(w, "LIM");
     assertSameAsServer(w, "WQ");
     assertTrue(read(w, "LIM").scans().stream().allMatch(MsgBlock.Scan::encrypted));
+    if (generation.atLeast(10)) {
+      // Compressed, then encrypted over the whole file, cmp prefix included.
+      assertSameAsServer(w, "CMP");
+      assertTrue(read(w, "CMP").scans().get(0).compressed());
+    }
     consumerStateAsTheServerReported(w, "LIM", "C");
     consumerStateAsTheServerReported(w, "WQ", "W");
   }
