@@ -25,9 +25,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * Scan throughput of the message block reader, printed as figures (not a timed test):
  *   ./jbang tests/ScanBenchmark.java [MB-per-stream] [dir]
  * (defaults: 300 MB, a temp dir removed afterwards). The newest installed nats-server (2.15, else 2.10) writes a
- * plain and an s2-compressed stream of that many MB of JSON-like messages and stops; then every block of each is
- * read from disk and scanned, with and without record hash verification, on one thread and on all cores; each figure
- * is the best of {@value #ROUNDS} rounds.
+ * plain and an s2-compressed stream of that many MB of JSON-like messages, and a chacha-encrypted store one more.
+ * Then every block of each is read from disk and scanned, with and without record hash verification, on one thread
+ * and on all cores (an encrypted block's key file is opened as part of its scan); each figure is the best of
+ * {@value #ROUNDS} rounds.
  * MB/s is of block data: the records as the server counts them (decoded bytes for compressed blocks).
  */
 public class ScanBenchmark {
@@ -39,7 +40,8 @@ public class ScanBenchmark {
     Path dir = args.length > 1 ? Path.of(args[1]) : Files.createTempDirectory("js-recover-scan-bench");
     ServerGeneration generation = ServerGeneration.all().stream().filter(g -> g.found().isPresent() && g.atLeast(10))
         .reduce((a, b) -> b).orElseThrow(() -> new IllegalStateException("needs nats-server 2.10+: run " + ServerGeneration.FETCH));
-    Path store = dir.resolve("store");
+    Path store = dir.resolve("store"), sealed = dir.resolve("store-chacha");
+    NatsConfig encrypted = NatsConfig.defaults().withEncryption(KEY, "chacha");
     if (!Files.exists(store.resolve("jetstream"))) {
       long t0 = System.nanoTime();
       try (NatsServerProcess server = NatsServerProcess.standalone(generation, NatsConfig.defaults(), store, dir.resolve("server"))) {
@@ -49,24 +51,37 @@ public class ScanBenchmark {
         }
         server.stop();
       }
-      System.out.printf("store: 2 streams of %d MB written by %s (%s) in %.1f s at %s%n", mb, generation,
-          generation.version(), (System.nanoTime() - t0) / 1e9, store);
+      try (NatsServerProcess server = NatsServerProcess.standalone(generation, encrypted, sealed, dir.resolve("server-chacha"))) {
+        try (Connection nc = server.connect("$G")) {
+          fill(nc, "CHACHA", CompressionOption.None, mb);
+        }
+        server.stop();
+      }
+      System.out.printf("stores: 3 streams of %d MB written by %s (%s) in %.1f s at %s%n", mb, generation,
+          generation.version(), (System.nanoTime() - t0) / 1e9, dir);
     }
     System.out.printf("cores: %d, max heap %d MiB%n", Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20);
-    for (String stream : List.of("PLAIN", "S2")) {
-      Path msgs = store.resolve("jetstream/$G/streams").resolve(stream).resolve("msgs");
+    for (String stream : List.of("PLAIN", "S2", "CHACHA")) {
+      Path streamDir = (stream.equals("CHACHA") ? sealed : store).resolve("jetstream/$G/streams").resolve(stream);
+      Path msgs = streamDir.resolve("msgs");
+      MetaCrypto.Cipher cipher = null;
+      if (Files.exists(streamDir.resolve("meta.key"))) {
+        cipher = MetaCrypto.openMeta(KEY.getBytes(StandardCharsets.UTF_8), "$G", stream, Files.readAllBytes(streamDir.resolve("meta.key")),
+            Files.readAllBytes(streamDir.resolve("meta.inf")), null).cipher();
+      }
       List<Integer> blocks = new ArrayList<>();
       for (int n = 1; Files.exists(msgs.resolve(n + ".blk")); n++) blocks.add(n);
       long onDisk = 0;
       for (int n : blocks) onDisk += Files.size(msgs.resolve(n + ".blk"));
       System.out.printf("%s: %d blocks, %.0f MB on disk%n", stream, blocks.size(), onDisk / 1e6);
-      run(stream, msgs, blocks, true, false); // warms the JIT and the page cache
+      Target target = new Target(stream, msgs, blocks, cipher);
+      run(target, true, false); // warms the JIT and the page cache
       for (boolean verify : new boolean[] {false, true}) {
         for (boolean parallel : new boolean[] {false, true}) {
           double best = 0;
           String line = null;
           for (int round = 0; round < ROUNDS; round++) {
-            Result r = run(stream, msgs, blocks, verify, parallel);
+            Result r = run(target, verify, parallel);
             if (r.mbPerSec() > best) {
               best = r.mbPerSec();
               line = r.line();
@@ -88,13 +103,21 @@ public class ScanBenchmark {
 
   record Result(double mbPerSec, String line) {}
 
-  static Result run(String stream, Path msgs, List<Integer> blocks, boolean verify, boolean parallel) {
+  static final String KEY = "scan benchmark key";
+
+  /** A stream's blocks; {@code cipher} is null when they are not encrypted. */
+  record Target(String stream, Path msgs, List<Integer> blocks, MetaCrypto.Cipher cipher) {}
+
+  static Result run(Target t, boolean verify, boolean parallel) {
+    String stream = t.stream();
     AtomicLong data = new AtomicLong(), records = new AtomicLong(), damaged = new AtomicLong();
     java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
     long t0 = System.nanoTime(), cpu0 = threads.getCurrentThreadCpuTime();
-    (parallel ? blocks.parallelStream() : blocks.stream()).forEach(n -> {
+    (parallel ? t.blocks().parallelStream() : t.blocks().stream()).forEach(n -> {
       try {
-        MsgBlock.Scan scan = MsgBlock.scan(stream, n, Files.readAllBytes(msgs.resolve(n + ".blk")), null, verify, null);
+        BlockKey key = t.cipher() == null ? null : BlockKey.open(KEY.getBytes(StandardCharsets.UTF_8), "$G", stream, n,
+            Files.readAllBytes(t.msgs().resolve(n + ".key")), t.cipher()).value();
+        MsgBlock.Scan scan = MsgBlock.scan(stream, n, Files.readAllBytes(t.msgs().resolve(n + ".blk")), key, verify, null);
         data.addAndGet(scan.dataBytes());
         records.addAndGet(scan.records());
         damaged.addAndGet(scan.damage().size());
