@@ -1435,7 +1435,7 @@ final class VarintReader {
     return (u >>> 1) ^ -(u & 1);
   }
 
-  /** {@code n} bytes from here, or null (and failed) when fewer are left. */
+  /** Skips {@code n} bytes and returns where they start, or -1 (and failed) when fewer are left. */
   int take(int n) {
     if (pos < 0 || n < 0 || n > end - pos) {
       pos = -1;
@@ -1628,9 +1628,9 @@ final class MsgBlock {
         System.arraycopy(b, body, scratch, 16 + slen, end - body);
         hash = hh.hashBytes(scratch, 0, len) == LittleEndian.int64(b, end) ? Hash.OK : Hash.MISMATCH;
       }
-      Kind kind = (seqRaw & TBIT) != 0 && (seqRaw & EBIT) == 0 ? Kind.TOMBSTONE
-          : (seqRaw & EBIT) != 0 || seqRaw == 0 ? Kind.DELETED : Kind.MESSAGE;
-      long seq = seqRaw & ~(EBIT | (kind == Kind.TOMBSTONE ? TBIT : 0));
+      // As the server: the tombstone bit first, then erased (or skipped) records.
+      Kind kind = (seqRaw & TBIT) != 0 ? Kind.TOMBSTONE : (seqRaw & EBIT) != 0 || seqRaw == 0 ? Kind.DELETED : Kind.MESSAGE;
+      long seq = seqRaw & ~(EBIT | TBIT);
       records++;
       if (hash == Hash.MISMATCH) {
         damage.add(new Damage(i, "record seq " + seq + ": checksum mismatch"));
