@@ -1520,7 +1520,7 @@ record BlockKey(MetaCrypto.Cipher cipher, byte[] seed, byte[] nonce) {
  * all but its last 8 bytes; encryption covers the whole file, prefix included.
  */
 final class MsgBlock {
-  static final int HEADER = 22, HASH = 8, EMPTY_RECORD = 30;
+  static final int HEADER = 22, HASH = 8;
   /** The server treats a longer record as garbage (rlBadThresh). */
   static final int MAX_RECORD = 32 << 20;
   /** No block decodes to more: the server seals a block at 8 MiB, after a record of up to MAX_RECORD. */
