@@ -1476,22 +1476,41 @@ record BlockKey(MetaCrypto.Cipher cipher, byte[] seed, byte[] nonce) {
 
   /** The plaintext of an encrypted block file (same length: a keystream XOR). */
   byte[] decrypt(byte[] file) {
+    return decryptAt(file, 0);
+  }
+
+  /**
+   * The plaintext of {@code bytes} found at {@code fileOffset} of the block file: the keystream is
+   * started at that position, so the last 8 bytes (the checksum index files record) are read without
+   * decrypting the whole block.
+   */
+  byte[] decryptAt(byte[] bytes, long fileOffset) {
     try {
       javax.crypto.Cipher ks;
+      int skip;
       if (cipher == MetaCrypto.Cipher.CHACHA) {
-        // XChaCha20: HChaCha20 subkey from nonce[0:16], then ChaCha20 with 0x00000000 || nonce[16:24], counter 0.
+        // XChaCha20: HChaCha20 subkey from nonce[0:16], then ChaCha20 with 0x00000000 || nonce[16:24]; 64-byte blocks.
         byte[] n12 = new byte[12];
         System.arraycopy(nonce, 16, n12, 4, 8);
         ks = javax.crypto.Cipher.getInstance("ChaCha20");
         ks.init(javax.crypto.Cipher.DECRYPT_MODE,
             new javax.crypto.spec.SecretKeySpec(MetaCrypto.hChaCha20(seed, java.util.Arrays.copyOf(nonce, 16)), "ChaCha20"),
-            new javax.crypto.spec.ChaCha20ParameterSpec(n12, 0));
+            new javax.crypto.spec.ChaCha20ParameterSpec(n12, (int) (fileOffset / 64)));
+        skip = (int) (fileOffset % 64);
       } else {
+        // AES-CTR: the 16-byte nonce is a big-endian counter, one step per 16-byte block.
+        BigInteger counter = new BigInteger(1, nonce).add(BigInteger.valueOf(fileOffset / 16));
+        byte[] iv = new byte[16], c = counter.toByteArray();
+        int n = Math.min(c.length, 16);
+        System.arraycopy(c, c.length - n, iv, 16 - n, n); // mod 2^128
         ks = javax.crypto.Cipher.getInstance("AES/CTR/NoPadding");
         ks.init(javax.crypto.Cipher.DECRYPT_MODE, new javax.crypto.spec.SecretKeySpec(seed, "AES"),
-            new javax.crypto.spec.IvParameterSpec(nonce));
+            new javax.crypto.spec.IvParameterSpec(iv));
+        skip = (int) (fileOffset % 16);
       }
-      return ks.doFinal(file);
+      if (skip == 0) return ks.doFinal(bytes);
+      ks.update(new byte[skip]);
+      return ks.doFinal(bytes);
     } catch (java.security.GeneralSecurityException e) {
       throw new IllegalStateException("a keystream with valid key and nonce sizes cannot fail", e);
     }
@@ -1558,6 +1577,15 @@ final class MsgBlock {
   /** The record hash of block {@code index} of {@code stream}: keyed sha256("<stream>-<index>"). */
   static HighwayHash64 hasher(String stream, int index) {
     return HighwayHash64.keyedBy(stream + "-" + index);
+  }
+
+  /**
+   * A block's last checksum (what .idx and index.db record, the last 8 bytes of the decrypted file)
+   * from the file's last 8 bytes and its length alone; 0 for a file shorter than 8 bytes, as the server.
+   */
+  static long lastChecksum(byte[] last8, long fileLength, BlockKey key) {
+    if (fileLength < HASH || last8.length != HASH) return 0;
+    return LittleEndian.int64(key == null ? last8 : key.decryptAt(last8, fileLength - HASH), 0);
   }
 
   /** Decrypts ({@code key} null for a plain store) and decompresses a block file. */

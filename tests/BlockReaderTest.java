@@ -161,11 +161,14 @@ class BlockReaderTest {
         key = k.value();
         assertEquals(streamKey.cipher(), key.cipher());
       }
-      MsgBlock.Scan scan = MsgBlock.scan(stream, n, Files.readAllBytes(msgs.resolve(n + ".blk")), key, true, r -> {
+      byte[] file = Files.readAllBytes(msgs.resolve(n + ".blk"));
+      MsgBlock.Scan scan = MsgBlock.scan(stream, n, file, key, true, r -> {
         if (r.kind() == MsgBlock.Kind.MESSAGE) live.put(r.seq(), r);
         else if (r.kind() == MsgBlock.Kind.TOMBSTONE) gone.add(r.seq());
       });
       assertEquals(List.of(), scan.damage(), stream + " block " + n);
+      assertEquals(scan.lastChecksum(), MsgBlock.lastChecksum(java.util.Arrays.copyOfRange(file, file.length - 8, file.length), file.length, key),
+          "the last checksum from the file's last 8 bytes alone");
       scans.add(scan);
       Path idxFile = msgs.resolve(n + ".idx");
       if (Files.exists(idxFile)) {

@@ -262,6 +262,25 @@ class StateReaderTest {
     assertBad(BlockKey.open(jsKey, "ACC", "S", 4, new byte[40], null), 0, "4.key has 40 bytes, fewer than 64");
   }
 
+  @Test void keystreamStartsAtAnyOffsetOfTheBlock() {
+    byte[] file = new byte[1000];
+    new java.util.Random(3).nextBytes(file);
+    for (BlockKey key : List.of(new BlockKey(MetaCrypto.Cipher.CHACHA, filled(32, 5), filled(24, 6)),
+        new BlockKey(MetaCrypto.Cipher.AES, filled(32, 5), filled(16, 6)), new BlockKey(MetaCrypto.Cipher.AES, filled(32, 5), filled(16, 0xff)))) { // the last: AES-CTR's counter wraps
+      byte[] whole = key.decrypt(file);
+      for (int at : new int[] {0, 1, 15, 16, 17, 63, 64, 65, 500, 992}) {
+        byte[] part = java.util.Arrays.copyOfRange(file, at, Math.min(at + 8, file.length));
+        assertArrayEquals(java.util.Arrays.copyOfRange(whole, at, at + part.length), key.decryptAt(part, at), key + " at " + at);
+      }
+      assertEquals(le64(whole, 992), MsgBlock.lastChecksum(java.util.Arrays.copyOfRange(file, 992, 1000), 1000, key));
+    }
+    assertEquals(0, MsgBlock.lastChecksum(new byte[0], 0, null), "an empty block has no checksum");
+  }
+
+  static long le64(byte[] b, int at) {
+    return ByteBuffer.wrap(b, at, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+  }
+
   static byte[] filled(int n, int value) {
     byte[] b = new byte[n];
     java.util.Arrays.fill(b, (byte) value);
