@@ -241,7 +241,16 @@ class BlockReaderTest {
 
   @Test void workQueueAcksReadAsTheServerReported() throws Exception {
     assertSameAsServer(plain, "WQ");
-    assertEquals(8, read(plain, "WQ").first(), "7 acked jobs are gone");
+    Read r = read(plain, "WQ");
+    assertEquals(8, r.first(), "7 acked jobs are gone");
+    MsgBlock.Scan block = r.scans().get(0);
+    assertEquals(20, block.messages(), "acks do not touch the records");
+    if (generation.atLeast(10)) {
+      assertEquals(7, block.tombstones(), "2.10+ writes a tombstone per acked job");
+    } else {
+      assertEquals(0, block.tombstones());
+      assertEquals(8, r.idx().get(0).firstSeq(), "2.9 remembers the acks only in N.idx");
+    }
   }
 
   @Test void compressedStreamReadsAsTheServerReported() throws Exception {
