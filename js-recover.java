@@ -1386,7 +1386,6 @@ final class S2 {
     int c = (int) crc.getValue();
     return ((c >>> 15) | (c << 17)) + 0xa282ead8;
   }
-
 }
 
 // =================================================================================================
@@ -1688,7 +1687,6 @@ final class MsgBlock {
     return new Scan(index, file.length, n, p.compressed(), key != null, records, messages, bytes, firstSeq, firstTs,
         lastSeq, lastTs, Math.max(highest, lastSeq), deleted, tombstones, p.lastChecksum(), List.copyOf(damage), null);
   }
-
 }
 
 /**
