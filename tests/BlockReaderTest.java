@@ -283,6 +283,14 @@ class BlockReaderTest {
     }
     consumerStateAsTheServerReported(w, "LIM", "C");
     consumerStateAsTheServerReported(w, "WQ", "W");
+
+    // A keystream carries a flipped byte to the same place in the plaintext: found at its record.
+    Path msgs = w.streamDir("LIM").resolve("msgs");
+    BlockKey key = BlockKey.open(KEY.getBytes(StandardCharsets.UTF_8), "$G", "LIM", 1, Files.readAllBytes(msgs.resolve("1.key")), cipher).value();
+    byte[] file = Files.readAllBytes(msgs.resolve("1.blk"));
+    MsgBlock.Record m30 = read(w, "LIM").live().get(30L);
+    file[(int) m30.offset() + m30.length() - 9] ^= 0x01;
+    assertEquals(List.of(new Damage(m30.offset(), "record seq 30: checksum mismatch")), MsgBlock.scan("LIM", 1, file, key, true, null).damage());
   }
 
   @Test void consumerStateReadsAsTheServerReported() throws Exception {
