@@ -34,11 +34,14 @@
  *                           lock that keeps other runs and live servers off a store
  *   3. Checksum             HighwayHash-64, what meta.sum holds
  *   4. Crypto               opening and resealing encrypted meta.inf
- *   5. Rewriter             the byte-exact edit of one meta.inf
- *   6. Prepare              the plan, the backup, atomic replacement, the manifest,
+ *   5. Compression          s2 blocks and framed streams (compressed message blocks)
+ *   6. Block and state readers  message blocks, block keys, 2.9 N.idx, 2.10+ index.db,
+ *                           consumer o.dat: bytes in, records and damage out
+ *   7. Rewriter             the byte-exact edit of one meta.inf
+ *   8. Prepare              the plan, the backup, atomic replacement, the manifest,
  *                           recovery.conf, and the load check behind verify
- *   7. Reports              inspect table and JSON, next steps
- *   8. Commands             picocli: inspect, prepare, verify, version, help
+ *   9. Reports              inspect table and JSON, next steps
+ *  10. Commands             picocli: inspect, prepare, verify, version, help
  */
 
 import com.fasterxml.jackson.core.JsonGenerator;
@@ -1024,15 +1027,21 @@ final class HighwayHash64 extends net.openhft.hashing.LongHashFunction {
    * of {@code <stream>/<consumer>} for a consumer.
    */
   static String metaSum(String checksumKeyName, byte[] metaInf) {
-    byte[] key;
+    long hash = keyedBy(checksumKeyName).hashBytes(metaInf);
+    return java.util.HexFormat.of().toHexDigits(Long.reverseBytes(hash));
+  }
+
+  /**
+   * The hash the server keys with SHA-256 of a name: meta.sum ({@code <stream>}, {@code <stream>/<consumer>}),
+   * index.db ({@code <stream>}), message records ({@code <stream>-<block>}).
+   */
+  static HighwayHash64 keyedBy(String name) {
     try {
-      key = java.security.MessageDigest.getInstance("SHA-256")
-          .digest(checksumKeyName.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return new HighwayHash64(java.security.MessageDigest.getInstance("SHA-256")
+          .digest(name.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException("every JDK has SHA-256", e);
     }
-    long hash = new HighwayHash64(key).hashBytes(metaInf);
-    return java.util.HexFormat.of().toHexDigits(Long.reverseBytes(hash));
   }
 
   @Override
@@ -1472,7 +1481,809 @@ final class MetaCrypto {
 }
 
 // =================================================================================================
-// 5. Rewriter
+// 5. Compression
+//
+// s2 (klauspost/compress), the compression of 2.10+ message blocks with "compression": "s2". No
+// maintained Java decoder exists, so the block format (snappy plus repeat offsets) and the framed
+// stream format (chunks with masked CRC-32C) are decoded here. Bad input is reported, never thrown.
+// =================================================================================================
+
+/** What a reader got: a value, or where the bytes stopped making sense and why. */
+record Outcome<T>(T value, Damage damage) {
+  static <T> Outcome<T> ok(T value) { return new Outcome<>(value, null); }
+
+  static <T> Outcome<T> bad(long offset, String why) { return new Outcome<>(null, new Damage(offset, why)); }
+
+  boolean ok() { return damage == null; }
+}
+
+/**
+ * Damaged bytes: the offset in the file (in the decrypted content for a sealed index.db or o.dat, in
+ * the decoded records for a compressed block) and what is wrong there.
+ */
+record Damage(long offset, String why) {}
+
+/** The server's integers on disk are little-endian. */
+final class LittleEndian {
+  private static final java.lang.invoke.VarHandle INT32 =
+      java.lang.invoke.MethodHandles.byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+  private static final java.lang.invoke.VarHandle INT64 =
+      java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+  private LittleEndian() {}
+
+  static int int32(byte[] b, int at) { return (int) INT32.get(b, at); }
+
+  static long int64(byte[] b, int at) { return (long) INT64.get(b, at); }
+}
+
+final class S2 {
+  /** The largest chunk body a framed stream may carry, and the most a chunk may decode to (s2's maxBlockSize). */
+  static final int MAX_CHUNK = 4 << 20;
+  private static final byte[] STREAM_ID = "S2sTwO".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] SNAPPY_ID = "sNaPpY".getBytes(StandardCharsets.US_ASCII);
+
+  private S2() {}
+
+  /** Thrown inside the decoder only, to unwind to the public entry points; no stack trace is filled in. */
+  private static final class Corrupt extends Exception {
+    final long at;
+
+    Corrupt(long at, String why) {
+      super(why, null, false, false);
+      this.at = at;
+    }
+  }
+
+  /** Decoded bytes so far; chunks decode straight into it, so a block is not copied chunk by chunk. */
+  private static final class Out {
+    byte[] buf;
+    int size;
+
+    Out(int capacity) {
+      buf = new byte[capacity];
+    }
+
+    /** Room for {@code n} more bytes, without going past {@code max} in all. */
+    void reserve(long n, long max, long at) throws Corrupt {
+      if (size + n > max) throw new Corrupt(at, "decodes to more than the " + max + " bytes expected");
+      if (size + n > buf.length) buf = java.util.Arrays.copyOf(buf, (int) Math.min(max, Math.max(size + n, 2L * buf.length)));
+    }
+
+    byte[] exact() {
+      return size == buf.length ? buf : java.util.Arrays.copyOf(buf, size);
+    }
+  }
+
+  /**
+   * One s2 (or snappy) block: uvarint decoded length, then literals and copies. Refuses to decode to
+   * more than {@code maxDecoded} bytes, so a damaged length cannot exhaust memory.
+   */
+  static Outcome<byte[]> decodeBlock(byte[] src, int off, int len, int maxDecoded) {
+    try {
+      Out out = new Out(0);
+      block(src, off, len, maxDecoded, out);
+      return Outcome.ok(out.exact());
+    } catch (Corrupt c) {
+      return Outcome.bad(c.at, c.getMessage());
+    }
+  }
+
+  /**
+   * A framed stream as s2.NewWriter writes it: a stream identifier chunk, then compressed (0x00) and
+   * uncompressed (0x01) chunks each with the masked CRC-32C of its decoded bytes, padding (0xfe) and
+   * skippable (0x80-0xfd) chunks. Concatenated streams (a repeated identifier) are accepted, as
+   * s2.Reader accepts them. Offsets of damage are in the stream.
+   */
+  static Outcome<byte[]> decodeStream(byte[] src, int off, int len, long maxDecoded) {
+    return decodeStream(src, off, len, maxDecoded, 0, 0);
+  }
+
+  /**
+   * As {@link #decodeStream(byte[], int, int, long)}, for a compressed message block: the
+   * {@code rawTail} bytes that follow the stream in {@code src} (the last record's hash, which the
+   * server leaves uncompressed) are appended to the result, and {@code expectedSize} (the size the
+   * block's header records, tail included) sizes the buffer, so a block is decoded without copies.
+   */
+  static Outcome<byte[]> decodeStream(byte[] src, int off, int len, long maxDecoded, long expectedSize, int rawTail) {
+    try {
+      Out out = new Out((int) Math.min(Math.max(expectedSize, 0), Math.min(maxDecoded + rawTail, Integer.MAX_VALUE - 8)));
+      stream(src, off, len, maxDecoded, out);
+      out.reserve(rawTail, Long.MAX_VALUE, len);
+      System.arraycopy(src, off + len, out.buf, out.size, rawTail);
+      out.size += rawTail;
+      return Outcome.ok(out.exact());
+    } catch (Corrupt c) {
+      return Outcome.bad(c.at, c.getMessage());
+    }
+  }
+
+  private static void stream(byte[] src, int off, int len, long maxDecoded, Out out) throws Corrupt {
+    int end = off + len, p = off;
+    boolean sawId = false;
+    while (p < end) {
+      if (end - p < 4) throw new Corrupt(p - off, "truncated chunk header (" + (end - p) + " bytes left)");
+      int type = src[p] & 0xff;
+      int size = (src[p + 1] & 0xff) | (src[p + 2] & 0xff) << 8 | (src[p + 3] & 0xff) << 16;
+      int body = p + 4;
+      if (size > end - body) throw new Corrupt(p - off, "chunk of " + size + " bytes runs past the end of the stream");
+      if (type == 0xff) {
+        if (size != 6 || !(java.util.Arrays.equals(src, body, body + 6, STREAM_ID, 0, 6)
+            || java.util.Arrays.equals(src, body, body + 6, SNAPPY_ID, 0, 6))) {
+          throw new Corrupt(p - off, "bad stream identifier");
+        }
+        sawId = true;
+      } else if (!sawId) {
+        throw new Corrupt(p - off, "no stream identifier before the first chunk (not an s2 stream)");
+      } else if (type == 0x00 || type == 0x01) {
+        if (size < 4) throw new Corrupt(p - off, "data chunk shorter than its checksum");
+        int want = LittleEndian.int32(src, body), from = out.size;
+        if (type == 0x00) {
+          try {
+            block(src, body + 4, size - 4, (int) Math.min(MAX_CHUNK, maxDecoded - out.size), out);
+          } catch (Corrupt c) {
+            // Located at its chunk: a damaged byte can derail decoding anywhere after it, the chunk bounds it.
+            throw new Corrupt(p - off, "compressed chunk of " + size + " bytes: " + c.getMessage() + " (at byte " + c.at + " of it)");
+          }
+        } else {
+          if (size - 4 > MAX_CHUNK) throw new Corrupt(p - off, "uncompressed chunk of " + (size - 4) + " bytes exceeds 4 MiB");
+          out.reserve(size - 4, maxDecoded, p - off);
+          System.arraycopy(src, body + 4, out.buf, out.size, size - 4);
+          out.size += size - 4;
+        }
+        int got = maskedCrc32c(out.buf, from, out.size - from);
+        if (got != want) {
+          throw new Corrupt(p - off, String.format("chunk checksum mismatch (stored %08x, computed %08x)", want, got));
+        }
+      } else if (type < 0x80) {
+        throw new Corrupt(p - off, String.format("reserved unskippable chunk type 0x%02x", type));
+      } // 0x80-0xfe: skippable (padding, s2's seek index)
+      p = body + size;
+    }
+    if (!sawId) throw new Corrupt(0, "empty input (not an s2 stream)");
+  }
+
+  /** Decodes one block onto the end of {@code out}; offsets of damage are in the block. */
+  private static void block(byte[] src, int off, int len, int maxDecoded, Out out) throws Corrupt {
+    int end = off + len, s = off;
+    long n = 0;
+    for (int shift = 0; ; shift += 7) {
+      if (s >= end || shift > 28) throw new Corrupt(0, "bad decoded-length varint");
+      int b = src[s++] & 0xff;
+      n |= (long) (b & 0x7f) << shift;
+      if (b < 0x80) break;
+    }
+    if (n > maxDecoded) throw new Corrupt(0, "block claims " + n + " decoded bytes, more than " + maxDecoded);
+    out.reserve(n, Long.MAX_VALUE, 0);
+    byte[] dst = out.buf;
+    // Copies reach back within this block only: positions are relative to its start.
+    int base = out.size, dEnd = base + (int) n, d = base, offset = 0;
+    while (s < end) {
+      int at = s, tag = src[s] & 0xff, length;
+      switch (tag & 3) {
+        case 0 -> { // literal
+          int x = tag >>> 2;
+          if (x < 60) {
+            s++;
+          } else {
+            int extra = x - 59; // 1..4 length bytes follow
+            if (end - s <= extra) throw new Corrupt(at - off, "truncated literal length");
+            x = 0;
+            for (int i = 0; i < extra; i++) x |= (src[s + 1 + i] & 0xff) << (8 * i);
+            s += 1 + extra;
+          }
+          length = x + 1;
+          if (length <= 0 || length > dEnd - d || length > end - s) {
+            throw new Corrupt(at - off, "literal of " + Integer.toUnsignedString(x + 1) + " bytes runs past the end");
+          }
+          System.arraycopy(src, s, dst, d, length);
+          d += length;
+          s += length;
+          continue;
+        }
+        case 1 -> { // copy with 1-byte offset; offset 0 is s2's repeat of the previous offset
+          if (end - s < 2) throw new Corrupt(at - off, "truncated copy");
+          int toffset = (tag & 0xe0) << 3 | (src[s + 1] & 0xff);
+          length = (tag >>> 2) & 7;
+          s += 2;
+          if (toffset == 0) {
+            int extra = length - 4; // codes 5, 6, 7 carry 1, 2, 3 length bytes
+            if (extra > 0) {
+              if (end - s < extra) throw new Corrupt(at - off, "truncated repeat length");
+              int x = 0;
+              for (int i = 0; i < extra; i++) x |= (src[s + i] & 0xff) << (8 * i);
+              s += extra;
+              length = x + (extra == 1 ? 4 : extra == 2 ? 1 << 8 : 1 << 16);
+            }
+          } else {
+            offset = toffset;
+          }
+          length += 4;
+        }
+        case 2 -> { // copy with 2-byte offset
+          if (end - s < 3) throw new Corrupt(at - off, "truncated copy");
+          length = 1 + (tag >>> 2);
+          offset = (src[s + 1] & 0xff) | (src[s + 2] & 0xff) << 8;
+          s += 3;
+        }
+        default -> { // copy with 4-byte offset
+          if (end - s < 5) throw new Corrupt(at - off, "truncated copy");
+          length = 1 + (tag >>> 2);
+          offset = LittleEndian.int32(src, s + 1);
+          s += 5;
+        }
+      }
+      if (offset <= 0 || d - base < offset || length > dEnd - d) {
+        throw new Corrupt(at - off, "copy of " + length + " bytes from offset " + Integer.toUnsignedString(offset)
+            + " at decoded position " + (d - base) + " is out of range");
+      }
+      if (offset >= length) {
+        System.arraycopy(dst, d - offset, dst, d, length);
+      } else {
+        // Overlapping: the copy repeats the last `offset` bytes, so it runs forwards byte by byte.
+        for (int i = 0; i < length; i++) dst[d + i] = dst[d - offset + i];
+      }
+      d += length;
+    }
+    if (d != dEnd) throw new Corrupt(len, "decoded " + (d - base) + " bytes, the block claims " + n);
+    out.size = dEnd;
+  }
+
+  /** The checksum snappy and s2 frames carry: CRC-32C, rotated right by 15 and offset by 0xa282ead8. */
+  static int maskedCrc32c(byte[] b, int off, int len) {
+    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    crc.update(b, off, len);
+    int c = (int) crc.getValue();
+    return ((c >>> 15) | (c << 17)) + 0xa282ead8;
+  }
+}
+
+// =================================================================================================
+// 6. Block and state readers
+//
+// msgs/N.blk (records), msgs/N.key (block key), 2.9 msgs/N.idx, 2.10+ msgs/index.db and a
+// consumer's o.dat, read as the server reads them (filestore.go: rebuildStateLocked,
+// readIndexInfo, recoverFullState, decodeConsumerState). Bytes in, records out: nothing is
+// written, and damage comes back as data with its offset, never as an exception.
+// =================================================================================================
+
+/** Go's encoding/binary varints over a byte array; {@link #failed()} once a read ran off the end or overflowed. */
+final class VarintReader {
+  final byte[] buf;
+  final int end;
+  int pos;
+
+  VarintReader(byte[] buf, int from, int end) {
+    this.buf = buf;
+    this.pos = from;
+    this.end = end;
+  }
+
+  boolean failed() { return pos < 0; }
+
+  /** binary.Uvarint: at most 10 bytes, the 10th no more than 1. */
+  long uvarint() {
+    if (pos < 0) return 0;
+    long v = 0;
+    for (int shift = 0, i = pos; i < end && shift < 70; shift += 7, i++) {
+      int b = buf[i] & 0xff;
+      if (b < 0x80) {
+        if (shift == 63 && b > 1) break;
+        pos = i + 1;
+        return v | (long) b << shift;
+      }
+      v |= (long) (b & 0x7f) << shift;
+    }
+    pos = -1;
+    return 0;
+  }
+
+  /** binary.Varint: zig-zag. */
+  long varint() {
+    long u = uvarint();
+    return (u >>> 1) ^ -(u & 1);
+  }
+
+  /** Skips {@code n} bytes and returns where they start, or -1 (and failed) when fewer are left. */
+  int take(int n) {
+    if (pos < 0 || n < 0 || n > end - pos) {
+      pos = -1;
+      return -1;
+    }
+    int at = pos;
+    pos += n;
+    return at;
+  }
+}
+
+/**
+ * The key of one encrypted message block: {@code msgs/N.key} is {@code nonce || seal(kek, seed)} with
+ * kek from the JetStream key, the account and context {@code <stream>:<N>}. The block is a keystream
+ * (XChaCha20 or AES-256-CTR) of (seed, nonce) from offset 0; a 2.9 {@code N.idx} is sealed with
+ * AEAD(seed) and the same nonce, without a nonce prefix.
+ */
+record BlockKey(MetaCrypto.Cipher cipher, byte[] seed, byte[] nonce) {
+  /** {@code N.key} shorter than this is refused by the server (minBlkKeySize). */
+  static final int MIN_KEY_FILE = 64;
+
+  /** Opens {@code keyFile} trying {@code preferredOrNull} (the stream's cipher) first, then the other cipher. */
+  static Outcome<BlockKey> open(byte[] jsKey, String account, String stream, int index, byte[] keyFile,
+      MetaCrypto.Cipher preferredOrNull) {
+    if (keyFile.length < MIN_KEY_FILE) return Outcome.bad(0, index + ".key has " + keyFile.length + " bytes, fewer than " + MIN_KEY_FILE);
+    byte[] kek = MetaCrypto.prf(jsKey, account, stream + ":" + index);
+    MetaCrypto.Cipher first = preferredOrNull == null ? MetaCrypto.Cipher.CHACHA : preferredOrNull;
+    for (MetaCrypto.Cipher c : new MetaCrypto.Cipher[] {first, first.other()}) {
+      try {
+        byte[] seed = MetaCrypto.open(c, kek, keyFile);
+        return Outcome.ok(new BlockKey(c, seed, java.util.Arrays.copyOf(keyFile, c.nonceSize)));
+      } catch (java.security.GeneralSecurityException wrongCipherOrKey) {
+        // try the other cipher
+      }
+    }
+    return Outcome.bad(0, index + ".key opens with neither chacha nor aes: wrong JetStream key or account, or a damaged key file");
+  }
+
+  /** The plaintext of an encrypted block file (same length: a keystream XOR). */
+  byte[] decrypt(byte[] file) {
+    return decryptAt(file, 0);
+  }
+
+  /**
+   * The plaintext of {@code bytes} found at {@code fileOffset} of the block file: the keystream is
+   * started at that position, so the last 8 bytes (the checksum index files record) are read without
+   * decrypting the whole block.
+   */
+  byte[] decryptAt(byte[] bytes, long fileOffset) {
+    try {
+      javax.crypto.Cipher ks;
+      int skip;
+      if (cipher == MetaCrypto.Cipher.CHACHA) {
+        // XChaCha20: HChaCha20 subkey from nonce[0:16], then ChaCha20 with 0x00000000 || nonce[16:24]; 64-byte blocks.
+        byte[] n12 = new byte[12];
+        System.arraycopy(nonce, 16, n12, 4, 8);
+        ks = javax.crypto.Cipher.getInstance("ChaCha20");
+        ks.init(javax.crypto.Cipher.DECRYPT_MODE,
+            new javax.crypto.spec.SecretKeySpec(MetaCrypto.hChaCha20(seed, java.util.Arrays.copyOf(nonce, 16)), "ChaCha20"),
+            new javax.crypto.spec.ChaCha20ParameterSpec(n12, (int) (fileOffset / 64)));
+        skip = (int) (fileOffset % 64);
+      } else {
+        // AES-CTR: the 16-byte nonce is a big-endian counter, one step per 16-byte block.
+        BigInteger counter = new BigInteger(1, nonce).add(BigInteger.valueOf(fileOffset / 16));
+        byte[] iv = new byte[16], c = counter.toByteArray();
+        int n = Math.min(c.length, 16);
+        System.arraycopy(c, c.length - n, iv, 16 - n, n); // mod 2^128
+        ks = javax.crypto.Cipher.getInstance("AES/CTR/NoPadding");
+        ks.init(javax.crypto.Cipher.DECRYPT_MODE, new javax.crypto.spec.SecretKeySpec(seed, "AES"),
+            new javax.crypto.spec.IvParameterSpec(iv));
+        skip = (int) (fileOffset % 16);
+      }
+      if (skip == 0) return ks.doFinal(bytes);
+      ks.update(new byte[skip]);
+      return ks.doFinal(bytes);
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("a keystream with valid key and nonce sizes cannot fail", e);
+    }
+  }
+
+  /** Opens a 2.9 {@code N.idx}: AEAD(seed) with the block's nonce, which the file does not repeat. */
+  Outcome<byte[]> openIndex(byte[] file) {
+    byte[] sealed = java.util.Arrays.copyOf(nonce, nonce.length + file.length);
+    System.arraycopy(file, 0, sealed, nonce.length, file.length);
+    try {
+      return Outcome.ok(MetaCrypto.open(cipher, seed, sealed));
+    } catch (java.security.GeneralSecurityException e) {
+      return Outcome.bad(0, "does not open with its block key: damaged, or not this block's index");
+    }
+  }
+
+  @Override public String toString() { return "BlockKey[" + cipher + ", key hidden]"; }
+}
+
+/**
+ * One message block, {@code msgs/N.blk}. Records (little-endian):
+ * {@code total_len u32 | seq u64 | ts i64 | subj_len u16 | subj | [hdr_len u32 | hdr] | msg | hash[8]},
+ * bit 31 of total_len = has headers, bit 63 of seq = erased or skipped, bit 62 = delete tombstone
+ * (2.10+). hash = HighwayHash-64 keyed sha256("<stream>-<N>") over seq and ts as written, subject,
+ * headers and message. 2.10+ may prefix the block with {@code cmp <alg> uvarint(size)} and s2-frame
+ * all but its last 8 bytes; encryption covers the whole file, prefix included.
+ */
+final class MsgBlock {
+  static final int HEADER = 22, HASH = 8;
+  /** The server treats a longer record as garbage (rlBadThresh). */
+  static final int MAX_RECORD = 32 << 20;
+  /** No block decodes to more: the server seals a block at 8 MiB, after a record of up to MAX_RECORD. */
+  static final int MAX_DECODED = (8 << 20) + MAX_RECORD;
+  private static final int HBIT = 1 << 31;
+  private static final long EBIT = 1L << 63, TBIT = 1L << 62;
+
+  enum Kind { MESSAGE, DELETED, TOMBSTONE }
+
+  enum Hash { OK, MISMATCH, NOT_CHECKED }
+
+  /**
+   * One record: where it is in the (decrypted, decompressed) block, its sequence (flags removed) and
+   * time, subject, and the lengths of headers and payload; not the payload itself.
+   */
+  record Record(long offset, int length, Kind kind, long seq, long ts, String subject, int headerLength,
+      int payloadLength, Hash hash) {}
+
+  /**
+   * What one pass over a block found. {@code messages}/{@code bytes} count live records with a good (or
+   * unchecked) hash, {@code bytes} as the server counts them (whole records); first/last are live
+   * sequences ({@code firstSeq} = lastSeq + 1 when none is live); {@code highestSeq} also counts erased
+   * records. {@code lastChecksum} is the file's last 8 bytes, decrypted, as index files record it.
+   * {@code unreadable} says why the records could not be read at all (then the counts are zero).
+   */
+  record Scan(int index, long fileBytes, long dataBytes, boolean compressed, boolean encrypted, long records,
+      long messages, long bytes, long firstSeq, long firstTs, long lastSeq, long lastTs, long highestSeq,
+      long deleted, long tombstones, long lastChecksum, List<Damage> damage, String unreadable) {}
+
+  /** The plaintext records of a block file: decrypted when a key is given, decompressed when it carries a cmp prefix. */
+  record Plain(byte[] data, boolean compressed, long lastChecksum) {}
+
+  private MsgBlock() {}
+
+  /** The record hash of block {@code index} of {@code stream}: keyed sha256("<stream>-<index>"). */
+  static HighwayHash64 hasher(String stream, int index) {
+    return HighwayHash64.keyedBy(stream + "-" + index);
+  }
+
+  /**
+   * A block's last checksum (what .idx and index.db record, the last 8 bytes of the decrypted file)
+   * from the file's last 8 bytes and its length alone; 0 for a file shorter than 8 bytes, as the server.
+   */
+  static long lastChecksum(byte[] last8, long fileLength, BlockKey key) {
+    if (fileLength < HASH || last8.length != HASH) return 0;
+    return LittleEndian.int64(key == null ? last8 : key.decryptAt(last8, fileLength - HASH), 0);
+  }
+
+  /** Decrypts ({@code key} null for a plain store) and decompresses a block file. */
+  static Outcome<Plain> open(byte[] file, BlockKey key) {
+    byte[] buf = key == null ? file : key.decrypt(file);
+    long lchk = buf.length >= HASH ? LittleEndian.int64(buf, buf.length - HASH) : 0;
+    if (buf.length < 5 || buf[0] != 'c' || buf[1] != 'm' || buf[2] != 'p') return Outcome.ok(new Plain(buf, false, lchk));
+    VarintReader meta = new VarintReader(buf, 4, buf.length);
+    long size = meta.uvarint();
+    if (meta.failed()) return Outcome.bad(4, "compression header has no complete original size");
+    int alg = buf[3] & 0xff, body = meta.pos;
+    if (alg == 0) return Outcome.ok(new Plain(java.util.Arrays.copyOfRange(buf, body, buf.length), false, lchk));
+    if (alg != 1) return Outcome.bad(3, "unknown compression algorithm " + alg);
+    if (buf.length - body < HASH) return Outcome.bad(body, "compressed block shorter than its trailing checksum");
+    Outcome<byte[]> s2 = S2.decodeStream(buf, body, buf.length - body - HASH, MAX_DECODED, size, HASH);
+    if (!s2.ok()) return Outcome.bad(body + s2.damage().offset(), "s2: " + s2.damage().why());
+    return Outcome.ok(new Plain(s2.value(), true, lchk));
+  }
+
+  /**
+   * Reads block {@code index} of {@code stream}: every record goes to {@code each} in file order
+   * (null to only count), and the summary comes back. With {@code verify} each record's hash is
+   * checked. A record whose length makes no sense ends the scan (nothing after it can be located);
+   * a hash mismatch is reported and the scan goes on.
+   */
+  static Scan scan(String stream, int index, byte[] file, BlockKey key, boolean verify, Consumer<Record> each) {
+    Outcome<Plain> plain = open(file, key);
+    if (!plain.ok()) {
+      return new Scan(index, file.length, 0, false, key != null, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+          List.of(plain.damage()), plain.damage().why() + " at file offset " + plain.damage().offset());
+    }
+    byte[] b = plain.value().data();
+    HighwayHash64 hh = verify ? hasher(stream, index) : null;
+    byte[] scratch = verify ? new byte[4096] : null;
+    List<Damage> damage = new ArrayList<>();
+    long records = 0, messages = 0, bytes = 0, firstSeq = 0, firstTs = 0, lastSeq = 0, lastTs = 0, highest = 0;
+    long tombstones = 0;
+    int n = b.length, i = 0;
+    while (i < n) {
+      if (n - i < HEADER) {
+        damage.add(new Damage(i, "truncated record: " + (n - i) + " bytes left, a record header needs " + HEADER));
+        break;
+      }
+      int raw = LittleEndian.int32(b, i);
+      boolean hasHeaders = (raw & HBIT) != 0;
+      int rl = raw & ~HBIT, slen = (b[i + 20] & 0xff) | (b[i + 21] & 0xff) << 8, dlen = rl - HEADER;
+      if (dlen < 0 || slen > dlen - HASH || rl > n - i || rl > MAX_RECORD) {
+        damage.add(new Damage(i, "record length " + rl + " (subject " + slen + ") does not fit: the rest of the block ("
+            + (n - i) + " bytes) cannot be read"));
+        break;
+      }
+      int subj = i + HEADER, body = subj + slen, end = i + rl - HASH, hdrLen = 0;
+      if (hasHeaders) {
+        hdrLen = end - body >= 4 ? LittleEndian.int32(b, body) : -1;
+        if (hdrLen < 0 || hdrLen > end - body - 4) {
+          damage.add(new Damage(i, "header length " + hdrLen + " does not fit its record: the rest of the block cannot be read"));
+          break;
+        }
+        body += 4;
+      }
+      long seqRaw = LittleEndian.int64(b, i + 4), ts = LittleEndian.int64(b, i + 12);
+      Hash hash = Hash.NOT_CHECKED;
+      if (verify) {
+        int len = 16 + slen + (end - body);
+        if (scratch.length < len) scratch = new byte[Math.max(len, scratch.length * 2)];
+        System.arraycopy(b, i + 4, scratch, 0, 16);
+        System.arraycopy(b, subj, scratch, 16, slen);
+        System.arraycopy(b, body, scratch, 16 + slen, end - body);
+        hash = hh.hashBytes(scratch, 0, len) == LittleEndian.int64(b, end) ? Hash.OK : Hash.MISMATCH;
+      }
+      // As the server: the tombstone bit first, then erased (or skipped) records.
+      Kind kind = (seqRaw & TBIT) != 0 ? Kind.TOMBSTONE : (seqRaw & EBIT) != 0 || seqRaw == 0 ? Kind.DELETED : Kind.MESSAGE;
+      long seq = seqRaw & ~(EBIT | TBIT);
+      records++;
+      if (hash == Hash.MISMATCH) {
+        damage.add(new Damage(i, "record seq " + seq + ": checksum mismatch"));
+      } else if (kind == Kind.TOMBSTONE) {
+        tombstones++;
+      } else {
+        if (seq > highest) highest = seq;
+        if (kind == Kind.MESSAGE) {
+          if (messages++ == 0) {
+            firstSeq = seq;
+            firstTs = ts;
+          }
+          bytes += rl;
+          lastSeq = seq;
+          lastTs = ts;
+        }
+      }
+      if (each != null) {
+        each.accept(new Record(i, rl, kind, seq, ts, new String(b, subj, slen, StandardCharsets.UTF_8),
+            hasHeaders ? hdrLen : 0, end - body - hdrLen, hash));
+      }
+      i += rl;
+    }
+    if (messages == 0) firstSeq = highest + 1;
+    long deleted = messages == 0 ? 0 : lastSeq - firstSeq + 1 - messages;
+    Plain p = plain.value();
+    return new Scan(index, file.length, n, p.compressed(), key != null, records, messages, bytes, firstSeq, firstTs,
+        lastSeq, lastTs, Math.max(highest, lastSeq), deleted, tombstones, p.lastChecksum(), List.copyOf(damage), null);
+  }
+}
+
+/**
+ * A 2.9 {@code msgs/N.idx}: the block's state as the server last saved it. In 2.9 it is the only place
+ * that remembers non-erasing deletes (acks on work-queue and interest streams, no_erase deletes,
+ * every delete on an encrypted store). Layout: {@code 22, 1}, uvarint msgs, bytes, first seq, varint
+ * first ts, uvarint last seq, varint last ts, uvarint num deleted, lchk[8], then each deleted seq as
+ * uvarint (seq - first). {@code deleted} is sorted.
+ */
+record BlockIndex29(long messages, long bytes, long firstSeq, long firstTs, long lastSeq, long lastTs,
+    long[] deleted, long lastChecksum) {
+  static final int MAGIC = 22;
+
+  /** Reads an {@code N.idx} ({@code key} null on a plain store); the server's own accounting check included. */
+  static Outcome<BlockIndex29> read(byte[] file, BlockKey key) {
+    byte[] buf = file;
+    if (key != null) {
+      Outcome<byte[]> opened = key.openIndex(file);
+      if (!opened.ok()) return Outcome.bad(0, opened.damage().why());
+      buf = opened.value();
+    }
+    if (buf.length < 2 || buf[0] != MAGIC || buf[1] != 1) return Outcome.bad(0, "not a version 1 block index (magic and version)");
+    VarintReader r = new VarintReader(buf, 2, buf.length);
+    long ebitOff = ~(1L << 63);
+    long msgs = r.uvarint() & ebitOff, bytes = r.uvarint() & ebitOff, first = r.uvarint() & ebitOff, firstTs = r.varint();
+    long last = r.uvarint() & ebitOff, lastTs = r.varint(), ndel = r.uvarint() & ebitOff;
+    int lchkAt = r.take(MsgBlock.HASH);
+    if (r.failed()) return Outcome.bad(buf.length, "short index file");
+    if (msgs != last - first + 1 - ndel) {
+      return Outcome.bad(2, "accounting inconsistent: " + msgs + " messages in " + first + ".." + last + " with " + ndel + " deleted");
+    }
+    long[] deleted = new long[(int) Math.min(ndel, buf.length)];
+    int k = 0;
+    while (k < deleted.length) {
+      long d = r.uvarint() & ebitOff;
+      if (r.failed()) return Outcome.bad(buf.length, "deleted list ends after " + k + " of " + ndel + " entries");
+      if (d == 0) break; // as the server: a zero ends the list
+      deleted[k++] = first + d;
+    }
+    deleted = java.util.Arrays.copyOf(deleted, k);
+    java.util.Arrays.sort(deleted);
+    return Outcome.ok(new BlockIndex29(msgs, bytes, first, firstTs, last, lastTs, deleted, LittleEndian.int64(buf, lchkAt)));
+  }
+}
+
+/**
+ * A 2.10+ {@code msgs/index.db}: the whole stream's state as the server last saved it. Layout (inside
+ * the optional seal with the stream's meta.key seed and a nonce prefix): {@code 11, version} (1 2.10,
+ * 2 2.11, 3 2.12, 4 2.14+), uvarint msgs, bytes, first seq, varint first ts, uvarint last seq, varint
+ * last ts, the subjects, the blocks (index, bytes, first seq, first ts and last ts relative to the
+ * stream's first ts, last seq, num deleted, [v2+ ttls], [v3+ schedules], [avl set of deleted]), then
+ * uvarint last block index and that block's lchk[8]. 8 bytes of HighwayHash-64 keyed sha256(stream)
+ * over everything before them end the file.
+ */
+record StreamIndex(int version, long messages, long bytes, long firstSeq, long firstTs, long lastSeq, long lastTs,
+    long subjects, List<StreamIndex.Block> blocks, int lastBlock, long lastChecksum) {
+  static final int MAGIC = 11, NEWEST_VERSION = 4;
+
+  /** One block as index.db has it; {@code messages} = last - first + 1 - deleted, as the server computes it. */
+  record Block(int index, long bytes, long firstSeq, long firstTs, long lastSeq, long lastTs, long messages,
+      long[] deleted) {}
+
+  /** Reads index.db of {@code stream}; {@code streamKey} is the opened meta.key of an encrypted stream, else null. */
+  static Outcome<StreamIndex> read(String stream, byte[] file, MetaCrypto.Opened streamKey) {
+    if (file.length < 32) return Outcome.bad(0, "too short (" + file.length + " bytes)");
+    int bodyLen = file.length - MsgBlock.HASH;
+    long stored = LittleEndian.int64(file, bodyLen);
+    if (HighwayHash64.keyedBy(stream).hashBytes(file, 0, bodyLen) != stored) {
+      return Outcome.bad(bodyLen, "checksum mismatch (keyed with stream name '" + stream + "')");
+    }
+    byte[] buf = java.util.Arrays.copyOf(file, bodyLen);
+    if (streamKey != null) {
+      try {
+        buf = MetaCrypto.open(streamKey.cipher(), streamKey.assetKey(), buf);
+      } catch (java.security.GeneralSecurityException e) {
+        return Outcome.bad(0, "does not open with the stream's key");
+      }
+    }
+    if (buf.length < 2 || buf[0] != MAGIC || buf[1] < 1 || buf[1] > NEWEST_VERSION) {
+      return Outcome.bad(0, "unknown magic and version " + (buf.length < 2 ? "" : buf[0] + "," + buf[1]));
+    }
+    int version = buf[1];
+    VarintReader r = new VarintReader(buf, 2, buf.length);
+    long msgs = r.uvarint(), bytes = r.uvarint(), first = r.uvarint(), firstTs = r.varint();
+    long last = r.uvarint(), lastTs = r.varint(), numSubjects = r.uvarint();
+    for (long s = 0; s < numSubjects && !r.failed(); s++) {
+      int len = (int) Math.min(r.uvarint(), Integer.MAX_VALUE);
+      if (len == 0) continue;
+      r.take(len);
+      long total = r.uvarint();
+      r.uvarint(); // first block
+      if (total > 1 || version >= 4) r.uvarint(); // last block
+    }
+    if (r.failed()) return Outcome.bad(buf.length, "subject list runs past the end");
+    long numBlocks = r.uvarint();
+    List<Block> blocks = new ArrayList<>();
+    for (long k = 0; k < numBlocks && !r.failed(); k++) {
+      int at = r.pos;
+      int index = (int) r.uvarint();
+      long bBytes = r.uvarint(), fseq = r.uvarint(), fts = r.varint(), lseq = r.uvarint(), lts = r.varint(), ndel = r.uvarint();
+      if (version >= 2) r.uvarint(); // ttls
+      if (version >= 3) r.uvarint(); // schedules
+      if (r.failed()) return Outcome.bad(at, "block entry " + k + " runs past the end");
+      long[] deleted = new long[0];
+      if (ndel > 0) {
+        Outcome<SequenceSet> set = SequenceSet.decode(buf, r.pos);
+        if (!set.ok()) return Outcome.bad(r.pos, "deleted set of block " + index + ": " + set.damage().why());
+        deleted = set.value().seqs();
+        r.pos += set.value().encodedLength();
+      }
+      long bMsgs = lseq - fseq + 1;
+      bMsgs = bMsgs > ndel ? bMsgs - ndel : 0;
+      blocks.add(new Block(index, bBytes, fseq, fts + firstTs, lseq, lts + firstTs, bMsgs, deleted));
+    }
+    int lastBlock = (int) r.uvarint();
+    int lchkAt = r.take(MsgBlock.HASH);
+    if (r.failed()) return Outcome.bad(buf.length, "ends before the last block's checksum");
+    return Outcome.ok(new StreamIndex(version, msgs, bytes, first, firstTs, last, lastTs, numSubjects,
+        List.copyOf(blocks), lastBlock, LittleEndian.int64(buf, lchkAt)));
+  }
+
+  /**
+   * Why the server would not trust this index.db and would rebuild from the blocks instead, or null
+   * when it would: the last block must be the one index.db names, must exist with the same last 8
+   * bytes ({@code lastChecksumOnDisk}, null when the block file is missing), no higher block may
+   * exist, and the per-block totals must add up to the stream's.
+   */
+  String whyNotTrusted(Long lastChecksumOnDisk, int highestBlockOnDisk) {
+    List<Block> kept = new ArrayList<>();
+    for (int k = 0; k < blocks.size(); k++) {
+      if (blocks.get(k).messages() > 0 || k == blocks.size() - 1) kept.add(blocks.get(k));
+    }
+    if (kept.isEmpty() || kept.get(kept.size() - 1).index() != lastBlock) {
+      return "it names block " + lastBlock + " as the last, its block list does not end there";
+    }
+    if (lastChecksumOnDisk == null) return "block " + lastBlock + " it ends with is missing";
+    if (lastChecksumOnDisk != lastChecksum) return "block " + lastBlock + " has changed since (more records were written)";
+    if (highestBlockOnDisk > lastBlock) return "block " + highestBlockOnDisk + " was written after it";
+    long tMsgs = 0, tBytes = 0, tFirst = 0, tLast = 0;
+    for (Block b : kept) {
+      if (tFirst == 0 || b.firstSeq() < tFirst) tFirst = b.firstSeq();
+      tLast = Math.max(tLast, b.lastSeq());
+      tMsgs += b.messages();
+      tBytes += b.bytes();
+    }
+    boolean firstCounts = (firstSeq > 1 && tFirst > 1) || tFirst > 1; // as trackingStatesEqual
+    if (tMsgs != messages || tBytes != bytes || tLast != lastSeq || (firstCounts && tFirst != firstSeq)) {
+      return "its block totals (" + tMsgs + " messages, " + tFirst + ".." + tLast + ") disagree with its stream totals ("
+          + messages + " messages, " + firstSeq + ".." + lastSeq + ")";
+    }
+    return null;
+  }
+}
+
+/**
+ * The server's avl.SequenceSet encoding (index.db's deleted sequences): {@code 22, version}, u32 node
+ * count, u32 size, then per node u64 base, bitmap words (32 in version 2, 64 in version 1) and u16
+ * height; bit b of word w is sequence base + 64w + b. {@code seqs} is sorted.
+ */
+record SequenceSet(long[] seqs, int encodedLength) {
+  static Outcome<SequenceSet> decode(byte[] buf, int at) {
+    if (buf.length - at < 10 || buf[at] != 22 || (buf[at + 1] != 1 && buf[at + 1] != 2)) {
+      return Outcome.bad(at, "not a sequence set (magic and version)");
+    }
+    int words = buf[at + 1] == 2 ? 32 : 64, nodeLen = 8 + 8 * words + 2;
+    long nodes = LittleEndian.int32(buf, at + 2) & 0xffffffffL, size = LittleEndian.int32(buf, at + 6) & 0xffffffffL;
+    if (nodes > (buf.length - at - 10) / nodeLen) return Outcome.bad(at, nodes + " nodes do not fit in the rest of the file");
+    long[] seqs = new long[(int) Math.min(size, nodes * words * 64)];
+    int n = 0, p = at + 10;
+    for (long k = 0; k < nodes; k++, p += nodeLen) {
+      long base = LittleEndian.int64(buf, p);
+      for (int w = 0; w < words; w++) {
+        for (long bits = LittleEndian.int64(buf, p + 8 + 8 * w); bits != 0; bits &= bits - 1) {
+          if (n == seqs.length) return Outcome.bad(at, "more sequences than the " + size + " it declares");
+          seqs[n++] = base + 64L * w + Long.numberOfTrailingZeros(bits);
+        }
+      }
+    }
+    if (n != size) return Outcome.bad(at, "declares " + size + " sequences, holds " + n);
+    java.util.Arrays.sort(seqs);
+    return Outcome.ok(new SequenceSet(seqs, p - at));
+  }
+}
+
+/**
+ * A consumer's {@code obs/<name>/o.dat}: {@code 22, version} (1 or 2), uvarint ack floor (consumer,
+ * stream), delivered (consumer, stream), then pending acks (stream seq, consumer seq, time, relative
+ * to the ack floor and a base time in seconds) and redelivery counts. Sealed with the consumer's
+ * meta.key seed (nonce prefix) on an encrypted store. Version 1 stored delivered as "next".
+ */
+record ConsumerState(SeqPair delivered, SeqPair ackFloor, List<ConsumerState.Pending> pending,
+    java.util.SortedMap<Long, Long> redelivered) {
+  /** A position as the server's JSON has it: {@code consumer_seq}, {@code stream_seq}. */
+  record SeqPair(long consumerSeq, long streamSeq) {}
+
+  /** A delivered, unacknowledged message: stream and consumer sequence, delivery time in ns (second precision). */
+  record Pending(long streamSeq, long consumerSeq, long ts) {}
+
+  static final int MAGIC = 22;
+
+  /** Decodes o.dat; {@code consumerKey} is the opened consumer meta.key on an encrypted store, else null. */
+  static Outcome<ConsumerState> decode(byte[] file, MetaCrypto.Opened consumerKey) {
+    byte[] buf = file;
+    if (consumerKey != null) {
+      try {
+        buf = MetaCrypto.open(consumerKey.cipher(), consumerKey.assetKey(), file);
+      } catch (java.security.GeneralSecurityException e) {
+        return Outcome.bad(0, "does not open with the consumer's key");
+      }
+    }
+    if (buf.length < 2 || buf[0] != MAGIC || (buf[1] != 1 && buf[1] != 2)) return Outcome.bad(0, "unknown magic and version");
+    int version = buf[1];
+    VarintReader r = new VarintReader(buf, 2, buf.length);
+    long afC = r.uvarint(), afS = r.uvarint(), dC = r.uvarint(), dS = r.uvarint();
+    if (r.failed()) return Outcome.bad(buf.length, "ends inside the delivered and ack floor positions");
+    if (version == 1) {
+      if (afC > 1) dC += afC - 1;
+      if (afS > 1) dS += afS - 1;
+    }
+    if (afS < 0 || dS < 0) return Outcome.bad(2, "stream sequence with bit 63 set (state rolled backwards)");
+    List<Pending> pending = new ArrayList<>();
+    long numPending = r.uvarint();
+    if (numPending > 0) {
+      long mints = r.varint();
+      for (long k = 0; k < numPending && !r.failed(); k++) {
+        long sseq = r.uvarint() + afS, dseq = version == 2 ? r.uvarint() + afC : 0, ts = r.varint();
+        if (r.failed()) break;
+        if (sseq == 0) return Outcome.bad(r.pos, "pending entry " + k + " has stream sequence 0");
+        pending.add(new Pending(sseq, dseq, (version == 1 ? ts + mints : mints - ts) * 1_000_000_000L));
+      }
+    }
+    if (r.failed()) return Outcome.bad(buf.length, "pending list runs past the end");
+    java.util.SortedMap<Long, Long> redelivered = new java.util.TreeMap<>();
+    long numRedelivered = r.uvarint();
+    for (long k = 0; k < numRedelivered && !r.failed(); k++) {
+      long seq = r.uvarint(), count = r.uvarint();
+      if (!r.failed() && seq > 0 && count > 0) redelivered.put(seq + afS, count);
+    }
+    if (r.failed()) return Outcome.bad(buf.length, "redelivered list runs past the end");
+    pending.sort(Comparator.comparingLong(Pending::streamSeq));
+    return Outcome.ok(new ConsumerState(new SeqPair(dC, dS), new SeqPair(afC, afS), List.copyOf(pending),
+        java.util.Collections.unmodifiableSortedMap(redelivered)));
+  }
+}
+
+// =================================================================================================
+// 7. Rewriter
 //
 // meta.inf is edited as bytes, not re-serialised: every field, its order, its spelling (Go
 // escapes '>' as \u003e), unknown fields of newer servers and every number stay exactly as the
@@ -1606,7 +2417,7 @@ final class MetaRewriter {
 }
 
 // =================================================================================================
-// 6. Prepare: the plan, the backup, atomic replacement, the manifest, recovery.conf, verify
+// 8. Prepare: the plan, the backup, atomic replacement, the manifest, recovery.conf, verify
 //
 // Order of work, so that a kill at any moment loses nothing and a rerun completes the job:
 //   manifest (the whole plan, with every new meta.sum) -> copies of the originals -> Raft
@@ -2293,7 +3104,7 @@ final class LoadCheck {
 }
 
 // =================================================================================================
-// 7. Reports: the inspect table and JSON, what prepare did, next steps
+// 9. Reports: the inspect table and JSON, what prepare did, next steps
 // =================================================================================================
 
 final class Reports {
@@ -2514,7 +3325,7 @@ final class Reports {
 }
 
 // =================================================================================================
-// 8. Commands
+// 10. Commands
 // =================================================================================================
 
 @Command(name = "js-recover", mixinStandardHelpOptions = true, versionProvider = JsRecover.VersionProvider.class,
