@@ -175,6 +175,8 @@ final class Store {
   final List<Path> leftoverTemps = Collections.synchronizedList(new ArrayList<>());
   final List<Problem> problems = Collections.synchronizedList(new ArrayList<>());
   final List<Warning> warnings = Collections.synchronizedList(new ArrayList<>());
+  /** Files that have other hard links (a cp -al copy): a server's writes here reach them too. */
+  final List<Path> hardLinked = Collections.synchronizedList(new ArrayList<>());
   final TreeSet<String> accounts = new TreeSet<>();
   /** Size and mtime of every file whose change would mean a server is still writing. */
   final Map<Path, FileStamp> stamps = new ConcurrentHashMap<>();
@@ -328,7 +330,6 @@ final class StoreWalker {
                     + "starts with '.'): left as is; the server removes it at start"));
               } else if (isRealDir(store, streamDir)) {
                 streamDirs.add(new StreamDir(account, streamDir));
-                store.accounts.add(account); // accounts that hold streams: the ones a server must serve
               }
             }
           }
@@ -341,15 +342,44 @@ final class StoreWalker {
           + "meta.inf). Is this the copy of the right node's store_dir?");
     }
     List<StoredStream> streams = Collections.synchronizedList(new ArrayList<>());
-    parallel(streamDirs, sd -> streams.add(readStream(store, sd)));
+    parallel(streamDirs, sd -> {
+      StoredStream s = readStream(store, sd);
+      if (s != null) streams.add(s);
+    });
     store.streams.addAll(streams);
+    streams.forEach(s -> store.accounts.add(s.meta().account)); // accounts that hold streams: the ones a server must serve
     store.sort();
+    if (!store.hardLinked.isEmpty()) store.problems.add(hardLinks(store));
   }
 
+  /**
+   * A copy made with cp -al shares every file with what it was copied from. prepare replaces the
+   * files it rewrites (a rename breaks the link), but a server started on the copy appends to the
+   * shared message blocks and consumer state in place: the original changes under it. A problem,
+   * not a warning: the original may be the only other copy, and refusing prepare keeps verify
+   * (which needs recovery.conf) from starting a server on it.
+   */
+  private static Problem hardLinks(Store store) {
+    Collections.sort(store.hardLinked);
+    return new Problem(store.hardLinked.get(0), store.hardLinked.size() + " file(s) of this store have other hard links, "
+        + "e.g. this one (a copy made with cp -al): a nats-server started on this store (verify, the recovery server) "
+        + "writes its message blocks and consumer state in place, so the files they share change too",
+        "make a real copy of the survivor's store_dir (cp -a, without -l) and work on that",
+        "prepared anyway: prepare replaces the files it rewrites (their links are broken, the other copy keeps its "
+            + "bytes), but any server started on this store writes through to the other copy");
+  }
+
+  /** A stream folder, or null for one with no file in it at all (no config, no message: nothing to recover). */
   private StoredStream readStream(Store store, StreamDir sd) {
     String stream = name(sd.dir());
+    if (!Files.exists(sd.dir().resolve(MetaAsset.META_INF), LinkOption.NOFOLLOW_LINKS) && holdsNoFile(store, sd.dir())) {
+      store.warnings.add(new Warning(sd.dir(), "an empty stream folder (no meta.inf, no message): nothing to recover; "
+          + "the server skips it (\"Missing stream metafile\"), so it is not counted as a stream; left as is"));
+      return null;
+    }
     MetaAsset meta = readAsset(store, new MetaAsset(AssetKind.STREAM, sd.account(), stream, null, sd.dir()));
     List<MetaAsset> consumers = new ArrayList<>();
+    List<Path> blocks = List.of(); // message blocks, oldest first
     for (Path entry : list(store, sd.dir())) {
       String n = name(entry);
       if (n.endsWith(TEMP_SUFFIX)) {
@@ -362,20 +392,40 @@ final class StoreWalker {
           }
         }
       } else if (n.equals(MSGS) && isRealDir(store, entry)) {
-        stampLastBlock(store, entry);
+        blocks = blocks(store, entry);
+        if (!blocks.isEmpty()) stamp(store, blocks.get(blocks.size() - 1)); // the newest block grows while a server writes
       }
     }
     for (MetaAsset c : consumers) {
       list(store, c.dir).stream().filter(e -> name(e).endsWith(TEMP_SUFFIX)).forEach(store.leftoverTemps::add);
+      String configName = c.text("durable_name"); // an ephemeral's is its folder's name
+      if (configName != null && !configName.isEmpty() && !configName.equals(c.consumer)) {
+        store.problems.add(new Problem(c.dir, "consumer folder " + c.consumer + " holds the config of consumer " + configName
+            + ": the server loads it as " + configName + " with a new, empty state in obs/" + configName + "/ (its "
+            + "position is lost) and leaves this folder's state unread",
+            "give the folder its consumer's name (mv obs/" + c.consumer + " obs/" + configName + ", when no folder has "
+                + "that name yet) and run again, or copy this consumer's folder again from the survivor's disk",
+            "left as is: the server starts " + configName + " from the beginning of its stream"));
+      }
     }
-    advise(store, meta);
+    advise(store, meta, blocks);
     return new StoredStream(meta, consumers);
   }
 
+  private static boolean holdsNoFile(Store store, Path dir) {
+    try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
+      return all.noneMatch(p -> !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS));
+    } catch (IOException | UncheckedIOException e) {
+      return false; // unreadable: reported as the stream's problem
+    }
+  }
+
   /** What a stream's config means for this recovery: said once, where the operator reads it. */
-  private static void advise(Store store, MetaAsset meta) {
+  private static void advise(Store store, MetaAsset meta, List<Path> blocks) {
     JsonNode cfg = meta.config;
     if (cfg == null) return;
+    long maxAge = cfg.path("max_age").asLong(0);
+    if (maxAge > 0 && !blocks.isEmpty()) store.warnings.add(new Warning(meta.dir, expiry(maxAge, blocks)));
     String retention = meta.text("retention");
     if ("interest".equals(retention)) {
       store.warnings.add(new Warning(meta.dir, "interest retention: at start the server removes messages no loaded "
@@ -402,24 +452,57 @@ final class StoreWalker {
     }
   }
 
-  /** The newest message block grows while a server writes: its stamp tells a live store. */
-  private void stampLastBlock(Store store, Path msgs) {
-    Path last = null;
-    long lastIndex = -1;
+  /**
+   * A stream's max_age keeps running while the cluster is down: the first standalone start removes
+   * every message older than it (expireMsgsOnRecover). Estimated from the blocks' modification
+   * times (cp -a keeps them): a block is last written with its newest message.
+   */
+  private static String expiry(long maxAgeNanos, List<Path> blocks) {
+    java.time.Duration maxAge = java.time.Duration.ofNanos(maxAgeNanos);
+    Instant cutoff = Instant.now().minus(maxAge);
+    String how;
+    try {
+      Instant oldest = Files.getLastModifiedTime(blocks.get(0), LinkOption.NOFOLLOW_LINKS).toInstant();
+      Instant newest = Files.getLastModifiedTime(blocks.get(blocks.size() - 1), LinkOption.NOFOLLOW_LINKS).toInstant();
+      how = newest.isBefore(cutoff) ? "ALL of its messages are older (its newest message block was last written "
+          + ago(newest) + " ago)"
+          : oldest.isBefore(cutoff) ? "some of its messages are older (its oldest message block was last written "
+              + ago(oldest) + " ago)"
+          : "none is older yet (its oldest message block was last written " + ago(oldest) + " ago), but they age on";
+    } catch (IOException e) {
+      how = "how many are older is unknown (" + e.getMessage() + ")";
+    }
+    return "max_age " + human(maxAge) + ": a server started on this store removes every message older than that, at start "
+        + "and while it runs, and " + how + ". To keep them, keep the untouched copy of this stream's folder from the "
+        + "survivor before verify or the recovery server starts";
+  }
+
+  private static String ago(Instant t) { return human(java.time.Duration.between(t, Instant.now())); }
+
+  /** A duration as the server's config writes it: 1h30m, 45s, 7d. */
+  static String human(java.time.Duration d) {
+    if (d.isNegative() || d.isZero()) return "0s";
+    StringBuilder b = new StringBuilder();
+    if (d.toDays() > 0) b.append(d.toDays()).append('d');
+    if (d.toHoursPart() > 0) b.append(d.toHoursPart()).append('h');
+    if (d.toMinutesPart() > 0) b.append(d.toMinutesPart()).append('m');
+    if (d.toSecondsPart() > 0 || b.length() == 0) b.append(d.toSecondsPart()).append('s');
+    return b.toString();
+  }
+
+  /** The message blocks in msgs/ (N.blk), oldest first. */
+  private static List<Path> blocks(Store store, Path msgs) {
+    java.util.TreeMap<Long, Path> byIndex = new java.util.TreeMap<>();
     for (Path blk : list(store, msgs)) {
       String n = name(blk);
       if (!n.endsWith(".blk")) continue;
       try {
-        long index = Long.parseLong(n.substring(0, n.length() - 4));
-        if (index > lastIndex) {
-          lastIndex = index;
-          last = blk;
-        }
+        byIndex.put(Long.parseLong(n.substring(0, n.length() - 4)), blk);
       } catch (NumberFormatException ignored) {
         // not a message block the server wrote
       }
     }
-    if (last != null) stamp(store, last);
+    return List.copyOf(byIndex.values());
   }
 
   private MetaAsset readAsset(Store store, MetaAsset a) {
@@ -503,13 +586,15 @@ final class StoreWalker {
   /** The file's bytes, or null when absent or unreadable (the latter recorded as a problem). */
   private byte[] readFile(Store store, Path file, String ifForced) {
     try {
-      BasicFileAttributes attrs = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      if (attrs.isSymbolicLink()) {
+      Map<String, Object> attrs = Files.readAttributes(file, "unix:isSymbolicLink,size,lastModifiedTime,nlink",
+          LinkOption.NOFOLLOW_LINKS);
+      if ((Boolean) attrs.get("isSymbolicLink")) {
         store.problems.add(symlink(file, ifForced));
         return null;
       }
       byte[] bytes = Files.readAllBytes(file);
-      store.stamps.put(file, new FileStamp(attrs.size(), attrs.lastModifiedTime()));
+      store.stamps.put(file, new FileStamp((Long) attrs.get("size"), (FileTime) attrs.get("lastModifiedTime")));
+      if ((Integer) attrs.get("nlink") > 1) store.hardLinked.add(file);
       return bytes;
     } catch (NoSuchFileException e) {
       return null;
@@ -531,6 +616,7 @@ final class StoreWalker {
   private void stamp(Store store, Path p) {
     try {
       store.stamps.put(p, FileStamp.of(p));
+      if ((Integer) Files.getAttribute(p, "unix:nlink", LinkOption.NOFOLLOW_LINKS) > 1) store.hardLinked.add(p);
     } catch (IOException vanished) {
       // removed between listing and stat (a live server compacting): left out of the settle check
     }

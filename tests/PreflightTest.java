@@ -1,0 +1,112 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What inspect and prepare must find before anything is written: stores copied or left in a way
+ * that a standalone server would load differently from what the operator expects.
+ */
+class PreflightTest {
+  @TempDir Path tmp;
+
+  StoreBuilder survivor() {
+    return new StoreBuilder(tmp.resolve("store")).stream("$G", "ORDERS", 3).consumer("$G", "ORDERS", "C", 3).raft("$SYS");
+  }
+
+  @Test
+  void aConsumerFolderNamedOtherThanItsConsumerIsAProblem() throws Exception {
+    // nats-server 2.9.10 loads obs/RENAMED/ (config AUDIT) as AUDIT, in a new obs/AUDIT/ with an empty state.
+    StoreBuilder store = survivor().consumer("$G", "ORDERS", "RENAMED", StoreBuilder.consumerJson("AUDIT", 3));
+    String before = StoreBuilder.treeDigest(store.storeDir);
+
+    Cli.Result r = Cli.run("prepare", store.storeDir.toString());
+
+    assertEquals(1, r.exit(), r.all());
+    assertTrue(r.out().contains("jetstream/$G/streams/ORDERS/obs/RENAMED: consumer folder RENAMED holds the config of "
+        + "consumer AUDIT: the server loads it as AUDIT with a new, empty state in obs/AUDIT/ (its position is lost)"), r.out());
+    assertTrue(r.out().contains("to fix: give the folder its consumer's name (mv obs/RENAMED obs/AUDIT"), r.out());
+    assertTrue(r.err().contains("nothing was changed"), r.err());
+    assertEquals(before, StoreBuilder.treeDigest(store.storeDir));
+  }
+
+  @Test
+  void anEmptyStreamFolderIsAWarningNotAStream() throws Exception {
+    StoreBuilder store = survivor();
+    Files.createDirectories(store.streamDir("$G", "EMPTY").resolve("msgs"));
+    Files.createDirectories(store.jetstream().resolve("ACC/streams/GONE"));
+    String before = StoreBuilder.treeDigest(store.storeDir);
+
+    Cli.Result inspect = Cli.run("inspect", store.storeDir.toString());
+
+    assertEquals(0, inspect.exit(), inspect.all());
+    assertTrue(inspect.out().contains("jetstream/$G/streams/EMPTY: an empty stream folder (no meta.inf, no message): "
+        + "nothing to recover"), inspect.out());
+    assertTrue(inspect.out().contains("1 account(s), 1 stream(s)"), "ACC holds no stream to serve:\n" + inspect.out());
+    assertFalse(inspect.out().contains("Problems"), inspect.out());
+    assertEquals(before, StoreBuilder.treeDigest(store.storeDir));
+    assertEquals(0, Cli.run("prepare", store.storeDir.toString()).exit());
+    assertTrue(Files.isDirectory(store.streamDir("$G", "EMPTY").resolve("msgs")), "left as is");
+  }
+
+  @Test
+  void aHardLinkedCopyIsRefusedAndForceLeavesTheOtherCopyAsItWas() throws Exception {
+    StoreBuilder original = survivor();
+    Path copy = tmp.resolve("copy");
+    try (Stream<Path> all = Files.walk(original.storeDir)) { // cp -al
+      for (Path p : all.toList()) {
+        Path to = copy.resolve(original.storeDir.relativize(p).toString());
+        if (Files.isDirectory(p)) Files.createDirectories(to);
+        else Files.createLink(to, p);
+      }
+    }
+    String originalBefore = StoreBuilder.treeDigest(original.storeDir), copyBefore = StoreBuilder.treeDigest(copy);
+
+    Cli.Result refused = Cli.run("prepare", copy.toString());
+
+    assertEquals(1, refused.exit(), refused.all());
+    assertTrue(refused.out().matches("(?s).*jetstream/\\$G/streams/ORDERS/\\S+: \\d+ file\\(s\\) of this store have other "
+        + "hard links, e\\.g\\. this one \\(a copy made with cp -al\\): a nats-server started on this store.*"), refused.out());
+    assertTrue(refused.out().contains("to fix: make a real copy of the survivor's store_dir (cp -a, without -l)"), refused.out());
+    assertEquals(copyBefore, StoreBuilder.treeDigest(copy));
+    assertEquals(originalBefore, StoreBuilder.treeDigest(original.storeDir));
+
+    assertEquals(0, Cli.run("prepare", "--force", copy.toString()).exit());
+    assertEquals(originalBefore, StoreBuilder.treeDigest(original.storeDir), "prepare breaks the links it rewrites");
+  }
+
+  @Test
+  void maxAgeThatTheFirstStartWillEnforceIsSaidBeforeAnyServerStarts() throws Exception {
+    long hour = Duration.ofHours(1).toNanos();
+    StoreBuilder store = survivor()
+        .stream("$G", "OLD", StoreBuilder.streamJson("OLD", 3, "limits", "").replace("\"max_age\":0", "\"max_age\":" + hour))
+        .stream("$G", "FRESH", StoreBuilder.streamJson("FRESH", 3, "limits", "").replace("\"max_age\":0", "\"max_age\":" + 2 * hour));
+    Files.setLastModifiedTime(store.streamDir("$G", "OLD").resolve("msgs/1.blk"),
+        FileTime.from(Instant.now().minus(Duration.ofHours(3)).minusSeconds(5)));
+    String before = StoreBuilder.treeDigest(store.storeDir);
+
+    Cli.Result inspect = Cli.run("inspect", store.storeDir.toString());
+
+    assertEquals(0, inspect.exit(), inspect.all());
+    assertTrue(inspect.out().contains("jetstream/$G/streams/OLD: max_age 1h: a server started on this store removes every "
+        + "message older than that, at start and while it runs, and ALL of its messages are older (its newest message "
+        + "block was last written 3h"), inspect.out());
+    assertTrue(inspect.out().contains("jetstream/$G/streams/FRESH: max_age 2h: a server started on this store removes "
+        + "every message older than that, at start and while it runs, and none is older yet"), inspect.out());
+    assertTrue(inspect.out().contains("keep the untouched copy of this stream's folder from the survivor"), inspect.out());
+    assertFalse(inspect.out().contains("streams/ORDERS: max_age"), "no max_age, no warning:\n" + inspect.out());
+    assertEquals(before, StoreBuilder.treeDigest(store.storeDir));
+
+    Cli.Result prepare = Cli.run("prepare", store.storeDir.toString());
+    assertEquals(0, prepare.exit(), prepare.all());
+    assertTrue(prepare.out().contains("jetstream/$G/streams/OLD: max_age 1h"), prepare.out());
+  }
+}
