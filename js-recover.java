@@ -229,6 +229,27 @@ record FileOwnership(int mode, int uid, int gid) {
     return set;
   }
 
+  /** The effective user and groups of this process (Linux: /proc/self/status); null when unknown. */
+  record Identity(int uid, int gid, java.util.Set<Integer> groups) {
+    static Identity current() {
+      try {
+        Map<String, String[]> fields = new HashMap<>();
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+          int colon = line.indexOf(':');
+          if (colon > 0) fields.put(line.substring(0, colon), line.substring(colon + 1).trim().split("\\s+"));
+        }
+        java.util.Set<Integer> groups = new java.util.HashSet<>();
+        for (String g : fields.getOrDefault("Groups", new String[0])) if (!g.isEmpty()) groups.add(Integer.parseInt(g));
+        return new Identity(Integer.parseInt(fields.get("Uid")[1]), Integer.parseInt(fields.get("Gid")[1]), groups);
+      } catch (IOException | RuntimeException e) {
+        return null;
+      }
+    }
+
+    /** Whether a file of this process may be given group {@code gid} (chgrp by a non-root owner). */
+    boolean inGroup(int g) { return g == gid || groups.contains(g); }
+  }
+
   /** Gives {@code p} this mode, owner and group, changing only what differs (chown needs root). */
   void applyTo(Path p) throws IOException {
     FileOwnership now = of(p);
@@ -1400,34 +1421,112 @@ final class RecoveryPlan {
   long streamsChanged() { return changes.stream().filter(c -> c.asset().kind == AssetKind.STREAM).count(); }
   long consumersChanged() { return changes.stream().filter(c -> c.asset().kind == AssetKind.CONSUMER).count(); }
 
-  /** Why prepare could not write, found before anything is written. */
+  /** The assets whose original meta files go into originals.zip: every one rewritten, and every sealed one. */
+  List<MetaAsset> originalsKept() {
+    java.util.Set<MetaAsset> changed = changes.stream().map(AssetChange::asset).collect(Collectors.toSet());
+    return store.assets().stream().filter(a -> changed.contains(a) || a.sealed()).toList();
+  }
+
+  /**
+   * Why prepare could not write, found before anything is written: each line says what and what
+   * to do. A run that fails half-way is completed by a rerun, but is better never started.
+   */
   List<String> writeBlockers() {
     List<String> blockers = new ArrayList<>();
-    boolean root = "root".equals(System.getProperty("user.name"));
-    if (!Files.isWritable(store.storeDir)) {
-      blockers.add(store.storeDir + ": not writable (the backup folder goes here)");
+    for (Path p : new TreeSet<>(List.of(store.storeDir, store.jetstreamDir))) {
+      try {
+        if (Files.getFileStore(p).isReadOnly()) {
+          blockers.add(p + ": on a read-only file system (" + Files.getFileStore(p) + "); no user can write it: copy the "
+              + "store to a writable file system (cp -a) and prepare the copy");
+        }
+      } catch (IOException e) {
+        blockers.add(p + ": " + e.getMessage());
+      }
+    }
+    if (!blockers.isEmpty()) return blockers; // every check below would only say the same thing again
+    String asOwner = "run js-recover as the store's owner (the nats user) or root";
+    Path backups = Backups.root(store);
+    if (!Files.isWritable(store.storeDir)) blockers.add(store.storeDir + ": not writable (the backup folder and "
+        + RecoveryConfig.FILE + " go here); " + asOwner);
+    else if (Files.isDirectory(backups, LinkOption.NOFOLLOW_LINKS) && !Files.isWritable(backups)) {
+      blockers.add(backups + ": not writable (this run's backup goes here); " + asOwner);
     }
     TreeSet<Path> dirs = new TreeSet<>();
     changes.forEach(c -> dirs.add(c.asset().dir));
     store.raftDirs.forEach(r -> dirs.add(r.getParent()));
+    dirs.addAll(store.raftDirs); // moving a folder to another parent rewrites its ".." entry
     store.leftoverTemps.forEach(t -> dirs.add(t.getParent()));
-    for (Path d : dirs) if (!Files.isWritable(d)) blockers.add(d + ": not writable");
-    if (!root) {
-      String me = System.getProperty("user.name");
-      for (AssetChange c : changes) {
-        try {
-          String owner = Files.getOwner(c.asset().metaInfPath(), LinkOption.NOFOLLOW_LINKS).getName();
-          if (!owner.equals(me)) {
-            blockers.add(c.asset().metaInfPath() + ": owned by " + owner + "; rewritten by " + me
-                + " it would change owner (run as " + owner + " or root)");
-          }
-        } catch (IOException e) {
-          blockers.add(c.asset().metaInfPath() + ": " + e.getMessage());
+    for (Path d : dirs) if (!Files.isWritable(d)) blockers.add(d + ": not writable; " + asOwner);
+    blockers.addAll(ownershipBlockers());
+    blockers.addAll(spaceBlockers());
+    return blockers;
+  }
+
+  /** A file rewritten by someone else than its owner, or outside its group, could not keep its owner or group. */
+  private List<String> ownershipBlockers() {
+    List<String> blockers = new ArrayList<>();
+    FileOwnership.Identity me = FileOwnership.Identity.current();
+    if (me == null || me.uid() == 0) return blockers; // root keeps any owner and group
+    List<Path> kept = new ArrayList<>(List.of(store.jetstreamDir)); // the backup is owned like jetstream/
+    changes.forEach(c -> kept.add(c.asset().metaInfPath()));
+    for (Path p : kept) {
+      try {
+        FileOwnership o = FileOwnership.of(p);
+        if (o.uid() != me.uid()) {
+          String owner = Files.getOwner(p, LinkOption.NOFOLLOW_LINKS).getName();
+          blockers.add(p + ": owned by " + owner + "; what " + System.getProperty("user.name") + " writes in its place "
+              + "could not keep that owner (run as " + (o.uid() == 0 ? "root" : owner + " or root") + ")");
+        } else if (!me.inGroup(o.gid())) {
+          String group = Files.readAttributes(p, java.nio.file.attribute.PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+              .group().getName();
+          blockers.add(p + ": group " + group + "; " + System.getProperty("user.name") + " is not in it, so what it writes "
+              + "in its place could not keep that group (run as a member of " + group + ", or root)");
         }
+      } catch (IOException e) {
+        blockers.add(p + ": " + e.getMessage());
       }
     }
     return blockers;
   }
+
+  /**
+   * Room for what prepare writes: originals.zip and the manifest (twice while it is replaced) beside
+   * jetstream/, and each rewritten meta file's temp copy. Raft folders move by rename on one file system.
+   */
+  private List<String> spaceBlockers() {
+    final long block = 4096; // every file takes whole blocks
+    long zip = 22;
+    for (MetaAsset a : originalsKept()) {
+      for (byte[] b : new byte[][] {a.metaInf, a.metaSum == null ? null : a.metaSum.getBytes(StandardCharsets.ISO_8859_1), a.metaKey}) {
+        if (b != null) zip += 100 + 2L * store.rel(a.dir).length() + b.length;
+      }
+    }
+    long temps = 0;
+    for (AssetChange c : changes) {
+      temps += block * (c.newMetaInf() == null ? 1 : 1 + blocks(c.newMetaInf().length, block));
+    }
+    Map<java.nio.file.FileStore, Long> need = new HashMap<>();
+    List<String> blockers = new ArrayList<>();
+    try {
+      long manifest = Json.MAPPER.writeValueAsBytes(PrepareRun.manifest(this)).length;
+      long backup = block * (2 * blocks(manifest, block) + blocks(zip, block) + 2); // + recovery.conf, the run folder
+      need.merge(Files.getFileStore(store.storeDir), backup, Long::sum);
+      need.merge(Files.getFileStore(store.jetstreamDir), temps, Long::sum);
+      for (Map.Entry<java.nio.file.FileStore, Long> e : need.entrySet()) {
+        long free = e.getKey().getUsableSpace();
+        if (free < e.getValue()) {
+          blockers.add(e.getKey() + ": " + free + " bytes free, prepare needs about " + e.getValue() + " (originals.zip, "
+              + "manifest.json, one temp file per rewritten meta file); free space there, or copy the store to a larger "
+              + "file system");
+        }
+      }
+    } catch (IOException e) {
+      blockers.add(store.storeDir + ": cannot tell the free space: " + e.getMessage());
+    }
+    return blockers;
+  }
+
+  private static long blocks(long bytes, long block) { return (bytes + block - 1) / block; }
 }
 
 /** The backup folder: <store_dir>/js-recover-backup/<run>/ with manifest.json, originals.zip, raft/. */
@@ -1506,7 +1605,7 @@ final class PrepareRun {
     this.plan = plan;
     this.store = plan.store;
     this.run = run;
-    this.manifest = manifest();
+    this.manifest = manifest(plan);
   }
 
   /** Carries the plan out; returns the run folder holding the manifest and the originals. */
@@ -1549,7 +1648,9 @@ final class PrepareRun {
     writeManifest();
   }
 
-  private ObjectNode manifest() {
+  /** The manifest of a run of this plan, as first written (status in-progress). */
+  static ObjectNode manifest(RecoveryPlan plan) {
+    Store store = plan.store;
     ObjectNode m = Json.NODES.objectNode();
     m.put("tool", JsRecover.VERSION);
     m.put("status", Backups.IN_PROGRESS);
@@ -1604,13 +1705,11 @@ final class PrepareRun {
    * path relative to the store dir: one file instead of tens of thousands keeps prepare fast.
    */
   private void keepOriginals() throws IOException {
-    java.util.Set<MetaAsset> changed = plan.changes.stream().map(AssetChange::asset).collect(Collectors.toSet());
     writeAtomically(run.resolve(Backups.ORIGINALS), null, ch -> { // a killed run leaves no torn zip
       // Not closed here: closing the stream would close the channel before writeAtomically syncs it.
       java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(java.nio.channels.Channels.newOutputStream(ch));
       out.setMethod(java.util.zip.ZipOutputStream.STORED);
-      for (MetaAsset a : store.assets()) {
-        if (!changed.contains(a) && !a.sealed()) continue;
+      for (MetaAsset a : plan.originalsKept()) {
         if (a.metaInf != null) addEntry(out, a.metaInfPath(), a.metaInf);
         if (a.metaSum != null) addEntry(out, a.metaSumPath(), a.metaSum.getBytes(StandardCharsets.ISO_8859_1));
         if (a.metaKey != null) addEntry(out, a.metaKeyPath(), a.metaKey);
@@ -2288,7 +2387,7 @@ final class PrepareCommand implements Callable<Integer> {
     long started = System.nanoTime();
     Store s = StoreWalker.walk(store.storeDir, store.keys());
     PrintWriter out = spec.commandLine().getOut();
-    if (!s.problems.isEmpty() && !force) {
+    if (!s.problems.isEmpty() && !force && !dryRun) {
       Reports.problems(s, out, false);
       out.flush();
       throw new Refusal(s.problems.size() + " problem(s) found in " + s.storeDir + "; nothing was changed. Fix them "
@@ -2301,26 +2400,32 @@ final class PrepareCommand implements Callable<Integer> {
           + "store from a stopped one, and run prepare again.");
     }
     RecoveryPlan plan = new RecoveryPlan(s);
-    if (force) Reports.problems(s, out, true);
+    if (force || dryRun) Reports.problems(s, out, force);
+    List<String> refusedFor = new ArrayList<>();
+    if (!s.problems.isEmpty() && !force) refusedFor.add(s.problems.size() + " problem(s) (see above; or --force)");
     if (plan.nothingToDo()) {
       out.printf("Store %s is already prepared: %d stream(s), %d consumer(s), nothing to change.%n", s.storeDir,
           s.streams.size(), s.consumerCount());
-      if (dryRun) return 0;
-      Reports.nextSteps(plan, writeRecoveryConfig(s, out), out);
-      return 0;
-    }
-    List<String> blockers = plan.writeBlockers();
-    if (!blockers.isEmpty()) {
-      throw new Refusal("prepare cannot write what it must; nothing was changed:\n  " + String.join("\n  ", blockers)
-          + "\nRun js-recover as the store's owner (the nats user) or root.");
+    } else {
+      refusedFor.addAll(plan.writeBlockers());
     }
     if (dryRun) {
       out.println("Dry run: nothing is written.");
-      Reports.plan(plan, true, out);
-      out.printf("%nOriginals and the manifest would be kept in %s/<run>/.%n", Backups.root(s));
-      out.printf("%s would be written: a standalone server config for account(s) %s.%n", RecoveryConfig.path(s),
-          String.join(", ", s.accounts));
+      if (!plan.nothingToDo()) {
+        Reports.plan(plan, true, out);
+        out.printf("%nOriginals and the manifest would be kept in %s/<run>/.%n", Backups.root(s));
+        out.printf("%s would be written: a standalone server config for account(s) %s.%n", RecoveryConfig.path(s),
+            String.join(", ", s.accounts));
+      }
+      if (refusedFor.isEmpty()) return 0;
+      throw new Refusal("dry run, nothing was written; a real run would be refused for:\n  " + String.join("\n  ", refusedFor));
+    }
+    if (plan.nothingToDo()) {
+      Reports.nextSteps(plan, writeRecoveryConfig(s, out), out);
       return 0;
+    }
+    if (!refusedFor.isEmpty()) {
+      throw new Refusal("prepare cannot write what it must; nothing was changed:\n  " + String.join("\n  ", refusedFor));
     }
     Path run = PrepareRun.apply(plan);
     Reports.plan(plan, false, out);

@@ -1,10 +1,12 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.stream.Stream;
@@ -108,5 +110,111 @@ class PreflightTest {
     Cli.Result prepare = Cli.run("prepare", store.storeDir.toString());
     assertEquals(0, prepare.exit(), prepare.all());
     assertTrue(prepare.out().contains("jetstream/$G/streams/OLD: max_age 1h"), prepare.out());
+  }
+
+  @Test
+  void aRaftFolderThatCannotBeMovedIsFoundBeforeAnythingIsWritten() throws Exception {
+    StoreBuilder store = survivor();
+    Path raft = store.jetstream().resolve("$SYS/_js_");
+    String before = StoreBuilder.treeDigest(store.storeDir);
+    Cli.Result r;
+    try (AutoCloseable locked = Privileged.immutable(raft)) {
+      r = Cli.run("prepare", store.storeDir.toString());
+    }
+
+    assertEquals(1, r.exit(), r.all());
+    assertTrue(r.err().contains("prepare cannot write what it must; nothing was changed:\n  " + raft + ": not writable; "
+        + "run js-recover as the store's owner (the nats user) or root"), r.err());
+    assertEquals(before, StoreBuilder.treeDigest(store.storeDir));
+    assertFalse(Files.exists(store.storeDir.resolve("js-recover-backup")), "no manifest written");
+  }
+
+  @Test
+  void aBackupFolderThatCannotBeWrittenIsFoundBeforeAnythingIsWritten() throws Exception {
+    StoreBuilder store = survivor();
+    Path backups = Files.createDirectories(store.storeDir.resolve("js-recover-backup"));
+    String before = StoreBuilder.treeDigest(store.storeDir);
+    Cli.Result r;
+    try (AutoCloseable locked = Privileged.immutable(backups)) {
+      r = Cli.run("prepare", store.storeDir.toString());
+    }
+
+    assertEquals(1, r.exit(), r.all());
+    assertTrue(r.err().contains(backups + ": not writable (this run's backup goes here)"), r.err());
+    assertEquals(before, StoreBuilder.treeDigest(store.storeDir));
+  }
+
+  @Test
+  void aGroupTheUserIsNotInIsFoundBeforeAnythingIsWritten() throws Exception {
+    assumeTrue(Privileged.root(), "needs root to give the store to nobody with group root");
+    Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+    StoreBuilder store = survivor();
+    Privileged.run("chown", "-R", "nobody:root", store.storeDir.toString()); // nobody owns it, but is not in group root
+    String before = StoreBuilder.treeDigest(store.storeDir);
+
+    JsRecoverProcess.Result r = JsRecoverProcess.run(JsRecoverProcess.asNobody(tmp, "prepare", store.storeDir.toString()));
+
+    assertEquals(1, r.exit(), r.output());
+    assertTrue(r.output().contains(store.streamDir("$G", "ORDERS").resolve("meta.inf") + ": group root; nobody is not in "
+        + "it, so what it writes in its place could not keep that group (run as a member of root, or root)"), r.output());
+    assertEquals(before, StoreBuilder.treeDigest(store.storeDir));
+  }
+
+  @Test
+  void tooLittleFreeSpaceIsFoundBeforeAnythingIsWritten() throws Exception {
+    try (Privileged.Tmpfs fs = new Privileged.Tmpfs(tmp.resolve("small"), "1m")) {
+      StoreBuilder store = new StoreBuilder(fs.dir.resolve("store")).raft("$SYS");
+      for (int i = 0; i < 20; i++) store.stream("$G", "S" + i, 3);
+      fs.fillLeaving(16 * 1024);
+      String before = StoreBuilder.treeDigest(store.storeDir);
+
+      Cli.Result r = Cli.run("prepare", store.storeDir.toString());
+
+      assertEquals(1, r.exit(), r.all());
+      assertTrue(r.err().matches("(?s).*prepare cannot write what it must; nothing was changed:\n  .*: \\d+ bytes free, "
+          + "prepare needs about \\d+ \\(originals\\.zip, manifest\\.json, one temp file per rewritten meta file\\); free "
+          + "space there, or copy the store to a larger file system.*"), r.err());
+      assertEquals(before, StoreBuilder.treeDigest(store.storeDir));
+    }
+  }
+
+  @Test
+  void aReadOnlyFileSystemSaysSoAndDryRunStillPrintsThePlan() throws Exception {
+    try (Privileged.Tmpfs fs = new Privileged.Tmpfs(tmp.resolve("ro"), "4m")) {
+      StoreBuilder store = survivor();
+      StoreBuilder.copyTree(store.storeDir, fs.dir.resolve("store"));
+      fs.readOnly();
+      Path ro = fs.dir.resolve("store");
+      String before = StoreBuilder.treeDigest(ro);
+
+      Cli.Result real = Cli.run("prepare", ro.toString());
+      Cli.Result dry = Cli.run("prepare", "--dry-run", ro.toString());
+
+      assertEquals(1, real.exit(), real.all());
+      assertTrue(real.err().contains(ro + ": on a read-only file system"), real.err());
+      assertTrue(real.err().contains("no user can write it: copy the store to a writable file system (cp -a) and prepare "
+          + "the copy"), real.err());
+      assertFalse(real.err().contains("or root"), "the owner or root cannot write it either:\n" + real.err());
+      assertEquals(1, dry.exit(), dry.all());
+      assertTrue(dry.out().contains("stream   $G > ORDERS: num_replicas 3 -> 1"), dry.out());
+      assertTrue(dry.out().contains("raft     jetstream/$SYS/_js_: would be moved"), dry.out());
+      assertTrue(dry.err().contains("dry run, nothing was written; a real run would be refused for:\n  " + ro
+          + ": on a read-only file system"), dry.err());
+      assertEquals(before, StoreBuilder.treeDigest(ro));
+    }
+  }
+
+  @Test
+  void dryRunPrintsThePlanAndTheProblemsARealRunWouldBeRefusedFor() throws Exception {
+    StoreBuilder store = survivor().stream("$G", "TORN", "{\"name\":\"TORN\",\"num_repl");
+    String before = StoreBuilder.treeDigest(store.storeDir);
+
+    Cli.Result dry = Cli.run("prepare", "--dry-run", store.storeDir.toString());
+
+    assertEquals(1, dry.exit(), dry.all());
+    assertTrue(dry.out().contains("jetstream/$G/streams/TORN/meta.inf: meta.inf of stream $G > TORN is torn"), dry.out());
+    assertTrue(dry.out().contains("stream   $G > ORDERS: num_replicas 3 -> 1"), dry.out());
+    assertTrue(dry.err().contains("a real run would be refused for:\n  1 problem(s) (see above; or --force)"), dry.err());
+    assertEquals(before, StoreBuilder.treeDigest(store.storeDir));
   }
 }
