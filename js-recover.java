@@ -1609,17 +1609,38 @@ final class PrepareRun {
   }
 
   /** Carries the plan out; returns the run folder holding the manifest and the originals. */
-  static Path apply(RecoveryPlan plan) throws IOException, Refusal {
-    PrepareRun r = new PrepareRun(plan, Backups.newRun(plan.store));
-    r.carryOut();
+  static Path apply(RecoveryPlan plan) throws Refusal {
+    Path run;
+    try {
+      run = Backups.newRun(plan.store);
+    } catch (IOException e) {
+      throw new Refusal("prepare could not create its backup folder in " + Backups.root(plan.store) + ": "
+          + Failure.describe(e) + ". Nothing was changed. " + Failure.remedy(e) + ", then run prepare again.");
+    }
+    PrepareRun r = new PrepareRun(plan, run);
+    try {
+      r.carryOut();
+    } catch (IOException | UncheckedIOException e) {
+      throw r.stopped(e instanceof UncheckedIOException u ? u.getCause() : (IOException) e);
+    }
     return r.run;
   }
+
+  // What a failed run had done, for a message that tells the truth about the store.
+  private int moved;
+  private final java.util.concurrent.atomic.AtomicInteger rewritten = new java.util.concurrent.atomic.AtomicInteger();
 
   private void carryOut() throws IOException, Refusal {
     writeManifest();
     keepOriginals();
-    for (Path temp : store.leftoverTemps) moveAside(temp, run.resolve(Backups.LEFTOVERS));
-    for (Path raftDir : store.raftDirs) moveAside(raftDir, run.resolve(Backups.RAFT));
+    for (Path temp : store.leftoverTemps) {
+      moveAside(temp, run.resolve(Backups.LEFTOVERS));
+      moved++;
+    }
+    for (Path raftDir : store.raftDirs) {
+      moveAside(raftDir, run.resolve(Backups.RAFT));
+      moved++;
+    }
 
     List<IOException> failures = Collections.synchronizedList(new ArrayList<>());
     List<Path> changedMeanwhile = Collections.synchronizedList(new ArrayList<>());
@@ -1631,11 +1652,12 @@ final class PrepareRun {
         }
         if (c.newMetaInf() != null) replaceAtomically(c.asset().metaInfPath(), c.newMetaInf());
         replaceAtomically(c.asset().metaSumPath(), c.newSum().getBytes(StandardCharsets.US_ASCII));
+        rewritten.incrementAndGet();
       } catch (IOException e) {
         failures.add(e);
       }
     });
-    throwFirst(failures, "rewriting meta files (rerun prepare to complete the job; originals are in " + run + ")");
+    if (!failures.isEmpty()) throw failures.get(0);
     if (!changedMeanwhile.isEmpty()) {
       Collections.sort(changedMeanwhile);
       throw new Refusal("these files changed while prepare ran, so they were left as they are:\n  "
@@ -1801,19 +1823,84 @@ final class PrepareRun {
     Files.deleteIfExists(temp); // our own leftover from an interrupted run
     java.nio.file.attribute.FileAttribute<?>[] mode = like == null ? new java.nio.file.attribute.FileAttribute<?>[0]
         : new java.nio.file.attribute.FileAttribute<?>[] {java.nio.file.attribute.PosixFilePermissions.asFileAttribute(like.permissions())};
-    try (FileChannel ch = FileChannel.open(temp, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), mode)) {
-      body.writeTo(ch);
-      ch.force(true);
+    try {
+      try (FileChannel ch = FileChannel.open(temp, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), mode)) {
+        body.writeTo(ch);
+        ch.force(true);
+      }
+      if (like != null) like.applyTo(temp);
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException | RuntimeException e) {
+      try {
+        Files.deleteIfExists(temp); // a failed write leaves no half-written temp file behind (a disk full stays full)
+      } catch (IOException ignored) {
+        // the failure that matters is e
+      }
+      throw e;
     }
-    if (like != null) like.applyTo(temp);
-    Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }
 
-  private static void throwFirst(List<IOException> failures, String doing) throws Refusal {
-    if (failures.isEmpty()) return;
-    IOException first = failures.get(0);
-    throw new Refusal("failed " + doing + ": " + first + (failures.size() > 1 ? " (and " + (failures.size() - 1)
-        + " more failures)" : ""));
+  /**
+   * The refusal for a run that failed while writing: what was done, what state the store is in,
+   * and how to finish. A run that had not yet touched jetstream/ takes its backup folder away
+   * again, so that the store is exactly as it was.
+   */
+  private Refusal stopped(IOException e) {
+    String cause = Failure.describe(e), remedy = Failure.remedy(e);
+    String again = "js-recover prepare " + Reports.shellQuote(store.storeDir.toString());
+    if (moved == 0 && rewritten.get() == 0) {
+      try {
+        deleteTree(run);
+        try (java.util.stream.Stream<Path> left = Files.list(Backups.root(store))) {
+          if (left.findAny().isEmpty()) Files.delete(Backups.root(store)); // this run made it
+        }
+      } catch (IOException cleanup) {
+        return new Refusal("prepare stopped before changing jetstream/: " + cause + ". jetstream/ is as it was; this "
+            + "run's backup folder " + run + " could not be removed (" + Failure.describe(cleanup) + ") and holds nothing "
+            + "the store needs. " + remedy + ", then run " + again + " again.");
+      }
+      return new Refusal("prepare stopped before changing the store: " + cause + ". Nothing was changed (this run's "
+          + "backup folder was removed again). " + remedy + ", then run " + again + " again.");
+    }
+    return new Refusal("prepare stopped half-way: " + cause + ".\n"
+        + "Done before it stopped: the plan (" + run.resolve(Backups.MANIFEST) + ") and the original of every file it "
+        + "rewrites (" + run.resolve(Backups.ORIGINALS) + ") were kept; " + moved + " of "
+        + (store.raftDirs.size() + store.leftoverTemps.size()) + " Raft folder(s) and leftover temp file(s) were moved "
+        + "into " + run + "; " + rewritten.get() + " of " + plan.changes.size() + " stream and consumer config(s) were "
+        + "rewritten.\n"
+        + "The store is half-prepared: nothing is lost, but a standalone server would not load what is not yet "
+        + "rewritten, and " + RecoveryConfig.FILE + " is not (re)written yet.\n"
+        + "To finish: " + remedy + ", then run " + again + " again: it completes this run.");
+  }
+}
+
+/** An I/O failure as an operator reads it: what happened to which file, and what to do about it. */
+final class Failure {
+  static String describe(IOException e) {
+    if (e instanceof java.nio.file.FileSystemException f) {
+      String reason = f.getReason() != null ? f.getReason()
+          : f instanceof AccessDeniedException ? "Permission denied"
+          : f instanceof NoSuchFileException ? "No such file or directory"
+          : f instanceof FileAlreadyExistsException ? "File exists"
+          : f.getClass().getSimpleName();
+      return reason + " (" + f.getFile() + (f.getOtherFile() == null ? "" : " -> " + f.getOtherFile()) + ")";
+    }
+    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+  }
+
+  static String remedy(IOException e) {
+    String what = describe(e);
+    if (what.contains("No space left on device") || what.contains("Disk quota exceeded")) {
+      return "Free space on that file system (df -h), or copy the store to a larger one";
+    }
+    if (what.contains("Read-only file system")) {
+      return "The file system became read-only (check the disk: dmesg); copy the store to a writable one";
+    }
+    if (e instanceof AccessDeniedException || what.contains("Operation not permitted") || what.contains("Permission denied")) {
+      return "Make that file writable (run as the store's owner or root; lsattr shows an immutable flag, chattr -i "
+          + "clears it)";
+    }
+    return "Fix what the error names";
   }
 }
 
@@ -2252,6 +2339,7 @@ final class Reports {
     exitCodeList = {"0:done", "1:refused or failed (nothing changed unless the message says so)", "2:usage error"})
 class JsRecover implements Callable<Integer> {
   static final String VERSION = "js-recover 0.1.0";
+  static final String DEBUG_ENV = "JS_RECOVER_DEBUG";
 
   @Spec CommandSpec spec;
 
@@ -2272,8 +2360,11 @@ class JsRecover implements Callable<Integer> {
       if (e instanceof Refusal) {
         cmd.getErr().println("js-recover: " + e.getMessage());
       } else {
-        cmd.getErr().println("js-recover: failed: " + e);
-        e.printStackTrace(cmd.getErr());
+        // Not foreseen, so what was done is not known here: say so rather than claim nothing changed.
+        cmd.getErr().println("js-recover: failed: " + (e instanceof IOException io ? Failure.describe(io) : e.toString())
+            + ". This failure was not foreseen: the store may have been changed; js-recover inspect shows its state, "
+            + "and a rerun of prepare completes an interrupted one. Set " + DEBUG_ENV + "=1 for the stack trace.");
+        if (System.getenv(DEBUG_ENV) != null) e.printStackTrace(cmd.getErr());
       }
       return 1;
     });
@@ -2421,7 +2512,7 @@ final class PrepareCommand implements Callable<Integer> {
       throw new Refusal("dry run, nothing was written; a real run would be refused for:\n  " + String.join("\n  ", refusedFor));
     }
     if (plan.nothingToDo()) {
-      Reports.nextSteps(plan, writeRecoveryConfig(s, out), out);
+      Reports.nextSteps(plan, writeRecoveryConfig(s, out, "The store was already prepared and nothing in it was changed"), out);
       return 0;
     }
     if (!refusedFor.isEmpty()) {
@@ -2430,13 +2521,24 @@ final class PrepareCommand implements Callable<Integer> {
     Path run = PrepareRun.apply(plan);
     Reports.plan(plan, false, out);
     out.printf("%nOriginals, Raft state and manifest.json are in %s%n", run);
-    Reports.nextSteps(plan, writeRecoveryConfig(s, out), out);
+    Reports.nextSteps(plan, writeRecoveryConfig(s, out, "The store is prepared (every change above is done; "
+        + run.resolve(Backups.MANIFEST) + " says complete)"), out);
     return 0;
   }
 
-  private static RecoveryConfig.Settings writeRecoveryConfig(Store s, PrintWriter out) throws IOException {
-    RecoveryConfig.Settings conf = RecoveryConfig.settingsFor(s);
-    boolean written = RecoveryConfig.write(s, conf);
+  /** Writes recovery.conf; {@code storeState} says, should that fail, what the store is by then. */
+  private static RecoveryConfig.Settings writeRecoveryConfig(Store s, PrintWriter out, String storeState) throws Refusal {
+    RecoveryConfig.Settings conf;
+    boolean written;
+    try {
+      conf = RecoveryConfig.settingsFor(s);
+      written = RecoveryConfig.write(s, conf);
+    } catch (IOException e) {
+      out.flush();
+      throw new Refusal(storeState + ", but " + RecoveryConfig.path(s) + " could not be written: " + Failure.describe(e)
+          + ". " + Failure.remedy(e) + ", then run js-recover prepare " + Reports.shellQuote(s.storeDir.toString())
+          + " again: it finds the store prepared and writes only " + RecoveryConfig.FILE + ".");
+    }
     out.printf("%s %s (mode 0600): client port %d, monitoring port %d%s.%n", written ? "Wrote" : "Kept",
         RecoveryConfig.path(s), conf.port(), conf.httpPort(), conf.logins().isEmpty() ? ""
             : ", one user per account (passwords below and in the file only)");

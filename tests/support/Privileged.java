@@ -45,6 +45,18 @@ final class Privileged {
       Files.write(dir.resolve("filler"), new byte[(int) Math.max(0, free - leave)]);
     }
 
+    /** Fills the file system to the last byte: the next write gets ENOSPC. */
+    void fill() {
+      try (java.io.OutputStream out = Files.newOutputStream(dir.resolve("filler-full"))) {
+        byte[] chunk = new byte[4096];
+        while (true) out.write(chunk);
+      } catch (IOException full) {
+        // No space left on device: what was wanted
+      }
+    }
+
+    void unfill() throws IOException { Files.deleteIfExists(dir.resolve("filler-full")); }
+
     @Override public void close() { run("umount", "-l", dir.toString()); }
   }
 
