@@ -1577,7 +1577,28 @@ final class Backups {
     return replicas;
   }
 
-  static Path newRun(Store store) throws IOException, Refusal {
+  /** The backup's folders: mode, owner and group of jetstream/, so that it is no more readable than the store. */
+  static FileOwnership folders(Store store) throws IOException { return FileOwnership.of(store.jetstreamDir); }
+
+  /**
+   * The backup's files: the folders' mode without execute bits, and no bit that a file whose bytes
+   * they hold lacks (a 0600 meta.inf keeps the zip at 0600).
+   */
+  static FileOwnership files(RecoveryPlan plan, FileOwnership folders) throws IOException {
+    int mode = folders.mode() & 0666;
+    for (MetaAsset a : plan.originalsKept()) if (a.metaInf != null) mode &= FileOwnership.of(a.metaInfPath()).mode();
+    return new FileOwnership(mode, folders.uid(), folders.gid());
+  }
+
+  /** Creates {@code dir} and any missing parent, each with the backup folders' mode, owner and group. */
+  static void mkdirs(Path dir, FileOwnership like) throws IOException {
+    if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) return;
+    mkdirs(dir.getParent(), like);
+    Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(like.permissions()));
+    like.applyTo(dir);
+  }
+
+  static Path newRun(Store store, FileOwnership like) throws IOException, Refusal {
     if (Files.isSymbolicLink(root(store))) {
       throw new Refusal(root(store) + " is a symbolic link; js-recover keeps its backup inside the store only. Replace it "
           + "with a folder (move the link aside) and run again; nothing was changed.");
@@ -1585,9 +1606,11 @@ final class Backups {
     String stamp = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(Instant.now());
     for (int n = 1; ; n++) {
       Path run = root(store).resolve(n == 1 ? stamp : stamp + "-" + n);
+      mkdirs(root(store), like);
       try {
-        Files.createDirectories(root(store));
-        return Files.createDirectory(run);
+        Files.createDirectory(run, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(like.permissions()));
+        like.applyTo(run);
+        return run;
       } catch (FileAlreadyExistsException taken) {
         // a run started in the same second: take the next name
       }
@@ -1597,12 +1620,15 @@ final class Backups {
 
 final class PrepareRun {
   private final RecoveryPlan plan;
+  private final FileOwnership folders, files; // of what the backup holds
   private final Store store;
   private final Path run;
   private final ObjectNode manifest;
 
-  private PrepareRun(RecoveryPlan plan, Path run) {
+  private PrepareRun(RecoveryPlan plan, Path run, FileOwnership folders, FileOwnership files) {
     this.plan = plan;
+    this.folders = folders;
+    this.files = files;
     this.store = plan.store;
     this.run = run;
     this.manifest = manifest(plan);
@@ -1611,13 +1637,16 @@ final class PrepareRun {
   /** Carries the plan out; returns the run folder holding the manifest and the originals. */
   static Path apply(RecoveryPlan plan) throws Refusal {
     Path run;
+    FileOwnership folders, files;
     try {
-      run = Backups.newRun(plan.store);
+      folders = Backups.folders(plan.store);
+      files = Backups.files(plan, folders);
+      run = Backups.newRun(plan.store, folders);
     } catch (IOException e) {
       throw new Refusal("prepare could not create its backup folder in " + Backups.root(plan.store) + ": "
           + Failure.describe(e) + ". Nothing was changed. " + Failure.remedy(e) + ", then run prepare again.");
     }
-    PrepareRun r = new PrepareRun(plan, run);
+    PrepareRun r = new PrepareRun(plan, run, folders, files);
     try {
       r.carryOut();
     } catch (IOException | UncheckedIOException e) {
@@ -1692,9 +1721,13 @@ final class PrepareRun {
       for (MetaRewriter.FieldChange f : c.fields()) {
         ObjectNode fo = fields.addObject();
         fo.put("field", f.field());
-        fo.set("from", f.from());
+        if (a.sealed()) {
+          fo.put("values", "not recorded: the config is encrypted"); // the backup must not open what the store seals
+        } else {
+          fo.set("from", f.from());
+          if (f.to() != null) fo.set("to", f.to());
+        }
         if (f.to() == null) fo.put("removed", true);
-        else fo.set("to", f.to());
       }
       if (c.why() != null) o.put("note", c.why());
       ObjectNode sum = o.putObject("meta_sum");
@@ -1718,7 +1751,7 @@ final class PrepareRun {
   }
 
   private void writeManifest() throws IOException {
-    writeAtomically(run.resolve(Backups.MANIFEST), Json.MAPPER.writeValueAsBytes(manifest), null);
+    writeAtomically(run.resolve(Backups.MANIFEST), Json.MAPPER.writeValueAsBytes(manifest), files);
   }
 
   /**
@@ -1727,7 +1760,7 @@ final class PrepareRun {
    * path relative to the store dir: one file instead of tens of thousands keeps prepare fast.
    */
   private void keepOriginals() throws IOException {
-    writeAtomically(run.resolve(Backups.ORIGINALS), null, ch -> { // a killed run leaves no torn zip
+    writeAtomically(run.resolve(Backups.ORIGINALS), files, ch -> { // a killed run leaves no torn zip
       // Not closed here: closing the stream would close the channel before writeAtomically syncs it.
       java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(java.nio.channels.Channels.newOutputStream(ch));
       out.setMethod(java.util.zip.ZipOutputStream.STORED);
@@ -1757,7 +1790,7 @@ final class PrepareRun {
   /** Moves a folder or file into the run folder, at its path relative to the store dir. */
   private void moveAside(Path from, Path under) throws IOException {
     Path to = under.resolve(store.rel(from));
-    Files.createDirectories(to.getParent());
+    Backups.mkdirs(to.getParent(), folders);
     try {
       Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
     } catch (AtomicMoveNotSupportedException otherDisk) {
