@@ -2493,13 +2493,16 @@ final class InspectCommand implements Callable<Integer> {
     description = {"Makes the store loadable by a standalone nats-server: streams to 1 replica without placement, "
         + "consumers with more than 1 replica to 0 (inherit), meta.sum recomputed, <account>/_js_ Raft state moved "
         + "aside. Every original file is kept in <store-dir>/" + Backups.DIR + "/<run>/ with a manifest.json.",
-        "Refuses, changing nothing, when any meta file is missing, torn, unreadable or fails its checksum, or when "
-            + "the store changes while it is read. A second run changes nothing."})
+        "Refuses, changing nothing, when any meta file is missing, torn, unreadable or fails its checksum, when "
+            + "the store changes while it is read, or when it could not finish (read-only file system, a folder it "
+            + "must write not writable, an owner or group it could not keep, too little space). A second run changes "
+            + "nothing; a rerun completes an interrupted one."})
 final class PrepareCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @CommandLine.Mixin StoreOptions store;
 
-  @Option(names = "--dry-run", description = "print the exact plan and write nothing")
+  @Option(names = "--dry-run", description = "print the exact plan and write nothing; exit 1, with the reasons, when "
+      + "a real run would be refused")
   boolean dryRun;
 
   @Option(names = "--force", description = "go ahead despite problems: a meta.inf that reads right but fails its "
