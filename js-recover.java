@@ -1927,7 +1927,8 @@ final class Failure {
       return "Free space on that file system (df -h), or copy the store to a larger one";
     }
     if (what.contains("Read-only file system")) {
-      return "The file system became read-only (check the disk: dmesg); copy the store to a writable one";
+      return "The file system is read-only (if it was not mounted so, check the disk: dmesg); copy the store to a "
+          + "writable one";
     }
     if (e instanceof AccessDeniedException || what.contains("Operation not permitted") || what.contains("Permission denied")) {
       return "Make that file writable (run as the store's owner or root; lsattr shows an immutable flag, chattr -i "
@@ -2305,7 +2306,7 @@ final class Reports {
     }
   }
 
-  private static void warnings(Store store, PrintWriter out) {
+  static void warnings(Store store, PrintWriter out) {
     if (store.warnings.isEmpty()) return;
     out.println();
     out.println("Warnings:");
@@ -2533,6 +2534,7 @@ final class PrepareCommand implements Callable<Integer> {
     if (plan.nothingToDo()) {
       out.printf("Store %s is already prepared: %d stream(s), %d consumer(s), nothing to change.%n", s.storeDir,
           s.streams.size(), s.consumerCount());
+      Reports.warnings(s, out); // said again before the next step starts a server (max_age, above all)
     } else {
       refusedFor.addAll(plan.writeBlockers());
     }
@@ -2622,6 +2624,7 @@ final class VerifyCommand implements Callable<Integer> {
         "-p", String.valueOf(port), "-m", String.valueOf(httpPort))
         .redirectErrorStream(true).redirectOutput(log.toFile());
     if (keys != null) pb.environment().put(KeyRing.ENV, keys.forServerEnvironment());
+    Reports.warnings(s, out); // before the server starts: it acts on some of them at once (max_age)
     out.printf("Starting %s on %s (ports %d, %d; log %s)...%n", bin, RecoveryConfig.path(s), port, httpPort, log);
     out.flush();
     Process server = pb.start();

@@ -110,6 +110,14 @@ class PreflightTest {
     Cli.Result prepare = Cli.run("prepare", store.storeDir.toString());
     assertEquals(0, prepare.exit(), prepare.all());
     assertTrue(prepare.out().contains("jetstream/$G/streams/OLD: max_age 1h"), prepare.out());
+    Cli.Result again = Cli.run("prepare", store.storeDir.toString());
+    assertTrue(again.out().contains("already prepared") && again.out().contains("streams/OLD: max_age 1h"), again.out());
+
+    Path server = Files.writeString(tmp.resolve("server"), "#!/bin/sh\nexit 3\n"); // verify says it before any server starts
+    Files.setPosixFilePermissions(server, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Cli.Result verify = Cli.run("verify", "--nats-server", server.toString(), store.storeDir.toString());
+    int warned = verify.out().indexOf("jetstream/$G/streams/OLD: max_age 1h"), started = verify.out().indexOf("Starting ");
+    assertTrue(warned >= 0 && warned < started, verify.all());
   }
 
   @Test
