@@ -393,7 +393,7 @@ final class StoreWalker {
   /** A stream folder, or null for one with no file in it at all (no config, no message: nothing to recover). */
   private StoredStream readStream(Store store, StreamDir sd) {
     String stream = name(sd.dir());
-    if (!Files.exists(sd.dir().resolve(MetaAsset.META_INF), LinkOption.NOFOLLOW_LINKS) && holdsNoFile(store, sd.dir())) {
+    if (!Files.exists(sd.dir().resolve(MetaAsset.META_INF), LinkOption.NOFOLLOW_LINKS) && holdsNoFile(sd.dir())) {
       store.warnings.add(new Warning(sd.dir(), "an empty stream folder (no meta.inf, no message): nothing to recover; "
           + "the server skips it (\"Missing stream metafile\"), so it is not counted as a stream; left as is"));
       return null;
@@ -433,7 +433,7 @@ final class StoreWalker {
     return new StoredStream(meta, consumers);
   }
 
-  private static boolean holdsNoFile(Store store, Path dir) {
+  private static boolean holdsNoFile(Path dir) {
     try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
       return all.noneMatch(p -> !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS));
     } catch (IOException | UncheckedIOException e) {
@@ -1433,15 +1433,17 @@ final class RecoveryPlan {
    */
   List<String> writeBlockers() {
     List<String> blockers = new ArrayList<>();
-    for (Path p : new TreeSet<>(List.of(store.storeDir, store.jetstreamDir))) {
-      try {
-        if (Files.getFileStore(p).isReadOnly()) {
-          blockers.add(p + ": on a read-only file system (" + Files.getFileStore(p) + "); no user can write it: copy the "
-              + "store to a writable file system (cp -a) and prepare the copy");
+    try {
+      Map<java.nio.file.FileStore, Path> fileSystems = new java.util.LinkedHashMap<>();
+      for (Path p : List.of(store.storeDir, store.jetstreamDir)) fileSystems.putIfAbsent(Files.getFileStore(p), p);
+      fileSystems.forEach((fs, p) -> {
+        if (fs.isReadOnly()) {
+          blockers.add(p + ": on a read-only file system (" + fs + "); no user can write it: copy the store to a "
+              + "writable file system (cp -a) and prepare the copy");
         }
-      } catch (IOException e) {
-        blockers.add(p + ": " + e.getMessage());
-      }
+      });
+    } catch (IOException e) {
+      blockers.add(store.storeDir + ": " + e.getMessage());
     }
     if (!blockers.isEmpty()) return blockers; // every check below would only say the same thing again
     String asOwner = "run js-recover as the store's owner (the nats user) or root";
@@ -1656,12 +1658,14 @@ final class PrepareRun {
   }
 
   // What a failed run had done, for a message that tells the truth about the store.
+  private boolean touched; // set before jetstream/ is first changed: from then on the backup must stay
   private int moved;
   private final java.util.concurrent.atomic.AtomicInteger rewritten = new java.util.concurrent.atomic.AtomicInteger();
 
   private void carryOut() throws IOException, Refusal {
     writeManifest();
     keepOriginals();
+    touched = true;
     for (Path temp : store.leftoverTemps) {
       moveAside(temp, run.resolve(Backups.LEFTOVERS));
       moved++;
@@ -1881,7 +1885,7 @@ final class PrepareRun {
   private Refusal stopped(IOException e) {
     String cause = Failure.describe(e), remedy = Failure.remedy(e);
     String again = "js-recover prepare " + Reports.shellQuote(store.storeDir.toString());
-    if (moved == 0 && rewritten.get() == 0) {
+    if (!touched) {
       try {
         deleteTree(run);
         try (java.util.stream.Stream<Path> left = Files.list(Backups.root(store))) {

@@ -1,3 +1,4 @@
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -103,5 +104,28 @@ class WriteFailureTest {
     Cli.Result rerun = Cli.run("prepare", store.storeDir.toString());
     assertEquals(0, rerun.exit(), rerun.all());
     assertTrue(StoreBuilder.read(conf).contains("\"ACC\""), StoreBuilder.read(conf));
+  }
+
+  @Test
+  void aMetaInfReplacedBeforeItsMetaSumFailedKeepsTheBackup() throws Exception {
+    assumeTrue(Privileged.root(), "chattr +i needs root (root ignores permission bits)");
+    StoreBuilder store = new StoreBuilder(tmp.resolve("store")).stream("$G", "A", 3); // no Raft folder to move first
+    Path sum = store.streamDir("$G", "A").resolve("meta.sum");
+    byte[] original = Files.readAllBytes(store.streamDir("$G", "A").resolve("meta.inf"));
+    Cli.Result r;
+    try (AutoCloseable locked = Privileged.immutable(sum)) {
+      r = Cli.run("prepare", store.storeDir.toString());
+    }
+
+    assertEquals(1, r.exit(), r.all());
+    assertTrue(r.err().contains("prepare stopped half-way") && r.err().contains("0 of 1 stream and consumer config(s) were "
+        + "rewritten"), r.err());
+    assertTrue(StoreBuilder.read(store.streamDir("$G", "A").resolve("meta.inf")).contains("\"num_replicas\":1"), "meta.inf was replaced");
+    try (var runs = Files.list(store.storeDir.resolve("js-recover-backup"))) {
+      Path run = runs.findFirst().orElseThrow();
+      assertArrayEquals(original, StoreBuilder.zipEntries(Files.readAllBytes(run.resolve("originals.zip")))
+          .get("jetstream/$G/streams/A/meta.inf"), "the original of what was replaced is kept");
+    }
+    assertEquals(0, Cli.run("prepare", store.storeDir.toString()).exit());
   }
 }
