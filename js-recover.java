@@ -3,6 +3,7 @@
 //DEPS info.picocli:picocli:4.7.7
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.20.1
 //DEPS net.openhft:zero-allocation-hashing:2026.0
+//COMPILE_OPTIONS -encoding UTF-8
 
 /*
  * js-recover: bring a NATS JetStream store back after its cluster lost Raft quorum.
@@ -11,7 +12,8 @@
  * but no leader can be elected, so nothing can reach it. The way out:
  *
  *   1. Stop the survivor (or take the disk of a dead node). Never work on a store that a
- *      nats-server is still writing: js-recover refuses one that changes while it reads it.
+ *      nats-server still holds: js-recover refuses one another process has open, or that changes
+ *      while it reads it.
  *   2. Copy its store_dir and work on the copy only:   cp -a /var/lib/nats /recovery/store
  *   3. js-recover inspect /recovery/store              read-only: what is there, what is broken
  *   4. js-recover prepare --dry-run /recovery/store    the exact plan, nothing written
@@ -28,7 +30,8 @@
  *
  * Sections, in the order data flows:
  *   1. Model of a store     accounts, streams, consumers, their meta files, Raft folders
- *   2. Walker               reads a store from disk into the model and finds every problem
+ *   2. Walker               reads a store from disk into the model and finds every problem; the
+ *                           lock that keeps other runs and live servers off a store
  *   3. Checksum             HighwayHash-64, what meta.sum holds
  *   4. Crypto               opening and resealing encrypted meta.inf
  *   5. Rewriter             the byte-exact edit of one meta.inf
@@ -271,6 +274,12 @@ final class Refusal extends Exception {
   private static final long serialVersionUID = 1L;
 
   Refusal(String message) { super(message); }
+
+  /** What went wrong, as an operator reads it: the system's words, not an exception's class name. */
+  static String reason(IOException e) {
+    return e instanceof AccessDeniedException ? "permission denied"
+        : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+  }
 }
 
 // =================================================================================================
@@ -295,17 +304,23 @@ final class StoreWalker {
 
   /** Reads the store at {@code given}: a nats-server store_dir or its jetstream/ folder. */
   static Store walk(Path given, KeyRing keys) throws Refusal, IOException {
-    Store store = locate(given);
-    store.earlierRuns.addAll(Backups.manifests(store));
-    new StoreWalker(keys, Backups.interruptedSums(store.earlierRuns)).read(store);
-    return store;
+    return walk(locate(given), keys);
   }
 
-  private static Store locate(Path given) throws Refusal, IOException {
-    Path dir = given.toAbsolutePath().normalize();
+  /** Reads a store {@link #locate} found: commands that lock the store lock it in between. */
+  static Store walk(Store located, KeyRing keys) throws Refusal {
+    located.earlierRuns.addAll(Backups.manifests(located));
+    new StoreWalker(keys, Backups.interruptedSums(located.earlierRuns)).read(located);
+    return located;
+  }
+
+  static Store locate(Path given) throws Refusal, IOException {
+    Path dir = refuseLinks(given);
     if (!Files.exists(dir)) {
       throw new Refusal("store dir " + dir + " does not exist. Pass the copied nats-server store_dir "
-          + "(the folder holding jetstream/) or its jetstream/ folder.");
+          + "(the folder holding jetstream/) or its jetstream/ folder." + (dir.toString().contains("?")
+          ? " If its name is not ASCII, a launcher under a non-UTF-8 locale may have misread it: run with LC_ALL=C.UTF-8."
+          : ""));
     }
     if (!Files.isDirectory(dir)) {
       throw new Refusal(dir + " is a file, not a store dir. Pass the copied nats-server store_dir "
@@ -315,18 +330,63 @@ final class StoreWalker {
       throw new Refusal("permission denied reading " + dir + ". Run js-recover as a user who can read the "
           + "store (the nats user, or root).");
     }
-    dir = dir.toRealPath(); // the store dir itself may be reached through a link; nothing inside may
+    dir = dir.toRealPath(); // links above the store (a mount reached through /data, say) are fine: none at or in it
     Path inner = dir.resolve(JETSTREAM);
-    if (Files.isSymbolicLink(inner)) {
-      throw new Refusal(inner + " is a symbolic link. js-recover does not follow links out of the store: "
-          + "copy the real folder in its place (cp -a) and run again.");
-    }
+    if (Files.isSymbolicLink(inner)) throw linkRefusal(inner, "");
     if (Files.isDirectory(inner)) return new Store(dir, inner);
     if (dir.getFileName() != null && dir.getFileName().toString().equals(JETSTREAM)) {
       return new Store(dir.getParent(), dir);
     }
     throw new Refusal(dir + " is not a JetStream store: it has no jetstream/ folder. Pass the nats-server "
         + "store_dir (the folder holding jetstream/) or the jetstream/ folder itself.");
+  }
+
+  /**
+   * The argument as the operator wrote it, made absolute but not resolved, once no part of it reaches the store
+   * through a link: cp -a copies a linked jetstream/ (or store dir) as a link, so a "copy" can be the original.
+   * Checked before anything is resolved, on each part as written: a ".." after a link climbs out of the link's
+   * target, where a lexical reading would climb out of the link.
+   */
+  private static Path refuseLinks(Path given) throws Refusal {
+    Path abs = given.isAbsolute() ? given : workingDir().resolve(given);
+    Path at = abs.getRoot();
+    for (Path part : abs) {
+      if (part.toString().equals("..") && Files.isSymbolicLink(at)) {
+        throw linkRefusal(at, " and the path climbs out of it (..)");
+      }
+      at = at.resolve(part);
+    }
+    Path dir = abs.normalize();
+    if (Files.isSymbolicLink(dir)) throw linkRefusal(dir, "");
+    Path parent = dir.getParent();
+    if (dir.getFileName() != null && name(dir).equals(JETSTREAM) && parent != null && Files.isSymbolicLink(parent)) {
+      throw linkRefusal(parent, " (the store dir holding " + dir + ")");
+    }
+    return dir;
+  }
+
+  /** The shell's working dir ($PWD) as the operator typed it, when it is ours: getcwd() has resolved its links. */
+  private static Path workingDir() {
+    Path cwd = Path.of(System.getProperty("user.dir"));
+    String pwd = System.getenv("PWD");
+    try {
+      if (pwd != null && Path.of(pwd).isAbsolute() && Files.isSameFile(Path.of(pwd), cwd)) return Path.of(pwd);
+    } catch (IOException | java.nio.file.InvalidPathException notOurs) {
+      // a stale or foreign PWD: the resolved working dir is all there is
+    }
+    return cwd;
+  }
+
+  private static Refusal linkRefusal(Path link, String how) {
+    String target;
+    try {
+      target = " (to " + Files.readSymbolicLink(link) + ")";
+    } catch (IOException e) {
+      target = "";
+    }
+    return new Refusal(link + " is a symbolic link" + target + how + ". js-recover does not follow links out of the "
+        + "store: a copy made with cp -a keeps a link as a link, so this may be the original store. Copy the real "
+        + "folder in its place (cp -a), or pass the real path of a copy; nothing was changed.");
   }
 
   private record StreamDir(String account, Path dir) {}
@@ -341,7 +401,10 @@ final class StoreWalker {
           case RAFT -> {
             // Raft state lives only here, directly under an account folder: a stream or consumer
             // named _js_ sits under streams/ and is data like any other.
-            if (isRealDir(store, entry)) store.raftDirs.add(entry);
+            if (isRealDir(store, entry)) {
+              store.raftDirs.add(entry);
+              stampTree(store, entry); // a live node that cannot elect a leader still rewrites its term and vote
+            }
           }
           case STREAMS -> {
             if (!isRealDir(store, entry)) continue;
@@ -470,6 +533,23 @@ final class StoreWalker {
             + origin.get("external").path("api").asText() + ": the standalone server cannot reach it; what was "
             + "already copied is served, and the new cluster must be given a reachable origin"));
       }
+    }
+  }
+
+  private void stampTree(Store store, Path dir) {
+    try {
+      Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+        @Override public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+          if (attrs.isRegularFile()) stamp(store, file);
+          return FileVisitResult.CONTINUE;
+        }
+
+        @Override public FileVisitResult visitFileFailed(Path file, IOException e) {
+          return FileVisitResult.CONTINUE; // removed meanwhile, or unreadable: prepare moves the folder as a whole
+        }
+      });
+    } catch (IOException e) {
+      // walkFileTree reports through visitFileFailed; nothing reaches here
     }
   }
 
@@ -723,6 +803,276 @@ final class SettleCheck {
     });
     Collections.sort(changed);
     return changed;
+  }
+}
+
+/**
+ * One js-recover at a time on a store, and none while another process uses it. prepare, verify and every
+ * command that writes or starts a server hold this from before they read the store until they end:
+ * {@code try (StoreLock lock = StoreLock.acquire(located.storeDir, "prepare")) { ... }}. The lock is an
+ * exclusive lock on {@code <store_dir>/js-recover.lock}, which says who holds it and is removed on release.
+ */
+final class StoreLock implements AutoCloseable {
+  static final String FILE = "js-recover.lock";
+
+  private final Path file;
+  private final FileChannel channel;
+
+  private StoreLock(Path file, FileChannel channel) {
+    this.file = file;
+    this.channel = channel;
+  }
+
+  /**
+   * Locks the store for {@code command}, or refuses, naming the js-recover or the process that has it. A store
+   * this user cannot write in at all gets no lock file: nothing of ours can change it, and the command's own
+   * checks say what it cannot write.
+   */
+  static StoreLock acquire(Path storeDir, String command) throws Refusal {
+    Path file = storeDir.resolve(FILE);
+    byte[] holder = holder(command);
+    for (;;) {
+      FileChannel ch = null;
+      try {
+        ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE,
+            LinkOption.NOFOLLOW_LINKS);
+        if (tryLock(ch, false) == null) throw heldBy(file);
+        ch.truncate(0).write(java.nio.ByteBuffer.wrap(holder));
+        ch.force(true);
+        if (!stillTheLockFile(file)) {
+          ch.close();
+          continue;
+        }
+        StoreLock lock = new StoreLock(file, ch);
+        try {
+          refuseOtherUsers(storeDir);
+        } catch (Refusal inUse) {
+          lock.close();
+          throw inUse;
+        }
+        return lock;
+      } catch (Refusal r) {
+        closeQuietly(ch);
+        throw r;
+      } catch (IOException e) {
+        closeQuietly(ch);
+        if (!Files.isWritable(storeDir)) {
+          // Nothing can be written here by this user (read-only file system, another owner): no run of ours
+          // changes the store, and the command's own checks say what it cannot write and why.
+          refuseOtherUsers(storeDir);
+          return new StoreLock(null, null);
+        }
+        throw new Refusal("cannot lock the store: " + file + ": " + Refusal.reason(e) + ". js-recover " + command
+            + " must be able to write in " + storeDir + ": run it as the store's owner (the nats user) or root; nothing "
+            + "was changed.");
+      }
+    }
+  }
+
+  /** For what writes nothing (a dry run): refuses as {@link #acquire} would, creating no lock file. */
+  static void refuseIfInUse(Path storeDir) throws Refusal {
+    Path file = storeDir.resolve(FILE);
+    if (Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+      try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+        if (tryLock(ch, true) == null) throw heldBy(file);
+      } catch (IOException e) {
+        // unreadable or gone: no run of ours holds it that we could name
+      }
+    }
+    refuseOtherUsers(storeDir);
+  }
+
+  /** Refuses when a process other than this one (a nats-server, say) has files open in the store. */
+  static void refuseOtherUsers(Path storeDir) throws Refusal {
+    List<StoreUser> users = StoreUser.of(storeDir);
+    if (users.isEmpty()) return;
+    throw new Refusal("the store " + storeDir + " is in use by another process:\n  "
+        + users.stream().map(StoreUser::describe).collect(Collectors.joining("\n  "))
+        + "\nA nats-server must be stopped before its store is prepared or verified (a survivor that lost quorum "
+        + "takes no writes, so its store looks still). Stop it (or leave the folder, for a shell) and run again; "
+        + "nothing was changed.");
+  }
+
+  /**
+   * The previous holder removes the file as it lets go: a lock taken on that removed file is no lock. The path
+   * must name the file this process has open, compared by stat alone: opening and closing the file again would
+   * drop the lock (POSIX releases a process's locks on a file when it closes any descriptor of it).
+   */
+  private static boolean stillTheLockFile(Path file) {
+    Object current;
+    try {
+      current = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+    } catch (IOException removed) {
+      return false;
+    }
+    try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+      for (Path fd : fds) {
+        try {
+          if (current.equals(Files.readAttributes(fd, BasicFileAttributes.class).fileKey())) return true;
+        } catch (IOException closedMeanwhile) {
+          // the stream's own descriptor, say
+        }
+      }
+      return false;
+    } catch (IOException notLinux) {
+      return true; // no /proc: the race it guards against needs a removal within this very call
+    }
+  }
+
+  private static java.nio.channels.FileLock tryLock(FileChannel ch, boolean shared) throws IOException {
+    try {
+      return ch.tryLock(0, Long.MAX_VALUE, shared);
+    } catch (java.nio.channels.OverlappingFileLockException heldInThisProcess) {
+      return null;
+    }
+  }
+
+  private static byte[] holder(String command) {
+    ObjectNode h = Json.NODES.objectNode().put("pid", ProcessHandle.current().pid()).put("command", command)
+        .put("started", Instant.now().toString()).put("run", java.util.UUID.randomUUID().toString());
+    try {
+      return Json.MAPPER.writeValueAsBytes(h);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static Refusal heldBy(Path file) {
+    JsonNode h = null;
+    try {
+      h = Json.MAPPER.readTree(readQuietly(file));
+    } catch (IOException | RuntimeException beingWritten) {
+      // the holder is writing its name right now
+    }
+    String who = h == null || !h.has("pid") ? "another js-recover (see " + file + ")"
+        : "another js-recover " + h.path("command").asText() + " (pid " + h.path("pid").asText() + ", started "
+            + h.path("started").asText() + ")";
+    return new Refusal(who + " holds the store " + file.getParent() + "; wait for it to finish and run again. "
+        + "Nothing was changed.");
+  }
+
+  private static byte[] readQuietly(Path file) {
+    try {
+      return Files.readAllBytes(file);
+    } catch (IOException e) {
+      return new byte[0];
+    }
+  }
+
+  private static void closeQuietly(FileChannel ch) {
+    try {
+      if (ch != null) ch.close();
+    } catch (IOException ignored) {
+      // closing releases the lock either way
+    }
+  }
+
+  /** Removes the file, then lets go: whoever locks the removed file sees it is no longer the lock file. */
+  @Override public void close() {
+    if (file == null) return;
+    try {
+      Files.deleteIfExists(file);
+    } catch (IOException e) {
+      // a stale lock file is harmless: the lock is the kernel's, released below
+    }
+    closeQuietly(channel);
+  }
+}
+
+/**
+ * A process using the store, read from /proc (Linux). A nats-server shows by a file it has open there (message
+ * blocks and Raft logs while it writes), by its working directory, or, idle (then it holds no file open), by what
+ * it was started on: a path in the store on its command line ({@code -c <store>/recovery.conf},
+ * {@code --store_dir <store>}) or the store_dir of the config file it was given. This process, its ancestors
+ * (the operator's shell, sudo, a launcher waiting for it) and other js-recover runs (the lock keeps those apart)
+ * do not count. Other users' files and working directories are seen only by root, their command lines by anyone.
+ */
+record StoreUser(long pid, String commandLine, String how) {
+  String describe() { return "pid " + pid + " (" + commandLine + ") " + how; }
+
+  private static final java.util.regex.Pattern STORE_DIR =
+      java.util.regex.Pattern.compile("(?i)(?:^|[\\s{,;])store_?dir\\s*[:=]?\\s*(?:\"([^\"]*)\"|'([^']*)'|([^\\s#;,}]+))");
+
+  static List<StoreUser> of(Path storeDir) {
+    java.util.Set<Long> notOthers = new java.util.HashSet<>();
+    for (var p = java.util.Optional.of(ProcessHandle.current()); p.isPresent(); p = p.get().parent()) notOthers.add(p.get().pid());
+    List<StoreUser> users = new ArrayList<>();
+    try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), e -> e.getFileName().toString().matches("\\d+"))) {
+      for (Path proc : procs) {
+        long pid = Long.parseLong(proc.getFileName().toString());
+        if (notOthers.contains(pid)) continue;
+        List<String> args = args(proc);
+        if (args.contains(JsRecover.class.getName())) continue; // another js-recover: the lock keeps runs apart
+        String how = using(storeDir, proc, args);
+        if (how != null) users.add(new StoreUser(pid, args.isEmpty() ? "?" : String.join(" ", args), how));
+      }
+    } catch (IOException noProc) {
+      // not Linux: the settle check is all there is
+    }
+    return users;
+  }
+
+  private static String using(Path storeDir, Path proc, List<String> args) {
+    try (DirectoryStream<Path> fds = Files.newDirectoryStream(proc.resolve("fd"))) {
+      for (Path fd : fds) {
+        Path open = linkTarget(fd);
+        if (open != null && open.startsWith(storeDir) && !open.equals(storeDir.resolve(StoreLock.FILE))) {
+          return "has " + open + " open";
+        }
+      }
+    } catch (IOException | SecurityException goneOrNotOurs) {
+      // exited meanwhile, or another user's: its command line still tells
+    }
+    Path cwd = linkTarget(proc.resolve("cwd"));
+    if (cwd != null && cwd.startsWith(storeDir)) return "works in " + cwd;
+    Path base = cwd != null ? cwd : Path.of("/"); // relative arguments are relative to its working dir
+    boolean natsServer = !args.isEmpty() && args.get(0).contains("nats-server");
+    for (int i = 1; i < args.size(); i++) {
+      String arg = args.get(i), value = arg.substring(arg.indexOf('=') + 1);
+      Path p = path(base, value);
+      if (p != null && p.startsWith(storeDir)) return "was started on it (" + arg + ")";
+      boolean config = arg.startsWith("--config=") || (i > 1 && List.of("-c", "--config").contains(args.get(i - 1)));
+      Path dir = natsServer && config && p != null ? configuredStoreDir(p, base) : null;
+      if (dir != null && dir.startsWith(storeDir)) return "serves it (store_dir " + dir + " in " + p + ")";
+    }
+    return null;
+  }
+
+  private static Path configuredStoreDir(Path config, Path base) {
+    try {
+      var m = STORE_DIR.matcher(Files.readString(config));
+      if (!m.find()) return null;
+      return path(base, m.group(1) != null ? m.group(1) : m.group(2) != null ? m.group(2) : m.group(3));
+    } catch (IOException | RuntimeException unreadable) {
+      return null;
+    }
+  }
+
+  /** {@code value} as a path seen from {@code base}, its links resolved when it exists; null when not a path. */
+  private static Path path(Path base, String value) {
+    try {
+      Path p = base.resolve(value).normalize();
+      return Files.exists(p) ? p.toRealPath() : p;
+    } catch (IOException | java.nio.file.InvalidPathException | SecurityException notAPath) {
+      return null;
+    }
+  }
+
+  private static Path linkTarget(Path link) {
+    try {
+      return Files.readSymbolicLink(link);
+    } catch (IOException | UnsupportedOperationException | SecurityException e) {
+      return null;
+    }
+  }
+
+  private static List<String> args(Path proc) {
+    try {
+      String cmdline = new String(Files.readAllBytes(proc.resolve("cmdline")), StandardCharsets.UTF_8);
+      return cmdline.isEmpty() ? List.of() : List.of(cmdline.split("\0"));
+    } catch (IOException gone) {
+      return List.of();
+    }
   }
 }
 
@@ -1428,6 +1778,39 @@ final class RecoveryPlan {
   }
 
   /**
+   * Why the backup's file system cannot take what is copied into it, or null. What is moved aside is renamed
+   * when it is on the store dir's file system; from another (jetstream/ on its own mount) it is copied, and
+   * the copy needs room: counted in whole blocks, as the file system allocates it.
+   */
+  String spaceShortfall() throws IOException {
+    java.nio.file.FileStore backupFs = Files.getFileStore(store.storeDir);
+    long needed = 0;
+    List<String> copied = new ArrayList<>();
+    for (Path p : movedAside()) {
+      if (Files.getFileStore(p).equals(backupFs)) continue;
+      needed += PrepareRun.spaceToCopy(p, backupFs.getBlockSize());
+      copied.add(store.rel(p));
+    }
+    long free = backupFs.getUsableSpace();
+    if (needed <= free) return null;
+    return "moving " + String.join(", ", copied) + " into " + Backups.DIR + "/ crosses file systems (jetstream/ is on "
+        + "its own mount), so it is copied: that needs " + bytes(needed) + " on the file system of " + store.storeDir
+        + " (" + backupFs + "), which has " + bytes(free) + " free. Free at least " + bytes(needed - free) + " there "
+        + "and run prepare again; nothing was changed.";
+  }
+
+  /** What prepare moves into the run folder: leftover temp files, then Raft folders. */
+  List<Path> movedAside() {
+    List<Path> all = new ArrayList<>(store.leftoverTemps);
+    all.addAll(store.raftDirs);
+    return all;
+  }
+
+  private static String bytes(long n) {
+    return String.format(java.util.Locale.ROOT, "%.1f MiB (%d bytes)", n / 1048576.0, n);
+  }
+
+  /**
    * Why prepare could not write, found before anything is written: each line says what and what
    * to do. A run that fails half-way is completed by a rerun, but is better never started.
    */
@@ -1605,10 +1988,15 @@ final class Backups {
       throw new Refusal(root(store) + " is a symbolic link; js-recover keeps its backup inside the store only. Replace it "
           + "with a folder (move the link aside) and run again; nothing was changed.");
     }
+    try {
+      mkdirs(root(store), like);
+    } catch (FileAlreadyExistsException notAFolder) {
+      throw new Refusal(root(store) + " is a file, not a folder; js-recover keeps its backup in a folder of that name. "
+          + "Move the file aside (it may be someone's backup) and run again; nothing was changed.");
+    }
     String stamp = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(Instant.now());
     for (int n = 1; ; n++) {
       Path run = root(store).resolve(n == 1 ? stamp : stamp + "-" + n);
-      mkdirs(root(store), like);
       try {
         Files.createDirectory(run, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(like.permissions()));
         like.applyTo(run);
@@ -1659,20 +2047,16 @@ final class PrepareRun {
 
   // What a failed run had done, for a message that tells the truth about the store.
   private boolean touched; // set before jetstream/ is first changed: from then on the backup must stay
-  private int moved;
+  private final List<Path> moved = new ArrayList<>();
   private final java.util.concurrent.atomic.AtomicInteger rewritten = new java.util.concurrent.atomic.AtomicInteger();
 
   private void carryOut() throws IOException, Refusal {
     writeManifest();
     keepOriginals();
     touched = true;
-    for (Path temp : store.leftoverTemps) {
-      moveAside(temp, run.resolve(Backups.LEFTOVERS));
-      moved++;
-    }
-    for (Path raftDir : store.raftDirs) {
-      moveAside(raftDir, run.resolve(Backups.RAFT));
-      moved++;
+    for (Path p : plan.movedAside()) {
+      moveAside(p, run.resolve(store.leftoverTemps.contains(p) ? Backups.LEFTOVERS : Backups.RAFT), moved);
+      moved.add(p);
     }
 
     List<IOException> failures = Collections.synchronizedList(new ArrayList<>());
@@ -1791,17 +2175,75 @@ final class PrepareRun {
     out.closeEntry();
   }
 
-  /** Moves a folder or file into the run folder, at its path relative to the store dir. */
-  private void moveAside(Path from, Path under) throws IOException {
+  /**
+   * Moves a folder or file into the run folder, at its path relative to the store dir. From another file
+   * system it is copied, then removed; a copy that fails is removed again, and the refusal says where the
+   * store stands ({@code moved}: what this run moved before).
+   */
+  private void moveAside(Path from, Path under, List<Path> moved) throws Refusal {
     Path to = under.resolve(store.rel(from));
-    Backups.mkdirs(to.getParent(), folders);
     try {
+      Backups.mkdirs(to.getParent(), folders);
       Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+      return;
     } catch (AtomicMoveNotSupportedException otherDisk) {
       // jetstream/ on its own mount: copy everything, and only then remove the source
-      copyTree(from, to);
-      deleteTree(from);
+    } catch (IOException e) {
+      throw stopped("moving " + from + " to " + to + " failed (" + Refusal.reason(e) + "); " + from
+          + " is where it was", moved);
     }
+    try {
+      copyTree(from, to);
+    } catch (IOException e) {
+      String cleanup;
+      try {
+        if (Files.exists(to, LinkOption.NOFOLLOW_LINKS)) deleteTree(to);
+        for (Path d = to.getParent(); d.startsWith(under) && isEmptyDir(d); d = d.getParent()) Files.delete(d);
+        cleanup = "what this run had copied of it was removed";
+      } catch (IOException stuck) {
+        cleanup = "what this run had copied of it could not all be removed (" + Refusal.reason(stuck) + "): remove "
+            + to + " by hand";
+      }
+      throw stopped("copying " + from + " to " + to + " (another file system) failed (" + Refusal.reason(e) + "); "
+          + cleanup + ", and " + from + " is untouched", moved);
+    }
+    try {
+      deleteTree(from);
+    } catch (IOException e) {
+      moved.add(from);
+      throw stopped(from + " was copied whole to " + to + ", but removing it failed (" + Refusal.reason(e)
+          + "): what is left of it is a duplicate; remove it (rm -r " + from + ") before starting a server", moved);
+    }
+  }
+
+  private static boolean isEmptyDir(Path d) throws IOException {
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(d)) {
+      return !entries.iterator().hasNext();
+    }
+  }
+
+  private Refusal stopped(String what, List<Path> moved) {
+    return new Refusal("prepare stopped: " + what + ". Where the store stands: no meta file was rewritten; this run "
+        + "wrote " + run.resolve(Backups.MANIFEST) + " and " + Backups.ORIGINALS + (moved.isEmpty() ? "" : " and moved "
+        + moved.stream().map(store::rel).collect(Collectors.joining(", ")) + " into " + run) + ". Fix the cause and run "
+        + "prepare again: it completes the job.");
+  }
+
+  /** The room a copy of {@code root} takes: every file and folder in whole blocks. */
+  static long spaceToCopy(Path root, long blockSize) throws IOException {
+    long[] total = {0};
+    Files.walkFileTree(root, new SimpleFileVisitor<>() {
+      @Override public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+        total[0] += blockSize;
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+        total[0] += (attrs.size() + blockSize - 1) / blockSize * blockSize;
+        return FileVisitResult.CONTINUE;
+      }
+    });
+    return total[0];
   }
 
   private static void copyTree(Path from, Path to) throws IOException {
@@ -1856,8 +2298,14 @@ final class PrepareRun {
   }
 
   static void writeAtomically(Path target, FileOwnership like, ChannelWriter body) throws IOException {
-    Path temp = target.resolveSibling(target.getFileName() + StoreWalker.TEMP_SUFFIX);
-    Files.deleteIfExists(temp); // our own leftover from an interrupted run
+    // Named by this process, so that runs never write over each other's. Every caller holds the store lock:
+    // a temp file of this target that is here already was left by a killed run (recovery.conf's holds passwords).
+    String prefix = target.getFileName() + ".";
+    try (DirectoryStream<Path> stale = Files.newDirectoryStream(target.getParent(),
+        p -> StoreWalker.name(p).startsWith(prefix) && StoreWalker.name(p).substring(prefix.length()).matches("\\d+\\Q" + StoreWalker.TEMP_SUFFIX + "\\E"))) {
+      for (Path p : stale) Files.deleteIfExists(p);
+    }
+    Path temp = target.resolveSibling(prefix + ProcessHandle.current().pid() + StoreWalker.TEMP_SUFFIX);
     java.nio.file.attribute.FileAttribute<?>[] mode = like == null ? new java.nio.file.attribute.FileAttribute<?>[0]
         : new java.nio.file.attribute.FileAttribute<?>[] {java.nio.file.attribute.PosixFilePermissions.asFileAttribute(like.permissions())};
     try {
@@ -1901,7 +2349,7 @@ final class PrepareRun {
     }
     return new Refusal("prepare stopped half-way: " + cause + ".\n"
         + "Done before it stopped: the plan (" + run.resolve(Backups.MANIFEST) + ") and the original of every file it "
-        + "rewrites (" + run.resolve(Backups.ORIGINALS) + ") were kept; " + moved + " of "
+        + "rewrites (" + run.resolve(Backups.ORIGINALS) + ") were kept; " + moved.size() + " of "
         + (store.raftDirs.size() + store.leftoverTemps.size()) + " Raft folder(s) and leftover temp file(s) were moved "
         + "into " + run + "; " + rewritten.get() + " of " + plan.changes.size() + " stream and consumer config(s) were "
         + "rewritten.\n"
@@ -2096,7 +2544,12 @@ final class LoadCheck {
     }
   }
 
-  /** Waits until the server answers /healthz with JetStream up (in 2.9 the store is loaded by then), then reads /jsz. */
+  /**
+   * Waits until the server has loaded the store, then reads /jsz. Loaded: /healthz answers 200 with JetStream up (in
+   * 2.9 the store is loaded by then), or the log says "Server is ready", which every version from 2.9 to 2.15 writes
+   * once start-up, the store's load included, is over. 2.10+ answers /healthz 503 for as long as a stream folder on
+   * disk is not loaded, so a store that loads only in part would otherwise look like one still loading.
+   */
   static JsonNode awaitJetStream(Process server, int httpPort, Path log, int timeoutSeconds) throws Exception {
     java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
     String base = "http://127.0.0.1:" + httpPort;
@@ -2109,7 +2562,7 @@ final class LoadCheck {
       try {
         var health = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/healthz")).build(),
             java.net.http.HttpResponse.BodyHandlers.ofString());
-        if (health.statusCode() == 200) {
+        if (health.statusCode() == 200 || Files.readString(log).contains("Server is ready")) {
           var jsz = http.send(java.net.http.HttpRequest.newBuilder(
               java.net.URI.create(base + "/jsz?accounts=true&streams=true&consumers=true")).build(),
               java.net.http.HttpResponse.BodyHandlers.ofString());
@@ -2409,7 +2862,106 @@ class JsRecover implements Callable<Integer> {
     return cli;
   }
 
-  public static void main(String[] args) { System.exit(commandLine().execute(args)); }
+  public static void main(String[] args) {
+    String[] given = Utf8Launch.argsOfRelaunch();
+    if (given == null && !Utf8Launch.decodesUtf8()) System.exit(Utf8Launch.runUnderUtf8(args));
+    System.exit(commandLine().execute(given != null ? given : args));
+  }
+}
+
+/**
+ * File names are bytes, and nats-server names streams and consumers in UTF-8 (an eszett, a CJK name). Java
+ * decodes names with the charset of the locale it started in (sun.jnu.encoding; no option changes it in JDK
+ * 17): under a C locale (LANG unset: containers, cron, systemd) such a name reads with a '?' per byte, its
+ * checksum key is wrong and its files cannot be named back. So js-recover started under any other charset runs
+ * itself again, at once, under LC_ALL=C.UTF-8, with the arguments' bytes as the operator gave them.
+ */
+final class Utf8Launch {
+  static final String ARGS = "JS_RECOVER_UTF8_ARGS";
+
+  private Utf8Launch() {}
+
+  static boolean decodesUtf8() {
+    return "UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding"));
+  }
+
+  /** In the process run again: the arguments as given to the first; null in a first process. */
+  static String[] argsOfRelaunch() {
+    String passed = System.getenv(ARGS);
+    if (passed == null) return null;
+    int colon = passed.indexOf(':');
+    int count = Integer.parseInt(passed.substring(0, colon));
+    String joined = new String(java.util.Base64.getDecoder().decode(passed.substring(colon + 1)), StandardCharsets.UTF_8);
+    return count == 0 ? new String[0] : joined.split("\0", -1);
+  }
+
+  /** Runs this command again under C.UTF-8 and returns its exit code; a signal to this process stops it too. */
+  static int runUnderUtf8(String[] args) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    cmd.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), JsRecover.class.getName()));
+    ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
+    pb.environment().put("LC_ALL", "C.UTF-8");
+    java.io.ByteArrayOutputStream joined = new java.io.ByteArrayOutputStream();
+    List<byte[]> raw = rawArgs(args);
+    for (int i = 0; i < raw.size(); i++) {
+      if (i > 0) joined.write(0);
+      joined.writeBytes(raw.get(i));
+    }
+    pb.environment().put(ARGS, raw.size() + ":" + java.util.Base64.getEncoder().encodeToString(joined.toByteArray()));
+    try {
+      Process child = pb.start();
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        child.destroy(); // SIGTERM to us (a service stop, a timeout) reaches the run doing the work
+        try {
+          child.waitFor();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }));
+      return child.waitFor();
+    } catch (IOException e) {
+      System.err.println("js-recover: cannot run under a UTF-8 locale (" + e.getMessage() + "); set LC_ALL=C.UTF-8 and run "
+          + "again: without it, names that are not ASCII are misread.");
+      return 1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 1;
+    }
+  }
+
+  /**
+   * The arguments' bytes as given: the end of /proc/self/cmdline, when it matches what the launcher decoded
+   * (it does not when the JVM was started from an @argfile); otherwise what it decoded.
+   */
+  private static List<byte[]> rawArgs(String[] args) {
+    List<byte[]> decoded = java.util.Arrays.stream(args).map(a -> a.getBytes(StandardCharsets.UTF_8)).toList();
+    byte[] cmdline;
+    try {
+      cmdline = Files.readAllBytes(Path.of("/proc/self/cmdline"));
+    } catch (IOException notLinux) {
+      return decoded;
+    }
+    List<byte[]> parts = new ArrayList<>();
+    for (int start = 0, i = 0; i < cmdline.length; i++) {
+      if (cmdline[i] == 0) {
+        parts.add(java.util.Arrays.copyOfRange(cmdline, start, i));
+        start = i + 1;
+      }
+    }
+    if (parts.size() < args.length) return decoded;
+    List<byte[]> tail = parts.subList(parts.size() - args.length, parts.size());
+    for (int i = 0; i < args.length; i++) {
+      if (!asciiSkeleton(new String(tail.get(i), StandardCharsets.ISO_8859_1)).equals(asciiSkeleton(args[i]))) return decoded;
+    }
+    return tail;
+  }
+
+  /** A name with every character beyond ASCII as '?', as a launcher under a C locale decodes each such byte. */
+  private static String asciiSkeleton(String s) {
+    return s.replaceAll("[^\\x00-\\x7f]", "?");
+  }
 }
 
 /** The store-dir argument and the key options, shared by every command that reads a store. */
@@ -2499,9 +3051,10 @@ final class InspectCommand implements Callable<Integer> {
         + "consumers with more than 1 replica to 0 (inherit), meta.sum recomputed, <account>/_js_ Raft state moved "
         + "aside. Every original file is kept in <store-dir>/" + Backups.DIR + "/<run>/ with a manifest.json.",
         "Refuses, changing nothing, when any meta file is missing, torn, unreadable or fails its checksum, when "
-            + "the store changes while it is read, or when it could not finish (read-only file system, a folder it "
-            + "must write not writable, an owner or group it could not keep, too little space). A second run changes "
-            + "nothing; a rerun completes an interrupted one."})
+            + "another process (a nats-server, another js-recover) has the store open, when the store changes while "
+            + "it is read, or when it could not finish (read-only file system, a folder it must write not writable, an "
+            + "owner or group it could not keep, too little space). A second run changes nothing; a rerun completes an "
+            + "interrupted one."})
 final class PrepareCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @CommandLine.Mixin StoreOptions store;
@@ -2516,8 +3069,20 @@ final class PrepareCommand implements Callable<Integer> {
   boolean force;
 
   @Override public Integer call() throws Exception {
+    KeyRing keys = store.keys();
+    Store located = StoreWalker.locate(store.storeDir);
+    if (dryRun) { // writes nothing, not even a lock file
+      StoreLock.refuseIfInUse(located.storeDir);
+      return prepare(located, keys);
+    }
+    try (StoreLock lock = StoreLock.acquire(located.storeDir, "prepare")) {
+      return prepare(located, keys);
+    }
+  }
+
+  private int prepare(Store located, KeyRing keys) throws Exception {
     long started = System.nanoTime();
-    Store s = StoreWalker.walk(store.storeDir, store.keys());
+    Store s = StoreWalker.walk(located, keys);
     PrintWriter out = spec.commandLine().getOut();
     if (!s.problems.isEmpty() && !force && !dryRun) {
       Reports.problems(s, out, false);
@@ -2541,6 +3106,8 @@ final class PrepareCommand implements Callable<Integer> {
       Reports.warnings(s, out); // said again before the next step starts a server (max_age, above all)
     } else {
       refusedFor.addAll(plan.writeBlockers());
+      String shortfall = plan.spaceShortfall();
+      if (shortfall != null) refusedFor.add(shortfall);
     }
     if (dryRun) {
       out.println("Dry run: nothing is written.");
@@ -2592,7 +3159,8 @@ final class PrepareCommand implements Callable<Integer> {
     description = {"Proves a prepared store loads: starts nats-server with <store-dir>/recovery.conf on free loopback "
         + "ports, reads what it serves (/jsz), compares it with what is on disk, shows the server's own warnings, and "
         + "stops it. Exit 0 only when every stream and consumer on disk loaded.",
-        "It changes nothing itself; the server, as on any start, rewrites meta files as it loads them."})
+        "It changes nothing itself; the server, as on any start, rewrites meta files as it loads them. Refuses a "
+            + "store another process (a nats-server, another js-recover) uses."})
 final class VerifyCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @CommandLine.Mixin StoreOptions store;
@@ -2609,7 +3177,13 @@ final class VerifyCommand implements Callable<Integer> {
 
   @Override public Integer call() throws Exception {
     KeyRing keys = store.keys();
-    Store s = StoreWalker.walk(store.storeDir, keys);
+    Store located = StoreWalker.locate(store.storeDir);
+    try (StoreLock lock = StoreLock.acquire(located.storeDir, "verify")) {
+      return verify(StoreWalker.walk(located, keys), keys);
+    }
+  }
+
+  private int verify(Store s, KeyRing keys) throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     RecoveryConfig.Settings conf = RecoveryConfig.read(RecoveryConfig.path(s));
     if (conf == null) {

@@ -12,10 +12,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -25,18 +29,24 @@ import org.junit.jupiter.params.provider.ValueSource;
  * standalone server with the same key and cipher. The key has a space and a non-ASCII character, as keys may. chacha runs with config-mode accounts and a named
  * system account (the account name is part of every encryption context); aes runs in {@code $G}.
  *
- * <p>One incident per cipher is built on first use and shared by the tests of that cipher: it yields two copies of
- * the survivor's store, one prepared with the right key and one kept for the wrong key.
+ * <p>Once per server generation (2.9, 2.10, 2.15), one incident per cipher is built on first use and shared by the
+ * tests of that cipher: it yields two copies of the survivor's store, one prepared with the right key and one kept
+ * for the wrong key.
  */
-@ExtendWith(NatsServerInstalled.class)
+@ParameterizedClass(name = "{0}")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@MethodSource("ServerGeneration#all")
 class EncryptedClusterTest {
   /** The cluster's jetstream { key }: a space and a non-ASCII character, so bytes and characters differ. */
   private static final String KEY = "clé de test 1";
 
-  @TempDir static Path work;
+  @TempDir static Path tmp;
+  /** The generation this run of the class tests, and its own folder. */
+  @Parameter ServerGeneration generation;
+  private Path work;
 
-  private static final List<AutoCloseable> CLEANUP = new ArrayList<>();
-  private static final Map<String, Object> INCIDENTS = new HashMap<>(); // cipher -> Incident, or why it failed
+  private final List<AutoCloseable> cleanup = new ArrayList<>();
+  private final Map<String, Object> incidents = new HashMap<>(); // cipher -> Incident, or why it failed
 
   /**
    * A broken encrypted cluster after the operator's first steps: the truth recorded before the incident, the
@@ -47,10 +57,17 @@ class EncryptedClusterTest {
   private record Incident(NatsConfig config, JetStreamTruth truth, Path copy, Path wrongKeyCopy,
       Path keyFile, Cli.Result prepared, Map<String, String> metaKeysBefore, Map<String, String> metaKeysAfter) {}
 
-  @AfterAll static void shutDown() throws Exception {
-    List<AutoCloseable> resources = new ArrayList<>(CLEANUP);
+  @BeforeParameterizedClassInvocation void generationPresent() throws Exception {
+    work = Files.createDirectories(tmp.resolve(generation.name()));
+    generation.binary(); // skips this generation, with the command that fetches it, when it is not here
+  }
+
+  @AfterParameterizedClassInvocation void shutDown() throws Exception {
+    List<AutoCloseable> resources = new ArrayList<>(cleanup);
     Collections.reverse(resources);
     for (AutoCloseable resource : resources) resource.close();
+    cleanup.clear();
+    incidents.clear();
   }
 
   @ParameterizedTest(name = "{displayName} {0}")
@@ -96,7 +113,7 @@ class EncryptedClusterTest {
     // Started twice, as the runbook does (verify, then the server for the backup): 2.9.10 replaces every encrypted
     // stream's meta.key each time it loads it, so the second start reads what the first one rewrote.
     for (String start : List.of("first", "second")) {
-      try (NatsServerProcess server = NatsServerProcess.standalone(ServerGeneration.installed(), incident.config(), incident.copy(),
+      try (NatsServerProcess server = NatsServerProcess.standalone(generation, incident.config(), incident.copy(),
           work.resolve(cipher + "-server-" + start))) {
         assertEquals(List.of(), server.loadErrors(), start + " start could not load part of the store; log: " + server.logFile());
         // The survivor held every stream (it was chosen as the host of the one R1 stream), so nothing may be missing.
@@ -117,7 +134,7 @@ class EncryptedClusterTest {
     Incident incident = incident(cipher);
     assertEquals(0, incident.prepared().exit(), "js-recover prepare --key-file failed:\n" + incident.prepared().all());
 
-    Cli.Result r = Cli.run("verify", "--nats-server", ServerGeneration.installed().binary().toString(),
+    Cli.Result r = Cli.run("verify", "--nats-server", generation.binary().toString(),
         "--key-file", incident.keyFile().toString(), incident.copy().toString());
 
     assertEquals(0, r.exit(), r.all());
@@ -150,8 +167,8 @@ class EncryptedClusterTest {
   // ---- the incident ----
 
   /** The cipher's incident, staged on first use; a failure to stage it fails every test of that cipher at once. */
-  private static Incident incident(String cipher) {
-    Object staged = INCIDENTS.computeIfAbsent(cipher, c -> {
+  private Incident incident(String cipher) {
+    Object staged = incidents.computeIfAbsent(cipher, c -> {
       try {
         return breakAndPrepare(c);
       } catch (Exception | AssertionError e) {
@@ -166,13 +183,13 @@ class EncryptedClusterTest {
    * Builds an encrypted cluster, fills it, records the truth once every replica is current, SIGKILLs two nodes,
    * stops the survivor with SIGTERM, copies its store twice and runs prepare with the key file on one copy.
    */
-  private static Incident breakAndPrepare(String cipher) throws Exception {
+  private Incident breakAndPrepare(String cipher) throws Exception {
     NatsConfig config = NatsConfig.defaults().withEncryption(KEY, cipher);
     if (cipher.equals("chacha")) {
       config = config.withAccount("ACC_A", "alice", "alice-pw").withSystemAccount("SYSX", "sys", "sys-pw");
     }
-    NatsCluster cluster = NatsCluster.start(ServerGeneration.installed(), config);
-    CLEANUP.add(cluster);
+    NatsCluster cluster = NatsCluster.start(generation, config);
+    cleanup.add(cluster);
     for (String account : config.jetStreamAccounts()) {
       try (Connection nc = cluster.connect(account)) {
         // R3 limits, work-queue and interest streams, each with a durable created without a replica count and
@@ -195,7 +212,7 @@ class EncryptedClusterTest {
     return new Incident(config, truth, copy, wrongKeyCopy, keyFile, prepared, before, metaKeys(copy));
   }
 
-  private static void assertResealed(List<String> changeLines, String label, Cli.Result r) {
+  private void assertResealed(List<String> changeLines, String label, Cli.Result r) {
     assertTrue(changeLines.stream().anyMatch(l -> l.startsWith("  " + label + ": ") && l.endsWith(" (resealed)")),
         label + " not rewritten and resealed:\n" + r.out());
   }
@@ -204,7 +221,7 @@ class EncryptedClusterTest {
    * Every meta.key in the store (path relative to the store dir -> SHA-256). A meta.key of Raft state that prepare
    * moved into js-recover-backup/<run>/raft/ is listed under the path it had in the store.
    */
-  private static Map<String, String> metaKeys(Path storeDir) {
+  private Map<String, String> metaKeys(Path storeDir) {
     Map<String, String> keys = new TreeMap<>();
     StoreBuilder.files(storeDir).forEach((path, bytes) -> {
       if (!path.endsWith("/meta.key")) return;

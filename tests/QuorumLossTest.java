@@ -24,11 +24,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The incident js-recover exists for, end to end against real nats-server processes: a 3-node JetStream cluster
@@ -37,24 +40,31 @@ import org.junit.jupiter.api.io.TempDir;
  * the cluster held: every stream the survivor held with its messages and sequences, every durable consumer
  * (lagging is reported, missing fails), and a server log without checksum or consumer errors.
  *
- * <p>One populated cluster breaks in {@link #incident()} for the many-streams checks; the incidents that differ
- * (survivor killed too, several accounts) build their own.
+ * <p>Once per server generation (2.9, 2.10, 2.15): one populated cluster breaks in {@link #incident} for the
+ * many-streams checks; the incidents that differ (survivor killed too, several accounts) build their own.
  */
-@ExtendWith(NatsServerInstalled.class)
+@ParameterizedClass(name = "{0}")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@MethodSource("ServerGeneration#all")
 class QuorumLossTest {
-  @TempDir static Path work;
+  @TempDir static Path tmp;
+  /** The generation this run of the class tests, and its own folder. */
+  @Parameter ServerGeneration generation;
+  private Path work;
 
-  private static final List<AutoCloseable> CLEANUP = new ArrayList<>();
-  private static final Map<Path, Cli.Result> PREPARED = new HashMap<>();
-  private static final Map<Path, NatsServerProcess> RECOVERED = new HashMap<>();
+  private final List<AutoCloseable> cleanup = new ArrayList<>();
+  private final Map<Path, Cli.Result> preparedCopies = new HashMap<>();
+  private final Map<Path, NatsServerProcess> recoveryServers = new HashMap<>();
 
   /** The main incident: the survivor's store copied once while it still ran, once after it was stopped. */
-  private static JetStreamTruth truth;
-  private static String survivor;
-  private static Path runningCopy;
-  private static Path stoppedCopy;
+  private JetStreamTruth truth;
+  private String survivor;
+  private Path runningCopy;
+  private Path stoppedCopy;
 
-  @BeforeAll static void incident() throws Exception {
+  @BeforeParameterizedClassInvocation void incident() throws Exception {
+    work = Files.createDirectories(tmp.resolve(generation.name()));
+    generation.binary(); // skips this generation, with the command that fetches it, when it is not here
     Incident incident = breakCluster(NatsConfig.defaults(), cluster -> {
       try (Connection nc = cluster.connect("$G")) {
         Workload workload = new Workload(nc);
@@ -70,9 +80,10 @@ class QuorumLossTest {
     stoppedCopy = incident.survivor().copyStoreTo(work.resolve("stopped-copy"));
   }
 
-  @AfterAll static void shutDown() throws Exception {
-    Collections.reverse(CLEANUP);
-    for (AutoCloseable resource : CLEANUP) resource.close();
+  @AfterParameterizedClassInvocation void shutDown() throws Exception {
+    Collections.reverse(cleanup);
+    for (AutoCloseable resource : cleanup) resource.close();
+    cleanup.clear();
   }
 
   @Test void streamsOfEveryRetentionKeepTheirMessagesAndConsumers() throws Exception {
@@ -213,9 +224,9 @@ class QuorumLossTest {
    * Starts a cluster, fills it, waits until every replica is current and records the truth, then SIGKILLs two
    * nodes. The survivor is the node holding the first account's R1 stream SINGLE, so that stream is recoverable.
    */
-  private static Incident breakCluster(NatsConfig config, Population population) throws Exception {
-    NatsCluster cluster = NatsCluster.start(ServerGeneration.installed(), config);
-    CLEANUP.add(cluster);
+  private Incident breakCluster(NatsConfig config, Population population) throws Exception {
+    NatsCluster cluster = NatsCluster.start(generation, config);
+    cleanup.add(cluster);
     population.fill(cluster);
     cluster.awaitReplicasCurrent();
     JetStreamTruth truth = JetStreamTruth.read(config, cluster::connect);
@@ -225,41 +236,41 @@ class QuorumLossTest {
   }
 
   /** js-recover prepare on a copy, once per copy: a second run would be a different experiment. */
-  private static Cli.Result prepare(Path copy) {
-    return PREPARED.computeIfAbsent(copy, c -> Cli.run("prepare", c.toString()));
+  private Cli.Result prepare(Path copy) {
+    return preparedCopies.computeIfAbsent(copy, c -> Cli.run("prepare", c.toString()));
   }
 
-  private static NatsServerProcess recovered(Path copy) {
+  private NatsServerProcess recovered(Path copy) {
     return recovered(copy, NatsConfig.defaults());
   }
 
   /** The prepared copy served by a standalone nats-server with the cluster's accounts and key, no cluster block. */
-  private static NatsServerProcess recovered(Path copy, NatsConfig config) {
+  private NatsServerProcess recovered(Path copy, NatsConfig config) {
     Cli.Result result = prepare(copy);
     assertEquals(0, result.exit(), "js-recover prepare " + copy + " failed:\n" + result.all());
-    return RECOVERED.computeIfAbsent(copy, c -> {
-      NatsServerProcess server = NatsServerProcess.standalone(ServerGeneration.installed(), config, c, work.resolve(c.getFileName() + "-server"));
-      CLEANUP.add(server);
+    return recoveryServers.computeIfAbsent(copy, c -> {
+      NatsServerProcess server = NatsServerProcess.standalone(generation, config, c, work.resolve(c.getFileName() + "-server"));
+      cleanup.add(server);
       return server;
     });
   }
 
   /** What the recovered server serves, read as an application reads it. */
-  private static JetStreamTruth served(NatsServerProcess server) throws Exception {
+  private JetStreamTruth served(NatsServerProcess server) throws Exception {
     return JetStreamTruth.read(server.config(), server::connect);
   }
 
   /** Redelivery (a consumer behind, removed messages back) is reported; anything lost or changed fails. */
-  private static void assertNothingLost(JetStreamTruth.Comparison comparison) {
+  private void assertNothingLost(JetStreamTruth.Comparison comparison) {
     comparison.redelivery().forEach(r -> System.out.println("redelivery after recovery: " + r));
     assertEquals(List.of(), comparison.problems(), "the recovered server does not serve what the cluster held");
   }
 
-  private static void assertLogClean(NatsServerProcess server) {
+  private void assertLogClean(NatsServerProcess server) {
     assertEquals(List.of(), server.loadErrors(), "the recovery server could not load part of the store; log: " + server.logFile());
   }
 
-  private static boolean isBinary(byte[] data) {
+  private boolean isBinary(byte[] data) {
     boolean nul = false, high = false;
     for (byte b : data) {
       nul |= b == 0;
@@ -269,7 +280,7 @@ class QuorumLossTest {
   }
 
   /** Every file under a folder with a digest of its bytes, to tell whether anything changed. */
-  private static Map<String, String> contents(Path dir) throws IOException {
+  private Map<String, String> contents(Path dir) throws IOException {
     Map<String, String> files = new TreeMap<>();
     try (Stream<Path> all = Files.walk(dir)) {
       for (Path f : all.filter(Files::isRegularFile).toList()) {
@@ -279,7 +290,7 @@ class QuorumLossTest {
     return files;
   }
 
-  private static String digest(byte[] bytes) {
+  private String digest(byte[] bytes) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
     } catch (java.security.NoSuchAlgorithmException e) {

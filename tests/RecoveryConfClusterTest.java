@@ -18,23 +18,28 @@ import java.util.Collections;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * What {@code js-recover prepare} hands the operator after a quorum loss: recovery.conf, the verify command and the
  * printed next steps, checked on the store of a real 3-node cluster with two JetStream accounts (holding streams of
  * the same names, with different contents) and a named system account. One incident for the whole class: the
  * cluster is filled, the truth recorded, two nodes SIGKILLed, the survivor stopped with SIGTERM, its store copied
- * and prepared; the tests then follow the runbook on that copy.
+ * and prepared; the tests then follow the runbook on that copy. Once per server generation (2.9, 2.10, 2.15).
  */
-@ExtendWith(NatsServerInstalled.class)
+@ParameterizedClass(name = "{0}")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@MethodSource("ServerGeneration#all")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RecoveryConfClusterTest {
   private static final NatsConfig ACCOUNTS = NatsConfig.defaults()
@@ -43,18 +48,23 @@ class RecoveryConfClusterTest {
       .withSystemAccount("SYSX", "sys", "sys-pw");
   private static final Duration LOAD_TIMEOUT = Duration.ofSeconds(30);
 
-  @TempDir static Path work;
+  @TempDir static Path tmp;
+  /** The generation this run of the class tests, and its own folder. */
+  @Parameter ServerGeneration generation;
+  private Path work;
 
-  private static final List<AutoCloseable> CLEANUP = new ArrayList<>();
+  private final List<AutoCloseable> cleanup = new ArrayList<>();
   /** What the survivor held before the incident, in both accounts. */
-  private static JetStreamTruth expected;
+  private JetStreamTruth expected;
   /** The survivor's store, copied after it stopped, and what prepare printed for it. */
-  private static Path copy;
-  private static Cli.Result prepared;
+  private Path copy;
+  private Cli.Result prepared;
 
-  @BeforeAll static void incident() throws Exception {
-    NatsCluster cluster = NatsCluster.start(ServerGeneration.installed(), ACCOUNTS);
-    CLEANUP.add(cluster);
+  @BeforeParameterizedClassInvocation void incident() throws Exception {
+    work = Files.createDirectories(tmp.resolve(generation.name()));
+    generation.binary(); // skips this generation, with the command that fetches it, when it is not here
+    NatsCluster cluster = NatsCluster.start(generation, ACCOUNTS);
+    cleanup.add(cluster);
     for (String account : ACCOUNTS.jetStreamAccounts()) {
       try (Connection nc = cluster.connect(account)) {
         Workload workload = new Workload(nc);
@@ -80,9 +90,10 @@ class RecoveryConfClusterTest {
     assertEquals(0, prepared.exit(), "js-recover prepare failed:\n" + prepared.all());
   }
 
-  @AfterAll static void shutDown() throws Exception {
-    Collections.reverse(CLEANUP);
-    for (AutoCloseable resource : CLEANUP) resource.close();
+  @AfterParameterizedClassInvocation void shutDown() throws Exception {
+    Collections.reverse(cleanup);
+    for (AutoCloseable resource : cleanup) resource.close();
+    cleanup.clear();
   }
 
   @Test @Order(1)
@@ -97,7 +108,7 @@ class RecoveryConfClusterTest {
     }
     Path log = work.resolve("recovery-conf-server.log");
     try (HandStartedServer server = HandStartedServer.start(log, settings.httpPort(), LOAD_TIMEOUT,
-        ServerGeneration.installed().binary().toString(), "-c", conf.toString())) {
+        generation.binary().toString(), "-c", conf.toString())) {
       JsonValue varz = JsonParser.parse(server.get("/varz"));
       assertEquals("127.0.0.1", JsonValueUtils.readString(varz, "host"), "the recovery server listens beyond loopback");
       assertEquals(settings.port(), JsonValueUtils.readInteger(varz, "port", -1));
@@ -112,7 +123,7 @@ class RecoveryConfClusterTest {
 
   @Test @Order(2)
   void verifyReportsEveryStreamOfEveryAccountLoaded() throws Exception {
-    Cli.Result r = Cli.run("verify", "--nats-server", ServerGeneration.installed().binary().toString(),
+    Cli.Result r = Cli.run("verify", "--nats-server", generation.binary().toString(),
         "--timeout", String.valueOf(LOAD_TIMEOUT.toSeconds()), copy.toString());
 
     assertEquals(0, r.exit(), r.all());
@@ -166,7 +177,7 @@ class RecoveryConfClusterTest {
   // ---- the operator's tools ----
 
   /** A client logged in to {@code account} with the user recovery.conf defines for it. */
-  private static Connection login(RecoveryConfig.Settings settings, String account) throws Exception {
+  private Connection login(RecoveryConfig.Settings settings, String account) throws Exception {
     RecoveryConfig.Login login = settings.login(account);
     return Nats.connect(Options.builder().server("nats://127.0.0.1:" + settings.port())
         .userInfo(login.user(), login.password()).connectionTimeout(Duration.ofSeconds(5)).build());

@@ -135,6 +135,20 @@ class RefusalTest {
   }
 
   @Test
+  void aFileNamedLikeTheBackupFolderIsRefusedNotLoopedOn() throws Exception {
+    StoreBuilder store = healthy();
+    Files.writeString(store.storeDir.resolve("js-recover-backup"), "someone's notes");
+    java.util.concurrent.Future<Cli.Result> run = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r);
+      t.setDaemon(true); // before the fix prepare spins for ever: let the test JVM exit anyway
+      return t;
+    }).submit(() -> refused(store.storeDir, "js-recover-backup is a file, not a folder", "Move the file aside",
+        "nothing was changed"));
+    run.get(60, java.util.concurrent.TimeUnit.SECONDS);
+    assertEquals("someone's notes", Files.readString(store.storeDir.resolve("js-recover-backup")));
+  }
+
+  @Test
   void aStoreStillBeingWrittenIsRefused() throws Exception {
     StoreBuilder store = healthy();
     Path block = store.streamDir("$G", "ORDERS").resolve("msgs/1.blk");

@@ -42,11 +42,15 @@ public class RunTests {
     LauncherDiscoveryRequest discovery = request.build();
 
     AtomicInteger passed = new AtomicInteger(), failed = new AtomicInteger(), skipped = new AtomicInteger();
+    java.util.Map<String, Long> generationMillis = new java.util.TreeMap<>();
     TestExecutionListener report = new TestExecutionListener() {
       final java.util.Map<String, Long> started = new java.util.concurrent.ConcurrentHashMap<>();
 
+      final java.util.Map<String, TestIdentifier> running = new java.util.concurrent.ConcurrentHashMap<>();
+
       @Override public void executionStarted(TestIdentifier test) {
         started.put(test.getUniqueId(), System.nanoTime());
+        running.put(test.getUniqueId(), test);
       }
 
       @Override public void executionSkipped(TestIdentifier test, String reason) {
@@ -56,21 +60,26 @@ public class RunTests {
       }
 
       @Override public void executionFinished(TestIdentifier test, TestExecutionResult result) {
+        long ms = (System.nanoTime() - started.getOrDefault(test.getUniqueId(), System.nanoTime())) / 1_000_000;
         if (!test.isTest()) {
+          // One run of a suite parameterised by server generation ("nats-server 2.10"): its time counts for that generation.
+          if (test.getDisplayName().startsWith("nats-server ") && result.getStatus() != TestExecutionResult.Status.ABORTED) {
+            generationMillis.merge(test.getDisplayName(), ms, Long::sum);
+            System.out.printf("TIME %s: %.1f s%n", name(test), ms / 1000.0);
+          }
           // A class skipped as a whole (no nats-server outside CI) is a skip; a failing @BeforeAll
           // or static initialiser fails the whole class: count it, say why.
           if (result.getStatus() == TestExecutionResult.Status.ABORTED) {
             skipped.incrementAndGet();
-            System.out.printf("SKIP %s: %s%n", test.getDisplayName(),
+            System.out.printf("SKIP %s: %s%n", name(test),
                 result.getThrowable().map(Throwable::getMessage).orElse("aborted"));
           } else if (result.getStatus() == TestExecutionResult.Status.FAILED) {
             failed.incrementAndGet();
-            System.out.printf("FAIL %s (container)%n", test.getDisplayName());
+            System.out.printf("FAIL %s (container)%n", name(test));
             result.getThrowable().ifPresent(Throwable::printStackTrace);
           }
           return;
         }
-        long ms = (System.nanoTime() - started.getOrDefault(test.getUniqueId(), System.nanoTime())) / 1_000_000;
         switch (result.getStatus()) {
           case SUCCESSFUL -> { passed.incrementAndGet(); System.out.printf("PASS %s (%d ms)%n", name(test), ms); }
           case ABORTED -> {
@@ -89,13 +98,18 @@ public class RunTests {
 
       String name(TestIdentifier test) {
         String uid = test.getUniqueId();
-        int c = uid.indexOf("[class:");
-        String cls = c < 0 ? "" : uid.substring(c + 7, uid.indexOf(']', c));
+        java.util.regex.Matcher c = java.util.regex.Pattern.compile("\\[class(?:-template)?:([^\\]]*)\\]").matcher(uid);
+        String cls = c.find() ? c.group(1) : "";
+        // A test of a suite run once per server generation names its generation: "QuorumLossTest [nats-server 2.10] > …".
+        for (TestIdentifier up = test; up != null; up = up.getParentId().map(running::get).orElse(null)) {
+          if (up != test && up.getDisplayName().startsWith("nats-server ")) cls += " [" + up.getDisplayName() + "]";
+        }
         return cls + " > " + test.getDisplayName();
       }
     };
 
     LauncherFactory.create().execute(discovery, report);
+    generationMillis.forEach((generation, ms) -> System.out.printf("%s: real-server suites took %.1f s%n", generation, ms / 1000.0));
     int total = passed.get() + failed.get() + skipped.get();
     if (total == 0) System.out.println("no test was found");
     System.out.printf("%d passed, %d failed, %d skipped%n", passed.get(), failed.get(), skipped.get());

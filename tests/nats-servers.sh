@@ -4,6 +4,9 @@
 #   tests/nats-servers.sh            fetch what is missing, print "<generation> <binary>" per line
 #   tests/nats-servers.sh --check    fetch nothing; exit 1 when a generation is missing
 #
+# A generation it cannot get is named on stderr without failing the script: the tests skip that generation
+# with the same hint, and fail in CI (CI=true), where nothing may be skipped.
+#
 # 2.9   the installed Debian package (apt-get install -y nats-server: bookworm's 2.9.10)
 # 2.10  Debian trixie's nats-server package (2.10.x)
 # 2.15  Debian sid's nats-server package (2.15.x)
@@ -70,4 +73,4 @@ for pair in 2.10:trixie 2.15:sid; do
   if [ -x "$cache/$suite/usr/sbin/nats-server" ]; then echo "$gen $cache/$suite/usr/sbin/nats-server"; else
     echo "nats-servers: $gen missing: run tests/nats-servers.sh" >&2; missing=1; fi
 done
-exit "$missing"
+if $check_only; then exit "$missing"; fi

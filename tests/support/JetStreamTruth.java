@@ -1,4 +1,5 @@
 import static io.nats.client.support.JsonValueUtils.readArray;
+import static io.nats.client.support.JsonValueUtils.readBoolean;
 import static io.nats.client.support.JsonValueUtils.readInteger;
 import static io.nats.client.support.JsonValueUtils.readLong;
 import static io.nats.client.support.JsonValueUtils.readString;
@@ -34,14 +35,34 @@ record JetStreamTruth(List<StreamTruth> streams) {
   /** Messages sampled per stream; comparisons check every message of streams up to this size. */
   static final int SAMPLE_LIMIT = 64;
 
+  /**
+   * A stream; {@code deleted} is its num_deleted (sequences between first and last no longer held), -1 in a
+   * TRUTH.json written before it was recorded.
+   */
   record StreamTruth(String account, String name, int replicas, List<String> nodes, long messages, long firstSeq,
-      long lastSeq, List<ConsumerTruth> consumers, List<MessageSample> samples) {
+      long lastSeq, long deleted, Features features, List<ConsumerTruth> consumers, List<MessageSample> samples) {
     String id() {
       return account + " > " + name;
     }
 
     Optional<ConsumerTruth> consumer(String name) {
       return consumers.stream().filter(c -> c.name().equals(name)).findFirst();
+    }
+  }
+
+  /**
+   * Stream configuration of nats-server 2.10+ that a recovery must keep: s2 block compression, the application's
+   * metadata (without the server's own {@code _nats.} keys), the configured first sequence, per-message TTLs (2.11+).
+   */
+  record Features(String compression, Map<String, String> metadata, long firstSeq, boolean allowMsgTtl) {
+    static final Features NONE = new Features("none", Map.of(), 0, false);
+
+    static Features of(String compression, Map<String, String> metadata, long firstSeq, boolean allowMsgTtl) {
+      Map<String, String> own = new TreeMap<>(metadata == null ? Map.of() : metadata);
+      own.keySet().removeIf(k -> k.startsWith("_nats."));
+      // jnats reports an unset first_seq as 1, /jsz as absent: both mean none configured.
+      return new Features(compression == null ? "none" : compression.toLowerCase(java.util.Locale.ROOT), own,
+          firstSeq <= 1 ? 0 : firstSeq, allowMsgTtl);
     }
   }
 
@@ -111,8 +132,11 @@ record JetStreamTruth(List<StreamTruth> streams) {
     }
     nodes.sort(null);
     consumers.sort(Comparator.comparing(ConsumerTruth::name));
-    return new StreamTruth(account, name, info.getConfiguration().getReplicas(), nodes, state.getMsgCount(),
-        state.getFirstSequence(), state.getLastSequence(), consumers, samples);
+    var config = info.getConfiguration();
+    return new StreamTruth(account, name, config.getReplicas(), nodes, state.getMsgCount(), state.getFirstSequence(),
+        state.getLastSequence(), state.getDeletedCount(), Features.of(
+        config.getCompressionOption() == null ? null : config.getCompressionOption().toString(),
+        config.getMetadata(), config.getFirstSequence(), config.isAllowMessageTtl()), consumers, samples);
   }
 
   /** What one server's /jsz (with accounts, streams, consumers and config) says it holds; no message samples. */
@@ -135,9 +159,11 @@ record JetStreamTruth(List<StreamTruth> streams) {
         }
         nodes.sort(null);
         JsonValue state = readValue(s, "state");
+        JsonValue config = readValue(s, "config");
         streams.add(new StreamTruth(readString(account, "name"), readString(s, "name"),
-            readInteger(readValue(s, "config"), "num_replicas", 0), nodes, readLong(state, "messages", 0),
-            readLong(state, "first_seq", 0), readLong(state, "last_seq", 0), consumers, List.of()));
+            readInteger(config, "num_replicas", 0), nodes, readLong(state, "messages", 0),
+            readLong(state, "first_seq", 0), readLong(state, "last_seq", 0), readLong(state, "num_deleted", 0),
+            features(config), consumers, List.of()));
       }
     }
     return sorted(streams);
@@ -164,7 +190,7 @@ record JetStreamTruth(List<StreamTruth> streams) {
 
   JetStreamTruth withoutSamples() {
     return new JetStreamTruth(streams.stream().map(s -> new StreamTruth(s.account(), s.name(), s.replicas(),
-        s.nodes(), s.messages(), s.firstSeq(), s.lastSeq(), s.consumers(), List.of())).toList());
+        s.nodes(), s.messages(), s.firstSeq(), s.lastSeq(), s.deleted(), s.features(), s.consumers(), List.of())).toList());
   }
 
   /**
@@ -203,6 +229,11 @@ record JetStreamTruth(List<StreamTruth> streams) {
             + ": " + (got.messages() - want.messages()) + " removed message(s) are back");
       } else if (!same) {
         problems.add("stream " + want.id() + " holds " + describe(got) + ", the cluster held " + describe(want));
+      } else if (want.deleted() >= 0 && got.deleted() >= 0 && got.deleted() != want.deleted()) {
+        problems.add("stream " + want.id() + " has " + got.deleted() + " deleted sequence(s), the cluster had " + want.deleted());
+      }
+      if (!got.features().equals(want.features())) {
+        problems.add("stream " + want.id() + " is configured " + got.features() + ", the cluster had " + want.features());
       }
       for (MessageSample sample : want.samples()) {
         Optional<MessageSample> read = got.samples().stream().filter(m -> m.seq() == sample.seq()).findFirst();
@@ -255,6 +286,17 @@ record JetStreamTruth(List<StreamTruth> streams) {
       m.put("messages", new JsonValue(s.messages()));
       m.put("first_seq", new JsonValue(s.firstSeq()));
       m.put("last_seq", new JsonValue(s.lastSeq()));
+      m.put("deleted", new JsonValue(s.deleted()));
+      if (!s.features().equals(Features.NONE)) {
+        Map<String, JsonValue> f = new LinkedHashMap<>();
+        f.put("compression", new JsonValue(s.features().compression()));
+        Map<String, JsonValue> metadata = new LinkedHashMap<>();
+        s.features().metadata().forEach((k, v) -> metadata.put(k, new JsonValue(v)));
+        f.put("metadata", new JsonValue(metadata));
+        f.put("first_seq", new JsonValue(s.features().firstSeq()));
+        f.put("allow_msg_ttl", new JsonValue(s.features().allowMsgTtl()));
+        m.put("config", new JsonValue(f));
+      }
       m.put("consumers", new JsonValue(s.consumers().stream().map(c -> {
         Map<String, JsonValue> cm = new LinkedHashMap<>();
         cm.put("name", new JsonValue(c.name()));
@@ -293,9 +335,20 @@ record JetStreamTruth(List<StreamTruth> streams) {
       }).toList();
       streams.add(new StreamTruth(readString(s, "account"), readString(s, "name"), readInteger(s, "replicas", 0),
           readArray(s, "nodes").stream().map(n -> n.string).toList(), readLong(s, "messages", 0),
-          readLong(s, "first_seq", 0), readLong(s, "last_seq", 0), consumers, samples));
+          readLong(s, "first_seq", 0), readLong(s, "last_seq", 0), readLong(s, "deleted", -1), features(readValue(s, "config")),
+          consumers, samples));
     }
     return sorted(streams);
+  }
+
+  /** The {@link Features} of a stream config as /jsz or TRUTH.json write it; none for a TRUTH.json without one. */
+  private static Features features(JsonValue config) {
+    if (config == null) return Features.NONE;
+    Map<String, String> metadata = new TreeMap<>();
+    JsonValue m = readValue(config, "metadata");
+    if (m != null && m.map != null) m.map.forEach((k, v) -> metadata.put(k, v.string));
+    return Features.of(readString(config, "compression"), metadata, readLong(config, "first_seq", 0),
+        readBoolean(config, "allow_msg_ttl"));
   }
 
   /** Indented JSON, one value per line and small arrays of scalars inline, so a fixture diff reads well. */

@@ -46,7 +46,9 @@ final class NatsServerProcess implements AutoCloseable {
       "Error decrypting our stream metafile", "Error unmarshalling stream metafile", "Error recreating stream",
       "Missing consumer metafile", "Missing consumer checksum", "Error reading consumer metafile",
       "Error decrypting our consumer metafile", "Error unmarshalling consumer metafile",
-      "Error adding consumer", "Error restoring consumer state");
+      "Error adding consumer", "Error restoring consumer state",
+      // 2.11.9+: a config it cannot decode strictly, or needs a newer API level, is loaded offline.
+      "Detected unsupported stream", "Stopping unsupported stream");
 
   private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
@@ -146,6 +148,10 @@ final class NatsServerProcess implements AutoCloseable {
 
   String name() {
     return name;
+  }
+
+  long pid() {
+    return process.pid();
   }
 
   NatsConfig config() {

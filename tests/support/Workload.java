@@ -6,7 +6,10 @@ import io.nats.client.JetStreamSubscription;
 import io.nats.client.KeyValue;
 import io.nats.client.Message;
 import io.nats.client.ObjectStore;
+import io.nats.client.PublishOptions;
 import io.nats.client.PullSubscribeOptions;
+import io.nats.client.PurgeOptions;
+import io.nats.client.api.CompressionOption;
 import io.nats.client.api.ConsumerConfiguration;
 import io.nats.client.api.KeyValueConfiguration;
 import io.nats.client.api.Mirror;
@@ -20,8 +23,10 @@ import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 /**
@@ -37,6 +42,12 @@ final class Workload {
   static final String RETIRED_KEY = "app.retired";
   static final String OBJECT_BUCKET = "FILES";
   static final String OBJECT_NAME = "blob.bin";
+  /** The bucket of {@link #newerFeatures}: one key purged through KV, one through a stream purge of its subject. */
+  static final String PURGED_BUCKET = "SETTINGS";
+  /** The metadata of stream LABELED; Go's JSON encoder escapes its {@code &}, {@code <} and {@code >} in meta.inf. */
+  static final Map<String, String> LABELS = Map.of("owner", "team-a", "note", "a&b <c>");
+  /** A TTL that outlives any test run: 100 years (Go durations reach 292). */
+  static final String CENTURY_TTL = "876000h";
 
   private static final Duration FETCH_WAIT = Duration.ofSeconds(5);
   private final JetStreamManagement jsm;
@@ -102,6 +113,51 @@ final class Workload {
     consume("SINGLE", "SINGLE_C", 3, 2);
   }
 
+  /**
+   * Stream features of nats-server 2.10+ (and per-message TTLs of 2.11+), all R3: SQUEEZED (s2 compression,
+   * blocks small enough that the first ones are sealed and compressed on disk), LABELED (metadata, first_seq 1000),
+   * PRUNED (seq 3 deleted with erase, seq 6 without), KV bucket {@link #PURGED_BUCKET} (purges) and, on 2.11+,
+   * EXPIRING (allow_msg_ttl: messages with a 100-year TTL, one that never expires, and one of 1 s that has expired
+   * by the time this returns).
+   */
+  void newerFeatures(ServerGeneration server) throws Exception {
+    if (!server.atLeast(10)) throw new IllegalArgumentException(server + " has none of these features");
+    // A stream's block size is a quarter of max_bytes, at least 32 kB: 24 messages of 1.5 kB fill one and a bit.
+    stream(StreamConfiguration.builder().name("SQUEEZED").subjects("squeezed.>").replicas(3)
+        .compressionOption(CompressionOption.S2).maxBytes(100_000));
+    for (int i = 0; i < 24; i++) {
+      js.publish("squeezed.text", ("message " + i + ": " + "the quick brown fox jumps over the lazy dog. ".repeat(32)).getBytes());
+    }
+
+    stream(StreamConfiguration.builder().name("LABELED").subjects("labeled.>").replicas(3).metadata(LABELS).firstSequence(1000));
+    publish("labeled.x", 6);
+
+    stream(StreamConfiguration.builder().name("PRUNED").subjects("pruned.>").replicas(3));
+    publish("pruned.x", 10);
+    jsm.deleteMessage("PRUNED", 3, true);
+    jsm.deleteMessage("PRUNED", 6, false);
+
+    nc.keyValueManagement().create(KeyValueConfiguration.builder().name(PURGED_BUCKET).maxHistoryPerKey(5).replicas(3).build());
+    KeyValue kv = nc.keyValue(PURGED_BUCKET);
+    for (String mode : MODES) kv.put("app.mode", mode);
+    kv.put("app.cache", "warm");
+    kv.put("app.cache", "hot");
+    kv.put("app.kept", "stays");
+    kv.purge("app.mode"); // leaves one purge marker, removes the three values
+    jsm.purgeStream("KV_" + PURGED_BUCKET, PurgeOptions.subject("$KV." + PURGED_BUCKET + ".app.cache"));
+
+    if (!server.atLeast(11)) return;
+    stream(StreamConfiguration.builder().name("EXPIRING").subjects("expiring.>").replicas(3).allowMessageTtl());
+    for (int i = 0; i < 6; i++) {
+      PublishOptions.Builder ttl = PublishOptions.builder();
+      if (i == 2) ttl.messageTtlSeconds(1);
+      else if (i == 4) ttl.messageTtlNever();
+      else ttl.messageTtlCustom(CENTURY_TTL);
+      js.publish(NatsMessage.builder().subject("expiring.x").data(payload(1 + random.nextInt(32))).build(), ttl.build());
+    }
+    awaitMessages("EXPIRING", 5);
+  }
+
   /** A key-value bucket with history (3 revisions of one key, a deleted key) and an object in 5 chunks, both R3. */
   void keyValueAndObjects() throws Exception {
     nc.keyValueManagement().create(KeyValueConfiguration.builder().name(KV_BUCKET).maxHistoryPerKey(5).replicas(3).build());
@@ -154,8 +210,26 @@ final class Workload {
       if (i % 4 != 0) {
         message.headers(new Headers().add("Order-Id", subject + "-" + i).add("X-Multi", "a", "b c"));
       }
-      js.publish(message.build());
+      publishOnce(message.build());
     }
+  }
+
+  /**
+   * Publishes one message once. Right after a stream is created in a cluster its subjects may not be routed to
+   * every node yet: "503 No Responders" means nothing stored it, so that alone is tried again; anything else fails.
+   */
+  private void publishOnce(Message message) {
+    Await.until(Duration.ofSeconds(10), "a stream to take " + message.getSubject(), () -> {
+      try {
+        js.publish(message);
+        return null;
+      } catch (IOException e) {
+        if (e.getMessage() != null && e.getMessage().contains("503 No Responders")) return e.getMessage();
+        throw new UncheckedIOException(e);
+      } catch (JetStreamApiException e) {
+        throw new IllegalStateException(e);
+      }
+    });
   }
 
   /** Fetches {@code fetch} messages through the durable and acks the first {@code ack}: a consumer in mid-work. */
