@@ -1895,7 +1895,8 @@ final class RecoveryPlan {
     try {
       long manifest = Json.MAPPER.writeValueAsBytes(PrepareRun.manifest(this)).length;
       long backup = block * (2 * blocks(manifest, block) + blocks(zip, block) + 2); // + recovery.conf, the run folder
-      need.merge(Files.getFileStore(store.storeDir), backup, Long::sum);
+      Path backups = Backups.root(store);
+      need.merge(Files.getFileStore(Files.isDirectory(backups) ? backups : store.storeDir), backup, Long::sum);
       need.merge(Files.getFileStore(store.jetstreamDir), temps, Long::sum);
       for (Map.Entry<java.nio.file.FileStore, Long> e : need.entrySet()) {
         long free = e.getKey().getUsableSpace();
@@ -2347,14 +2348,19 @@ final class PrepareRun {
       return new Refusal("prepare stopped before changing the store: " + cause + ". Nothing was changed (this run's "
           + "backup folder was removed again). " + remedy + ", then run " + again + " again.");
     }
+    int toMove = store.raftDirs.size() + store.leftoverTemps.size() - moved, toRewrite = plan.changes.size() - rewritten.get();
+    List<String> left = new ArrayList<>();
+    if (toMove > 0) left.add(toMove + " Raft folder(s) and leftover temp file(s) to move");
+    if (toRewrite > 0) left.add(toRewrite + " config(s) to rewrite (a standalone server would not load those)");
+    left.add("the manifest to mark complete");
+    left.add(RecoveryConfig.FILE + " to (re)write");
     return new Refusal("prepare stopped half-way: " + cause + ".\n"
         + "Done before it stopped: the plan (" + run.resolve(Backups.MANIFEST) + ") and the original of every file it "
         + "rewrites (" + run.resolve(Backups.ORIGINALS) + ") were kept; " + moved.size() + " of "
         + (store.raftDirs.size() + store.leftoverTemps.size()) + " Raft folder(s) and leftover temp file(s) were moved "
         + "into " + run + "; " + rewritten.get() + " of " + plan.changes.size() + " stream and consumer config(s) were "
         + "rewritten.\n"
-        + "The store is half-prepared: nothing is lost, but a standalone server would not load what is not yet "
-        + "rewritten, and " + RecoveryConfig.FILE + " is not (re)written yet.\n"
+        + "Left to do: " + String.join(", ", left) + ". Nothing is lost.\n"
         + "To finish: " + remedy + ", then run " + again + " again: it completes this run.");
   }
 }

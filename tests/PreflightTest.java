@@ -187,6 +187,22 @@ class PreflightTest {
   }
 
   @Test
+  void aBackupFolderOnASmallFileSystemOfItsOwnIsCounted() throws Exception {
+    StoreBuilder store = survivor();
+    for (int i = 0; i < 50; i++) store.stream("$G", "S" + i, 3);
+    try (Privileged.Tmpfs backups = new Privileged.Tmpfs(store.storeDir.resolve("js-recover-backup"), "8k")) {
+      String before = StoreBuilder.treeDigest(store.storeDir);
+
+      Cli.Result r = Cli.run("prepare", store.storeDir.toString());
+
+      assertEquals(1, r.exit(), r.all());
+      assertTrue(r.err().matches("(?s).*prepare cannot write what it must; nothing was changed:\n  " + java.util.regex.Pattern.quote(
+          backups.dir.toString()) + " \\(tmpfs\\): \\d+ bytes free, prepare needs about.*"), r.err());
+      assertEquals(before, StoreBuilder.treeDigest(store.storeDir));
+    }
+  }
+
+  @Test
   void aReadOnlyFileSystemSaysSoAndDryRunStillPrintsThePlan() throws Exception {
     try (Privileged.Tmpfs fs = new Privileged.Tmpfs(tmp.resolve("ro"), "4m")) {
       StoreBuilder store = survivor();

@@ -67,7 +67,8 @@ class WriteFailureTest {
     assertTrue(err.contains("Done before it stopped: the plan ("), err);
     assertTrue(err.contains("1 of 1 Raft folder(s) and leftover temp file(s) were moved"), err);
     assertTrue(err.contains("1 of 2 stream and consumer config(s) were rewritten"), err);
-    assertTrue(err.contains("The store is half-prepared: nothing is lost"), err);
+    assertTrue(err.contains("Left to do: 1 config(s) to rewrite (a standalone server would not load those), the manifest "
+        + "to mark complete, recovery.conf to (re)write. Nothing is lost."), err);
     assertTrue(err.contains("To finish: Make that file writable (run as the store's owner or root; lsattr shows an "
         + "immutable flag, chattr -i clears it), then run js-recover prepare " + store.storeDir + " again: it completes this run."), err);
     assertFalse(err.contains("nothing was changed") || err.contains("\tat "), err);
