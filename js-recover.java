@@ -181,6 +181,8 @@ final class Store {
   final List<Path> leftoverTemps = Collections.synchronizedList(new ArrayList<>());
   final List<Problem> problems = Collections.synchronizedList(new ArrayList<>());
   final List<Warning> warnings = Collections.synchronizedList(new ArrayList<>());
+  /** Files that have other hard links (a cp -al copy): a server's writes here reach them too. */
+  final List<Path> hardLinked = Collections.synchronizedList(new ArrayList<>());
   final TreeSet<String> accounts = new TreeSet<>();
   /** Size and mtime of every file whose change would mean a server is still writing. */
   final Map<Path, FileStamp> stamps = new ConcurrentHashMap<>();
@@ -231,6 +233,27 @@ record FileOwnership(int mode, int uid, int gid) {
         java.util.EnumSet.noneOf(java.nio.file.attribute.PosixFilePermission.class);
     for (int i = 0; i < bits.length; i++) if ((mode & (0400 >> i)) != 0) set.add(bits[i]); // OWNER_READ .. OTHERS_EXECUTE
     return set;
+  }
+
+  /** The effective user and groups of this process (Linux: /proc/self/status); null when unknown. */
+  record Identity(int uid, int gid, java.util.Set<Integer> groups) {
+    static Identity current() {
+      try {
+        Map<String, String[]> fields = new HashMap<>();
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+          int colon = line.indexOf(':');
+          if (colon > 0) fields.put(line.substring(0, colon), line.substring(colon + 1).trim().split("\\s+"));
+        }
+        java.util.Set<Integer> groups = new java.util.HashSet<>();
+        for (String g : fields.getOrDefault("Groups", new String[0])) if (!g.isEmpty()) groups.add(Integer.parseInt(g));
+        return new Identity(Integer.parseInt(fields.get("Uid")[1]), Integer.parseInt(fields.get("Gid")[1]), groups);
+      } catch (IOException | RuntimeException e) {
+        return null;
+      }
+    }
+
+    /** Whether a file of this process may be given group {@code gid} (chgrp by a non-root owner). */
+    boolean inGroup(int g) { return g == gid || groups.contains(g); }
   }
 
   /** Gives {@code p} this mode, owner and group, changing only what differs (chown needs root). */
@@ -394,7 +417,6 @@ final class StoreWalker {
                     + "starts with '.'): left as is; the server removes it at start"));
               } else if (isRealDir(store, streamDir)) {
                 streamDirs.add(new StreamDir(account, streamDir));
-                store.accounts.add(account); // accounts that hold streams: the ones a server must serve
               }
             }
           }
@@ -407,15 +429,44 @@ final class StoreWalker {
           + "meta.inf). Is this the copy of the right node's store_dir?");
     }
     List<StoredStream> streams = Collections.synchronizedList(new ArrayList<>());
-    parallel(streamDirs, sd -> streams.add(readStream(store, sd)));
+    parallel(streamDirs, sd -> {
+      StoredStream s = readStream(store, sd);
+      if (s != null) streams.add(s);
+    });
     store.streams.addAll(streams);
+    streams.forEach(s -> store.accounts.add(s.meta().account)); // accounts that hold streams: the ones a server must serve
     store.sort();
+    if (!store.hardLinked.isEmpty()) store.problems.add(hardLinks(store));
   }
 
+  /**
+   * A copy made with cp -al shares every file with what it was copied from. prepare replaces the
+   * files it rewrites (a rename breaks the link), but a server started on the copy appends to the
+   * shared message blocks and consumer state in place: the original changes under it. A problem,
+   * not a warning: the original may be the only other copy, and refusing prepare keeps verify
+   * (which needs recovery.conf) from starting a server on it.
+   */
+  private static Problem hardLinks(Store store) {
+    Collections.sort(store.hardLinked);
+    return new Problem(store.hardLinked.get(0), store.hardLinked.size() + " file(s) of this store have other hard links, "
+        + "e.g. this one (a copy made with cp -al): a nats-server started on this store (verify, the recovery server) "
+        + "writes its message blocks and consumer state in place, so the files they share change too",
+        "make a real copy of the survivor's store_dir (cp -a, without -l) and work on that",
+        "prepared anyway: prepare replaces the files it rewrites (their links are broken, the other copy keeps its "
+            + "bytes), but any server started on this store writes through to the other copy");
+  }
+
+  /** A stream folder, or null for one with no file in it at all (no config, no message: nothing to recover). */
   private StoredStream readStream(Store store, StreamDir sd) {
     String stream = name(sd.dir());
+    if (!Files.exists(sd.dir().resolve(MetaAsset.META_INF), LinkOption.NOFOLLOW_LINKS) && holdsNoFile(sd.dir())) {
+      store.warnings.add(new Warning(sd.dir(), "an empty stream folder (no meta.inf, no message): nothing to recover; "
+          + "the server skips it (\"Missing stream metafile\"), so it is not counted as a stream; left as is"));
+      return null;
+    }
     MetaAsset meta = readAsset(store, new MetaAsset(AssetKind.STREAM, sd.account(), stream, null, sd.dir()));
     List<MetaAsset> consumers = new ArrayList<>();
+    List<Path> blocks = List.of(); // message blocks, oldest first
     for (Path entry : list(store, sd.dir())) {
       String n = name(entry);
       if (n.endsWith(TEMP_SUFFIX)) {
@@ -428,20 +479,40 @@ final class StoreWalker {
           }
         }
       } else if (n.equals(MSGS) && isRealDir(store, entry)) {
-        stampLastBlock(store, entry);
+        blocks = blocks(store, entry);
+        if (!blocks.isEmpty()) stamp(store, blocks.get(blocks.size() - 1)); // the newest block grows while a server writes
       }
     }
     for (MetaAsset c : consumers) {
       list(store, c.dir).stream().filter(e -> name(e).endsWith(TEMP_SUFFIX)).forEach(store.leftoverTemps::add);
+      String configName = c.text("durable_name"); // an ephemeral's is its folder's name
+      if (configName != null && !configName.isEmpty() && !configName.equals(c.consumer)) {
+        store.problems.add(new Problem(c.dir, "consumer folder " + c.consumer + " holds the config of consumer " + configName
+            + ": the server loads it as " + configName + " with a new, empty state in obs/" + configName + "/ (its "
+            + "position is lost) and leaves this folder's state unread",
+            "give the folder its consumer's name (mv obs/" + c.consumer + " obs/" + configName + ", when no folder has "
+                + "that name yet) and run again, or copy this consumer's folder again from the survivor's disk",
+            "left as is: the server starts " + configName + " from the beginning of its stream"));
+      }
     }
-    advise(store, meta);
+    advise(store, meta, blocks);
     return new StoredStream(meta, consumers);
   }
 
+  private static boolean holdsNoFile(Path dir) {
+    try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
+      return all.noneMatch(p -> !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS));
+    } catch (IOException | UncheckedIOException e) {
+      return false; // unreadable: reported as the stream's problem
+    }
+  }
+
   /** What a stream's config means for this recovery: said once, where the operator reads it. */
-  private static void advise(Store store, MetaAsset meta) {
+  private static void advise(Store store, MetaAsset meta, List<Path> blocks) {
     JsonNode cfg = meta.config;
     if (cfg == null) return;
+    long maxAge = cfg.path("max_age").asLong(0);
+    if (maxAge > 0 && !blocks.isEmpty()) store.warnings.add(new Warning(meta.dir, expiry(maxAge, blocks)));
     String retention = meta.text("retention");
     if ("interest".equals(retention)) {
       store.warnings.add(new Warning(meta.dir, "interest retention: at start the server removes messages no loaded "
@@ -485,24 +556,57 @@ final class StoreWalker {
     }
   }
 
-  /** The newest message block grows while a server writes: its stamp tells a live store. */
-  private void stampLastBlock(Store store, Path msgs) {
-    Path last = null;
-    long lastIndex = -1;
+  /**
+   * A stream's max_age keeps running while the cluster is down: the first standalone start removes
+   * every message older than it (expireMsgsOnRecover). Estimated from the blocks' modification
+   * times (cp -a keeps them): a block is last written with its newest message.
+   */
+  private static String expiry(long maxAgeNanos, List<Path> blocks) {
+    java.time.Duration maxAge = java.time.Duration.ofNanos(maxAgeNanos);
+    Instant cutoff = Instant.now().minus(maxAge);
+    String how;
+    try {
+      Instant oldest = Files.getLastModifiedTime(blocks.get(0), LinkOption.NOFOLLOW_LINKS).toInstant();
+      Instant newest = Files.getLastModifiedTime(blocks.get(blocks.size() - 1), LinkOption.NOFOLLOW_LINKS).toInstant();
+      how = newest.isBefore(cutoff) ? "ALL of its messages are older (its newest message block was last written "
+          + ago(newest) + " ago)"
+          : oldest.isBefore(cutoff) ? "some of its messages are older (its oldest message block was last written "
+              + ago(oldest) + " ago)"
+          : "none is older yet (its oldest message block was last written " + ago(oldest) + " ago), but they age on";
+    } catch (IOException e) {
+      how = "how many are older is unknown (" + e.getMessage() + ")";
+    }
+    return "max_age " + human(maxAge) + ": a server started on this store removes every message older than that, at start "
+        + "and while it runs, and " + how + ". To keep them, keep the untouched copy of this stream's folder from the "
+        + "survivor before verify or the recovery server starts";
+  }
+
+  private static String ago(Instant t) { return human(java.time.Duration.between(t, Instant.now())); }
+
+  /** A duration as the server's config writes it: 1h30m, 45s, 7d. */
+  static String human(java.time.Duration d) {
+    if (d.isNegative() || d.isZero()) return "0s";
+    StringBuilder b = new StringBuilder();
+    if (d.toDays() > 0) b.append(d.toDays()).append('d');
+    if (d.toHoursPart() > 0) b.append(d.toHoursPart()).append('h');
+    if (d.toMinutesPart() > 0) b.append(d.toMinutesPart()).append('m');
+    if (d.toSecondsPart() > 0 || b.length() == 0) b.append(d.toSecondsPart()).append('s');
+    return b.toString();
+  }
+
+  /** The message blocks in msgs/ (N.blk), oldest first. */
+  private static List<Path> blocks(Store store, Path msgs) {
+    java.util.TreeMap<Long, Path> byIndex = new java.util.TreeMap<>();
     for (Path blk : list(store, msgs)) {
       String n = name(blk);
       if (!n.endsWith(".blk")) continue;
       try {
-        long index = Long.parseLong(n.substring(0, n.length() - 4));
-        if (index > lastIndex) {
-          lastIndex = index;
-          last = blk;
-        }
+        byIndex.put(Long.parseLong(n.substring(0, n.length() - 4)), blk);
       } catch (NumberFormatException ignored) {
         // not a message block the server wrote
       }
     }
-    if (last != null) stamp(store, last);
+    return List.copyOf(byIndex.values());
   }
 
   private MetaAsset readAsset(Store store, MetaAsset a) {
@@ -586,13 +690,15 @@ final class StoreWalker {
   /** The file's bytes, or null when absent or unreadable (the latter recorded as a problem). */
   private byte[] readFile(Store store, Path file, String ifForced) {
     try {
-      BasicFileAttributes attrs = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      if (attrs.isSymbolicLink()) {
+      Map<String, Object> attrs = Files.readAttributes(file, "unix:isSymbolicLink,size,lastModifiedTime,nlink",
+          LinkOption.NOFOLLOW_LINKS);
+      if ((Boolean) attrs.get("isSymbolicLink")) {
         store.problems.add(symlink(file, ifForced));
         return null;
       }
       byte[] bytes = Files.readAllBytes(file);
-      store.stamps.put(file, new FileStamp(attrs.size(), attrs.lastModifiedTime()));
+      store.stamps.put(file, new FileStamp((Long) attrs.get("size"), (FileTime) attrs.get("lastModifiedTime")));
+      if ((Integer) attrs.get("nlink") > 1) store.hardLinked.add(file);
       return bytes;
     } catch (NoSuchFileException e) {
       return null;
@@ -614,6 +720,7 @@ final class StoreWalker {
   private void stamp(Store store, Path p) {
     try {
       store.stamps.put(p, FileStamp.of(p));
+      if ((Integer) Files.getAttribute(p, "unix:nlink", LinkOption.NOFOLLOW_LINKS) > 1) store.hardLinked.add(p);
     } catch (IOException vanished) {
       // removed between listing and stat (a live server compacting): left out of the settle check
     }
@@ -2475,6 +2582,12 @@ final class RecoveryPlan {
   long streamsChanged() { return changes.stream().filter(c -> c.asset().kind == AssetKind.STREAM).count(); }
   long consumersChanged() { return changes.stream().filter(c -> c.asset().kind == AssetKind.CONSUMER).count(); }
 
+  /** The assets whose original meta files go into originals.zip: every one rewritten, and every sealed one. */
+  List<MetaAsset> originalsKept() {
+    java.util.Set<MetaAsset> changed = changes.stream().map(AssetChange::asset).collect(Collectors.toSet());
+    return store.assets().stream().filter(a -> changed.contains(a) || a.sealed()).toList();
+  }
+
   /**
    * Why the backup's file system cannot take what is copied into it, or null. What is moved aside is renamed
    * when it is on the store dir's file system; from another (jetstream/ on its own mount) it is copied, and
@@ -2508,34 +2621,109 @@ final class RecoveryPlan {
     return String.format(java.util.Locale.ROOT, "%.1f MiB (%d bytes)", n / 1048576.0, n);
   }
 
-  /** Why prepare could not write, found before anything is written. */
+  /**
+   * Why prepare could not write, found before anything is written: each line says what and what
+   * to do. A run that fails half-way is completed by a rerun, but is better never started.
+   */
   List<String> writeBlockers() {
     List<String> blockers = new ArrayList<>();
-    boolean root = "root".equals(System.getProperty("user.name"));
-    if (!Files.isWritable(store.storeDir)) {
-      blockers.add(store.storeDir + ": not writable (the backup folder goes here)");
+    try {
+      Map<java.nio.file.FileStore, Path> fileSystems = new java.util.LinkedHashMap<>();
+      for (Path p : List.of(store.storeDir, store.jetstreamDir)) fileSystems.putIfAbsent(Files.getFileStore(p), p);
+      fileSystems.forEach((fs, p) -> {
+        if (fs.isReadOnly()) {
+          blockers.add(p + ": on a read-only file system (" + fs + "); no user can write it: copy the store to a "
+              + "writable file system (cp -a) and prepare the copy");
+        }
+      });
+    } catch (IOException e) {
+      blockers.add(store.storeDir + ": " + e.getMessage());
+    }
+    if (!blockers.isEmpty()) return blockers; // every check below would only say the same thing again
+    String asOwner = "run js-recover as the store's owner (the nats user) or root";
+    Path backups = Backups.root(store);
+    if (!Files.isWritable(store.storeDir)) blockers.add(store.storeDir + ": not writable (the backup folder and "
+        + RecoveryConfig.FILE + " go here); " + asOwner);
+    else if (Files.isDirectory(backups, LinkOption.NOFOLLOW_LINKS) && !Files.isWritable(backups)) {
+      blockers.add(backups + ": not writable (this run's backup goes here); " + asOwner);
     }
     TreeSet<Path> dirs = new TreeSet<>();
     changes.forEach(c -> dirs.add(c.asset().dir));
     store.raftDirs.forEach(r -> dirs.add(r.getParent()));
+    dirs.addAll(store.raftDirs); // moving a folder to another parent rewrites its ".." entry
     store.leftoverTemps.forEach(t -> dirs.add(t.getParent()));
-    for (Path d : dirs) if (!Files.isWritable(d)) blockers.add(d + ": not writable");
-    if (!root) {
-      String me = System.getProperty("user.name");
-      for (AssetChange c : changes) {
-        try {
-          String owner = Files.getOwner(c.asset().metaInfPath(), LinkOption.NOFOLLOW_LINKS).getName();
-          if (!owner.equals(me)) {
-            blockers.add(c.asset().metaInfPath() + ": owned by " + owner + "; rewritten by " + me
-                + " it would change owner (run as " + owner + " or root)");
-          }
-        } catch (IOException e) {
-          blockers.add(c.asset().metaInfPath() + ": " + e.getMessage());
+    for (Path d : dirs) if (!Files.isWritable(d)) blockers.add(d + ": not writable; " + asOwner);
+    blockers.addAll(ownershipBlockers());
+    blockers.addAll(spaceBlockers());
+    return blockers;
+  }
+
+  /** A file rewritten by someone else than its owner, or outside its group, could not keep its owner or group. */
+  private List<String> ownershipBlockers() {
+    List<String> blockers = new ArrayList<>();
+    FileOwnership.Identity me = FileOwnership.Identity.current();
+    if (me == null || me.uid() == 0) return blockers; // root keeps any owner and group
+    List<Path> kept = new ArrayList<>(List.of(store.jetstreamDir)); // the backup is owned like jetstream/
+    changes.forEach(c -> kept.add(c.asset().metaInfPath()));
+    for (Path p : kept) {
+      try {
+        FileOwnership o = FileOwnership.of(p);
+        if (o.uid() != me.uid()) {
+          String owner = Files.getOwner(p, LinkOption.NOFOLLOW_LINKS).getName();
+          blockers.add(p + ": owned by " + owner + "; what " + System.getProperty("user.name") + " writes in its place "
+              + "could not keep that owner (run as " + (o.uid() == 0 ? "root" : owner + " or root") + ")");
+        } else if (!me.inGroup(o.gid())) {
+          String group = Files.readAttributes(p, java.nio.file.attribute.PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+              .group().getName();
+          blockers.add(p + ": group " + group + "; " + System.getProperty("user.name") + " is not in it, so what it writes "
+              + "in its place could not keep that group (run as a member of " + group + ", or root)");
         }
+      } catch (IOException e) {
+        blockers.add(p + ": " + e.getMessage());
       }
     }
     return blockers;
   }
+
+  /**
+   * Room for what prepare writes: originals.zip and the manifest (twice while it is replaced) beside
+   * jetstream/, and each rewritten meta file's temp copy. Raft folders move by rename on one file system.
+   */
+  private List<String> spaceBlockers() {
+    final long block = 4096; // every file takes whole blocks
+    long zip = 22;
+    for (MetaAsset a : originalsKept()) {
+      for (byte[] b : new byte[][] {a.metaInf, a.metaSum == null ? null : a.metaSum.getBytes(StandardCharsets.ISO_8859_1), a.metaKey}) {
+        if (b != null) zip += 100 + 2L * store.rel(a.dir).length() + b.length;
+      }
+    }
+    long temps = 0;
+    for (AssetChange c : changes) {
+      temps += block * (c.newMetaInf() == null ? 1 : 1 + blocks(c.newMetaInf().length, block));
+    }
+    Map<java.nio.file.FileStore, Long> need = new HashMap<>();
+    List<String> blockers = new ArrayList<>();
+    try {
+      long manifest = Json.MAPPER.writeValueAsBytes(PrepareRun.manifest(this)).length;
+      long backup = block * (2 * blocks(manifest, block) + blocks(zip, block) + 2); // + recovery.conf, the run folder
+      Path backups = Backups.root(store);
+      need.merge(Files.getFileStore(Files.isDirectory(backups) ? backups : store.storeDir), backup, Long::sum);
+      need.merge(Files.getFileStore(store.jetstreamDir), temps, Long::sum);
+      for (Map.Entry<java.nio.file.FileStore, Long> e : need.entrySet()) {
+        long free = e.getKey().getUsableSpace();
+        if (free < e.getValue()) {
+          blockers.add(e.getKey() + ": " + free + " bytes free, prepare needs about " + e.getValue() + " (originals.zip, "
+              + "manifest.json, one temp file per rewritten meta file); free space there, or copy the store to a larger "
+              + "file system");
+        }
+      }
+    } catch (IOException e) {
+      blockers.add(store.storeDir + ": cannot tell the free space: " + e.getMessage());
+    }
+    return blockers;
+  }
+
+  private static long blocks(long bytes, long block) { return (bytes + block - 1) / block; }
 }
 
 /** The backup folder: <store_dir>/js-recover-backup/<run>/ with manifest.json, originals.zip, raft/. */
@@ -2586,13 +2774,34 @@ final class Backups {
     return replicas;
   }
 
-  static Path newRun(Store store) throws IOException, Refusal {
+  /** The backup's folders: mode, owner and group of jetstream/, so that it is no more readable than the store. */
+  static FileOwnership folders(Store store) throws IOException { return FileOwnership.of(store.jetstreamDir); }
+
+  /**
+   * The backup's files: the folders' mode without execute bits, and no bit that a file whose bytes
+   * they hold lacks (a 0600 meta.inf keeps the zip at 0600).
+   */
+  static FileOwnership files(RecoveryPlan plan, FileOwnership folders) throws IOException {
+    int mode = folders.mode() & 0666;
+    for (MetaAsset a : plan.originalsKept()) if (a.metaInf != null) mode &= FileOwnership.of(a.metaInfPath()).mode();
+    return new FileOwnership(mode, folders.uid(), folders.gid());
+  }
+
+  /** Creates {@code dir} and any missing parent, each with the backup folders' mode, owner and group. */
+  static void mkdirs(Path dir, FileOwnership like) throws IOException {
+    if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) return;
+    mkdirs(dir.getParent(), like);
+    Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(like.permissions()));
+    like.applyTo(dir);
+  }
+
+  static Path newRun(Store store, FileOwnership like) throws IOException, Refusal {
     if (Files.isSymbolicLink(root(store))) {
       throw new Refusal(root(store) + " is a symbolic link; js-recover keeps its backup inside the store only. Replace it "
           + "with a folder (move the link aside) and run again; nothing was changed.");
     }
     try {
-      Files.createDirectories(root(store));
+      mkdirs(root(store), like);
     } catch (FileAlreadyExistsException notAFolder) {
       throw new Refusal(root(store) + " is a file, not a folder; js-recover keeps its backup in a folder of that name. "
           + "Move the file aside (it may be someone's backup) and run again; nothing was changed.");
@@ -2601,7 +2810,9 @@ final class Backups {
     for (int n = 1; ; n++) {
       Path run = root(store).resolve(n == 1 ? stamp : stamp + "-" + n);
       try {
-        return Files.createDirectory(run);
+        Files.createDirectory(run, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(like.permissions()));
+        like.applyTo(run);
+        return run;
       } catch (FileAlreadyExistsException taken) {
         // a run started in the same second: take the next name
       }
@@ -2611,28 +2822,50 @@ final class Backups {
 
 final class PrepareRun {
   private final RecoveryPlan plan;
+  private final FileOwnership folders, files; // of what the backup holds
   private final Store store;
   private final Path run;
   private final ObjectNode manifest;
 
-  private PrepareRun(RecoveryPlan plan, Path run) {
+  private PrepareRun(RecoveryPlan plan, Path run, FileOwnership folders, FileOwnership files) {
     this.plan = plan;
+    this.folders = folders;
+    this.files = files;
     this.store = plan.store;
     this.run = run;
-    this.manifest = manifest();
+    this.manifest = manifest(plan);
   }
 
   /** Carries the plan out; returns the run folder holding the manifest and the originals. */
-  static Path apply(RecoveryPlan plan) throws IOException, Refusal {
-    PrepareRun r = new PrepareRun(plan, Backups.newRun(plan.store));
-    r.carryOut();
+  static Path apply(RecoveryPlan plan) throws Refusal {
+    Path run;
+    FileOwnership folders, files;
+    try {
+      folders = Backups.folders(plan.store);
+      files = Backups.files(plan, folders);
+      run = Backups.newRun(plan.store, folders);
+    } catch (IOException e) {
+      throw new Refusal("prepare could not create its backup folder in " + Backups.root(plan.store) + ": "
+          + Failure.describe(e) + ". Nothing was changed. " + Failure.remedy(e) + ", then run prepare again.");
+    }
+    PrepareRun r = new PrepareRun(plan, run, folders, files);
+    try {
+      r.carryOut();
+    } catch (IOException | UncheckedIOException e) {
+      throw r.stopped(e instanceof UncheckedIOException u ? u.getCause() : (IOException) e);
+    }
     return r.run;
   }
+
+  // What a failed run had done, for a message that tells the truth about the store.
+  private boolean touched; // set before jetstream/ is first changed: from then on the backup must stay
+  private final List<Path> moved = new ArrayList<>();
+  private final java.util.concurrent.atomic.AtomicInteger rewritten = new java.util.concurrent.atomic.AtomicInteger();
 
   private void carryOut() throws IOException, Refusal {
     writeManifest();
     keepOriginals();
-    List<Path> moved = new ArrayList<>();
+    touched = true;
     for (Path p : plan.movedAside()) {
       moveAside(p, run.resolve(store.leftoverTemps.contains(p) ? Backups.LEFTOVERS : Backups.RAFT), moved);
       moved.add(p);
@@ -2648,11 +2881,12 @@ final class PrepareRun {
         }
         if (c.newMetaInf() != null) replaceAtomically(c.asset().metaInfPath(), c.newMetaInf());
         replaceAtomically(c.asset().metaSumPath(), c.newSum().getBytes(StandardCharsets.US_ASCII));
+        rewritten.incrementAndGet();
       } catch (IOException e) {
         failures.add(e);
       }
     });
-    throwFirst(failures, "rewriting meta files (rerun prepare to complete the job; originals are in " + run + ")");
+    if (!failures.isEmpty()) throw failures.get(0);
     if (!changedMeanwhile.isEmpty()) {
       Collections.sort(changedMeanwhile);
       throw new Refusal("these files changed while prepare ran, so they were left as they are:\n  "
@@ -2665,7 +2899,9 @@ final class PrepareRun {
     writeManifest();
   }
 
-  private ObjectNode manifest() {
+  /** The manifest of a run of this plan, as first written (status in-progress). */
+  static ObjectNode manifest(RecoveryPlan plan) {
+    Store store = plan.store;
     ObjectNode m = Json.NODES.objectNode();
     m.put("tool", JsRecover.VERSION);
     m.put("status", Backups.IN_PROGRESS);
@@ -2685,9 +2921,13 @@ final class PrepareRun {
       for (MetaRewriter.FieldChange f : c.fields()) {
         ObjectNode fo = fields.addObject();
         fo.put("field", f.field());
-        fo.set("from", f.from());
+        if (a.sealed()) {
+          fo.put("values", "not recorded: the config is encrypted"); // the backup must not open what the store seals
+        } else {
+          fo.set("from", f.from());
+          if (f.to() != null) fo.set("to", f.to());
+        }
         if (f.to() == null) fo.put("removed", true);
-        else fo.set("to", f.to());
       }
       if (c.why() != null) o.put("note", c.why());
       ObjectNode sum = o.putObject("meta_sum");
@@ -2711,7 +2951,7 @@ final class PrepareRun {
   }
 
   private void writeManifest() throws IOException {
-    writeAtomically(run.resolve(Backups.MANIFEST), Json.MAPPER.writeValueAsBytes(manifest), null);
+    writeAtomically(run.resolve(Backups.MANIFEST), Json.MAPPER.writeValueAsBytes(manifest), files);
   }
 
   /**
@@ -2720,13 +2960,11 @@ final class PrepareRun {
    * path relative to the store dir: one file instead of tens of thousands keeps prepare fast.
    */
   private void keepOriginals() throws IOException {
-    java.util.Set<MetaAsset> changed = plan.changes.stream().map(AssetChange::asset).collect(Collectors.toSet());
-    writeAtomically(run.resolve(Backups.ORIGINALS), null, ch -> { // a killed run leaves no torn zip
+    writeAtomically(run.resolve(Backups.ORIGINALS), files, ch -> { // a killed run leaves no torn zip
       // Not closed here: closing the stream would close the channel before writeAtomically syncs it.
       java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(java.nio.channels.Channels.newOutputStream(ch));
       out.setMethod(java.util.zip.ZipOutputStream.STORED);
-      for (MetaAsset a : store.assets()) {
-        if (!changed.contains(a) && !a.sealed()) continue;
+      for (MetaAsset a : plan.originalsKept()) {
         if (a.metaInf != null) addEntry(out, a.metaInfPath(), a.metaInf);
         if (a.metaSum != null) addEntry(out, a.metaSumPath(), a.metaSum.getBytes(StandardCharsets.ISO_8859_1));
         if (a.metaKey != null) addEntry(out, a.metaKeyPath(), a.metaKey);
@@ -2757,7 +2995,7 @@ final class PrepareRun {
   private void moveAside(Path from, Path under, List<Path> moved) throws Refusal {
     Path to = under.resolve(store.rel(from));
     try {
-      Files.createDirectories(to.getParent());
+      Backups.mkdirs(to.getParent(), folders);
       Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
       return;
     } catch (AtomicMoveNotSupportedException otherDisk) {
@@ -2882,19 +3120,90 @@ final class PrepareRun {
     Path temp = target.resolveSibling(prefix + ProcessHandle.current().pid() + StoreWalker.TEMP_SUFFIX);
     java.nio.file.attribute.FileAttribute<?>[] mode = like == null ? new java.nio.file.attribute.FileAttribute<?>[0]
         : new java.nio.file.attribute.FileAttribute<?>[] {java.nio.file.attribute.PosixFilePermissions.asFileAttribute(like.permissions())};
-    try (FileChannel ch = FileChannel.open(temp, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), mode)) {
-      body.writeTo(ch);
-      ch.force(true);
+    try {
+      try (FileChannel ch = FileChannel.open(temp, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), mode)) {
+        body.writeTo(ch);
+        ch.force(true);
+      }
+      if (like != null) like.applyTo(temp);
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException | RuntimeException e) {
+      try {
+        Files.deleteIfExists(temp); // a failed write leaves no half-written temp file behind (a disk full stays full)
+      } catch (IOException ignored) {
+        // the failure that matters is e
+      }
+      throw e;
     }
-    if (like != null) like.applyTo(temp);
-    Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }
 
-  private static void throwFirst(List<IOException> failures, String doing) throws Refusal {
-    if (failures.isEmpty()) return;
-    IOException first = failures.get(0);
-    throw new Refusal("failed " + doing + ": " + first + (failures.size() > 1 ? " (and " + (failures.size() - 1)
-        + " more failures)" : ""));
+  /**
+   * The refusal for a run that failed while writing: what was done, what state the store is in,
+   * and how to finish. A run that had not yet touched jetstream/ takes its backup folder away
+   * again, so that the store is exactly as it was.
+   */
+  private Refusal stopped(IOException e) {
+    String cause = Failure.describe(e), remedy = Failure.remedy(e);
+    String again = "js-recover prepare " + Reports.shellQuote(store.storeDir.toString());
+    if (!touched) {
+      try {
+        deleteTree(run);
+        try (java.util.stream.Stream<Path> left = Files.list(Backups.root(store))) {
+          if (left.findAny().isEmpty()) Files.delete(Backups.root(store)); // this run made it
+        }
+      } catch (IOException cleanup) {
+        return new Refusal("prepare stopped before changing jetstream/: " + cause + ". jetstream/ is as it was; this "
+            + "run's backup folder " + run + " could not be removed (" + Failure.describe(cleanup) + ") and holds nothing "
+            + "the store needs. " + remedy + ", then run " + again + " again.");
+      }
+      return new Refusal("prepare stopped before changing the store: " + cause + ". Nothing was changed (this run's "
+          + "backup folder was removed again). " + remedy + ", then run " + again + " again.");
+    }
+    int toMove = store.raftDirs.size() + store.leftoverTemps.size() - moved, toRewrite = plan.changes.size() - rewritten.get();
+    List<String> left = new ArrayList<>();
+    if (toMove > 0) left.add(toMove + " Raft folder(s) and leftover temp file(s) to move");
+    if (toRewrite > 0) left.add(toRewrite + " config(s) to rewrite (a standalone server would not load those)");
+    left.add("the manifest to mark complete");
+    left.add(RecoveryConfig.FILE + " to (re)write");
+    return new Refusal("prepare stopped half-way: " + cause + ".\n"
+        + "Done before it stopped: the plan (" + run.resolve(Backups.MANIFEST) + ") and the original of every file it "
+        + "rewrites (" + run.resolve(Backups.ORIGINALS) + ") were kept; " + moved.size() + " of "
+        + (store.raftDirs.size() + store.leftoverTemps.size()) + " Raft folder(s) and leftover temp file(s) were moved "
+        + "into " + run + "; " + rewritten.get() + " of " + plan.changes.size() + " stream and consumer config(s) were "
+        + "rewritten.\n"
+        + "Left to do: " + String.join(", ", left) + ". Nothing is lost.\n"
+        + "To finish: " + remedy + ", then run " + again + " again: it completes this run.");
+  }
+}
+
+/** An I/O failure as an operator reads it: what happened to which file, and what to do about it. */
+final class Failure {
+  static String describe(IOException e) {
+    if (e instanceof java.nio.file.FileSystemException f) {
+      String reason = f.getReason() != null ? f.getReason()
+          : f instanceof AccessDeniedException ? "Permission denied"
+          : f instanceof NoSuchFileException ? "No such file or directory"
+          : f instanceof FileAlreadyExistsException ? "File exists"
+          : f.getClass().getSimpleName();
+      return reason + " (" + f.getFile() + (f.getOtherFile() == null ? "" : " -> " + f.getOtherFile()) + ")";
+    }
+    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+  }
+
+  static String remedy(IOException e) {
+    String what = describe(e);
+    if (what.contains("No space left on device") || what.contains("Disk quota exceeded")) {
+      return "Free space on that file system (df -h), or copy the store to a larger one";
+    }
+    if (what.contains("Read-only file system")) {
+      return "The file system is read-only (if it was not mounted so, check the disk: dmesg); copy the store to a "
+          + "writable one";
+    }
+    if (e instanceof AccessDeniedException || what.contains("Operation not permitted") || what.contains("Permission denied")) {
+      return "Make that file writable (run as the store's owner or root; lsattr shows an immutable flag, chattr -i "
+          + "clears it)";
+    }
+    return "Fix what the error names";
   }
 }
 
@@ -3271,7 +3580,7 @@ final class Reports {
     }
   }
 
-  private static void warnings(Store store, PrintWriter out) {
+  static void warnings(Store store, PrintWriter out) {
     if (store.warnings.isEmpty()) return;
     out.println();
     out.println("Warnings:");
@@ -3338,6 +3647,7 @@ final class Reports {
     exitCodeList = {"0:done", "1:refused or failed (nothing changed unless the message says so)", "2:usage error"})
 class JsRecover implements Callable<Integer> {
   static final String VERSION = "js-recover 0.1.0";
+  static final String DEBUG_ENV = "JS_RECOVER_DEBUG";
 
   @Spec CommandSpec spec;
 
@@ -3358,8 +3668,11 @@ class JsRecover implements Callable<Integer> {
       if (e instanceof Refusal) {
         cmd.getErr().println("js-recover: " + e.getMessage());
       } else {
-        cmd.getErr().println("js-recover: failed: " + e);
-        e.printStackTrace(cmd.getErr());
+        // Not foreseen, so what was done is not known here: say so rather than claim nothing changed.
+        cmd.getErr().println("js-recover: failed: " + (e instanceof IOException io ? Failure.describe(io) : e.toString())
+            + ". This failure was not foreseen: the store may have been changed; js-recover inspect shows its state, "
+            + "and a rerun of prepare completes an interrupted one. Set " + DEBUG_ENV + "=1 for the stack trace.");
+        if (System.getenv(DEBUG_ENV) != null) e.printStackTrace(cmd.getErr());
       }
       return 1;
     });
@@ -3555,13 +3868,16 @@ final class InspectCommand implements Callable<Integer> {
         + "consumers with more than 1 replica to 0 (inherit), meta.sum recomputed, <account>/_js_ Raft state moved "
         + "aside. Every original file is kept in <store-dir>/" + Backups.DIR + "/<run>/ with a manifest.json.",
         "Refuses, changing nothing, when any meta file is missing, torn, unreadable or fails its checksum, when "
-            + "another process (a nats-server, another js-recover) has the store open, or when the store changes while "
-            + "it is read. A second run changes nothing."})
+            + "another process (a nats-server, another js-recover) has the store open, when the store changes while "
+            + "it is read, or when it could not finish (read-only file system, a folder it must write not writable, an "
+            + "owner or group it could not keep, too little space). A second run changes nothing; a rerun completes an "
+            + "interrupted one."})
 final class PrepareCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @CommandLine.Mixin StoreOptions store;
 
-  @Option(names = "--dry-run", description = "print the exact plan and write nothing")
+  @Option(names = "--dry-run", description = "print the exact plan and write nothing; exit 1, with the reasons, when "
+      + "a real run would be refused")
   boolean dryRun;
 
   @Option(names = "--force", description = "go ahead despite problems: a meta.inf that reads right but fails its "
@@ -3585,7 +3901,7 @@ final class PrepareCommand implements Callable<Integer> {
     long started = System.nanoTime();
     Store s = StoreWalker.walk(located, keys);
     PrintWriter out = spec.commandLine().getOut();
-    if (!s.problems.isEmpty() && !force) {
+    if (!s.problems.isEmpty() && !force && !dryRun) {
       Reports.problems(s, out, false);
       out.flush();
       throw new Refusal(s.problems.size() + " problem(s) found in " + s.storeDir + "; nothing was changed. Fix them "
@@ -3598,39 +3914,57 @@ final class PrepareCommand implements Callable<Integer> {
           + "store from a stopped one, and run prepare again.");
     }
     RecoveryPlan plan = new RecoveryPlan(s);
-    if (force) Reports.problems(s, out, true);
+    if (force || dryRun) Reports.problems(s, out, force);
+    List<String> refusedFor = new ArrayList<>();
+    if (!s.problems.isEmpty() && !force) refusedFor.add(s.problems.size() + " problem(s) (see above; or --force)");
     if (plan.nothingToDo()) {
       out.printf("Store %s is already prepared: %d stream(s), %d consumer(s), nothing to change.%n", s.storeDir,
           s.streams.size(), s.consumerCount());
-      if (dryRun) return 0;
-      Reports.nextSteps(plan, writeRecoveryConfig(s, out), out);
-      return 0;
+      Reports.warnings(s, out); // said again before the next step starts a server (max_age, above all)
+    } else {
+      refusedFor.addAll(plan.writeBlockers());
+      String shortfall = plan.spaceShortfall();
+      if (shortfall != null) refusedFor.add(shortfall);
     }
-    List<String> blockers = plan.writeBlockers();
-    if (!blockers.isEmpty()) {
-      throw new Refusal("prepare cannot write what it must; nothing was changed:\n  " + String.join("\n  ", blockers)
-          + "\nRun js-recover as the store's owner (the nats user) or root.");
-    }
-    String shortfall = plan.spaceShortfall();
-    if (shortfall != null) throw new Refusal(shortfall);
     if (dryRun) {
       out.println("Dry run: nothing is written.");
-      Reports.plan(plan, true, out);
-      out.printf("%nOriginals and the manifest would be kept in %s/<run>/.%n", Backups.root(s));
-      out.printf("%s would be written: a standalone server config for account(s) %s.%n", RecoveryConfig.path(s),
-          String.join(", ", s.accounts));
+      if (!plan.nothingToDo()) {
+        Reports.plan(plan, true, out);
+        out.printf("%nOriginals and the manifest would be kept in %s/<run>/.%n", Backups.root(s));
+        out.printf("%s would be written: a standalone server config for account(s) %s.%n", RecoveryConfig.path(s),
+            String.join(", ", s.accounts));
+      }
+      if (refusedFor.isEmpty()) return 0;
+      throw new Refusal("dry run, nothing was written; a real run would be refused for:\n  " + String.join("\n  ", refusedFor));
+    }
+    if (plan.nothingToDo()) {
+      Reports.nextSteps(plan, writeRecoveryConfig(s, out, "The store was already prepared and nothing in it was changed"), out);
       return 0;
+    }
+    if (!refusedFor.isEmpty()) {
+      throw new Refusal("prepare cannot write what it must; nothing was changed:\n  " + String.join("\n  ", refusedFor));
     }
     Path run = PrepareRun.apply(plan);
     Reports.plan(plan, false, out);
     out.printf("%nOriginals, Raft state and manifest.json are in %s%n", run);
-    Reports.nextSteps(plan, writeRecoveryConfig(s, out), out);
+    Reports.nextSteps(plan, writeRecoveryConfig(s, out, "The store is prepared (every change above is done; "
+        + run.resolve(Backups.MANIFEST) + " says complete)"), out);
     return 0;
   }
 
-  private static RecoveryConfig.Settings writeRecoveryConfig(Store s, PrintWriter out) throws IOException {
-    RecoveryConfig.Settings conf = RecoveryConfig.settingsFor(s);
-    boolean written = RecoveryConfig.write(s, conf);
+  /** Writes recovery.conf; {@code storeState} says, should that fail, what the store is by then. */
+  private static RecoveryConfig.Settings writeRecoveryConfig(Store s, PrintWriter out, String storeState) throws Refusal {
+    RecoveryConfig.Settings conf;
+    boolean written;
+    try {
+      conf = RecoveryConfig.settingsFor(s);
+      written = RecoveryConfig.write(s, conf);
+    } catch (IOException e) {
+      out.flush();
+      throw new Refusal(storeState + ", but " + RecoveryConfig.path(s) + " could not be written: " + Failure.describe(e)
+          + ". " + Failure.remedy(e) + ", then run js-recover prepare " + Reports.shellQuote(s.storeDir.toString())
+          + " again: it finds the store prepared and writes only " + RecoveryConfig.FILE + ".");
+    }
     out.printf("%s %s (mode 0600): client port %d, monitoring port %d%s.%n", written ? "Wrote" : "Kept",
         RecoveryConfig.path(s), conf.port(), conf.httpPort(), conf.logins().isEmpty() ? ""
             : ", one user per account (passwords below and in the file only)");
@@ -3685,6 +4019,7 @@ final class VerifyCommand implements Callable<Integer> {
         "-p", String.valueOf(port), "-m", String.valueOf(httpPort))
         .redirectErrorStream(true).redirectOutput(log.toFile());
     if (keys != null) pb.environment().put(KeyRing.ENV, keys.forServerEnvironment());
+    Reports.warnings(s, out); // before the server starts: it acts on some of them at once (max_age)
     out.printf("Starting %s on %s (ports %d, %d; log %s)...%n", bin, RecoveryConfig.path(s), port, httpPort, log);
     out.flush();
     Process server = pb.start();

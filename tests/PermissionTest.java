@@ -69,7 +69,7 @@ class PermissionTest {
 
     assertEquals(1, r.exit(), r.output());
     assertTrue(r.output().contains("prepare cannot write what it must; nothing was changed"), r.output());
-    assertTrue(r.output().contains(store.storeDir + ": not writable (the backup folder goes here)"), r.output());
+    assertTrue(r.output().contains(store.storeDir + ": not writable (the backup folder and recovery.conf go here)"), r.output());
     assertTrue(r.output().contains(store.streamDir("$G", "ORDERS") + ": not writable"), r.output());
     assertEquals(before, StoreBuilder.treeDigest(store.storeDir));
   }
