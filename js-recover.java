@@ -3159,7 +3159,7 @@ final class PrepareRun {
       return new Refusal("prepare stopped before changing the store: " + cause + ". Nothing was changed (this run's "
           + "backup folder was removed again). " + remedy + ", then run " + again + " again.");
     }
-    int toMove = store.raftDirs.size() + store.leftoverTemps.size() - moved, toRewrite = plan.changes.size() - rewritten.get();
+    int toMove = store.raftDirs.size() + store.leftoverTemps.size() - moved.size(), toRewrite = plan.changes.size() - rewritten.get();
     List<String> left = new ArrayList<>();
     if (toMove > 0) left.add(toMove + " Raft folder(s) and leftover temp file(s) to move");
     if (toRewrite > 0) left.add(toRewrite + " config(s) to rewrite (a standalone server would not load those)");
