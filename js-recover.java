@@ -1786,36 +1786,99 @@ final class LoadCheck {
     }
   }
 
-  /** Waits until the server answers /healthz with JetStream up (in 2.9 the store is loaded by then), then reads /jsz. */
+  /**
+   * Waits until the server answers /healthz with JetStream up (in 2.9 the store is loaded by then), then reads /jsz.
+   * Every request is bounded by the deadline: a port that accepts but never answers must not hold verify for ever.
+   */
   static JsonNode awaitJetStream(Process server, int httpPort, Path log, int timeoutSeconds) throws Exception {
-    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(2)).build();
     String base = "http://127.0.0.1:" + httpPort;
     long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+    boolean silent = false; // the port accepted a request and gave no answer in time
     while (System.nanoTime() < deadline) {
       if (!server.isAlive()) {
         throw new Refusal("nats-server exited with code " + server.exitValue() + " before loading the store:\n"
             + String.join("\n", Files.readAllLines(log)));
       }
       try {
-        var health = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/healthz")).build(),
-            java.net.http.HttpResponse.BodyHandlers.ofString());
-        if (health.statusCode() == 200) {
-          var jsz = http.send(java.net.http.HttpRequest.newBuilder(
-              java.net.URI.create(base + "/jsz?accounts=true&streams=true&consumers=true")).build(),
-              java.net.http.HttpResponse.BodyHandlers.ofString());
-          return Json.MAPPER.readTree(jsz.body());
+        if (get(http, base + "/healthz", deadline).statusCode() == 200) {
+          return Json.MAPPER.readTree(get(http, base + "/jsz?accounts=true&streams=true&consumers=true", deadline).body());
         }
-      } catch (java.net.ConnectException notYet) {
+      } catch (java.net.http.HttpConnectTimeoutException | java.net.ConnectException notYet) {
         // still starting
+      } catch (java.net.http.HttpTimeoutException noAnswer) {
+        silent = true;
+      } catch (IOException dropped) {
+        // a connection closed while the server starts: ask again
       }
       Thread.sleep(100);
     }
-    throw new Refusal("nats-server did not finish loading the store within " + timeoutSeconds + " s (--timeout); see " + log);
+    throw new Refusal("nats-server did not finish loading the store within " + timeoutSeconds + " s (--timeout)"
+        + (silent ? ": its monitoring port 127.0.0.1:" + httpPort + " accepts connections but never answers" : "")
+        + "; see " + log);
   }
 
-  static void stop(Process server) throws InterruptedException {
+  private static java.net.http.HttpResponse<String> get(java.net.http.HttpClient http, String url, long deadline)
+      throws IOException, InterruptedException {
+    long millisLeft = Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
+    return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url))
+        .timeout(java.time.Duration.ofMillis(millisLeft)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+  }
+
+  /**
+   * Starts a server that is stopped when closed and on any exit of js-recover, SIGTERM and SIGINT included (a
+   * shutdown hook): a verify that ends must not leave a server on the store, re-parented to init, unless asked to.
+   */
+  static final class Server implements AutoCloseable {
+    final Process process;
+    private final Thread stopOnExit;
+    private boolean leftRunning;
+
+    Server(ProcessBuilder pb) throws IOException {
+      java.util.concurrent.atomic.AtomicReference<Process> started = new java.util.concurrent.atomic.AtomicReference<>();
+      stopOnExit = new Thread(() -> {
+        Process p = started.get();
+        if (p != null) stop(p);
+      });
+      Runtime.getRuntime().addShutdownHook(stopOnExit); // before the start: a signal in between leaves nothing behind
+      try {
+        started.set(pb.start());
+      } catch (IOException e) {
+        Runtime.getRuntime().removeShutdownHook(stopOnExit);
+        throw e;
+      }
+      process = started.get();
+    }
+
+    /** The check is done: the server stays up after js-recover exits (--keep-running). */
+    void leaveRunning() {
+      leftRunning = true;
+      forgetHook();
+    }
+
+    @Override public void close() {
+      if (leftRunning) return;
+      stop(process);
+      forgetHook();
+    }
+
+    private void forgetHook() {
+      try {
+        Runtime.getRuntime().removeShutdownHook(stopOnExit);
+      } catch (IllegalStateException exiting) {
+        // js-recover is exiting: the hook is running or has run
+      }
+    }
+  }
+
+  static void stop(Process server) {
     server.destroy();
-    if (!server.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) server.destroyForcibly().waitFor();
+    try {
+      if (!server.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) server.destroyForcibly().waitFor();
+    } catch (InterruptedException e) {
+      server.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
   }
 
   static Path findServer(Path given) throws Refusal {
@@ -2295,18 +2358,22 @@ final class VerifyCommand implements Callable<Integer> {
     if (keys != null) pb.environment().put(KeyRing.ENV, keys.forServerEnvironment());
     out.printf("Starting %s on %s (ports %d, %d; log %s)...%n", bin, RecoveryConfig.path(s), port, httpPort, log);
     out.flush();
-    Process server = pb.start();
     LoadCheck check = new LoadCheck();
-    try {
-      check.readJsz(LoadCheck.awaitJetStream(server, httpPort, log, timeoutSeconds));
+    boolean leftRunning;
+    long pid = 0;
+    try (LoadCheck.Server server = new LoadCheck.Server(pb)) {
+      check.readJsz(LoadCheck.awaitJetStream(server.process, httpPort, log, timeoutSeconds));
       check.readLog(log);
-    } finally {
-      if (!keepRunning || !server.isAlive()) LoadCheck.stop(server);
+      leftRunning = keepRunning && server.process.isAlive();
+      if (leftRunning) {
+        server.leaveRunning();
+        pid = server.process.pid();
+      }
     }
     boolean allLoaded = Reports.loadTable(s, check, out);
-    if (keepRunning && server.isAlive()) {
+    if (leftRunning) {
       out.printf("%nThe server is left running (pid %d) on nats://127.0.0.1:%d, logging to %s; stop it with: kill %d%n",
-          server.pid(), port, log, server.pid());
+          pid, port, log, pid);
     } else if (allLoaded) {
       Files.delete(log); // nothing in it the table did not say
       out.println("\nThe server was stopped.");
