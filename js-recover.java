@@ -1311,6 +1311,26 @@ final class RecoveryPlan {
     return changes.isEmpty() && store.raftDirs.isEmpty() && store.leftoverTemps.isEmpty();
   }
 
+  /**
+   * What stands between this store and a standalone server, one line each: what prepare would still change, Raft
+   * folders and temp files it would move, and every problem. Empty for a prepared store.
+   */
+  List<String> notPrepared() {
+    List<String> left = new ArrayList<>();
+    java.util.Set<Path> withProblems = new java.util.HashSet<>();
+    for (Problem p : store.problems) {
+      left.add(store.rel(p.path()) + ": " + p.what());
+      withProblems.add(p.path().getParent());
+    }
+    for (AssetChange c : changes) {
+      if (withProblems.contains(c.asset().dir)) continue; // said already
+      left.add((c.asset().kind == AssetKind.STREAM ? "stream " : "consumer ") + c.asset().label() + ": " + c.describe());
+    }
+    for (Path r : store.raftDirs) left.add(store.rel(r) + ": Raft state still in place");
+    for (Path t : store.leftoverTemps) left.add(store.rel(t) + ": temp file of an interrupted prepare");
+    return left;
+  }
+
   long streamsChanged() { return changes.stream().filter(c -> c.asset().kind == AssetKind.STREAM).count(); }
   long consumersChanged() { return changes.stream().filter(c -> c.asset().kind == AssetKind.CONSUMER).count(); }
 
@@ -1719,6 +1739,16 @@ final class RecoveryConfig {
     FileOwnership storeOwner = FileOwnership.of(store.storeDir);
     PrepareRun.writeAtomically(file, text, new FileOwnership(0600, storeOwner.uid(), storeOwner.gid()));
     return true;
+  }
+
+  private static final java.util.regex.Pattern STORE_DIR = java.util.regex.Pattern.compile("(?m)^  store_dir: (\"(?:[^\"\\\\]|\\\\.)*\")$");
+
+  /** The store a recovery.conf loads, as real a path as it can be made; null when it names none. */
+  static Path storeDirIn(Path file) throws IOException {
+    var m = STORE_DIR.matcher(Files.readString(file));
+    if (!m.find()) return null;
+    Path dir = Path.of(unquote(m.group(1))).toAbsolutePath().normalize();
+    return Files.exists(dir) ? dir.toRealPath() : dir;
   }
 
   private static final java.util.regex.Pattern PORT = java.util.regex.Pattern.compile("(?m)^(listen|http): 127\\.0\\.0\\.1:(\\d+)$");
@@ -2320,6 +2350,8 @@ final class PrepareCommand implements Callable<Integer> {
     description = {"Proves a prepared store loads: starts nats-server with <store-dir>/recovery.conf on free loopback "
         + "ports, reads what it serves (/jsz), compares it with what is on disk, shows the server's own warnings, and "
         + "stops it. Exit 0 only when every stream and consumer on disk loaded.",
+        "Refuses, starting nothing, a store that is not prepared (replicas above 1, Raft state in place, any problem) "
+            + "and a recovery.conf that loads another store.",
         "It changes nothing itself; the server, as on any start, rewrites meta files as it loads them."})
 final class VerifyCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -2347,6 +2379,20 @@ final class VerifyCommand implements Callable<Integer> {
     if (conf.cipher() != null && keys == null) {
       throw new Refusal("the store is encrypted: the server needs the cluster's key. Pass --key-file FILE (or set "
           + KeyRing.ENV + ").");
+    }
+    Path served = RecoveryConfig.storeDirIn(RecoveryConfig.path(s));
+    if (!s.storeDir.equals(served)) {
+      throw new Refusal(RecoveryConfig.path(s) + (served == null ? " names no store_dir" : " loads the store at " + served
+          + ", not this one (it came with a copy of another store)") + ": a server started on it would load and write "
+          + "another copy and report on that. Run js-recover prepare " + Reports.shellQuote(s.storeDir.toString())
+          + " to write one for this store; nothing was started or changed.");
+    }
+    List<String> notPrepared = new RecoveryPlan(s).notPrepared();
+    if (!notPrepared.isEmpty()) {
+      throw new Refusal(s.storeDir + " is not prepared for a standalone server, so verify starts none on it (one "
+          + "changes what it cannot load: nats-server 2.9 deletes the meta.key of an encrypted stream it fails to "
+          + "load):\n  " + String.join("\n  ", notPrepared) + "\nRun js-recover prepare first; nothing was started or "
+          + "changed.");
     }
     Path bin = LoadCheck.findServer(natsServer);
     int port = keepRunning ? conf.port() : RecoveryConfig.freePort();

@@ -124,21 +124,27 @@ class CapturedClusterStoreTest {
   void verifyReportsPreciselyAStoreBrokenOnPurpose() throws Exception {
     Path store = copyOfSurvivor();
     assertEquals(0, Cli.run("prepare", store.toString()).exit());
+    // Breaks only the server sees (verify refuses what js-recover itself can see): a stream whose subjects overlap
+    // another's, and a push consumer whose deliver subject is in its own stream (a cycle).
     Path streams = store.resolve("jetstream/$G/streams");
-    Files.writeString(streams.resolve("PLACED/meta.sum"), "0123456789abcdef"); // a sum forced wrong
-    Path newMeta = streams.resolve("ORDERS/obs/NEW/meta.inf"); // a consumer left at 3 replicas
-    byte[] r3 = Files.readString(newMeta).replace("\"num_replicas\":0", "\"num_replicas\":3").getBytes();
-    Files.write(newMeta, r3);
-    Files.writeString(streams.resolve("ORDERS/obs/NEW/meta.sum"), HighwayHash64.metaSum("ORDERS/NEW", r3));
+    rewrite(streams.resolve("PLACED"), "PLACED", "\"placed.\\u003e\"", "\"orders.\\u003e\"");
+    rewrite(streams.resolve("ORDERS/obs/NEW"), "ORDERS/NEW", "\"max_waiting\":512", "\"deliver_subject\":\"orders.loop\"");
 
     Cli.Result r = Cli.run("verify", store.toString());
 
     assertEquals(1, r.exit(), r.all());
     assertTrue(r.out().matches("(?s).*\\$G +PLACED +NO +- +0/0.*"), r.out());
     assertTrue(r.out().matches("(?s).*\\$G +ORDERS +yes +20 +1/2 +NEW.*"), r.out());
-    assertTrue(r.out().contains("checksums do not match \"0123456789abcdef\""), r.out());
-    assertTrue(r.out().contains("Error adding consumer \"NEW\": consumer config replica count exceeds parent stream"), r.out());
+    assertTrue(r.out().contains("Error recreating stream \"PLACED\": subjects overlap with an existing stream"), r.out());
+    assertTrue(r.out().contains("Error adding consumer \"NEW\": consumer deliver subject forms a cycle"), r.out());
     assertTrue(r.out().contains("NOT everything loaded: 1 of 7 stream(s) and 1 of 9 consumer(s) on disk are missing."), r.out());
+  }
+
+  /** A meta.inf edited as the server would have written it, with its meta.sum. */
+  static void rewrite(Path dir, String checksumKey, String from, String to) throws Exception {
+    byte[] edited = Files.readString(dir.resolve("meta.inf")).replace(from, to).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    Files.write(dir.resolve("meta.inf"), edited);
+    Files.writeString(dir.resolve("meta.sum"), HighwayHash64.metaSum(checksumKey, edited));
   }
 
   @Test

@@ -10,6 +10,8 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * verify starts a server on the only copy of the data: it must never start one on a store that is not ready for it,
@@ -24,6 +26,97 @@ class VerifyTest {
     Cli.Result r = Cli.run("prepare", store.storeDir.toString());
     assertEquals(0, r.exit(), r.all());
     return store;
+  }
+
+  static List<ServerGeneration> generations() { return ServerGeneration.all(); }
+
+  @ParameterizedTest(name = "{0}: an undone encrypted store is refused")
+  @MethodSource("generations")
+  void anEncryptedStoreUndoneAfterPrepareIsRefusedAndKeepsEveryMetaKey(ServerGeneration server) throws Exception {
+    // The survivor of an encrypted R3 cluster, prepared, then put back as it was (undo), recovery.conf still there.
+    EncryptedStoreTest encrypted = new EncryptedStoreTest();
+    encrypted.tmp = tmp;
+    StoreBuilder store = encrypted.survivor(EncryptedStoreTest.CHACHA);
+    Path keyFile = Files.writeString(tmp.resolve("js.key"), EncryptedStoreTest.CHACHA.key() + "\n");
+    Path original = tmp.resolve("original");
+    StoreBuilder.copyTree(store.jetstream(), original);
+    assertEquals(0, Cli.run("prepare", "--key-file", keyFile.toString(), store.storeDir.toString()).exit());
+    deleteTree(store.jetstream());
+    StoreBuilder.copyTree(original, store.jetstream());
+    String before = StoreBuilder.treeDigest(store.storeDir);
+
+    Cli.Result r = Cli.run("verify", "--nats-server", server.binary().toString(), "--key-file", keyFile.toString(),
+        "--timeout", "30", store.storeDir.toString());
+
+    assertEquals(1, r.exit(), r.all());
+    assertTrue(r.err().contains(store.storeDir.toRealPath() + " is not prepared for a standalone server, so verify starts "
+        + "none on it"), r.err());
+    assertTrue(r.err().contains("\n  stream $G > ORD-1: num_replicas 3 -> 1, placement {\"cluster\":\"C1\"} removed\n"), r.err());
+    assertTrue(r.err().contains("\n  consumer $G > ORD-1 > C1: num_replicas 3 -> 0\n"), r.err());
+    assertTrue(r.err().contains("\n  jetstream/$SYS/_js_: Raft state still in place\n"), r.err());
+    assertTrue(r.err().contains("Run js-recover prepare first; nothing was started or changed."), r.err());
+    assertEquals(before, StoreBuilder.treeDigest(store.storeDir), "every meta.key and meta.inf is as it was");
+  }
+
+  @Test
+  void aConsumerAboveItsStreamsReplicasIsRefused() throws Exception {
+    StoreBuilder store = prepared().consumer("$G", "ORDERS", "LATE", 3); // a consumer the server wrote after prepare
+    String before = StoreBuilder.treeDigest(store.storeDir);
+
+    Cli.Result r = Cli.run("verify", "--nats-server", recordingServer().toString(), store.storeDir.toString());
+
+    assertRefusedUnstarted(r, store, before, "\n  consumer $G > ORDERS > LATE: num_replicas 3 -> 0\n");
+  }
+
+  @Test
+  void raftStateInPlaceIsRefused() throws Exception {
+    StoreBuilder store = prepared().raft("SYS"); // a second system account's Raft folder, copied in later
+    String before = StoreBuilder.treeDigest(store.storeDir);
+
+    Cli.Result r = Cli.run("verify", "--nats-server", recordingServer().toString(), store.storeDir.toString());
+
+    assertRefusedUnstarted(r, store, before, "\n  jetstream/SYS/_js_: Raft state still in place\n");
+  }
+
+  @Test
+  void aProblemTheWalkerFindsIsRefused() throws Exception {
+    StoreBuilder store = prepared();
+    Files.writeString(store.streamDir("$G", "ORDERS").resolve("meta.sum"), "0123456789abcdef");
+    String before = StoreBuilder.treeDigest(store.storeDir);
+
+    Cli.Result r = Cli.run("verify", "--nats-server", recordingServer().toString(), store.storeDir.toString());
+
+    assertRefusedUnstarted(r, store, before, "\n  jetstream/$G/streams/ORDERS/meta.sum: meta.sum of stream $G > ORDERS does "
+        + "not match meta.inf (stored \"0123456789abcdef\", computed ");
+    assertFalse(r.err().contains("recomputed"), "one line per asset: " + r.err());
+  }
+
+  @Test
+  void aRecoveryConfThatLoadsAnotherStoreIsRefused() throws Exception {
+    StoreBuilder first = prepared();
+    Path copy = tmp.resolve("copy");
+    StoreBuilder.copyTree(first.storeDir, copy); // recovery.conf comes along, still naming the first store
+    String firstBefore = StoreBuilder.treeDigest(first.storeDir), copyBefore = StoreBuilder.treeDigest(copy);
+
+    Cli.Result r = Cli.run("verify", "--nats-server", recordingServer().toString(), copy.toString());
+
+    assertEquals(1, r.exit(), r.all());
+    assertTrue(r.err().contains(copy.toRealPath().resolve("recovery.conf") + " loads the store at " + first.storeDir.toRealPath()
+        + ", not this one (it came with a copy of another store)"), r.err());
+    assertTrue(r.err().contains("Run js-recover prepare " + copy.toRealPath() + " to write one for this store; nothing was "
+        + "started or changed."), r.err());
+    assertFalse(Files.exists(tmp.resolve("server-started")), "verify started a server");
+    assertEquals(firstBefore, StoreBuilder.treeDigest(first.storeDir));
+    assertEquals(copyBefore, StoreBuilder.treeDigest(copy));
+  }
+
+  void assertRefusedUnstarted(Cli.Result r, StoreBuilder store, String before, String names) throws Exception {
+    assertEquals(1, r.exit(), r.all());
+    assertTrue(r.err().contains(store.storeDir.toRealPath() + " is not prepared for a standalone server"), r.err());
+    assertTrue(r.err().contains(names), r.err());
+    assertTrue(r.err().contains("Run js-recover prepare first; nothing was started or changed."), r.err());
+    assertFalse(Files.exists(tmp.resolve("server-started")), "verify started a server");
+    assertEquals(before, StoreBuilder.treeDigest(store.storeDir));
   }
 
   @Test
@@ -83,6 +176,17 @@ class VerifyTest {
         }
         """);
     return script("silent-server", "exec '" + JsRecoverProcess.javaBin() + "' '" + source + "' \"$@\"");
+  }
+
+  /** A "nats-server" that only leaves a mark that it was started. */
+  Path recordingServer() throws Exception {
+    return script("recording-server", "touch '" + tmp.resolve("server-started") + "'; exit 1");
+  }
+
+  static void deleteTree(Path root) throws Exception {
+    try (var walk = Files.walk(root)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+    }
   }
 
   Path script(String name, String body) throws Exception {
