@@ -902,9 +902,10 @@ record KeyRing(byte[] key, MetaCrypto.Cipher forcedCipher) {
   /**
    * The shell line that exports the key for recovery.conf's {@code key: $JS_RECOVER_KEY}. nats-server
    * parses a variable's value as a config value, so the key must be quoted as a config string (an
-   * unquoted "my key" or "1234" is refused, "a,b" silently becomes another key).
+   * unquoted "my key" or "1234" is refused, "a,b" silently becomes another key). The shell drops the file's
+   * trailing newlines and tr its carriage returns: the key js-recover reads from the same file (keyFromFile).
    */
-  static final String EXPORT_LINE = "export " + ENV + "=\"\\\"$(sed 's/[\\\\\"]/\\\\&/g' /path/to/key-file)\\\"\"";
+  static final String EXPORT_LINE = "export " + ENV + "=\"\\\"$(tr -d '\\r' < /path/to/key-file | sed 's/[\\\\\"]/\\\\&/g')\\\"\"";
 
   /** The key as the server must find it in $JS_RECOVER_KEY: a quoted config string. */
   String forServerEnvironment() { return RecoveryConfig.quote(new String(key, StandardCharsets.UTF_8)); }
@@ -2200,12 +2201,25 @@ final class StoreOptions {
   Path storeDir;
 
   @Option(names = "--key-file", paramLabel = "FILE", description = "for an encrypted store: a file holding the "
-      + "cluster's JetStream key exactly as configured in jetstream { key } (one trailing newline is ignored)")
+      + "cluster's JetStream key exactly as configured in jetstream { key }, on one line (its line break, LF or CRLF, is ignored)")
   Path keyFile;
 
   @Option(names = "--key", paramLabel = "KEY", description = "the JetStream key itself; other users can see it in "
       + "the process list, so prefer --key-file or the environment variable " + KeyRing.ENV)
   String key;
+
+  /**
+   * A key file's key: its one line without the line break (LF or CRLF) or blank lines after it, exactly what
+   * KeyRing.EXPORT_LINE gives the server. A line break inside would read differently there: refused.
+   */
+  private String keyFromFile(String content) throws Refusal {
+    String k = content.replaceFirst("[\r\n]+\\z", "");
+    if (k.indexOf('\r') >= 0 || k.indexOf('\n') >= 0) {
+      throw new Refusal("key file " + keyFile + " holds more than one line; a JetStream key is one line (a trailing line "
+          + "break, LF or CRLF, is ignored). Give a file holding only the key, as in jetstream { key }.");
+    }
+    return k;
+  }
 
   @Option(names = "--cipher", paramLabel = "chacha|aes", converter = CipherConverter.class, description = "accept only "
       + "this cipher (default: try chacha, then aes, for each asset, as nats-server does)")
@@ -2235,8 +2249,7 @@ final class StoreOptions {
       } catch (IOException e) {
         throw new Refusal("cannot read key file " + keyFile + ": " + e.getMessage());
       }
-      value = value.endsWith("\r\n") ? value.substring(0, value.length() - 2)
-          : value.endsWith("\n") ? value.substring(0, value.length() - 1) : value;
+      value = keyFromFile(value);
     } else if (value == null) {
       value = KeyRing.fromEnvironment(System.getenv(KeyRing.ENV));
     }

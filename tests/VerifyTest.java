@@ -120,6 +120,49 @@ class VerifyTest {
   }
 
   @Test
+  void aKeyFileWithCrlfGivesTheServerStartedAsPrintedTheKeyVerifyUsed() throws Exception {
+    EncryptedStoreTest encrypted = new EncryptedStoreTest();
+    encrypted.tmp = tmp;
+    StoreBuilder store = encrypted.survivor(EncryptedStoreTest.CHACHA);
+    Path keyFile = Files.writeString(tmp.resolve("js.key"), EncryptedStoreTest.CHACHA.key() + "\r\n"); // saved on Windows
+    Cli.Result prepared = Cli.run("prepare", "--key-file", keyFile.toString(), store.storeDir.toString());
+    assertEquals(0, prepared.exit(), prepared.all());
+    Path bin = ServerGeneration.installed().binary();
+
+    Cli.Result verified = Cli.run("verify", "--nats-server", bin.toString(), "--key-file", keyFile.toString(), "--timeout", "30",
+        store.storeDir.toString());
+    assertEquals(0, verified.exit(), verified.all());
+
+    // The operator starts the server as prepare printed it, the export line pasted with the key file's path.
+    String export = prepared.out().lines().map(String::strip).filter(l -> l.startsWith("export JS_RECOVER_KEY=")).findFirst()
+        .orElseThrow(() -> new AssertionError("no export line in:\n" + prepared.out())).replaceAll(" +#.*", "")
+        .replace("/path/to/key-file", keyFile.toString());
+    RecoveryConfig.Settings conf = RecoveryConfig.read(store.storeDir.resolve("recovery.conf"));
+    try (HandStartedServer server = HandStartedServer.start(tmp.resolve("server.log"), conf.httpPort(), Duration.ofSeconds(30),
+        "bash", "-c", export + "; exec \"$0\" -c \"$1\"", bin.toString(), store.storeDir.resolve("recovery.conf").toString())) {
+      String jsz = server.get("/jsz?streams=true&consumers=true");
+      assertTrue(jsz.contains("\"messages\": 3"), "ORD-1's 3 messages are served, as verify said: " + jsz);
+      assertEquals(List.of(), server.loadErrors());
+    }
+  }
+
+  @Test
+  void aKeyFileOfMoreThanOneLineIsRefused() throws Exception {
+    EncryptedStoreTest encrypted = new EncryptedStoreTest();
+    encrypted.tmp = tmp;
+    StoreBuilder store = encrypted.survivor(EncryptedStoreTest.CHACHA);
+    Path keyFile = Files.writeString(tmp.resolve("js.key"), EncryptedStoreTest.CHACHA.key() + "\r\nanother line\n");
+    String before = StoreBuilder.treeDigest(store.storeDir);
+
+    Cli.Result r = Cli.run("prepare", "--key-file", keyFile.toString(), store.storeDir.toString());
+
+    assertEquals(1, r.exit(), r.all());
+    assertTrue(r.err().contains("key file " + keyFile + " holds more than one line; a JetStream key is one line (a trailing "
+        + "line break, LF or CRLF, is ignored). Give a file holding only the key, as in jetstream { key }."), r.err());
+    assertEquals(before, StoreBuilder.treeDigest(store.storeDir));
+  }
+
+  @Test
   void aMonitoringPortThatAcceptsButNeverAnswersEndsAtTheTimeout() throws Exception {
     StoreBuilder store = prepared();
     String before = StoreBuilder.treeDigest(store.storeDir);
