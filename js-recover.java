@@ -1714,8 +1714,7 @@ final class RecoveryConfig {
     c.append("server_name: js-recover\n");
     c.append("jetstream {\n");
     c.append("  store_dir: ").append(quote(store.storeDir.toString())).append("\n");
-    // The size of the file system the store is on: whatever is on disk fits.
-    c.append("  max_file_store: ").append(Files.getFileStore(store.storeDir).getTotalSpace()).append("\n");
+    c.append("  max_file_store: ").append(maxFileStore(store)).append("\n");
     if (s.cipher() != null) {
       c.append("  key: $").append(KeyRing.ENV).append("\n");
       c.append("  cipher: ").append(s.cipher()).append("\n");
@@ -1730,6 +1729,23 @@ final class RecoveryConfig {
       c.append("}\n");
     }
     return c.toString();
+  }
+
+  /**
+   * What the file streams may hold. As it loads a stream, nats-server 2.9 and 2.10 reserve its max_bytes against
+   * max_file_store and refuse the stream that does not fit ("insufficient storage resources available"), so every
+   * file stream's max_bytes is counted; the size of the file system the store is on comes on top, so whatever is on
+   * disk and every stream without a limit fit too. Saturates at the largest int64, the most the server reads.
+   */
+  static long maxFileStore(Store store) throws IOException {
+    long bytes = Files.getFileStore(store.storeDir).getTotalSpace();
+    for (StoredStream s : store.streams) {
+      JsonNode config = s.meta().config;
+      if (config == null || !config.path("storage").asText("file").equals("file")) continue;
+      long maxBytes = config.path("max_bytes").asLong(-1);
+      if (maxBytes > 0) bytes = maxBytes > Long.MAX_VALUE - bytes ? Long.MAX_VALUE : bytes + maxBytes;
+    }
+    return bytes;
   }
 
   /** Writes recovery.conf (mode 0600, owned like the store dir) unless it already says this. */
