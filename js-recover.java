@@ -1672,10 +1672,10 @@ final class RecoveryConfig {
 
   static Path path(Store store) { return store.storeDir.resolve(FILE); }
 
-  /** The settings of an existing recovery.conf, or fresh ones: free ports and new passwords. */
+  /** The settings of an existing recovery.conf (always of the operator's own), or fresh ones: free ports, new passwords. */
   static Settings settingsFor(Store store) throws IOException {
     Settings existing = read(path(store));
-    if (existing != null && fits(existing, store)) return existing;
+    if (existing != null && (theOperators(path(store)) || fits(existing, store))) return existing;
     List<Login> logins = new ArrayList<>();
     if (needsAccounts(store)) {
       for (String account : store.accounts) {
@@ -1748,10 +1748,36 @@ final class RecoveryConfig {
     return bytes;
   }
 
-  /** Writes recovery.conf (mode 0600, owned like the store dir) unless it already says this. */
+  /** The last line of every file js-recover writes here: what lets it tell its own, untouched, from the operator's. */
+  private static final String DIGEST = "# js-recover digest (this file is rewritten only while it matches): sha256 ";
+
+  private static byte[] withDigest(String text) {
+    try {
+      byte[] sha = java.security.MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+      return (text + DIGEST + java.util.HexFormat.of().formatHex(sha) + "\n").getBytes(StandardCharsets.UTF_8);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
+  }
+
+  /**
+   * A file there that js-recover must not write over: not a plain file, not written by js-recover (no digest), or
+   * changed since it was (a hand-fixed recovery.conf): the operator's.
+   */
+  static boolean theOperators(Path file) throws IOException {
+    if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) return false;
+    if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) return true;
+    byte[] bytes = Files.readAllBytes(file);
+    String text = new String(bytes, StandardCharsets.UTF_8);
+    int digest = text.lastIndexOf(DIGEST);
+    return digest < 0 || !java.util.Arrays.equals(bytes, withDigest(text.substring(0, digest)));
+  }
+
+  /** Writes recovery.conf (mode 0600, owned like the store dir) unless it already says this. Never the operator's. */
   static boolean write(Store store, Settings s) throws IOException {
     Path file = path(store);
-    byte[] text = render(store, s).getBytes(StandardCharsets.UTF_8);
+    if (theOperators(file)) throw new IllegalStateException(file + " is the operator's: never written over");
+    byte[] text = withDigest(render(store, s));
     if (Files.exists(file, LinkOption.NOFOLLOW_LINKS) && java.util.Arrays.equals(Files.readAllBytes(file), text)) return false;
     FileOwnership storeOwner = FileOwnership.of(store.storeDir);
     PrepareRun.writeAtomically(file, text, new FileOwnership(0600, storeOwner.uid(), storeOwner.gid()));
@@ -1762,7 +1788,7 @@ final class RecoveryConfig {
 
   /** The store a recovery.conf loads, as real a path as it can be made; null when it names none. */
   static Path storeDirIn(Path file) throws IOException {
-    var m = STORE_DIR.matcher(Files.readString(file));
+    var m = STORE_DIR.matcher(new String(Files.readAllBytes(file), StandardCharsets.UTF_8));
     if (!m.find()) return null;
     Path dir = Path.of(unquote(m.group(1))).toAbsolutePath().normalize();
     return Files.exists(dir) ? dir.toRealPath() : dir;
@@ -1776,13 +1802,13 @@ final class RecoveryConfig {
   /** Reads back a recovery.conf this tool wrote; null when there is none. */
   static Settings read(Path file) throws IOException {
     if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) return null;
-    String text = Files.readString(file);
+    String text = new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
     Map<String, Integer> ports = new HashMap<>();
     for (var m = PORT.matcher(text); m.find(); ) ports.put(m.group(1), Integer.parseInt(m.group(2)));
     List<Login> logins = new ArrayList<>();
     for (var m = LOGIN.matcher(text); m.find(); ) logins.add(new Login(unquote(m.group(1)), unquote(m.group(2)), unquote(m.group(3))));
     var cipher = CIPHER.matcher(text);
-    if (!ports.containsKey("listen") || !ports.containsKey("http")) return null; // not ours: written anew
+    if (!ports.containsKey("listen") || !ports.containsKey("http")) return null; // not one js-recover can read
     return new Settings(ports.get("listen"), ports.get("http"), logins, cipher.find() ? cipher.group(1) : null);
   }
 
@@ -2336,6 +2362,12 @@ final class PrepareCommand implements Callable<Integer> {
           + changed.get(0) + "); nothing was changed. A nats-server is still writing it: stop that server, or copy the "
           + "store from a stopped one, and run prepare again.");
     }
+    Path conf = RecoveryConfig.path(s);
+    if (RecoveryConfig.theOperators(conf) && RecoveryConfig.read(conf) == null) {
+      throw new Refusal(conf + " was not written by js-recover, and js-recover never writes over a file it did not "
+          + "write. Move it aside (mv " + Reports.shellQuote(conf.toString()) + " " + Reports.shellQuote(conf + ".mine")
+          + ") and run prepare again; nothing was changed.");
+    }
     RecoveryPlan plan = new RecoveryPlan(s);
     if (force) Reports.problems(s, out, true);
     if (plan.nothingToDo()) {
@@ -2354,8 +2386,9 @@ final class PrepareCommand implements Callable<Integer> {
       out.println("Dry run: nothing is written.");
       Reports.plan(plan, true, out);
       out.printf("%nOriginals and the manifest would be kept in %s/<run>/.%n", Backups.root(s));
-      out.printf("%s would be written: a standalone server config for account(s) %s.%n", RecoveryConfig.path(s),
-          String.join(", ", s.accounts));
+      out.println(RecoveryConfig.theOperators(conf) ? conf + " would be kept as it is (changed by hand or not written "
+          + "by js-recover)." : conf + " would be written: a standalone server config for account(s) "
+          + String.join(", ", s.accounts) + ".");
       return 0;
     }
     Path run = PrepareRun.apply(plan);
@@ -2367,6 +2400,12 @@ final class PrepareCommand implements Callable<Integer> {
 
   private static RecoveryConfig.Settings writeRecoveryConfig(Store s, PrintWriter out) throws IOException {
     RecoveryConfig.Settings conf = RecoveryConfig.settingsFor(s);
+    if (RecoveryConfig.theOperators(RecoveryConfig.path(s))) {
+      out.printf("Kept %s as it is: it was changed by hand or not written by js-recover, and js-recover never writes "
+          + "over such a file. The steps below take its ports and users; to have js-recover write it afresh, move it "
+          + "aside and run prepare again.%n", RecoveryConfig.path(s));
+      return conf;
+    }
     boolean written = RecoveryConfig.write(s, conf);
     out.printf("%s %s (mode 0600): client port %d, monitoring port %d%s.%n", written ? "Wrote" : "Kept",
         RecoveryConfig.path(s), conf.port(), conf.httpPort(), conf.logins().isEmpty() ? ""

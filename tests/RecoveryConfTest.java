@@ -37,4 +37,39 @@ class RecoveryConfTest {
     assertEquals(0, r.exit(), r.all());
     assertTrue(r.out().contains("All 5 stream(s) and 0 consumer(s) on disk loaded."), r.out());
   }
+
+  @Test
+  void aHandFixedRecoveryConfIsKeptByARerun() throws Exception {
+    StoreBuilder store = new StoreBuilder(tmp.resolve("store")).stream("$G", "ORDERS", 3).raft("$SYS");
+    assertEquals(0, Cli.run("prepare", store.storeDir.toString()).exit());
+    Path conf = store.storeDir.resolve("recovery.conf");
+    String fixed = Files.readString(conf).replaceFirst("max_file_store: \\d+", "max_file_store: 1T");
+    Files.writeString(conf, fixed);
+    store.stream("$G", "LATER", 3); // something for the rerun to do
+
+    Cli.Result r = Cli.run("prepare", store.storeDir.toString());
+
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("Kept " + conf + " as it is: it was changed by hand or not written by js-recover, and "
+        + "js-recover never writes over such a file."), r.out());
+    assertEquals(fixed, Files.readString(conf));
+    int port = RecoveryConfig.read(conf).port();
+    assertTrue(r.out().contains("nats --server nats://127.0.0.1:" + port + " account backup"), "the steps use its port: " + r.out());
+  }
+
+  @Test
+  void aRecoveryConfJsRecoverDidNotWriteIsRefused() throws Exception {
+    StoreBuilder store = new StoreBuilder(tmp.resolve("store")).stream("$G", "ORDERS", 3).raft("$SYS");
+    Path conf = Files.writeString(store.storeDir.resolve("recovery.conf"), "# the operator's own\nport: 4222\njetstream: enabled\n");
+    String before = StoreBuilder.treeDigest(store.storeDir);
+
+    for (String dryRun : List.of("--dry-run", "--force")) {
+      Cli.Result r = Cli.run("prepare", dryRun, store.storeDir.toString());
+
+      assertEquals(1, r.exit(), r.all());
+      assertTrue(r.err().contains(conf + " was not written by js-recover, and js-recover never writes over a file it did "
+          + "not write. Move it aside (mv " + conf + " " + conf + ".mine) and run prepare again; nothing was changed."), r.err());
+      assertEquals(before, StoreBuilder.treeDigest(store.storeDir));
+    }
+  }
 }

@@ -108,6 +108,9 @@ class VerifyTest {
     assertFalse(Files.exists(tmp.resolve("server-started")), "verify started a server");
     assertEquals(firstBefore, StoreBuilder.treeDigest(first.storeDir));
     assertEquals(copyBefore, StoreBuilder.treeDigest(copy));
+
+    assertEquals(0, Cli.run("prepare", copy.toString()).exit(), "prepare, as advised, writes one for the copy");
+    assertEquals(copy.toRealPath(), RecoveryConfig.storeDirIn(copy.resolve("recovery.conf")));
   }
 
   void assertRefusedUnstarted(Cli.Result r, StoreBuilder store, String before, String names) throws Exception {
