@@ -1660,7 +1660,7 @@ final class PrepareRun {
  * when the store is encrypted, read from $JS_RECOVER_KEY, never written. Mode 0600.
  */
 final class RecoveryConfig {
-  static final String FILE = "recovery.conf", USER_PREFIX = "recover-";
+  static final String FILE = "recovery.conf", GLOBAL_FILE = "recovery-global.conf", USER_PREFIX = "recover-";
 
   record Login(String account, String user, String password) {}
 
@@ -1668,9 +1668,23 @@ final class RecoveryConfig {
     Login login(String account) {
       return logins.stream().filter(l -> l.account().equals(account)).findFirst().orElse(null);
     }
+
+    /** The same server without accounts: what serves $G's streams. */
+    Settings global() { return new Settings(port, httpPort, List.of(), cipher); }
   }
 
   static Path path(Store store) { return store.storeDir.resolve(FILE); }
+
+  /** The config of a second server for $G's streams, beside named accounts' (see needsAccounts). */
+  static Path globalPath(Store store) { return store.storeDir.resolve(GLOBAL_FILE); }
+
+  /** $G holds streams next to named accounts: one server cannot serve both, so $G gets a config of its own. */
+  static boolean globalApart(Store store) { return store.accounts.contains("$G") && needsAccounts(store); }
+
+  /** The configs this store needs, in the order verify checks them: $G's apart first, recovery.conf last. */
+  static List<Path> files(Store store) {
+    return globalApart(store) ? List.of(globalPath(store), path(store)) : List.of(path(store));
+  }
 
   /** The settings of an existing recovery.conf (always of the operator's own), or fresh ones: free ports, new passwords. */
   static Settings settingsFor(Store store) throws IOException {
@@ -1704,11 +1718,15 @@ final class RecoveryConfig {
         .orElse("chacha");
   }
 
-  static String render(Store store, Settings s) throws IOException {
+  static String render(Store store, Path file, Settings s) throws IOException {
     StringBuilder c = new StringBuilder();
     c.append("# Written by ").append(JsRecover.VERSION).append(" prepare. Loads this store standalone and nothing else.\n");
+    if (file.equals(globalPath(store))) {
+      c.append("# $G's streams: nats-server serves $G's JetStream only when no accounts are configured, so not with ")
+          .append(FILE).append(".\n");
+    }
     if (s.cipher() != null) c.append("# The key comes from the environment, as a quoted config string:\n#   ").append(KeyRing.EXPORT_LINE).append("\n");
-    c.append("# Start: nats-server -c ").append(path(store)).append("\n");
+    c.append("# Start: nats-server -c ").append(file).append("\n");
     c.append("listen: 127.0.0.1:").append(s.port()).append("\n");
     c.append("http: 127.0.0.1:").append(s.httpPort()).append("\n");
     c.append("server_name: js-recover\n");
@@ -1773,11 +1791,10 @@ final class RecoveryConfig {
     return digest < 0 || !java.util.Arrays.equals(bytes, withDigest(text.substring(0, digest)));
   }
 
-  /** Writes recovery.conf (mode 0600, owned like the store dir) unless it already says this. Never the operator's. */
-  static boolean write(Store store, Settings s) throws IOException {
-    Path file = path(store);
+  /** Writes a config (mode 0600, owned like the store dir) unless it already says this. Never the operator's. */
+  static boolean write(Store store, Path file, Settings s) throws IOException {
     if (theOperators(file)) throw new IllegalStateException(file + " is the operator's: never written over");
-    byte[] text = withDigest(render(store, s));
+    byte[] text = withDigest(render(store, file, s));
     if (Files.exists(file, LinkOption.NOFOLLOW_LINKS) && java.util.Arrays.equals(Files.readAllBytes(file), text)) return false;
     FileOwnership storeOwner = FileOwnership.of(store.storeDir);
     PrepareRun.writeAtomically(file, text, new FileOwnership(0600, storeOwner.uid(), storeOwner.gid()));
@@ -1860,10 +1877,12 @@ final class LoadCheck {
   }
 
   /**
-   * Waits until the server answers /healthz with JetStream up (in 2.9 the store is loaded by then), then reads /jsz.
-   * Every request is bounded by the deadline: a port that accepts but never answers must not hold verify for ever.
+   * Waits until the store is loaded, then reads /jsz. Loaded: /healthz says ok, or the client port is open (a
+   * standalone server opens it only once JetStream has loaded the store; 2.10+ keep /healthz failing for ever over a
+   * stream that did not load, or an account folder the config does not name). Every request is bounded by the
+   * deadline: a port that accepts but never answers must not hold verify for ever.
    */
-  static JsonNode awaitJetStream(Process server, int httpPort, Path log, int timeoutSeconds) throws Exception {
+  static JsonNode awaitJetStream(Process server, int port, int httpPort, Path log, int timeoutSeconds) throws Exception {
     java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(2)).build();
     String base = "http://127.0.0.1:" + httpPort;
     long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
@@ -1874,7 +1893,7 @@ final class LoadCheck {
             + String.join("\n", Files.readAllLines(log)));
       }
       try {
-        if (get(http, base + "/healthz", deadline).statusCode() == 200) {
+        if (get(http, base + "/healthz", deadline).statusCode() == 200 || accepts(port)) {
           return Json.MAPPER.readTree(get(http, base + "/jsz?accounts=true&streams=true&consumers=true", deadline).body());
         }
       } catch (java.net.http.HttpConnectTimeoutException | java.net.ConnectException notYet) {
@@ -1889,6 +1908,15 @@ final class LoadCheck {
     throw new Refusal("nats-server did not finish loading the store within " + timeoutSeconds + " s (--timeout)"
         + (silent ? ": its monitoring port 127.0.0.1:" + httpPort + " accepts connections but never answers" : "")
         + "; see " + log);
+  }
+
+  private static boolean accepts(int port) {
+    try (java.net.Socket socket = new java.net.Socket()) {
+      socket.connect(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 1000);
+      return true;
+    } catch (IOException notYet) {
+      return false;
+    }
   }
 
   private static java.net.http.HttpResponse<String> get(java.net.http.HttpClient http, String url, long deadline)
@@ -2055,7 +2083,8 @@ final class Reports {
     warnings(store, out);
   }
 
-  static void nextSteps(RecoveryPlan plan, RecoveryConfig.Settings conf, PrintWriter out) {
+  /** {@code global}: the settings of $G's own server when $G is served apart, else null. */
+  static void nextSteps(RecoveryPlan plan, RecoveryConfig.Settings conf, RecoveryConfig.Settings global, PrintWriter out) {
     Store store = plan.store;
     String backup = shellQuote(store.storeDir + "-backup");
     String server = "nats://127.0.0.1:" + conf.port();
@@ -2078,11 +2107,13 @@ final class Reports {
       out.println("       nats --server " + server + " --user " + shellQuote(l.user()) + " --password " + shellQuote(l.password())
           + " account backup " + shellQuote(store.storeDir + "-backup/" + l.account()) + " -f");
     }
-    if (store.accounts.contains("$G") && !conf.logins().isEmpty()) {
+    if (global != null) {
       out.println("     $G holds streams too, and nats-server serves $G's JetStream only without configured accounts:");
-      out.println("     after this backup, stop the server and back $G up from a second one:");
-      out.println("       nats-server --jetstream --store_dir " + shellQuote(store.storeDir.toString()) + " --addr 127.0.0.1 --port " + conf.port());
-      out.println("       nats --server " + server + " account backup " + shellQuote(store.storeDir + "-backup/$G") + " -f");
+      out.println("     after this backup, stop the server and back $G up from a second one"
+          + (global.cipher() != null ? " (JS_RECOVER_KEY still exported):" : ":"));
+      out.println("       nats-server -c " + shellQuote(RecoveryConfig.globalPath(store).toString()));
+      out.println("       nats --server nats://127.0.0.1:" + global.port() + " account backup "
+          + shellQuote(store.storeDir + "-backup/$G") + " -f");
     }
     out.println("  4. Restore each stream into the new cluster with its original replica count"
         + (conf.logins().isEmpty() ? ":" : ", as a user of its account there:"));
@@ -2362,11 +2393,12 @@ final class PrepareCommand implements Callable<Integer> {
           + changed.get(0) + "); nothing was changed. A nats-server is still writing it: stop that server, or copy the "
           + "store from a stopped one, and run prepare again.");
     }
-    Path conf = RecoveryConfig.path(s);
-    if (RecoveryConfig.theOperators(conf) && RecoveryConfig.read(conf) == null) {
-      throw new Refusal(conf + " was not written by js-recover, and js-recover never writes over a file it did not "
-          + "write. Move it aside (mv " + Reports.shellQuote(conf.toString()) + " " + Reports.shellQuote(conf + ".mine")
-          + ") and run prepare again; nothing was changed.");
+    for (Path conf : RecoveryConfig.files(s)) {
+      if (RecoveryConfig.theOperators(conf) && RecoveryConfig.read(conf) == null) {
+        throw new Refusal(conf + " was not written by js-recover, and js-recover never writes over a file it did not "
+            + "write. Move it aside (mv " + Reports.shellQuote(conf.toString()) + " " + Reports.shellQuote(conf + ".mine")
+            + ") and run prepare again; nothing was changed.");
+      }
     }
     RecoveryPlan plan = new RecoveryPlan(s);
     if (force) Reports.problems(s, out, true);
@@ -2374,7 +2406,7 @@ final class PrepareCommand implements Callable<Integer> {
       out.printf("Store %s is already prepared: %d stream(s), %d consumer(s), nothing to change.%n", s.storeDir,
           s.streams.size(), s.consumerCount());
       if (dryRun) return 0;
-      Reports.nextSteps(plan, writeRecoveryConfig(s, out), out);
+      writeRecoveryConfigs(plan, out);
       return 0;
     }
     List<String> blockers = plan.writeBlockers();
@@ -2386,37 +2418,48 @@ final class PrepareCommand implements Callable<Integer> {
       out.println("Dry run: nothing is written.");
       Reports.plan(plan, true, out);
       out.printf("%nOriginals and the manifest would be kept in %s/<run>/.%n", Backups.root(s));
-      out.println(RecoveryConfig.theOperators(conf) ? conf + " would be kept as it is (changed by hand or not written "
-          + "by js-recover)." : conf + " would be written: a standalone server config for account(s) "
-          + String.join(", ", s.accounts) + ".");
+      for (Path conf : RecoveryConfig.files(s)) {
+        out.println(RecoveryConfig.theOperators(conf) ? conf + " would be kept as it is (changed by hand or not written "
+            + "by js-recover)." : conf + " would be written: a standalone server config for account(s) "
+            + (conf.equals(RecoveryConfig.globalPath(s)) ? "$G" : String.join(", ", s.accounts)) + ".");
+      }
       return 0;
     }
     Path run = PrepareRun.apply(plan);
     Reports.plan(plan, false, out);
     out.printf("%nOriginals, Raft state and manifest.json are in %s%n", run);
-    Reports.nextSteps(plan, writeRecoveryConfig(s, out), out);
+    writeRecoveryConfigs(plan, out);
     return 0;
   }
 
-  private static RecoveryConfig.Settings writeRecoveryConfig(Store s, PrintWriter out) throws IOException {
+  /** Writes recovery.conf (and $G's apart), but never over the operator's own; then prints the next steps. */
+  private static void writeRecoveryConfigs(RecoveryPlan plan, PrintWriter out) throws IOException {
+    Store s = plan.store;
     RecoveryConfig.Settings conf = RecoveryConfig.settingsFor(s);
-    if (RecoveryConfig.theOperators(RecoveryConfig.path(s))) {
-      out.printf("Kept %s as it is: it was changed by hand or not written by js-recover, and js-recover never writes "
-          + "over such a file. The steps below take its ports and users; to have js-recover write it afresh, move it "
-          + "aside and run prepare again.%n", RecoveryConfig.path(s));
-      return conf;
+    RecoveryConfig.Settings global = null;
+    for (Path file : RecoveryConfig.files(s)) {
+      boolean isGlobal = file.equals(RecoveryConfig.globalPath(s));
+      RecoveryConfig.Settings settings = isGlobal ? conf.global() : conf;
+      if (RecoveryConfig.theOperators(file)) {
+        settings = RecoveryConfig.read(file);
+        out.printf("Kept %s as it is: it was changed by hand or not written by js-recover, and js-recover never writes "
+            + "over such a file. The steps below take its ports and users; to have js-recover write it afresh, move it "
+            + "aside and run prepare again.%n", file);
+      } else {
+        boolean written = RecoveryConfig.write(s, file, settings);
+        out.printf("%s %s (mode 0600): client port %d, monitoring port %d%s.%n", written ? "Wrote" : "Kept", file,
+            settings.port(), settings.httpPort(), settings.logins().isEmpty() ? ""
+                : ", one user per account (passwords below and in the file only)");
+      }
+      if (isGlobal) global = settings;
     }
-    boolean written = RecoveryConfig.write(s, conf);
-    out.printf("%s %s (mode 0600): client port %d, monitoring port %d%s.%n", written ? "Wrote" : "Kept",
-        RecoveryConfig.path(s), conf.port(), conf.httpPort(), conf.logins().isEmpty() ? ""
-            : ", one user per account (passwords below and in the file only)");
-    return conf;
+    Reports.nextSteps(plan, conf, global, out);
   }
 }
 
 @Command(name = "verify", mixinStandardHelpOptions = true,
     description = {"Proves a prepared store loads: starts nats-server with <store-dir>/recovery.conf on free loopback "
-        + "ports, reads what it serves (/jsz), compares it with what is on disk, shows the server's own warnings, and "
+        + "ports (first with recovery-global.conf when $G holds streams beside named accounts), reads what it serves (/jsz), compares it with what is on disk, shows the server's own warnings, and "
         + "stops it. Exit 0 only when every stream and consumer on disk loaded.",
         "Refuses, starting nothing, a store that is not prepared (replicas above 1, Raft state in place, any problem) "
             + "and a recovery.conf that loads another store.",
@@ -2439,21 +2482,24 @@ final class VerifyCommand implements Callable<Integer> {
     KeyRing keys = store.keys();
     Store s = StoreWalker.walk(store.storeDir, keys);
     PrintWriter out = spec.commandLine().getOut();
-    RecoveryConfig.Settings conf = RecoveryConfig.read(RecoveryConfig.path(s));
-    if (conf == null) {
-      throw new Refusal("no recovery.conf in " + s.storeDir + ": run js-recover prepare " + Reports.shellQuote(s.storeDir.toString())
-          + " first.");
-    }
-    if (conf.cipher() != null && keys == null) {
-      throw new Refusal("the store is encrypted: the server needs the cluster's key. Pass --key-file FILE (or set "
-          + KeyRing.ENV + ").");
-    }
-    Path served = RecoveryConfig.storeDirIn(RecoveryConfig.path(s));
-    if (!s.storeDir.equals(served)) {
-      throw new Refusal(RecoveryConfig.path(s) + (served == null ? " names no store_dir" : " loads the store at " + served
-          + ", not this one (it came with a copy of another store)") + ": a server started on it would load and write "
-          + "another copy and report on that. Run js-recover prepare " + Reports.shellQuote(s.storeDir.toString())
-          + " to write one for this store; nothing was started or changed.");
+    List<Path> confs = RecoveryConfig.files(s);
+    for (Path conf : confs) {
+      RecoveryConfig.Settings settings = RecoveryConfig.read(conf);
+      if (settings == null) {
+        throw new Refusal("no " + conf.getFileName() + " in " + s.storeDir + ": run js-recover prepare "
+            + Reports.shellQuote(s.storeDir.toString()) + " first.");
+      }
+      if (settings.cipher() != null && keys == null) {
+        throw new Refusal("the store is encrypted: the server needs the cluster's key. Pass --key-file FILE (or set "
+            + KeyRing.ENV + ").");
+      }
+      Path served = RecoveryConfig.storeDirIn(conf);
+      if (!s.storeDir.equals(served)) {
+        throw new Refusal(conf + (served == null ? " names no store_dir" : " loads the store at " + served
+            + ", not this one (it came with a copy of another store)") + ": a server started on it would load and write "
+            + "another copy and report on that. Run js-recover prepare " + Reports.shellQuote(s.storeDir.toString())
+            + " to write one for this store; nothing was started or changed.");
+      }
     }
     List<String> notPrepared = new RecoveryPlan(s).notPrepared();
     if (!notPrepared.isEmpty()) {
@@ -2463,36 +2509,43 @@ final class VerifyCommand implements Callable<Integer> {
           + "changed.");
     }
     Path bin = LoadCheck.findServer(natsServer);
-    int port = keepRunning ? conf.port() : RecoveryConfig.freePort();
-    int httpPort = keepRunning ? conf.httpPort() : RecoveryConfig.freePort();
-    Path log = Files.createTempFile("js-recover-verify-", ".log");
-    ProcessBuilder pb = new ProcessBuilder(bin.toString(), "-c", RecoveryConfig.path(s).toString(), "-a", "127.0.0.1",
-        "-p", String.valueOf(port), "-m", String.valueOf(httpPort))
-        .redirectErrorStream(true).redirectOutput(log.toFile());
-    if (keys != null) pb.environment().put(KeyRing.ENV, keys.forServerEnvironment());
-    out.printf("Starting %s on %s (ports %d, %d; log %s)...%n", bin, RecoveryConfig.path(s), port, httpPort, log);
-    out.flush();
     LoadCheck check = new LoadCheck();
-    boolean leftRunning;
-    long pid = 0;
-    try (LoadCheck.Server server = new LoadCheck.Server(pb)) {
-      check.readJsz(LoadCheck.awaitJetStream(server.process, httpPort, log, timeoutSeconds));
-      check.readLog(log);
-      leftRunning = keepRunning && server.process.isAlive();
-      if (leftRunning) {
-        server.leaveRunning();
-        pid = server.process.pid();
+    List<Path> logs = new ArrayList<>();
+    String leftRunning = null;
+    for (Path conf : confs) { // one at a time: two servers must never share a store
+      RecoveryConfig.Settings settings = RecoveryConfig.read(conf);
+      boolean keep = keepRunning && conf.equals(RecoveryConfig.path(s));
+      int port = keep ? settings.port() : RecoveryConfig.freePort();
+      int httpPort = keep ? settings.httpPort() : RecoveryConfig.freePort();
+      Path log = Files.createTempFile("js-recover-verify-", ".log");
+      logs.add(log);
+      ProcessBuilder pb = new ProcessBuilder(bin.toString(), "-c", conf.toString(), "-a", "127.0.0.1",
+          "-p", String.valueOf(port), "-m", String.valueOf(httpPort))
+          .redirectErrorStream(true).redirectOutput(log.toFile());
+      if (keys != null) pb.environment().put(KeyRing.ENV, keys.forServerEnvironment());
+      out.printf("Starting %s on %s (ports %d, %d; log %s)...%n", bin, conf, port, httpPort, log);
+      out.flush();
+      try (LoadCheck.Server server = new LoadCheck.Server(pb)) {
+        check.readJsz(LoadCheck.awaitJetStream(server.process, port, httpPort, log, timeoutSeconds));
+        check.readLog(log);
+        if (keep && server.process.isAlive()) {
+          server.leaveRunning();
+          leftRunning = String.format("The server on %s is left running (pid %d) on nats://127.0.0.1:%d, logging to %s; "
+              + "stop it with: kill %d", conf.getFileName(), server.process.pid(), port, log, server.process.pid());
+        }
       }
     }
     boolean allLoaded = Reports.loadTable(s, check, out);
-    if (leftRunning) {
-      out.printf("%nThe server is left running (pid %d) on nats://127.0.0.1:%d, logging to %s; stop it with: kill %d%n",
-          pid, port, log, pid);
+    if (leftRunning != null) {
+      out.println();
+      if (confs.size() > 1) out.println("$G's streams were checked on " + RecoveryConfig.GLOBAL_FILE + ", and that server stopped.");
+      out.println(leftRunning);
     } else if (allLoaded) {
-      Files.delete(log); // nothing in it the table did not say
-      out.println("\nThe server was stopped.");
+      for (Path log : logs) Files.delete(log); // nothing in them the table did not say
+      out.println("\n" + (confs.size() > 1 ? "The servers were stopped." : "The server was stopped."));
     } else {
-      out.println("\nThe server was stopped; its full log is " + log);
+      out.println("\n" + (confs.size() > 1 ? "The servers were stopped; their full logs are " : "The server was stopped; its "
+          + "full log is ") + logs.stream().map(Path::toString).collect(Collectors.joining(", ")));
     }
     return allLoaded ? 0 : 1;
   }

@@ -58,6 +58,73 @@ class VerifyTest {
     assertEquals(before, StoreBuilder.treeDigest(store.storeDir), "every meta.key and meta.inf is as it was");
   }
 
+  /**
+   * The generations whose second start still loads an encrypted stream. 2.10.27, having loaded one without an
+   * index.db, writes a new meta.key at its clean stop and leaves meta.inf sealed under the old one: its next start
+   * loads nothing ("Error decrypting our stream metafile: unable to recover keys"; nats-server PR #7678, fixed later).
+   */
+  static List<ServerGeneration> reloadingEncryptedStreams() {
+    return ServerGeneration.all().stream().filter(g -> !g.name().equals("2.10")).toList();
+  }
+
+  @ParameterizedTest(name = "{0}: $G beside a named account, encrypted, is verified and served as printed")
+  @MethodSource("reloadingEncryptedStreams")
+  void globalBesideANamedAccountIsVerifiedAndTheStepsForItServeIt(ServerGeneration server) throws Exception {
+    // An encrypted store written by real servers: ACME's stream with accounts configured, $G's without (each on a
+    // store of its own: 2.10+ stay unhealthy over an account folder their config does not serve).
+    String key = "g and named";
+    Path storeDir = tmp.resolve("store");
+    NatsConfig encrypted = NatsConfig.defaults().withEncryption(key, "chacha");
+    fill(server, encrypted, "$G", storeDir, "G_S", 2);
+    fill(server, encrypted.withAccount("ACME", "acme", "acme-pw"), "ACME", tmp.resolve("acme-store"), "ACME_S", 3);
+    StoreBuilder.copyTree(tmp.resolve("acme-store/jetstream/ACME"), storeDir.resolve("jetstream/ACME"));
+    Path keyFile = Files.writeString(tmp.resolve("js.key"), key + "\n");
+    Cli.Result prepared = Cli.run("prepare", "--key-file", keyFile.toString(), storeDir.toString());
+    assertEquals(0, prepared.exit(), prepared.all());
+
+    Cli.Result verified = Cli.run("verify", "--nats-server", server.binary().toString(), "--key-file", keyFile.toString(),
+        "--timeout", "30", storeDir.toString());
+
+    assertEquals(0, verified.exit(), verified.all());
+    assertTrue(verified.out().matches("(?s).*\\$G +G_S +yes +2 .*"), verified.out());
+    assertTrue(verified.out().matches("(?s).*ACME +ACME_S +yes +3 .*"), verified.out());
+    assertTrue(verified.out().contains("All 2 stream(s) and 0 consumer(s) on disk loaded."), verified.out());
+
+    // The operator follows the printed steps for $G: the export line, then the second server's command.
+    List<String> lines = prepared.out().lines().map(String::strip).toList();
+    String export = lines.stream().filter(l -> l.startsWith("export JS_RECOVER_KEY=")).findFirst().orElseThrow()
+        .replaceAll(" +#.*", "").replace("/path/to/key-file", keyFile.toString());
+    int note = lines.indexOf(lines.stream().filter(l -> l.startsWith("$G holds streams too")).findFirst().orElseThrow());
+    List<String> start = RecoveryConfClusterTest.words(lines.get(note + 2));
+    assertEquals(List.of("nats-server", "-c", storeDir.resolve("recovery-global.conf").toString()), start, prepared.out());
+    assertFalse(prepared.out().contains(key), "the key was printed");
+    RecoveryConfig.Settings global = RecoveryConfig.read(storeDir.resolve("recovery-global.conf"));
+    Process second = new ProcessBuilder("bash", "-c", export + "; exec \"$0\" -c \"$1\"", server.binary().toString(), start.get(2))
+        .redirectErrorStream(true).redirectOutput(tmp.resolve("global.log").toFile()).start();
+    try {
+      Await.until(Duration.ofSeconds(30), "$G's stream G_S with its 2 messages on the server started as printed", () -> {
+        if (!second.isAlive()) throw new IllegalStateException("it exited:\n" + Files.readString(tmp.resolve("global.log")));
+        String jsz = HandStartedServer.get(global.httpPort(), "/jsz?streams=true");
+        return jsz.contains("\"name\": \"G_S\"") && jsz.contains("\"messages\": 2") ? null : jsz;
+      });
+    } finally {
+      second.destroy();
+      second.waitFor();
+    }
+    assertTrue(lines.get(note + 3).startsWith("nats --server nats://127.0.0.1:" + global.port() + " account backup "), prepared.out());
+  }
+
+  /** Starts a standalone server with {@code config} on the store, adds a file stream in {@code account}, publishes. */
+  static void fill(ServerGeneration generation, NatsConfig config, String account, Path storeDir, String stream, int messages)
+      throws Exception {
+    try (NatsServerProcess s = NatsServerProcess.standalone(generation, config, storeDir, storeDir.resolveSibling("fill-" + stream));
+        io.nats.client.Connection nc = s.connect(account)) {
+      nc.jetStreamManagement().addStream(io.nats.client.api.StreamConfiguration.builder().name(stream)
+          .subjects(stream.toLowerCase() + ".>").storageType(io.nats.client.api.StorageType.File).build());
+      for (int i = 0; i < messages; i++) nc.jetStream().publish(stream.toLowerCase() + ".m", new byte[] {(byte) i});
+    }
+  }
+
   @Test
   void aConsumerAboveItsStreamsReplicasIsRefused() throws Exception {
     StoreBuilder store = prepared().consumer("$G", "ORDERS", "LATE", 3); // a consumer the server wrote after prepare
