@@ -989,22 +989,27 @@ final class MetaCrypto {
    */
   static Opened openMeta(byte[] jsKey, String account, String context, byte[] metaKey, byte[] metaInf,
       Cipher preferredOrNull) throws java.security.GeneralSecurityException {
+    Opened key = openMetaKey(jsKey, account, context, metaKey, preferredOrNull);
+    try {
+      return new Opened(key.cipher(), key.assetKey(), open(key.cipher(), key.assetKey(), metaInf));
+    } catch (javax.crypto.AEADBadTagException e) {
+      // meta.key authenticated, so key, account, context and cipher are right: meta.inf is not.
+      throw new java.security.GeneralSecurityException("meta.key of '" + context + "' opens with "
+          + key.cipher().name().toLowerCase(java.util.Locale.ROOT) + " but meta.inf does not: meta.inf is damaged"
+          + " or belongs to another meta.key", e);
+    }
+  }
+
+  /** Opens meta.key alone: its cipher and the asset key (plaintext null). */
+  static Opened openMetaKey(byte[] jsKey, String account, String context, byte[] metaKey, Cipher preferredOrNull)
+      throws java.security.GeneralSecurityException {
     byte[] kek = prf(jsKey, account, context);
     Cipher first = preferredOrNull == null ? Cipher.CHACHA : preferredOrNull;
     for (Cipher c : new Cipher[] {first, first.other()}) {
-      byte[] seed;
       try {
-        seed = open(c, kek, metaKey);
+        return new Opened(c, open(c, kek, metaKey), null);
       } catch (javax.crypto.AEADBadTagException wrongCipherOrKey) {
-        continue;
-      }
-      try {
-        return new Opened(c, seed, open(c, seed, metaInf));
-      } catch (javax.crypto.AEADBadTagException e) {
-        // meta.key authenticated, so key, account, context and cipher are right: meta.inf is not.
-        throw new java.security.GeneralSecurityException("meta.key of '" + context + "' opens with "
-            + c.name().toLowerCase(java.util.Locale.ROOT) + " but meta.inf does not: meta.inf is damaged"
-            + " or belongs to another meta.key", e);
+        // try the other
       }
     }
     throw new java.security.GeneralSecurityException("meta.key of '" + context + "' (account '" + account
@@ -1982,6 +1987,35 @@ final class LoadCheck {
     }
   }
 
+  /**
+   * Undoes what a server bug leaves (2.10.27, and releases before nats-server PR #7678): having loaded an encrypted
+   * stream without an index.db, the server writes a new meta.key at its clean stop but leaves meta.inf sealed under
+   * the old one, so its next start loads nothing. Each such meta.inf, still the bytes js-recover read, is resealed
+   * under the new meta.key (with its meta.sum), which also seals what the server wrote last (index.db). Nothing is
+   * lost: the plaintext is the same, and the old meta.key is in prepare's originals.zip. Returns the assets resealed.
+   */
+  static List<MetaAsset> resealUnderNewMetaKeys(Store store, KeyRing keys) throws IOException {
+    List<MetaAsset> resealed = new ArrayList<>();
+    for (MetaAsset a : store.assets()) {
+      if (a.opened == null || !Files.isRegularFile(a.metaKeyPath(), LinkOption.NOFOLLOW_LINKS)) continue;
+      byte[] metaKey = Files.readAllBytes(a.metaKeyPath());
+      if (java.util.Arrays.equals(metaKey, a.metaKey)
+          || !java.util.Arrays.equals(Files.readAllBytes(a.metaInfPath()), a.metaInf)) continue;
+      MetaCrypto.Opened newKey;
+      try {
+        newKey = MetaCrypto.openMetaKey(keys.key(), a.account, a.cryptoContext(), metaKey, a.opened.cipher());
+      } catch (java.security.GeneralSecurityException notOneWeCanOpen) {
+        continue;
+      }
+      if (java.util.Arrays.equals(newKey.assetKey(), a.opened.assetKey())) continue; // the same seed: nothing to undo
+      byte[] sealed = MetaCrypto.resealMeta(newKey, a.opened.plaintext());
+      PrepareRun.replaceAtomically(a.metaInfPath(), sealed);
+      PrepareRun.replaceAtomically(a.metaSumPath(), HighwayHash64.metaSum(a.checksumKey(), sealed).getBytes(StandardCharsets.US_ASCII));
+      resealed.add(a);
+    }
+    return resealed;
+  }
+
   static Path findServer(Path given) throws Refusal {
     if (given != null) {
       if (Files.isExecutable(given)) return given;
@@ -2463,7 +2497,8 @@ final class PrepareCommand implements Callable<Integer> {
         + "stops it. Exit 0 only when every stream and consumer on disk loaded.",
         "Refuses, starting nothing, a store that is not prepared (replicas above 1, Raft state in place, any problem) "
             + "and a recovery.conf that loads another store.",
-        "It changes nothing itself; the server, as on any start, rewrites meta files as it loads them."})
+        "It changes nothing itself, but to undo a server bug (a new meta.key left beside a meta.inf sealed under the "
+            + "old one: js-recover reseals that meta.inf); the server, as on any start, rewrites meta files as it loads them."})
 final class VerifyCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @CommandLine.Mixin StoreOptions store;
@@ -2511,6 +2546,7 @@ final class VerifyCommand implements Callable<Integer> {
     Path bin = LoadCheck.findServer(natsServer);
     LoadCheck check = new LoadCheck();
     List<Path> logs = new ArrayList<>();
+    List<MetaAsset> resealed = new ArrayList<>();
     String leftRunning = null;
     for (Path conf : confs) { // one at a time: two servers must never share a store
       RecoveryConfig.Settings settings = RecoveryConfig.read(conf);
@@ -2534,8 +2570,15 @@ final class VerifyCommand implements Callable<Integer> {
               + "stop it with: kill %d", conf.getFileName(), server.process.pid(), port, log, server.process.pid());
         }
       }
+      if (keys != null && leftRunning == null) resealed.addAll(LoadCheck.resealUnderNewMetaKeys(s, keys));
     }
     boolean allLoaded = Reports.loadTable(s, check, out);
+    if (!resealed.isEmpty()) {
+      out.printf("%n%s wrote a new meta.key for %d encrypted asset(s) at its stop but left their meta.inf sealed under "
+          + "the old one (a server bug, fixed by nats-server PR #7678), so its next start would load none of them. "
+          + "js-recover resealed each meta.inf under its new meta.key:%n  %s%n", bin, resealed.size(),
+          resealed.stream().map(MetaAsset::label).collect(Collectors.joining("\n  ")));
+    }
     if (leftRunning != null) {
       out.println();
       if (confs.size() > 1) out.println("$G's streams were checked on " + RecoveryConfig.GLOBAL_FILE + ", and that server stopped.");

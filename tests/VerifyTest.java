@@ -58,17 +58,8 @@ class VerifyTest {
     assertEquals(before, StoreBuilder.treeDigest(store.storeDir), "every meta.key and meta.inf is as it was");
   }
 
-  /**
-   * The generations whose second start still loads an encrypted stream. 2.10.27, having loaded one without an
-   * index.db, writes a new meta.key at its clean stop and leaves meta.inf sealed under the old one: its next start
-   * loads nothing ("Error decrypting our stream metafile: unable to recover keys"; nats-server PR #7678, fixed later).
-   */
-  static List<ServerGeneration> reloadingEncryptedStreams() {
-    return ServerGeneration.all().stream().filter(g -> !g.name().equals("2.10")).toList();
-  }
-
   @ParameterizedTest(name = "{0}: $G beside a named account, encrypted, is verified and served as printed")
-  @MethodSource("reloadingEncryptedStreams")
+  @MethodSource("generations")
   void globalBesideANamedAccountIsVerifiedAndTheStepsForItServeIt(ServerGeneration server) throws Exception {
     // An encrypted store written by real servers: ACME's stream with accounts configured, $G's without (each on a
     // store of its own: 2.10+ stay unhealthy over an account folder their config does not serve).
@@ -213,6 +204,37 @@ class VerifyTest {
       String jsz = server.get("/jsz?streams=true&consumers=true");
       assertTrue(jsz.contains("\"messages\": 3"), "ORD-1's 3 messages are served, as verify said: " + jsz);
       assertEquals(List.of(), server.loadErrors());
+    }
+  }
+
+  @ParameterizedTest(name = "{0}: after verify, the server started as printed loads the encrypted store")
+  @MethodSource("generations")
+  void afterVerifyTheServerStartedAsPrintedLoadsTheEncryptedStore(ServerGeneration server) throws Exception {
+    EncryptedStoreTest encrypted = new EncryptedStoreTest();
+    encrypted.tmp = tmp;
+    StoreBuilder store = encrypted.survivor(EncryptedStoreTest.CHACHA); // written by 2.9: no index.db
+    Path keyFile = Files.writeString(tmp.resolve("js.key"), EncryptedStoreTest.CHACHA.key() + "\n");
+    Cli.Result prepared = Cli.run("prepare", "--key-file", keyFile.toString(), store.storeDir.toString());
+    assertEquals(0, prepared.exit(), prepared.all());
+
+    Cli.Result verified = Cli.run("verify", "--nats-server", server.binary().toString(), "--key-file", keyFile.toString(),
+        "--timeout", "30", store.storeDir.toString());
+
+    assertEquals(0, verified.exit(), verified.all());
+    if (server.name().equals("2.10")) { // 2.10.27 has the bug of nats-server PR #7678
+      assertTrue(verified.out().contains("left their meta.inf sealed under the old one (a server bug, fixed by nats-server "
+          + "PR #7678), so its next start would load none of them. js-recover resealed each meta.inf under its new "
+          + "meta.key:\n  $G > ORD-1\n"), verified.out());
+    }
+    Cli.Result inspected = Cli.run("inspect", "--key-file", keyFile.toString(), store.storeDir.toString());
+    assertFalse(inspected.out().contains("Problems"), "verify left a store js-recover cannot open:\n" + inspected.out());
+    String export = KeyRing.EXPORT_LINE.replace("/path/to/key-file", keyFile.toString());
+    RecoveryConfig.Settings conf = RecoveryConfig.read(store.storeDir.resolve("recovery.conf"));
+    try (HandStartedServer again = HandStartedServer.start(tmp.resolve("server.log"), conf.httpPort(), Duration.ofSeconds(30),
+        "bash", "-c", export + "; exec \"$0\" -c \"$1\"", server.binary().toString(), store.storeDir.resolve("recovery.conf").toString())) {
+      String jsz = again.get("/jsz?streams=true");
+      assertTrue(jsz.contains("\"messages\": 3"), "ORD-1's 3 messages are served after verify: " + jsz);
+      assertEquals(List.of(), again.loadErrors());
     }
   }
 
