@@ -180,15 +180,16 @@ class VerifyTest {
     assertEquals(before, StoreBuilder.treeDigest(store.storeDir));
   }
 
-  @Test
-  void aKeyFileWithCrlfGivesTheServerStartedAsPrintedTheKeyVerifyUsed() throws Exception {
+  @ParameterizedTest(name = "{0}: a key file with CRLF gives the server started as printed the key verify used")
+  @MethodSource("generations")
+  void aKeyFileWithCrlfGivesTheServerStartedAsPrintedTheKeyVerifyUsed(ServerGeneration generation) throws Exception {
     EncryptedStoreTest encrypted = new EncryptedStoreTest();
     encrypted.tmp = tmp;
     StoreBuilder store = encrypted.survivor(EncryptedStoreTest.CHACHA);
     Path keyFile = Files.writeString(tmp.resolve("js.key"), EncryptedStoreTest.CHACHA.key() + "\r\n"); // saved on Windows
     Cli.Result prepared = Cli.run("prepare", "--key-file", keyFile.toString(), store.storeDir.toString());
     assertEquals(0, prepared.exit(), prepared.all());
-    Path bin = ServerGeneration.installed().binary();
+    Path bin = generation.binary();
 
     Cli.Result verified = Cli.run("verify", "--nats-server", bin.toString(), "--key-file", keyFile.toString(), "--timeout", "30",
         store.storeDir.toString());
