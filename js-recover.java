@@ -1882,12 +1882,14 @@ final class LoadCheck {
   }
 
   /**
-   * Waits until the store is loaded, then reads /jsz. Loaded: /healthz says ok, or the client port is open (a
-   * standalone server opens it only once JetStream has loaded the store; 2.10+ keep /healthz failing for ever over a
-   * stream that did not load, or an account folder the config does not name). Every request is bounded by the
-   * deadline: a port that accepts but never answers must not hold verify for ever.
+   * Waits until the server has loaded the store, then reads /jsz. Loaded: /healthz answers 200 with JetStream up (in
+   * 2.9 the store is loaded by then), or the log says "Server is ready", which every version from 2.9 to 2.15 writes
+   * once start-up, the store's load included, is over. 2.10+ answers /healthz 503 for as long as a stream folder on
+   * disk is not loaded or an account folder is not served, so a store that loads only in part (or $G's server beside
+   * a named account's folder) would otherwise look like one still loading. Every request is bounded by the deadline:
+   * a port that accepts but never answers must not hold verify for ever.
    */
-  static JsonNode awaitJetStream(Process server, int port, int httpPort, Path log, int timeoutSeconds) throws Exception {
+  static JsonNode awaitJetStream(Process server, int httpPort, Path log, int timeoutSeconds) throws Exception {
     java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(2)).build();
     String base = "http://127.0.0.1:" + httpPort;
     long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
@@ -1898,7 +1900,7 @@ final class LoadCheck {
             + String.join("\n", Files.readAllLines(log)));
       }
       try {
-        if (get(http, base + "/healthz", deadline).statusCode() == 200 || accepts(port)) {
+        if (get(http, base + "/healthz", deadline).statusCode() == 200 || Files.readString(log).contains("Server is ready")) {
           return Json.MAPPER.readTree(get(http, base + "/jsz?accounts=true&streams=true&consumers=true", deadline).body());
         }
       } catch (java.net.http.HttpConnectTimeoutException | java.net.ConnectException notYet) {
@@ -1913,15 +1915,6 @@ final class LoadCheck {
     throw new Refusal("nats-server did not finish loading the store within " + timeoutSeconds + " s (--timeout)"
         + (silent ? ": its monitoring port 127.0.0.1:" + httpPort + " accepts connections but never answers" : "")
         + "; see " + log);
-  }
-
-  private static boolean accepts(int port) {
-    try (java.net.Socket socket = new java.net.Socket()) {
-      socket.connect(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 1000);
-      return true;
-    } catch (IOException notYet) {
-      return false;
-    }
   }
 
   private static java.net.http.HttpResponse<String> get(java.net.http.HttpClient http, String url, long deadline)
@@ -2562,7 +2555,7 @@ final class VerifyCommand implements Callable<Integer> {
       out.printf("Starting %s on %s (ports %d, %d; log %s)...%n", bin, conf, port, httpPort, log);
       out.flush();
       try (LoadCheck.Server server = new LoadCheck.Server(pb)) {
-        check.readJsz(LoadCheck.awaitJetStream(server.process, port, httpPort, log, timeoutSeconds));
+        check.readJsz(LoadCheck.awaitJetStream(server.process, httpPort, log, timeoutSeconds));
         check.readLog(log);
         if (keep && server.process.isAlive()) {
           server.leaveRunning();
