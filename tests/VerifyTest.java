@@ -171,6 +171,35 @@ class VerifyTest {
     assertEquals(copy.toRealPath(), RecoveryConfig.storeDirIn(copy.resolve("recovery.conf")));
   }
 
+  @Test
+  void aMissingGlobalConfOrAConfNamingNoStoreIsRefused() throws Exception {
+    StoreBuilder store = new StoreBuilder(tmp.resolve("store")).stream("$G", "ORDERS", 3).stream("ACME", "S1", 3).raft("$SYS");
+    assertEquals(0, Cli.run("prepare", store.storeDir.toString()).exit());
+    Path global = store.storeDir.resolve("recovery-global.conf");
+    Files.move(global, tmp.resolve("aside.conf")); // a store prepared before $G got a config of its own
+    String before = StoreBuilder.treeDigest(store.storeDir);
+
+    Cli.Result missing = Cli.run("verify", "--nats-server", recordingServer().toString(), store.storeDir.toString());
+
+    assertEquals(1, missing.exit(), missing.all());
+    assertTrue(missing.err().contains("no recovery-global.conf in " + store.storeDir.toRealPath() + ": run js-recover prepare "
+        + store.storeDir.toRealPath() + " first."), missing.err());
+    assertEquals(before, StoreBuilder.treeDigest(store.storeDir));
+
+    Files.move(tmp.resolve("aside.conf"), global);
+    Path conf = store.storeDir.resolve("recovery.conf");
+    Files.writeString(conf, Files.readString(conf).replaceFirst("(?m)^  store_dir: .*\n", "")); // edited by hand
+    before = StoreBuilder.treeDigest(store.storeDir);
+
+    Cli.Result noStore = Cli.run("verify", "--nats-server", recordingServer().toString(), store.storeDir.toString());
+
+    assertEquals(1, noStore.exit(), noStore.all());
+    assertTrue(noStore.err().contains(store.storeDir.toRealPath().resolve("recovery.conf") + " names no store_dir: a server "
+        + "started on it would load and write another copy"), noStore.err());
+    assertFalse(Files.exists(tmp.resolve("server-started")), "verify started a server");
+    assertEquals(before, StoreBuilder.treeDigest(store.storeDir));
+  }
+
   void assertRefusedUnstarted(Cli.Result r, StoreBuilder store, String before, String names) throws Exception {
     assertEquals(1, r.exit(), r.all());
     assertTrue(r.err().contains(store.storeDir.toRealPath() + " is not prepared for a standalone server"), r.err());
