@@ -30,13 +30,18 @@ class VerifyTest {
 
   static List<ServerGeneration> generations() { return ServerGeneration.all(); }
 
+  /** The chacha survivor of EncryptedStoreTest: an R3 stream written by 2.9 (no index.db) with an R3 consumer. */
+  StoreBuilder encryptedSurvivor() throws Exception {
+    EncryptedStoreTest encrypted = new EncryptedStoreTest();
+    encrypted.tmp = tmp;
+    return encrypted.survivor(EncryptedStoreTest.CHACHA);
+  }
+
   @ParameterizedTest(name = "{0}: an undone encrypted store is refused")
   @MethodSource("generations")
   void anEncryptedStoreUndoneAfterPrepareIsRefusedAndKeepsEveryMetaKey(ServerGeneration server) throws Exception {
     // The survivor of an encrypted R3 cluster, prepared, then put back as it was (undo), recovery.conf still there.
-    EncryptedStoreTest encrypted = new EncryptedStoreTest();
-    encrypted.tmp = tmp;
-    StoreBuilder store = encrypted.survivor(EncryptedStoreTest.CHACHA);
+    StoreBuilder store = encryptedSurvivor();
     Path keyFile = Files.writeString(tmp.resolve("js.key"), EncryptedStoreTest.CHACHA.key() + "\n");
     Path original = tmp.resolve("original");
     StoreBuilder.copyTree(store.jetstream(), original);
@@ -212,9 +217,7 @@ class VerifyTest {
   @ParameterizedTest(name = "{0}: a key file with CRLF gives the server started as printed the key verify used")
   @MethodSource("generations")
   void aKeyFileWithCrlfGivesTheServerStartedAsPrintedTheKeyVerifyUsed(ServerGeneration generation) throws Exception {
-    EncryptedStoreTest encrypted = new EncryptedStoreTest();
-    encrypted.tmp = tmp;
-    StoreBuilder store = encrypted.survivor(EncryptedStoreTest.CHACHA);
+    StoreBuilder store = encryptedSurvivor();
     Path keyFile = Files.writeString(tmp.resolve("js.key"), EncryptedStoreTest.CHACHA.key() + "\r\n"); // saved on Windows
     Cli.Result prepared = Cli.run("prepare", "--key-file", keyFile.toString(), store.storeDir.toString());
     assertEquals(0, prepared.exit(), prepared.all());
@@ -240,9 +243,7 @@ class VerifyTest {
   @ParameterizedTest(name = "{0}: after verify, the server started as printed loads the encrypted store")
   @MethodSource("generations")
   void afterVerifyTheServerStartedAsPrintedLoadsTheEncryptedStore(ServerGeneration server) throws Exception {
-    EncryptedStoreTest encrypted = new EncryptedStoreTest();
-    encrypted.tmp = tmp;
-    StoreBuilder store = encrypted.survivor(EncryptedStoreTest.CHACHA); // written by 2.9: no index.db
+    StoreBuilder store = encryptedSurvivor();
     Path keyFile = Files.writeString(tmp.resolve("js.key"), EncryptedStoreTest.CHACHA.key() + "\n");
     Cli.Result prepared = Cli.run("prepare", "--key-file", keyFile.toString(), store.storeDir.toString());
     assertEquals(0, prepared.exit(), prepared.all());
@@ -270,9 +271,7 @@ class VerifyTest {
 
   @Test
   void aKeyFileOfMoreThanOneLineIsRefused() throws Exception {
-    EncryptedStoreTest encrypted = new EncryptedStoreTest();
-    encrypted.tmp = tmp;
-    StoreBuilder store = encrypted.survivor(EncryptedStoreTest.CHACHA);
+    StoreBuilder store = encryptedSurvivor();
     Path keyFile = Files.writeString(tmp.resolve("js.key"), EncryptedStoreTest.CHACHA.key() + "\r\nanother line\n");
     String before = StoreBuilder.treeDigest(store.storeDir);
 
