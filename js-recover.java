@@ -1757,11 +1757,12 @@ final class RecoveryConfig {
   /**
    * What the file streams may hold. As it loads a stream, nats-server 2.9 and 2.10 reserve its max_bytes against
    * max_file_store and refuse the stream that does not fit ("insufficient storage resources available"), so every
-   * file stream's max_bytes is counted; the size of the file system the store is on comes on top, so whatever is on
-   * disk and every stream without a limit fit too. Saturates at the largest int64, the most the server reads.
+   * file stream's max_bytes is counted; the size of the file system jetstream/ is on (its own mount, maybe) comes on
+   * top, so whatever is on disk and every stream without a limit fit too. Saturates at the largest int64, the most
+   * the server reads.
    */
   static long maxFileStore(Store store) throws IOException {
-    long bytes = Files.getFileStore(store.storeDir).getTotalSpace();
+    long bytes = Files.getFileStore(store.jetstreamDir).getTotalSpace();
     for (StoredStream s : store.streams) {
       JsonNode config = s.meta().config;
       if (config == null || !config.path("storage").asText("file").equals("file")) continue;
