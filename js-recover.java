@@ -2540,7 +2540,6 @@ final class VerifyCommand implements Callable<Integer> {
     Path bin = LoadCheck.findServer(natsServer);
     LoadCheck check = new LoadCheck();
     List<Path> logs = new ArrayList<>();
-    List<MetaAsset> resealed = new ArrayList<>();
     String leftRunning = null;
     for (Path conf : confs) { // one at a time: two servers must never share a store
       RecoveryConfig.Settings settings = RecoveryConfig.read(conf);
@@ -2563,16 +2562,11 @@ final class VerifyCommand implements Callable<Integer> {
           leftRunning = String.format("The server on %s is left running (pid %d) on nats://127.0.0.1:%d, logging to %s; "
               + "stop it with: kill %d", conf.getFileName(), server.process.pid(), port, log, server.process.pid());
         }
+      } finally { // a server that timed out was stopped too
+        if (keys != null && leftRunning == null) reportResealed(LoadCheck.resealUnderNewMetaKeys(s, keys), bin, out);
       }
-      if (keys != null && leftRunning == null) resealed.addAll(LoadCheck.resealUnderNewMetaKeys(s, keys));
     }
     boolean allLoaded = Reports.loadTable(s, check, out);
-    if (!resealed.isEmpty()) {
-      out.printf("%n%s wrote a new meta.key for %d encrypted asset(s) at its stop but left their meta.inf sealed under "
-          + "the old one (a server bug, fixed by nats-server PR #7678), so its next start would load none of them. "
-          + "js-recover resealed each meta.inf under its new meta.key:%n  %s%n", bin, resealed.size(),
-          resealed.stream().map(MetaAsset::label).collect(Collectors.joining("\n  ")));
-    }
     if (leftRunning != null) {
       out.println();
       if (confs.size() > 1) out.println("$G's streams were checked on " + RecoveryConfig.GLOBAL_FILE + ", and that server stopped.");
@@ -2585,6 +2579,15 @@ final class VerifyCommand implements Callable<Integer> {
           + "full log is ") + logs.stream().map(Path::toString).collect(Collectors.joining(", ")));
     }
     return allLoaded ? 0 : 1;
+  }
+
+  private static void reportResealed(List<MetaAsset> resealed, Path bin, PrintWriter out) {
+    if (resealed.isEmpty()) return;
+    out.printf("%s wrote a new meta.key for %d encrypted asset(s) at its stop but left their meta.inf sealed under the "
+        + "old one (a server bug, fixed by nats-server PR #7678), so its next start would load none of them. js-recover "
+        + "resealed each meta.inf under its new meta.key:%n  %s%n", bin, resealed.size(),
+        resealed.stream().map(MetaAsset::label).collect(Collectors.joining("\n  ")));
+    out.flush();
   }
 }
 
