@@ -124,10 +124,10 @@ class CapturedClusterStoreTest {
   void verifyReportsPreciselyAStoreBrokenOnPurpose() throws Exception {
     Path store = copyOfSurvivor();
     assertEquals(0, Cli.run("prepare", store.toString()).exit());
-    // Breaks only the server sees (verify refuses what js-recover itself can see): a stream whose subjects overlap
-    // another's, and a push consumer whose deliver subject is in its own stream (a cycle).
+    // Breaks only the server sees (verify refuses what js-recover itself can see), as every generation refuses them: a
+    // stream with a retention policy the server does not know, and a push consumer delivering into its own stream.
     Path streams = store.resolve("jetstream/$G/streams");
-    rewrite(streams.resolve("PLACED"), "PLACED", "\"placed.\\u003e\"", "\"orders.\\u003e\"");
+    rewrite(streams.resolve("PLACED"), "PLACED", "\"retention\":\"limits\"", "\"retention\":\"forever\"");
     rewrite(streams.resolve("ORDERS/obs/NEW"), "ORDERS/NEW", "\"max_waiting\":512", "\"deliver_subject\":\"orders.loop\"");
 
     Cli.Result r = Cli.run("verify", store.toString());
@@ -135,7 +135,7 @@ class CapturedClusterStoreTest {
     assertEquals(1, r.exit(), r.all());
     assertTrue(r.out().matches("(?s).*\\$G +PLACED +NO +- +0/0.*"), r.out());
     assertTrue(r.out().matches("(?s).*\\$G +ORDERS +yes +20 +1/2 +NEW.*"), r.out());
-    assertTrue(r.out().contains("Error recreating stream \"PLACED\": subjects overlap with an existing stream"), r.out());
+    assertTrue(r.out().contains("PLACED/meta.inf\": can not unmarshal \"\\\"forever\\\"\""), r.out());
     assertTrue(r.out().contains("Error adding consumer \"NEW\": consumer deliver subject forms a cycle"), r.out());
     assertTrue(r.out().contains("NOT everything loaded: 1 of 7 stream(s) and 1 of 9 consumer(s) on disk are missing."), r.out());
   }
