@@ -1368,9 +1368,10 @@ record KeyRing(byte[] key, MetaCrypto.Cipher forcedCipher) {
   /**
    * The shell line that exports the key for recovery.conf's {@code key: $JS_RECOVER_KEY}. nats-server
    * parses a variable's value as a config value, so the key must be quoted as a config string (an
-   * unquoted "my key" or "1234" is refused, "a,b" silently becomes another key).
+   * unquoted "my key" or "1234" is refused, "a,b" silently becomes another key). The shell drops the file's
+   * trailing newlines and tr its carriage returns: the key js-recover reads from the same file (keyFromFile).
    */
-  static final String EXPORT_LINE = "export " + ENV + "=\"\\\"$(sed 's/[\\\\\"]/\\\\&/g' /path/to/key-file)\\\"\"";
+  static final String EXPORT_LINE = "export " + ENV + "=\"\\\"$(tr -d '\\r' < /path/to/key-file | sed 's/[\\\\\"]/\\\\&/g')\\\"\"";
 
   /** The key as the server must find it in $JS_RECOVER_KEY: a quoted config string. */
   String forServerEnvironment() { return RecoveryConfig.quote(new String(key, StandardCharsets.UTF_8)); }
@@ -1454,22 +1455,27 @@ final class MetaCrypto {
    */
   static Opened openMeta(byte[] jsKey, String account, String context, byte[] metaKey, byte[] metaInf,
       Cipher preferredOrNull) throws java.security.GeneralSecurityException {
+    Opened key = openMetaKey(jsKey, account, context, metaKey, preferredOrNull);
+    try {
+      return new Opened(key.cipher(), key.assetKey(), open(key.cipher(), key.assetKey(), metaInf));
+    } catch (javax.crypto.AEADBadTagException e) {
+      // meta.key authenticated, so key, account, context and cipher are right: meta.inf is not.
+      throw new java.security.GeneralSecurityException("meta.key of '" + context + "' opens with "
+          + key.cipher().name().toLowerCase(java.util.Locale.ROOT) + " but meta.inf does not: meta.inf is damaged"
+          + " or belongs to another meta.key", e);
+    }
+  }
+
+  /** Opens meta.key alone: its cipher and the asset key (plaintext null). */
+  static Opened openMetaKey(byte[] jsKey, String account, String context, byte[] metaKey, Cipher preferredOrNull)
+      throws java.security.GeneralSecurityException {
     byte[] kek = prf(jsKey, account, context);
     Cipher first = preferredOrNull == null ? Cipher.CHACHA : preferredOrNull;
     for (Cipher c : new Cipher[] {first, first.other()}) {
-      byte[] seed;
       try {
-        seed = open(c, kek, metaKey);
+        return new Opened(c, open(c, kek, metaKey), null);
       } catch (javax.crypto.AEADBadTagException wrongCipherOrKey) {
-        continue;
-      }
-      try {
-        return new Opened(c, seed, open(c, seed, metaInf));
-      } catch (javax.crypto.AEADBadTagException e) {
-        // meta.key authenticated, so key, account, context and cipher are right: meta.inf is not.
-        throw new java.security.GeneralSecurityException("meta.key of '" + context + "' opens with "
-            + c.name().toLowerCase(java.util.Locale.ROOT) + " but meta.inf does not: meta.inf is damaged"
-            + " or belongs to another meta.key", e);
+        // try the other
       }
     }
     throw new java.security.GeneralSecurityException("meta.key of '" + context + "' (account '" + account
@@ -2579,6 +2585,26 @@ final class RecoveryPlan {
     return changes.isEmpty() && store.raftDirs.isEmpty() && store.leftoverTemps.isEmpty();
   }
 
+  /**
+   * What stands between this store and a standalone server, one line each: what prepare would still change, Raft
+   * folders and temp files it would move, and every problem. Empty for a prepared store.
+   */
+  List<String> notPrepared() {
+    List<String> left = new ArrayList<>();
+    java.util.Set<Path> withProblems = new java.util.HashSet<>();
+    for (Problem p : store.problems) {
+      left.add(store.rel(p.path()) + ": " + p.what());
+      withProblems.add(p.path().getParent());
+    }
+    for (AssetChange c : changes) {
+      if (withProblems.contains(c.asset().dir)) continue; // said already
+      left.add((c.asset().kind == AssetKind.STREAM ? "stream " : "consumer ") + c.asset().label() + ": " + c.describe());
+    }
+    for (Path r : store.raftDirs) left.add(store.rel(r) + ": Raft state still in place");
+    for (Path t : store.leftoverTemps) left.add(store.rel(t) + ": temp file of an interrupted prepare");
+    return left;
+  }
+
   long streamsChanged() { return changes.stream().filter(c -> c.asset().kind == AssetKind.STREAM).count(); }
   long consumersChanged() { return changes.stream().filter(c -> c.asset().kind == AssetKind.CONSUMER).count(); }
 
@@ -3214,7 +3240,7 @@ final class Failure {
  * when the store is encrypted, read from $JS_RECOVER_KEY, never written. Mode 0600.
  */
 final class RecoveryConfig {
-  static final String FILE = "recovery.conf", USER_PREFIX = "recover-";
+  static final String FILE = "recovery.conf", GLOBAL_FILE = "recovery-global.conf", USER_PREFIX = "recover-";
 
   record Login(String account, String user, String password) {}
 
@@ -3222,14 +3248,28 @@ final class RecoveryConfig {
     Login login(String account) {
       return logins.stream().filter(l -> l.account().equals(account)).findFirst().orElse(null);
     }
+
+    /** The same server without accounts: what serves $G's streams. */
+    Settings global() { return new Settings(port, httpPort, List.of(), cipher); }
   }
 
   static Path path(Store store) { return store.storeDir.resolve(FILE); }
 
-  /** The settings of an existing recovery.conf, or fresh ones: free ports and new passwords. */
+  /** The config of a second server for $G's streams, beside named accounts' (see needsAccounts). */
+  static Path globalPath(Store store) { return store.storeDir.resolve(GLOBAL_FILE); }
+
+  /** $G holds streams next to named accounts: one server cannot serve both, so $G gets a config of its own. */
+  static boolean globalApart(Store store) { return store.accounts.contains("$G") && needsAccounts(store); }
+
+  /** The configs this store needs, in the order verify checks them: $G's apart first, recovery.conf last. */
+  static List<Path> files(Store store) {
+    return globalApart(store) ? List.of(globalPath(store), path(store)) : List.of(path(store));
+  }
+
+  /** The settings of an existing recovery.conf (always of the operator's own), or fresh ones: free ports, new passwords. */
   static Settings settingsFor(Store store) throws IOException {
     Settings existing = read(path(store));
-    if (existing != null && fits(existing, store)) return existing;
+    if (existing != null && (theOperators(path(store)) || fits(existing, store))) return existing;
     List<Login> logins = new ArrayList<>();
     if (needsAccounts(store)) {
       for (String account : store.accounts) {
@@ -3258,18 +3298,21 @@ final class RecoveryConfig {
         .orElse("chacha");
   }
 
-  static String render(Store store, Settings s) throws IOException {
+  static String render(Store store, Path file, Settings s) throws IOException {
     StringBuilder c = new StringBuilder();
     c.append("# Written by ").append(JsRecover.VERSION).append(" prepare. Loads this store standalone and nothing else.\n");
+    if (file.equals(globalPath(store))) {
+      c.append("# $G's streams: nats-server serves $G's JetStream only when no accounts are configured, so not with ")
+          .append(FILE).append(".\n");
+    }
     if (s.cipher() != null) c.append("# The key comes from the environment, as a quoted config string:\n#   ").append(KeyRing.EXPORT_LINE).append("\n");
-    c.append("# Start: nats-server -c ").append(path(store)).append("\n");
+    c.append("# Start: nats-server -c ").append(file).append("\n");
     c.append("listen: 127.0.0.1:").append(s.port()).append("\n");
     c.append("http: 127.0.0.1:").append(s.httpPort()).append("\n");
     c.append("server_name: js-recover\n");
     c.append("jetstream {\n");
     c.append("  store_dir: ").append(quote(store.storeDir.toString())).append("\n");
-    // The size of the file system the store is on: whatever is on disk fits.
-    c.append("  max_file_store: ").append(Files.getFileStore(store.storeDir).getTotalSpace()).append("\n");
+    c.append("  max_file_store: ").append(maxFileStore(store)).append("\n");
     if (s.cipher() != null) {
       c.append("  key: $").append(KeyRing.ENV).append("\n");
       c.append("  cipher: ").append(s.cipher()).append("\n");
@@ -3286,14 +3329,67 @@ final class RecoveryConfig {
     return c.toString();
   }
 
-  /** Writes recovery.conf (mode 0600, owned like the store dir) unless it already says this. */
-  static boolean write(Store store, Settings s) throws IOException {
-    Path file = path(store);
-    byte[] text = render(store, s).getBytes(StandardCharsets.UTF_8);
+  /**
+   * What the file streams may hold. As it loads a stream, nats-server 2.9 and 2.10 reserve its max_bytes against
+   * max_file_store and refuse the stream that does not fit ("insufficient storage resources available"), so every
+   * file stream's max_bytes is counted; the size of the file system jetstream/ is on (its own mount, maybe) comes on
+   * top, so whatever is on disk and every stream without a limit fit too. Saturates at the largest int64, the most
+   * the server reads.
+   */
+  static long maxFileStore(Store store) throws IOException {
+    long bytes = Files.getFileStore(store.jetstreamDir).getTotalSpace();
+    for (StoredStream s : store.streams) {
+      JsonNode config = s.meta().config;
+      if (config == null || !config.path("storage").asText("file").equals("file")) continue;
+      long maxBytes = config.path("max_bytes").asLong(-1);
+      if (maxBytes > 0) bytes = maxBytes > Long.MAX_VALUE - bytes ? Long.MAX_VALUE : bytes + maxBytes;
+    }
+    return bytes;
+  }
+
+  /** The last line of every file js-recover writes here: what lets it tell its own, untouched, from the operator's. */
+  private static final String DIGEST = "# js-recover digest (this file is rewritten only while it matches): sha256 ";
+
+  private static byte[] withDigest(String text) {
+    try {
+      byte[] sha = java.security.MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+      return (text + DIGEST + java.util.HexFormat.of().formatHex(sha) + "\n").getBytes(StandardCharsets.UTF_8);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
+  }
+
+  /**
+   * A file there that js-recover must not write over: not a plain file, not written by js-recover (no digest), or
+   * changed since it was (a hand-fixed recovery.conf): the operator's.
+   */
+  static boolean theOperators(Path file) throws IOException {
+    if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) return false;
+    if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) return true;
+    byte[] bytes = Files.readAllBytes(file);
+    String text = new String(bytes, StandardCharsets.UTF_8);
+    int digest = text.lastIndexOf(DIGEST);
+    return digest < 0 || !java.util.Arrays.equals(bytes, withDigest(text.substring(0, digest)));
+  }
+
+  /** Writes a config (mode 0600, owned like the store dir) unless it already says this. Never the operator's. */
+  static boolean write(Store store, Path file, Settings s) throws IOException {
+    if (theOperators(file)) throw new IllegalStateException(file + " is the operator's: never written over");
+    byte[] text = withDigest(render(store, file, s));
     if (Files.exists(file, LinkOption.NOFOLLOW_LINKS) && java.util.Arrays.equals(Files.readAllBytes(file), text)) return false;
     FileOwnership storeOwner = FileOwnership.of(store.storeDir);
     PrepareRun.writeAtomically(file, text, new FileOwnership(0600, storeOwner.uid(), storeOwner.gid()));
     return true;
+  }
+
+  private static final java.util.regex.Pattern STORE_DIR = java.util.regex.Pattern.compile("(?m)^  store_dir: (\"(?:[^\"\\\\]|\\\\.)*\")$");
+
+  /** The store a recovery.conf loads, as real a path as it can be made; null when it names none. */
+  static Path storeDirIn(Path file) throws IOException {
+    var m = STORE_DIR.matcher(new String(Files.readAllBytes(file), StandardCharsets.UTF_8));
+    if (!m.find()) return null;
+    Path dir = Path.of(unquote(m.group(1))).toAbsolutePath().normalize();
+    return Files.exists(dir) ? dir.toRealPath() : dir;
   }
 
   private static final java.util.regex.Pattern PORT = java.util.regex.Pattern.compile("(?m)^(listen|http): 127\\.0\\.0\\.1:(\\d+)$");
@@ -3304,13 +3400,13 @@ final class RecoveryConfig {
   /** Reads back a recovery.conf this tool wrote; null when there is none. */
   static Settings read(Path file) throws IOException {
     if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) return null;
-    String text = Files.readString(file);
+    String text = new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
     Map<String, Integer> ports = new HashMap<>();
     for (var m = PORT.matcher(text); m.find(); ) ports.put(m.group(1), Integer.parseInt(m.group(2)));
     List<Login> logins = new ArrayList<>();
     for (var m = LOGIN.matcher(text); m.find(); ) logins.add(new Login(unquote(m.group(1)), unquote(m.group(2)), unquote(m.group(3))));
     var cipher = CIPHER.matcher(text);
-    if (!ports.containsKey("listen") || !ports.containsKey("http")) return null; // not ours: written anew
+    if (!ports.containsKey("listen") || !ports.containsKey("http")) return null; // not one js-recover can read
     return new Settings(ports.get("listen"), ports.get("http"), logins, cipher.find() ? cipher.group(1) : null);
   }
 
@@ -3365,37 +3461,128 @@ final class LoadCheck {
    * Waits until the server has loaded the store, then reads /jsz. Loaded: /healthz answers 200 with JetStream up (in
    * 2.9 the store is loaded by then), or the log says "Server is ready", which every version from 2.9 to 2.15 writes
    * once start-up, the store's load included, is over. 2.10+ answers /healthz 503 for as long as a stream folder on
-   * disk is not loaded, so a store that loads only in part would otherwise look like one still loading.
+   * disk is not loaded or an account folder is not served, so a store that loads only in part (or $G's server beside
+   * a named account's folder) would otherwise look like one still loading. Every request is bounded by the deadline:
+   * a port that accepts but never answers must not hold verify for ever.
    */
   static JsonNode awaitJetStream(Process server, int httpPort, Path log, int timeoutSeconds) throws Exception {
-    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(2)).build();
     String base = "http://127.0.0.1:" + httpPort;
     long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+    boolean silent = false; // the port accepted a request and gave no answer in time
     while (System.nanoTime() < deadline) {
       if (!server.isAlive()) {
         throw new Refusal("nats-server exited with code " + server.exitValue() + " before loading the store:\n"
             + String.join("\n", Files.readAllLines(log)));
       }
       try {
-        var health = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/healthz")).build(),
-            java.net.http.HttpResponse.BodyHandlers.ofString());
-        if (health.statusCode() == 200 || Files.readString(log).contains("Server is ready")) {
-          var jsz = http.send(java.net.http.HttpRequest.newBuilder(
-              java.net.URI.create(base + "/jsz?accounts=true&streams=true&consumers=true")).build(),
-              java.net.http.HttpResponse.BodyHandlers.ofString());
-          return Json.MAPPER.readTree(jsz.body());
+        if (get(http, base + "/healthz", deadline).statusCode() == 200 || Files.readString(log).contains("Server is ready")) {
+          return Json.MAPPER.readTree(get(http, base + "/jsz?accounts=true&streams=true&consumers=true", deadline).body());
         }
-      } catch (java.net.ConnectException notYet) {
+      } catch (java.net.http.HttpConnectTimeoutException | java.net.ConnectException notYet) {
         // still starting
+      } catch (java.net.http.HttpTimeoutException noAnswer) {
+        silent = true;
+      } catch (IOException dropped) {
+        // a connection closed while the server starts: ask again
       }
       Thread.sleep(100);
     }
-    throw new Refusal("nats-server did not finish loading the store within " + timeoutSeconds + " s (--timeout); see " + log);
+    throw new Refusal("nats-server did not finish loading the store within " + timeoutSeconds + " s (--timeout)"
+        + (silent ? ": its monitoring port 127.0.0.1:" + httpPort + " accepts connections but never answers" : "")
+        + "; see " + log);
   }
 
-  static void stop(Process server) throws InterruptedException {
+  private static java.net.http.HttpResponse<String> get(java.net.http.HttpClient http, String url, long deadline)
+      throws IOException, InterruptedException {
+    long millisLeft = Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
+    return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url))
+        .timeout(java.time.Duration.ofMillis(millisLeft)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+  }
+
+  /**
+   * Starts a server that is stopped when closed and on any exit of js-recover, SIGTERM and SIGINT included (a
+   * shutdown hook): a verify that ends must not leave a server on the store, re-parented to init, unless asked to.
+   */
+  static final class Server implements AutoCloseable {
+    final Process process;
+    private final Thread stopOnExit;
+    private boolean leftRunning;
+
+    Server(ProcessBuilder pb) throws IOException {
+      java.util.concurrent.atomic.AtomicReference<Process> started = new java.util.concurrent.atomic.AtomicReference<>();
+      stopOnExit = new Thread(() -> {
+        Process p = started.get();
+        if (p != null) stop(p);
+      });
+      Runtime.getRuntime().addShutdownHook(stopOnExit); // before the start: a signal in between leaves nothing behind
+      try {
+        started.set(pb.start());
+      } catch (IOException e) {
+        Runtime.getRuntime().removeShutdownHook(stopOnExit);
+        throw e;
+      }
+      process = started.get();
+    }
+
+    /** The check is done: the server stays up after js-recover exits (--keep-running). */
+    void leaveRunning() {
+      leftRunning = true;
+      forgetHook();
+    }
+
+    @Override public void close() {
+      if (leftRunning) return;
+      stop(process);
+      forgetHook();
+    }
+
+    private void forgetHook() {
+      try {
+        Runtime.getRuntime().removeShutdownHook(stopOnExit);
+      } catch (IllegalStateException exiting) {
+        // js-recover is exiting: the hook is running or has run
+      }
+    }
+  }
+
+  static void stop(Process server) {
     server.destroy();
-    if (!server.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) server.destroyForcibly().waitFor();
+    try {
+      if (!server.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) server.destroyForcibly().waitFor();
+    } catch (InterruptedException e) {
+      server.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * Undoes what a server bug leaves (2.10.27, and releases before nats-server PR #7678): having loaded an encrypted
+   * stream without an index.db, the server writes a new meta.key at its clean stop but leaves meta.inf sealed under
+   * the old one, so its next start loads nothing. Each such meta.inf, still the bytes js-recover read, is resealed
+   * under the new meta.key (with its meta.sum), which also seals what the server wrote last (index.db). Nothing is
+   * lost: the plaintext is the same, and the old meta.key is in prepare's originals.zip. Returns the assets resealed.
+   */
+  static List<MetaAsset> resealUnderNewMetaKeys(Store store, KeyRing keys) throws IOException {
+    List<MetaAsset> resealed = new ArrayList<>();
+    for (MetaAsset a : store.assets()) {
+      if (a.opened == null || !Files.isRegularFile(a.metaKeyPath(), LinkOption.NOFOLLOW_LINKS)) continue;
+      byte[] metaKey = Files.readAllBytes(a.metaKeyPath());
+      if (java.util.Arrays.equals(metaKey, a.metaKey)
+          || !java.util.Arrays.equals(Files.readAllBytes(a.metaInfPath()), a.metaInf)) continue;
+      MetaCrypto.Opened newKey;
+      try {
+        newKey = MetaCrypto.openMetaKey(keys.key(), a.account, a.cryptoContext(), metaKey, a.opened.cipher());
+      } catch (java.security.GeneralSecurityException notOneWeCanOpen) {
+        continue;
+      }
+      if (java.util.Arrays.equals(newKey.assetKey(), a.opened.assetKey())) continue; // the same seed: nothing to undo
+      byte[] sealed = MetaCrypto.resealMeta(newKey, a.opened.plaintext());
+      PrepareRun.replaceAtomically(a.metaInfPath(), sealed);
+      PrepareRun.replaceAtomically(a.metaSumPath(), HighwayHash64.metaSum(a.checksumKey(), sealed).getBytes(StandardCharsets.US_ASCII));
+      resealed.add(a);
+    }
+    return resealed;
   }
 
   static Path findServer(Path given) throws Refusal {
@@ -3499,7 +3686,8 @@ final class Reports {
     warnings(store, out);
   }
 
-  static void nextSteps(RecoveryPlan plan, RecoveryConfig.Settings conf, PrintWriter out) {
+  /** {@code global}: the settings of $G's own server when $G is served apart, else null. */
+  static void nextSteps(RecoveryPlan plan, RecoveryConfig.Settings conf, RecoveryConfig.Settings global, PrintWriter out) {
     Store store = plan.store;
     String backup = shellQuote(store.storeDir + "-backup");
     String server = "nats://127.0.0.1:" + conf.port();
@@ -3522,11 +3710,13 @@ final class Reports {
       out.println("       nats --server " + server + " --user " + shellQuote(l.user()) + " --password " + shellQuote(l.password())
           + " account backup " + shellQuote(store.storeDir + "-backup/" + l.account()) + " -f");
     }
-    if (store.accounts.contains("$G") && !conf.logins().isEmpty()) {
+    if (global != null) {
       out.println("     $G holds streams too, and nats-server serves $G's JetStream only without configured accounts:");
-      out.println("     after this backup, stop the server and back $G up from a second one:");
-      out.println("       nats-server --jetstream --store_dir " + shellQuote(store.storeDir.toString()) + " --addr 127.0.0.1 --port " + conf.port());
-      out.println("       nats --server " + server + " account backup " + shellQuote(store.storeDir + "-backup/$G") + " -f");
+      out.println("     after this backup, stop the server and back $G up from a second one"
+          + (global.cipher() != null ? " (JS_RECOVER_KEY still exported):" : ":"));
+      out.println("       nats-server -c " + shellQuote(RecoveryConfig.globalPath(store).toString()));
+      out.println("       nats --server nats://127.0.0.1:" + global.port() + " account backup "
+          + shellQuote(store.storeDir + "-backup/$G") + " -f");
     }
     out.println("  4. Restore each stream into the new cluster with its original replica count"
         + (conf.logins().isEmpty() ? ":" : ", as a user of its account there:"));
@@ -3790,12 +3980,25 @@ final class StoreOptions {
   Path storeDir;
 
   @Option(names = "--key-file", paramLabel = "FILE", description = "for an encrypted store: a file holding the "
-      + "cluster's JetStream key exactly as configured in jetstream { key } (one trailing newline is ignored)")
+      + "cluster's JetStream key exactly as configured in jetstream { key }, on one line (its line break, LF or CRLF, is ignored)")
   Path keyFile;
 
   @Option(names = "--key", paramLabel = "KEY", description = "the JetStream key itself; other users can see it in "
       + "the process list, so prefer --key-file or the environment variable " + KeyRing.ENV)
   String key;
+
+  /**
+   * A key file's key: its one line without the line break (LF or CRLF) or blank lines after it, exactly what
+   * KeyRing.EXPORT_LINE gives the server. A line break inside would read differently there: refused.
+   */
+  private String keyFromFile(String content) throws Refusal {
+    String k = content.replaceFirst("[\r\n]+\\z", "");
+    if (k.indexOf('\r') >= 0 || k.indexOf('\n') >= 0) {
+      throw new Refusal("key file " + keyFile + " holds more than one line; a JetStream key is one line (a trailing line "
+          + "break, LF or CRLF, is ignored). Give a file holding only the key, as in jetstream { key }.");
+    }
+    return k;
+  }
 
   @Option(names = "--cipher", paramLabel = "chacha|aes", converter = CipherConverter.class, description = "accept only "
       + "this cipher (default: try chacha, then aes, for each asset, as nats-server does)")
@@ -3825,8 +4028,7 @@ final class StoreOptions {
       } catch (IOException e) {
         throw new Refusal("cannot read key file " + keyFile + ": " + e.getMessage());
       }
-      value = value.endsWith("\r\n") ? value.substring(0, value.length() - 2)
-          : value.endsWith("\n") ? value.substring(0, value.length() - 1) : value;
+      value = keyFromFile(value);
     } else if (value == null) {
       value = KeyRing.fromEnvironment(System.getenv(KeyRing.ENV));
     }
@@ -3917,6 +4119,13 @@ final class PrepareCommand implements Callable<Integer> {
     if (force || dryRun) Reports.problems(s, out, force);
     List<String> refusedFor = new ArrayList<>();
     if (!s.problems.isEmpty() && !force) refusedFor.add(s.problems.size() + " problem(s) (see above; or --force)");
+    for (Path conf : RecoveryConfig.files(s)) {
+      if (RecoveryConfig.theOperators(conf) && RecoveryConfig.read(conf) == null) {
+        refusedFor.add(conf + " was not written by js-recover, and js-recover never writes over a file it did not "
+            + "write. Move it aside (mv " + Reports.shellQuote(conf.toString()) + " " + Reports.shellQuote(conf + ".mine")
+            + ") and run prepare again");
+      }
+    }
     if (plan.nothingToDo()) {
       out.printf("Store %s is already prepared: %d stream(s), %d consumer(s), nothing to change.%n", s.storeDir,
           s.streams.size(), s.consumerCount());
@@ -3931,14 +4140,17 @@ final class PrepareCommand implements Callable<Integer> {
       if (!plan.nothingToDo()) {
         Reports.plan(plan, true, out);
         out.printf("%nOriginals and the manifest would be kept in %s/<run>/.%n", Backups.root(s));
-        out.printf("%s would be written: a standalone server config for account(s) %s.%n", RecoveryConfig.path(s),
-            String.join(", ", s.accounts));
+        for (Path conf : RecoveryConfig.files(s)) {
+          out.println(RecoveryConfig.theOperators(conf) ? conf + " would be kept as it is (changed by hand or not "
+              + "written by js-recover)." : conf + " would be written: a standalone server config for account(s) "
+              + (conf.equals(RecoveryConfig.globalPath(s)) ? "$G" : String.join(", ", s.accounts)) + ".");
+        }
       }
       if (refusedFor.isEmpty()) return 0;
       throw new Refusal("dry run, nothing was written; a real run would be refused for:\n  " + String.join("\n  ", refusedFor));
     }
     if (plan.nothingToDo()) {
-      Reports.nextSteps(plan, writeRecoveryConfig(s, out, "The store was already prepared and nothing in it was changed"), out);
+      writeRecoveryConfigs(plan, out, "The store was already prepared and nothing in it was changed");
       return 0;
     }
     if (!refusedFor.isEmpty()) {
@@ -3947,37 +4159,56 @@ final class PrepareCommand implements Callable<Integer> {
     Path run = PrepareRun.apply(plan);
     Reports.plan(plan, false, out);
     out.printf("%nOriginals, Raft state and manifest.json are in %s%n", run);
-    Reports.nextSteps(plan, writeRecoveryConfig(s, out, "The store is prepared (every change above is done; "
-        + run.resolve(Backups.MANIFEST) + " says complete)"), out);
+    writeRecoveryConfigs(plan, out, "The store is prepared (every change above is done; "
+        + run.resolve(Backups.MANIFEST) + " says complete)");
     return 0;
   }
 
-  /** Writes recovery.conf; {@code storeState} says, should that fail, what the store is by then. */
-  private static RecoveryConfig.Settings writeRecoveryConfig(Store s, PrintWriter out, String storeState) throws Refusal {
-    RecoveryConfig.Settings conf;
-    boolean written;
+  /**
+   * Writes recovery.conf (and $G's apart), but never over the operator's own; then prints the next steps.
+   * {@code storeState} says, should a write fail, what the store is by then.
+   */
+  private static void writeRecoveryConfigs(RecoveryPlan plan, PrintWriter out, String storeState) throws Refusal {
+    Store s = plan.store;
+    Path file = RecoveryConfig.path(s);
     try {
-      conf = RecoveryConfig.settingsFor(s);
-      written = RecoveryConfig.write(s, conf);
+      RecoveryConfig.Settings conf = RecoveryConfig.settingsFor(s), global = null;
+      for (Path each : RecoveryConfig.files(s)) {
+        file = each;
+        boolean isGlobal = file.equals(RecoveryConfig.globalPath(s));
+        RecoveryConfig.Settings settings = isGlobal ? conf.global() : conf;
+        if (RecoveryConfig.theOperators(file)) {
+          settings = RecoveryConfig.read(file);
+          out.printf("Kept %s as it is: it was changed by hand or not written by js-recover, and js-recover never "
+              + "writes over such a file. The steps below take its ports and users; to have js-recover write it afresh, "
+              + "move it aside and run prepare again.%n", file);
+        } else {
+          boolean written = RecoveryConfig.write(s, file, settings);
+          out.printf("%s %s (mode 0600): client port %d, monitoring port %d%s.%n", written ? "Wrote" : "Kept", file,
+              settings.port(), settings.httpPort(), settings.logins().isEmpty() ? ""
+                  : ", one user per account (passwords below and in the file only)");
+        }
+        if (isGlobal) global = settings;
+      }
+      Reports.nextSteps(plan, conf, global, out);
     } catch (IOException e) {
       out.flush();
-      throw new Refusal(storeState + ", but " + RecoveryConfig.path(s) + " could not be written: " + Failure.describe(e)
-          + ". " + Failure.remedy(e) + ", then run js-recover prepare " + Reports.shellQuote(s.storeDir.toString())
-          + " again: it finds the store prepared and writes only " + RecoveryConfig.FILE + ".");
+      throw new Refusal(storeState + ", but " + file + " could not be written: " + Failure.describe(e) + ". "
+          + Failure.remedy(e) + ", then run js-recover prepare " + Reports.shellQuote(s.storeDir.toString())
+          + " again: it finds the store prepared and writes only what is missing of " + RecoveryConfig.FILE + ".");
     }
-    out.printf("%s %s (mode 0600): client port %d, monitoring port %d%s.%n", written ? "Wrote" : "Kept",
-        RecoveryConfig.path(s), conf.port(), conf.httpPort(), conf.logins().isEmpty() ? ""
-            : ", one user per account (passwords below and in the file only)");
-    return conf;
   }
 }
 
 @Command(name = "verify", mixinStandardHelpOptions = true,
     description = {"Proves a prepared store loads: starts nats-server with <store-dir>/recovery.conf on free loopback "
-        + "ports, reads what it serves (/jsz), compares it with what is on disk, shows the server's own warnings, and "
+        + "ports (first with recovery-global.conf when $G holds streams beside named accounts), reads what it serves (/jsz), compares it with what is on disk, shows the server's own warnings, and "
         + "stops it. Exit 0 only when every stream and consumer on disk loaded.",
-        "It changes nothing itself; the server, as on any start, rewrites meta files as it loads them. Refuses a "
-            + "store another process (a nats-server, another js-recover) uses."})
+        "Refuses, starting nothing, a store that is not prepared (replicas above 1, Raft state in place, any problem), "
+            + "a recovery.conf that loads another store, and a store another process (a nats-server, another "
+            + "js-recover) uses.",
+        "It changes nothing itself, but to undo a server bug (a new meta.key left beside a meta.inf sealed under the "
+            + "old one: js-recover reseals that meta.inf); the server, as on any start, rewrites meta files as it loads them."})
 final class VerifyCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @CommandLine.Mixin StoreOptions store;
@@ -4002,45 +4233,84 @@ final class VerifyCommand implements Callable<Integer> {
 
   private int verify(Store s, KeyRing keys) throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    RecoveryConfig.Settings conf = RecoveryConfig.read(RecoveryConfig.path(s));
-    if (conf == null) {
-      throw new Refusal("no recovery.conf in " + s.storeDir + ": run js-recover prepare " + Reports.shellQuote(s.storeDir.toString())
-          + " first.");
+    List<Path> confs = RecoveryConfig.files(s);
+    for (Path conf : confs) {
+      RecoveryConfig.Settings settings = RecoveryConfig.read(conf);
+      if (settings == null) {
+        throw new Refusal("no " + conf.getFileName() + " in " + s.storeDir + ": run js-recover prepare "
+            + Reports.shellQuote(s.storeDir.toString()) + " first.");
+      }
+      if (settings.cipher() != null && keys == null) {
+        throw new Refusal("the store is encrypted: the server needs the cluster's key. Pass --key-file FILE (or set "
+            + KeyRing.ENV + ").");
+      }
+      Path served = RecoveryConfig.storeDirIn(conf);
+      if (!s.storeDir.equals(served)) {
+        throw new Refusal(conf + (served == null ? " names no store_dir" : " loads the store at " + served
+            + ", not this one (it came with a copy of another store)") + ": a server started on it would load and write "
+            + "another copy and report on that. Run js-recover prepare " + Reports.shellQuote(s.storeDir.toString())
+            + " to write one for this store; nothing was started or changed.");
+      }
     }
-    if (conf.cipher() != null && keys == null) {
-      throw new Refusal("the store is encrypted: the server needs the cluster's key. Pass --key-file FILE (or set "
-          + KeyRing.ENV + ").");
+    List<String> notPrepared = new RecoveryPlan(s).notPrepared();
+    if (!notPrepared.isEmpty()) {
+      throw new Refusal(s.storeDir + " is not prepared for a standalone server, so verify starts none on it (one "
+          + "changes what it cannot load: nats-server 2.9 deletes the meta.key of an encrypted stream it fails to "
+          + "load):\n  " + String.join("\n  ", notPrepared) + "\nRun js-recover prepare first; nothing was started or "
+          + "changed.");
     }
     Path bin = LoadCheck.findServer(natsServer);
-    int port = keepRunning ? conf.port() : RecoveryConfig.freePort();
-    int httpPort = keepRunning ? conf.httpPort() : RecoveryConfig.freePort();
-    Path log = Files.createTempFile("js-recover-verify-", ".log");
-    ProcessBuilder pb = new ProcessBuilder(bin.toString(), "-c", RecoveryConfig.path(s).toString(), "-a", "127.0.0.1",
-        "-p", String.valueOf(port), "-m", String.valueOf(httpPort))
-        .redirectErrorStream(true).redirectOutput(log.toFile());
-    if (keys != null) pb.environment().put(KeyRing.ENV, keys.forServerEnvironment());
     Reports.warnings(s, out); // before the server starts: it acts on some of them at once (max_age)
-    out.printf("Starting %s on %s (ports %d, %d; log %s)...%n", bin, RecoveryConfig.path(s), port, httpPort, log);
-    out.flush();
-    Process server = pb.start();
     LoadCheck check = new LoadCheck();
-    try {
-      check.readJsz(LoadCheck.awaitJetStream(server, httpPort, log, timeoutSeconds));
-      check.readLog(log);
-    } finally {
-      if (!keepRunning || !server.isAlive()) LoadCheck.stop(server);
+    List<Path> logs = new ArrayList<>();
+    String leftRunning = null;
+    for (Path conf : confs) { // one at a time: two servers must never share a store
+      RecoveryConfig.Settings settings = RecoveryConfig.read(conf);
+      boolean keep = keepRunning && conf.equals(RecoveryConfig.path(s));
+      int port = keep ? settings.port() : RecoveryConfig.freePort();
+      int httpPort = keep ? settings.httpPort() : RecoveryConfig.freePort();
+      Path log = Files.createTempFile("js-recover-verify-", ".log");
+      logs.add(log);
+      ProcessBuilder pb = new ProcessBuilder(bin.toString(), "-c", conf.toString(), "-a", "127.0.0.1",
+          "-p", String.valueOf(port), "-m", String.valueOf(httpPort))
+          .redirectErrorStream(true).redirectOutput(log.toFile());
+      if (keys != null) pb.environment().put(KeyRing.ENV, keys.forServerEnvironment());
+      out.printf("Starting %s on %s (ports %d, %d; log %s)...%n", bin, conf, port, httpPort, log);
+      out.flush();
+      try (LoadCheck.Server server = new LoadCheck.Server(pb)) {
+        check.readJsz(LoadCheck.awaitJetStream(server.process, httpPort, log, timeoutSeconds));
+        check.readLog(log);
+        if (keep && server.process.isAlive()) {
+          server.leaveRunning();
+          leftRunning = String.format("The server on %s is left running (pid %d) on nats://127.0.0.1:%d, logging to %s; "
+              + "stop it with: kill %d", conf.getFileName(), server.process.pid(), port, log, server.process.pid());
+        }
+      } finally { // a server that timed out was stopped too
+        if (keys != null && leftRunning == null) reportResealed(LoadCheck.resealUnderNewMetaKeys(s, keys), bin, out);
+      }
     }
     boolean allLoaded = Reports.loadTable(s, check, out);
-    if (keepRunning && server.isAlive()) {
-      out.printf("%nThe server is left running (pid %d) on nats://127.0.0.1:%d, logging to %s; stop it with: kill %d%n",
-          server.pid(), port, log, server.pid());
+    if (leftRunning != null) {
+      out.println();
+      if (confs.size() > 1) out.println("$G's streams were checked on " + RecoveryConfig.GLOBAL_FILE + ", and that server stopped.");
+      out.println(leftRunning);
     } else if (allLoaded) {
-      Files.delete(log); // nothing in it the table did not say
-      out.println("\nThe server was stopped.");
+      for (Path log : logs) Files.delete(log); // nothing in them the table did not say
+      out.println("\n" + (confs.size() > 1 ? "The servers were stopped." : "The server was stopped."));
     } else {
-      out.println("\nThe server was stopped; its full log is " + log);
+      out.println("\n" + (confs.size() > 1 ? "The servers were stopped; their full logs are " : "The server was stopped; its "
+          + "full log is ") + logs.stream().map(Path::toString).collect(Collectors.joining(", ")));
     }
     return allLoaded ? 0 : 1;
+  }
+
+  private static void reportResealed(List<MetaAsset> resealed, Path bin, PrintWriter out) {
+    if (resealed.isEmpty()) return;
+    out.printf("%s wrote a new meta.key for %d encrypted asset(s) at its stop but left their meta.inf sealed under the "
+        + "old one (a server bug, fixed by nats-server PR #7678), so its next start would load none of them. js-recover "
+        + "resealed each meta.inf under its new meta.key:%n  %s%n", bin, resealed.size(),
+        resealed.stream().map(MetaAsset::label).collect(Collectors.joining("\n  ")));
+    out.flush();
   }
 }
 

@@ -219,24 +219,30 @@ class CapturedClusterStoreTest {
   void verifyReportsPreciselyAStoreBrokenOnPurpose() throws Exception {
     Path store = copyOfSurvivor();
     assertEquals(0, Cli.run("prepare", store.toString()).exit());
+    // Breaks only the server sees (verify refuses what js-recover itself can see), as every generation refuses them: a
+    // stream with a retention policy the server does not know, and a push consumer delivering into its own stream.
     Path streams = store.resolve("jetstream/$G/streams");
-    Files.writeString(streams.resolve("PLACED/meta.sum"), "0123456789abcdef"); // a sum forced wrong
-    Path newMeta = streams.resolve("ORDERS/obs/NEW/meta.inf"); // a consumer left at 3 replicas
-    byte[] r3 = Files.readString(newMeta).replace("\"num_replicas\":0", "\"num_replicas\":3").getBytes();
-    Files.write(newMeta, r3);
-    Files.writeString(streams.resolve("ORDERS/obs/NEW/meta.sum"), HighwayHash64.metaSum("ORDERS/NEW", r3));
+    rewrite(streams.resolve("PLACED"), "PLACED", "\"retention\":\"limits\"", "\"retention\":\"forever\"");
+    rewrite(streams.resolve("ORDERS/obs/NEW"), "ORDERS/NEW", "\"max_waiting\":512", "\"deliver_subject\":\"orders.loop\"");
 
     Cli.Result r = verify(store.toString());
 
     assertEquals(1, r.exit(), r.all());
     assertTrue(r.out().matches("(?s).*\\$G +PLACED +NO +- +0/0.*"), r.out());
     assertTrue(r.out().matches("(?s).*\\$G +ORDERS +yes +20 +1/2 +NEW.*"), r.out());
-    assertTrue(r.out().contains("checksums do not match \"0123456789abcdef\""), r.out());
+    assertTrue(r.out().contains("PLACED/meta.inf\": can not unmarshal \"\\\"forever\\\"\""), r.out());
     // 2.9 and 2.10 name the consumer "NEW", 2.15 '$G > ORDERS > NEW'.
-    assertTrue(r.out().matches("(?s).*Error adding consumer (\"NEW\"|'\\$G > ORDERS > NEW'): consumer config replica count "
-        + "exceeds parent stream.*"), r.out());
+    assertTrue(r.out().matches("(?s).*Error adding consumer (\"NEW\"|'\\$G > ORDERS > NEW'): consumer deliver subject forms "
+        + "a cycle.*"), r.out());
     assertTrue(r.out().contains("NOT everything loaded: 1 of " + streams() + " stream(s) and 1 of " + consumers()
         + " consumer(s) on disk are missing."), r.out());
+  }
+
+  /** A meta.inf edited as the server would have written it, with its meta.sum. */
+  static void rewrite(Path dir, String checksumKey, String from, String to) throws Exception {
+    byte[] edited = Files.readString(dir.resolve("meta.inf")).replace(from, to).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    Files.write(dir.resolve("meta.inf"), edited);
+    Files.writeString(dir.resolve("meta.sum"), HighwayHash64.metaSum(checksumKey, edited));
   }
 
   @Test
