@@ -4195,7 +4195,7 @@ final class PrepareCommand implements Callable<Integer> {
       out.flush();
       throw new Refusal(storeState + ", but " + file + " could not be written: " + Failure.describe(e) + ". "
           + Failure.remedy(e) + ", then run js-recover prepare " + Reports.shellQuote(s.storeDir.toString())
-          + " again: it finds the store prepared and writes only what is missing of " + RecoveryConfig.FILE + ".");
+          + " again: it finds the store prepared and writes only " + RecoveryConfig.FILE + ".");
     }
   }
 }

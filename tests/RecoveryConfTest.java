@@ -68,7 +68,9 @@ class RecoveryConfTest {
 
       assertEquals(1, r.exit(), r.all());
       assertTrue(r.err().contains(conf + " was not written by js-recover, and js-recover never writes over a file it did "
-          + "not write. Move it aside (mv " + conf + " " + conf + ".mine) and run prepare again; nothing was changed."), r.err());
+          + "not write. Move it aside (mv " + conf + " " + conf + ".mine) and run prepare again"), r.err());
+      assertTrue(r.err().contains(dryRun.equals("--dry-run") ? "dry run, nothing was written; a real run would be refused for:"
+          : "prepare cannot write what it must; nothing was changed:"), r.err());
       assertEquals(before, StoreBuilder.treeDigest(store.storeDir));
     }
   }

@@ -137,7 +137,8 @@ final class Workload {
     jsm.deleteMessage("PRUNED", 3, true);
     jsm.deleteMessage("PRUNED", 6, false);
 
-    nc.keyValueManagement().create(KeyValueConfiguration.builder().name(PURGED_BUCKET).maxHistoryPerKey(5).replicas(3).build());
+    placed("bucket " + PURGED_BUCKET, () -> nc.keyValueManagement().create(
+        KeyValueConfiguration.builder().name(PURGED_BUCKET).maxHistoryPerKey(5).replicas(3).build()));
     KeyValue kv = nc.keyValue(PURGED_BUCKET);
     for (String mode : MODES) kv.put("app.mode", mode);
     kv.put("app.cache", "warm");
@@ -160,14 +161,16 @@ final class Workload {
 
   /** A key-value bucket with history (3 revisions of one key, a deleted key) and an object in 5 chunks, both R3. */
   void keyValueAndObjects() throws Exception {
-    nc.keyValueManagement().create(KeyValueConfiguration.builder().name(KV_BUCKET).maxHistoryPerKey(5).replicas(3).build());
+    placed("bucket " + KV_BUCKET, () -> nc.keyValueManagement().create(
+        KeyValueConfiguration.builder().name(KV_BUCKET).maxHistoryPerKey(5).replicas(3).build()));
     KeyValue kv = nc.keyValue(KV_BUCKET);
     for (String mode : MODES) kv.put("app.mode", mode);
     kv.put("app.limit", payload(40));
     kv.put(RETIRED_KEY, "soon gone");
     kv.delete(RETIRED_KEY);
 
-    nc.objectStoreManagement().create(ObjectStoreConfiguration.builder(OBJECT_BUCKET).replicas(3).build());
+    placed("object store " + OBJECT_BUCKET, () -> nc.objectStoreManagement().create(
+        ObjectStoreConfiguration.builder(OBJECT_BUCKET).replicas(3).build()));
     ObjectStore objects = nc.objectStore(OBJECT_BUCKET);
     objects.put(ObjectMeta.builder(OBJECT_NAME).chunkSize(8192).build(), new ByteArrayInputStream(objectBytes()));
   }
@@ -190,8 +193,27 @@ final class Workload {
     awaitMessages("COMBINED", orders + messages("PLACED"));
   }
 
-  void stream(StreamConfiguration.Builder config) throws IOException, JetStreamApiException {
-    jsm.addStream(config.build());
+  void stream(StreamConfiguration.Builder config) {
+    StreamConfiguration built = config.build();
+    placed("stream " + built.getName(), () -> jsm.addStream(built));
+  }
+
+  /**
+   * Creates a replicated asset. A cluster that has just elected its meta leader may not yet have heard every peer's
+   * statistics and answers "no suitable peers for placement" (10005): only that is tried again, anything else fails.
+   */
+  private void placed(String what, java.util.concurrent.Callable<?> create) {
+    Await.until(Duration.ofSeconds(20), "the cluster to place " + what, () -> {
+      try {
+        create.call();
+        return null;
+      } catch (JetStreamApiException e) {
+        if (e.getApiErrorCode() == 10005) return e.getMessage();
+        throw new IllegalStateException(e);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
   }
 
   /** A pull consumer with explicit acks; {@code replicas} 0 means created without a replica count. */
