@@ -1,0 +1,254 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.nats.client.Connection;
+import io.nats.client.JetStreamApiException;
+import io.nats.client.JetStreamManagement;
+import io.nats.client.api.ConsumerInfo;
+import io.nats.client.api.MessageInfo;
+import io.nats.client.api.StreamConfiguration;
+import io.nats.client.api.StreamInfo;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The runbook's last step, js-recover restore and backup, against real servers of one generation: the store a
+ * 2.9.10 cluster's survivor left (tests/fixtures/cluster-2.9.10) is prepared and served by a standalone recovery
+ * server, and carried into a fresh 3-node cluster. What arrives is compared with what the recovery server serves:
+ * every stream with its original replica count, every message byte for byte, every consumer at its position.
+ */
+@ParameterizedClass(name = "{0}")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@MethodSource("ServerGeneration#all")
+class TransferTest {
+  static final Path FIXTURE = Path.of("tests/fixtures/cluster-2.9.10");
+
+  @TempDir static Path tmp;
+  @Parameter ServerGeneration generation;
+
+  private Path store;
+  private NatsServerProcess recovery;
+  private NatsCluster target;
+  private final Map<String, Integer> originalReplicas = new TreeMap<>();
+
+  @BeforeParameterizedClassInvocation void recoveryServerAndNewCluster() throws Exception {
+    generation.binary(); // skips this generation, with the command that fetches it, when it is not here
+    Path work = Files.createDirectories(tmp.resolve(generation.name()));
+    store = work.resolve("store");
+    StoreBuilder.copyTree(FIXTURE.resolve("store"), store);
+    Cli.Result prepared = Cli.run("prepare", store.toString());
+    assertEquals(0, prepared.exit(), prepared.all());
+    for (JsonNode s : Json.MAPPER.readTree(FIXTURE.resolve("TRUTH.json").toFile()).path("streams")) {
+      originalReplicas.put(s.path("name").asText(), s.path("replicas").asInt());
+    }
+    recovery = NatsServerProcess.standalone(generation, NatsConfig.defaults(), store, work.resolve("recovery"));
+    target = NatsCluster.start(generation, NatsConfig.defaults());
+  }
+
+  @AfterParameterizedClassInvocation void shutDown() {
+    if (target != null) target.close();
+    if (recovery != null) recovery.close();
+  }
+
+  /** Each test starts from an empty new cluster. */
+  @BeforeEach void emptyTarget() throws Exception {
+    try (Connection nc = target.connect("$G")) {
+      JetStreamManagement jsm = nc.jetStreamManagement();
+      for (String name : jsm.getStreamNames()) jsm.deleteStream(name);
+    }
+  }
+
+  private Cli.Result restore(String... more) {
+    List<String> args = new ArrayList<>(List.of("restore", "--from", recovery.clientUrl(), "--to", targetUrl()));
+    args.addAll(List.of(more));
+    args.add(store.toString());
+    return Cli.run(args.toArray(String[]::new));
+  }
+
+  private String targetUrl() {
+    return target.nodes().get(0).clientUrl();
+  }
+
+  @Test void everyStreamArrivesWithItsReplicasMessagesAndConsumers() throws Exception {
+    Cli.Result r = restore();
+
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("7 of 7 stream(s) done."), r.out());
+    assertTrue(r.out().matches("(?s).*\\$G +ORDERS +3 +restored.*"), r.out());
+    assertTrue(r.out().matches("(?s).*\\$G +SINGLE +1 +restored.*"), r.out());
+    assertTargetHoldsWhatTheRecoveryServerServes(originalReplicas.keySet());
+
+    Cli.Result again = restore();
+    assertEquals(0, again.exit(), again.all());
+    assertTrue(again.out().matches("(?s).*\\$G +ORDERS +3 +already whole.*"), again.out());
+    assertFalse(again.out().contains("restored"), again.out());
+  }
+
+  @Test void anInterruptedRestoreCompletesWhenRunAgain() throws Exception {
+    // The operator's link to the new cluster drops in the middle of ORDERS' archive.
+    try (Connection source = recovery.connect("$G"); Connection broken = target.connect("$G")) {
+      Transfer.Restore[] restore = new Transfer.Restore[1];
+      try {
+        Transfer.snapshot(source, "ORDERS", reply -> {
+          restore[0] = Transfer.Restore.open(broken, "ORDERS",
+              Transfer.targetConfig(reply.path("config"), 3, null, List.of()), reply.path("state"));
+          return chunk -> {
+            restore[0].chunk(chunk);
+            broken.close();
+          };
+        });
+      } catch (Refusal expected) {
+        // the connection closed under the relay
+      }
+    }
+
+    Cli.Result r = restore();
+
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().matches("(?s).*\\$G +ORDERS +3 +restored.*"), r.out());
+    assertTargetHoldsWhatTheRecoveryServerServes(originalReplicas.keySet());
+  }
+
+  @Test void aStreamTheTargetAlreadyHasIsRefusedAndLeftAloneUnlessReplaced() throws Exception {
+    try (Connection nc = target.connect("$G")) {
+      nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("ORDERS").subjects("elsewhere.>").replicas(3).build());
+      nc.jetStream().publish("elsewhere.1", "the new cluster's own".getBytes());
+    }
+
+    Cli.Result r = restore();
+
+    assertEquals(1, r.exit(), r.all());
+    assertTrue(r.out().matches("(?s).*\\$G +ORDERS +3 +refused.*"), r.out());
+    assertTrue(r.out().contains("NOT DONE $G > ORDERS: the target already has a stream ORDERS that differs (messages 20 at the "
+        + "source, 1 at the target"), r.out());
+    assertTrue(r.out().contains("Rerun with --replace"), r.out());
+    assertTrue(r.out().contains("6 of 7 stream(s) done"), r.out());
+    try (Connection nc = target.connect("$G")) {
+      StreamInfo left = nc.jetStreamManagement().getStreamInfo("ORDERS");
+      assertEquals(1, left.getStreamState().getMsgCount(), "the target's own stream was changed");
+      assertEquals(List.of("elsewhere.>"), left.getConfiguration().getSubjects());
+    }
+
+    Cli.Result replaced = restore("--replace");
+    assertEquals(0, replaced.exit(), replaced.all());
+    assertTargetHoldsWhatTheRecoveryServerServes(originalReplicas.keySet());
+  }
+
+  @Test void aTargetWithoutJetStreamOrWithWrongCredentialsFailsEveryStreamClearly() throws Exception {
+    NatsConfig auth = NatsConfig.defaults().withAccount("APP", "app", "app-secret").withSystemAccount("SYS", "sys", "sys-secret");
+    try (NatsServerProcess other = NatsServerProcess.standalone(generation, auth, tmp.resolve(generation.name() + "-other-store"),
+        tmp.resolve(generation.name() + "-other"))) {
+      String hostPort = other.clientUrl().replace("nats://", "");
+
+      Cli.Result wrong = Cli.run("restore", "--from", recovery.clientUrl(), "--to", "nats://app:not-the-password@" + hostPort, store.toString());
+      Cli.Result noJetStream = Cli.run("restore", "--from", recovery.clientUrl(), "--to", "nats://sys:sys-secret@" + hostPort,
+          store.toString());
+
+      assertEquals(1, wrong.exit(), wrong.all());
+      assertTrue(wrong.out().contains("NOT DONE $G > ORDERS: cannot connect to nats://" + hostPort + ": "), wrong.out());
+      assertTrue(wrong.out().toLowerCase().contains("authorization violation"), wrong.out());
+      assertTrue(wrong.out().contains("0 of 7 stream(s) done"), wrong.out());
+      assertEquals(1, noJetStream.exit(), noJetStream.all());
+      assertTrue(noJetStream.out().contains("NOT DONE $G > ORDERS: "), noJetStream.out());
+      assertTrue(noJetStream.out().matches("(?s).*NOT DONE \\$G > ORDERS: [^\\n]*(JetStream|jetstream).*"), noJetStream.out());
+      assertTrue(noJetStream.out().contains("0 of 7 stream(s) done"), noJetStream.out());
+      for (Cli.Result r : List.of(wrong, noJetStream)) {
+        assertFalse(r.all().contains("not-the-password") || r.all().contains("sys-secret"), "a target password was printed: " + r.all());
+      }
+      try (Connection nc = other.connect("APP")) {
+        assertEquals(List.of(), nc.jetStreamManagement().getStreamNames(), "something arrived");
+      }
+    }
+  }
+
+  @Test void aBackupLaidOutAsTheNatsCliWritesItRestoresThroughFromBackup() throws Exception {
+    Path backup = tmp.resolve(generation.name() + "-backup");
+
+    Cli.Result written = Cli.run("backup", "--from", recovery.clientUrl(), store.toString(), backup.toString());
+
+    assertEquals(0, written.exit(), written.all());
+    assertTrue(written.out().contains("7 of 7 stream(s) done."), written.out());
+    for (var e : originalReplicas.entrySet()) {
+      Path folder = backup.resolve(e.getKey());
+      JsonNode request = Json.MAPPER.readTree(folder.resolve("backup.json").toFile());
+      assertEquals(e.getKey(), request.path("config").path("name").asText());
+      assertEquals(e.getValue().intValue(), request.path("config").path("num_replicas").asInt(), e.getKey() + " lost its replica count");
+      assertTrue(request.path("state").has("last_seq"), request.toString());
+      byte[] archive = Files.readAllBytes(folder.resolve("stream.tar.s2"));
+      assertEquals("ff06000053327354774f", HexFormat.of().formatHex(archive, 0, 10), "not an s2 stream as the server writes it");
+    }
+
+    Cli.Result r = Cli.run("restore", "--from-backup", backup.toString(), "--to", targetUrl());
+
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("7 of 7 stream(s) done."), r.out());
+    assertTargetHoldsWhatTheRecoveryServerServes(originalReplicas.keySet());
+  }
+
+  @Test void olderTargetsThanTheSourceAreRefusedBeforeAnythingIsSent() {
+    assertEquals(null, Transfer.versionRefusal("2.10.27", "2.15.1"));
+    assertEquals(null, Transfer.versionRefusal("2.9.10", "2.9.10"));
+    String refusal = Transfer.versionRefusal("2.15.1", "2.10.27");
+    assertTrue(refusal.contains("the target runs nats-server 2.10.27, older than the source's 2.15.1"), refusal);
+  }
+
+  /** Every stream in the target with its original replicas, every message byte for byte, every consumer at its position. */
+  private void assertTargetHoldsWhatTheRecoveryServerServes(Iterable<String> streams) throws Exception {
+    try (Connection from = recovery.connect("$G"); Connection to = target.connect("$G")) {
+      JetStreamManagement source = from.jetStreamManagement(), restored = to.jetStreamManagement();
+      for (String stream : streams) {
+        StreamInfo want = source.getStreamInfo(stream), got = restored.getStreamInfo(stream);
+        assertEquals(originalReplicas.get(stream).intValue(), got.getConfiguration().getReplicas(), stream + " replicas");
+        assertEquals(originalReplicas.get(stream) - 1, got.getClusterInfo().getReplicas() == null ? 0 : got.getClusterInfo().getReplicas().size(),
+            stream + " peers");
+        assertEquals(want.getStreamState().getMsgCount(), got.getStreamState().getMsgCount(), stream + " messages");
+        assertEquals(messages(source, want), messages(restored, got), stream + " messages differ");
+        assertEquals(positions(source.getConsumers(stream)), positions(restored.getConsumers(stream)), stream + " consumers");
+      }
+    }
+  }
+
+  /** seq, subject, headers, payload and time of every message; deleted sequences as such. */
+  private static List<String> messages(JetStreamManagement jsm, StreamInfo info) throws Exception {
+    List<String> all = new ArrayList<>();
+    String stream = info.getConfiguration().getName();
+    for (long seq = info.getStreamState().getFirstSequence(); seq <= info.getStreamState().getLastSequence(); seq++) {
+      try {
+        MessageInfo m = jsm.getMessage(stream, seq);
+        all.add(seq + " " + m.getSubject() + " " + (m.getHeaders() == null ? "{}" : new TreeMap<>(m.getHeaders().entrySet().stream()
+            .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)))) + " "
+            + Base64.getEncoder().encodeToString(m.getData() == null ? new byte[0] : m.getData()) + " " + m.getTime().toInstant());
+      } catch (JetStreamApiException deleted) {
+        all.add(seq + " deleted (" + deleted.getApiErrorCode() + ")");
+      }
+    }
+    return all;
+  }
+
+  private static Map<String, String> positions(List<ConsumerInfo> consumers) {
+    Map<String, String> p = new TreeMap<>();
+    for (ConsumerInfo c : consumers) {
+      p.put(c.getName(), "delivered " + c.getDelivered().getConsumerSequence() + "/" + c.getDelivered().getStreamSequence()
+          + " ack floor " + c.getAckFloor().getConsumerSequence() + "/" + c.getAckFloor().getStreamSequence()
+          + " pending " + c.getNumPending() + " ack pending " + c.getNumAckPending());
+    }
+    return p;
+  }
+}
