@@ -24,8 +24,9 @@
  *        <store>/recovery.conf, a loopback-only standalone server config for this store.
  *   6. js-recover verify --keep-running /recovery/store
  *        starts nats-server on recovery.conf and proves every stream and consumer loaded
- *   7. nats account backup, then nats stream restore ... --replicas N into a new cluster
- *      (prepare prints every command, with ports, users and original replica counts).
+ *   7. js-recover restore --from nats://127.0.0.1:<port> --to <new cluster> /recovery/store
+ *        every stream with its consumers and original replica count, checked at both ends
+ *      (or js-recover backup to files first; or the nats CLI, as prepare prints it).
  *
  * Sections, in the order data flows:
  *   1. Model of a store     accounts, streams, consumers, their meta files, Raft folders
@@ -1855,7 +1856,9 @@ final class Transfer {
   static final java.time.Duration SETTLE_TIMEOUT = java.time.Duration.ofSeconds(20);
   /** Every version's default; not window_size, which only 2.12.5+ know (2.12.0-2.12.4 reject it). */
   static final int CHUNK_SIZE = 128 * 1024;
-  static final int STREAM_NOT_FOUND = 10059;
+  static final int STREAM_NOT_FOUND = 10059, RESTORE_PENDING = 10130;
+  /** A target gives up a restore that got no chunk for about 5 s: an interrupted run's, say. */
+  static final java.time.Duration STALLED_RESTORE = java.time.Duration.ofSeconds(30);
 
   /** One consumer's position: what it delivered, what is acknowledged, what is left. */
   record Position(long delivered, long deliveredStream, long ackFloor, long ackFloorStream, long numPending,
@@ -1875,6 +1878,9 @@ final class Transfer {
   /** What both ends must agree on: the stream's state and every consumer's position. */
   record Shape(long messages, long firstSeq, long lastSeq, long numDeleted, Map<String, Position> consumers) {
     // consumers is null when unknown (a backup the nats CLI wrote): then only the stream's state is compared.
+    /** No message was ever stored and no consumer exists: what an interrupted restore leaves in a cluster. */
+    boolean empty() { return lastSeq == 0 && consumers != null && consumers.isEmpty(); }
+
     static Shape of(JsonNode state, Map<String, Position> consumers) {
       return new Shape(state.path("messages").asLong(), state.path("first_seq").asLong(), state.path("last_seq").asLong(),
           state.path("num_deleted").asLong(), consumers);
@@ -1889,7 +1895,7 @@ final class Transfer {
       for (int i = 0; i < names.length; i++) {
         if (numbers[i][0] != numbers[i][1]) d.add(names[i] + " " + numbers[i][0] + " at the source, " + numbers[i][1] + " at the target");
       }
-      if (consumers == null) return d;
+      if (consumers == null || target.consumers == null) return d;
       for (var c : consumers.entrySet()) {
         Position there = target.consumers.get(c.getKey());
         if (there == null) d.add("consumer " + c.getKey() + " missing at the target");
@@ -2010,16 +2016,17 @@ final class Transfer {
         io.nats.client.Message m = chunks.nextMessage(CHUNK_TIMEOUT);
         if (m == null) throw new Refusal("the source sent no snapshot data for " + CHUNK_TIMEOUT.toSeconds() + " s after " + total + " bytes");
         byte[] data = m.getData() == null ? new byte[0] : m.getData();
-        if (data.length == 0 && m.getReplyTo() == null) {
+        boolean acked = m.getReplyTo() != null && !m.getReplyTo().isEmpty(); // jnats gives "" for no reply
+        if (data.length == 0 && !acked) {
           // The end: 2.9 sends an empty message, 2.10+ one with status 204, or 408/500 when the snapshot failed.
           if (m.isStatusMessage() && m.getStatus().getCode() != 204) {
             throw new Refusal("the source ended the snapshot with " + m.getStatus().getCode() + " " + m.getStatus().getMessage());
           }
           return total;
         }
-        sink.chunk(data);
+        if (data.length > 0) sink.chunk(data); // never relay an empty chunk: to a restore, empty means the end
         total += data.length;
-        if (m.getReplyTo() != null) source.publish(m.getReplyTo(), null);
+        if (acked) source.publish(m.getReplyTo(), null);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -2044,8 +2051,20 @@ final class Transfer {
       ObjectNode ask = Json.NODES.objectNode();
       ask.set("config", config);
       ask.set("state", state);
-      JsonNode reply = request(target, "$JS.API.STREAM.RESTORE." + stream, bytes(ask), API_TIMEOUT);
-      return new Restore(target, reply.path("deliver_subject").asText());
+      long deadline = System.nanoTime() + STALLED_RESTORE.toNanos();
+      while (true) {
+        JsonNode reply = reply(target, "$JS.API.STREAM.RESTORE." + stream, bytes(ask), API_TIMEOUT);
+        if (!reply.has("error")) return new Restore(target, reply.path("deliver_subject").asText());
+        // An interrupted run's restore holds the name until the target gives it up as stalled; a cluster then
+        // leaves the stream behind, empty: nothing in it to lose.
+        if (reply.path("error").path("err_code").asInt() != RESTORE_PENDING || System.nanoTime() > deadline) {
+          throw new Refusal(apiError(reply).getMessage() + (reply.path("error").path("err_code").asInt() == RESTORE_PENDING
+              ? ": a restore of this stream is still pending in the target (an interrupted run?); run again in a minute" : ""));
+        }
+        Shape there = shape(target, stream);
+        if (there != null && there.empty()) delete(target, stream);
+        pause();
+      }
     }
 
     @Override public void chunk(byte[] bytes) throws Refusal {
@@ -2143,12 +2162,16 @@ final class Transfer {
       List<String> d = there == null ? List.of(notYet == null ? "the stream is missing at the target" : notYet.getMessage())
           : source.differences(there);
       if (d.isEmpty() || System.nanoTime() > deadline) return d;
-      try {
-        Thread.sleep(200);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return d;
-      }
+      pause();
+    }
+  }
+
+  private static void pause() throws Refusal {
+    try {
+      Thread.sleep(250);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Refusal("interrupted");
     }
   }
 }
@@ -2271,7 +2294,7 @@ final class StoreSource {
   final RecoveryConfig.Settings conf;
   final List<RecoveryPlan.OriginalReplicas> streams;
 
-  StoreSource(Path storeDir, String account) throws IOException, Refusal {
+  StoreSource(Path storeDir, String account, List<String> only) throws IOException, Refusal {
     store = StoreWalker.walk(storeDir, null); // names and replica counts need no key: the manifest has them
     conf = RecoveryConfig.read(RecoveryConfig.path(store));
     if (conf == null) {
@@ -2286,7 +2309,10 @@ final class StoreSource {
     if (account != null && !accounts.contains(account)) {
       throw new Refusal("the store has no streams in account " + account + "; its accounts with streams: " + String.join(", ", accounts));
     }
-    streams = all.stream().filter(s -> account == null || s.account().equals(account)).toList();
+    streams = all.stream().filter(s -> (account == null || s.account().equals(account))
+        && (only.isEmpty() || only.contains(s.stream()))).toList();
+    List<String> unknown = only.stream().filter(n -> streams.stream().noneMatch(s -> s.stream().equals(n))).toList();
+    if (!unknown.isEmpty()) throw new Refusal("no stream " + String.join(", ", unknown) + " in the store" + (account == null ? "" : " in account " + account));
   }
 
   List<String> accounts() { return streams.stream().map(RecoveryPlan.OriginalReplicas::account).distinct().toList(); }
@@ -2395,7 +2421,7 @@ final class Delivery {
       if (there != null) {
         List<String> d = want.differences(there);
         if (d.isEmpty()) return new Outcome(account, stream, replicas, Outcome.Result.ALREADY_WHOLE, 0, 0, "already in the target, whole");
-        if (!replace) {
+        if (!replace && !there.empty()) {
           return new Outcome(account, stream, replicas, Outcome.Result.REFUSED, 0, 0, "the target already has a stream " + stream
               + " that differs (" + String.join("; ", d) + "); it was left as it is. Rerun with --replace to delete the "
               + "target's copy and restore this one.");
@@ -3086,6 +3112,21 @@ final class VerifyCommand implements Callable<Integer> {
   }
 }
 
+/** The recovery server serving a prepared store, and which of its streams go. */
+final class SourceOptions {
+  @Option(names = "--from", paramLabel = "URL", description = "the recovery server serving the store "
+      + "(js-recover verify --keep-running prints it)")
+  String from;
+
+  @Option(names = "--account", paramLabel = "A", description = "the account whose streams go (needed when the store has several)")
+  String account;
+
+  @Option(names = "--stream", paramLabel = "S", description = "only stream S (repeatable; default: every stream of the account)")
+  List<String> streams = new ArrayList<>();
+
+  StoreSource open(Path storeDir) throws IOException, Refusal { return new StoreSource(storeDir, account, streams); }
+}
+
 /** The new cluster, reached as the nats CLI reaches it. Its credentials are never printed or written. */
 final class TargetOptions {
   @Option(names = "--to", required = true, paramLabel = "URL",
@@ -3126,18 +3167,13 @@ final class RestoreCommand implements Callable<Integer> {
       description = "the prepared store (names the streams and their original replica counts; recovery.conf its users)")
   Path storeDir;
 
-  @Option(names = "--from", paramLabel = "URL", description = "the recovery server serving the store "
-      + "(js-recover verify --keep-running prints it)")
-  String from;
+  @CommandLine.Mixin SourceOptions source;
 
   @Option(names = "--from-backup", paramLabel = "DIR", description = "restore from a folder js-recover backup (or the "
       + "nats CLI) wrote, instead of from the recovery server")
   Path fromBackup;
 
   @CommandLine.Mixin TargetOptions target;
-
-  @Option(names = "--account", paramLabel = "A", description = "the account whose streams go (needed when the store has several)")
-  String account;
 
   @Option(names = "--replicas", paramLabel = "N", description = "restore every stream with N replicas instead of its original count")
   Integer replicas;
@@ -3169,23 +3205,23 @@ final class RestoreCommand implements Callable<Integer> {
         outcomes = BackupFolder.restore(fromBackup, new Delivery(to, replace, err, terminal), replicas, cluster, tags);
       }
     } else {
-      StoreSource source = new StoreSource(storeDir, account);
-      String url = source.serverUrl(from);
+      StoreSource store = source.open(storeDir);
+      String url = store.serverUrl(source.from);
       outcomes = new ArrayList<>();
       io.nats.client.Connection to = null;
       try {
         to = target.connect();
       } catch (Refusal r) {
-        for (var s : source.streams) outcomes.add(new Outcome(s.account(), s.stream(), n(s), Outcome.Result.FAILED, 0, 0, r.getMessage()));
+        for (var s : store.streams) outcomes.add(new Outcome(s.account(), s.stream(), n(s), Outcome.Result.FAILED, 0, 0, r.getMessage()));
       }
       if (to != null) {
         try (io.nats.client.Connection target = to) {
           Delivery delivery = new Delivery(target, replace, err, terminal);
-          for (String acc : source.accounts()) {
-            List<RecoveryPlan.OriginalReplicas> streams = source.streams(acc);
+          for (String acc : store.accounts()) {
+            List<RecoveryPlan.OriginalReplicas> streams = store.streams(acc);
             io.nats.client.Connection from;
             try {
-              from = source.connect(url, acc);
+              from = store.connect(url, acc);
             } catch (Refusal r) {
               for (var s : streams) outcomes.add(new Outcome(acc, s.stream(), n(s), Outcome.Result.FAILED, 0, 0, "source: " + r.getMessage()));
               continue;
@@ -3241,31 +3277,26 @@ final class BackupCommand implements Callable<Integer> {
   @Parameters(index = "1", paramLabel = "<backup-dir>", description = "where the stream folders go (created if missing)")
   Path backupDir;
 
-  @Option(names = "--from", paramLabel = "URL", description = "the recovery server serving the store "
-      + "(js-recover verify --keep-running prints it)")
-  String from;
-
-  @Option(names = "--account", paramLabel = "A", description = "the account whose streams are written (needed when the store has several)")
-  String account;
+  @CommandLine.Mixin SourceOptions source;
 
   @Option(names = "--json", description = "print one JSON document of the outcomes instead of the table")
   boolean json;
 
   @Override public Integer call() throws Exception {
-    StoreSource source = new StoreSource(storeDir, account);
-    String url = source.serverUrl(from);
+    StoreSource store = source.open(storeDir);
+    String url = store.serverUrl(source.from);
     PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
     List<Outcome> outcomes = new ArrayList<>();
-    for (String acc : source.accounts()) {
+    for (String acc : store.accounts()) {
       io.nats.client.Connection from;
       try {
-        from = source.connect(url, acc);
+        from = store.connect(url, acc);
       } catch (Refusal r) {
-        for (var s : source.streams(acc)) outcomes.add(new Outcome(acc, s.stream(), s.replicas(), Outcome.Result.FAILED, 0, 0, r.getMessage()));
+        for (var s : store.streams(acc)) outcomes.add(new Outcome(acc, s.stream(), s.replicas(), Outcome.Result.FAILED, 0, 0, r.getMessage()));
         continue;
       }
       try (from) {
-        for (var s : source.streams(acc)) outcomes.add(BackupFolder.write(from, s, backupDir, err, System.console() != null));
+        for (var s : store.streams(acc)) outcomes.add(BackupFolder.write(from, s, backupDir, err, System.console() != null));
       }
     }
     return RestoreCommand.report(outcomes, out, json) ? 0 : 1;
