@@ -2061,8 +2061,12 @@ final class Transfer {
           throw new Refusal(apiError(reply).getMessage() + (reply.path("error").path("err_code").asInt() == RESTORE_PENDING
               ? ": a restore of this stream is still pending in the target (an interrupted run?); run again in a minute" : ""));
         }
-        Shape there = shape(target, stream);
-        if (there != null && there.empty()) delete(target, stream);
+        try {
+          Shape there = shape(target, stream);
+          if (there != null && there.empty()) delete(target, stream);
+        } catch (Refusal settling) {
+          // the leftover is being created and has no leader yet: ask again
+        }
         pause();
       }
     }
