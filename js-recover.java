@@ -1847,7 +1847,8 @@ final class LoadCheck {
 // =================================================================================================
 
 final class Transfer {
-  static final java.time.Duration API_TIMEOUT = java.time.Duration.ofSeconds(10);
+  /** The nats CLI's default too. */
+  static final java.time.Duration API_TIMEOUT = java.time.Duration.ofSeconds(5);
   /** Longer than any server waits between two chunks (2.12.5+: 5 s without a free window slot). */
   static final java.time.Duration CHUNK_TIMEOUT = java.time.Duration.ofSeconds(30);
   /** The target builds the stream from the archive before it answers the last request (jsm.go waits 1 h too). */
@@ -2402,6 +2403,10 @@ final class Delivery {
     long restore(Progress progress) throws IOException, Refusal;
   }
 
+  /** A stream restored whose arrival is still to be checked. */
+  private record Unchecked(Outcome outcome, Transfer.Shape want) {}
+
+  private final List<Unchecked> unchecked = new ArrayList<>();
   private final io.nats.client.Connection target;
   private final boolean replace;
   private final PrintWriter err;
@@ -2435,17 +2440,38 @@ final class Delivery {
       progress = new Progress(err, terminal, account + " > " + stream);
       long bytes = body.restore(progress);
       progress.done();
-      List<String> d = Transfer.awaitSameShape(target, stream, want);
-      if (!d.isEmpty()) {
-        return new Outcome(account, stream, replicas, Outcome.Result.FAILED, bytes, progress.seconds(),
-            "arrived different: " + String.join("; ", d));
-      }
-      return new Outcome(account, stream, replicas, Outcome.Result.RESTORED, bytes, progress.seconds(), "checked: " + summary(want));
-    } catch (Refusal | IOException e) {
+      Outcome restored = new Outcome(account, stream, replicas, Outcome.Result.RESTORED, bytes, progress.seconds(),
+          "checked: " + summary(want));
+      unchecked.add(new Unchecked(restored, want));
+      return restored;
+    } catch (Refusal | IOException | IllegalStateException e) { // jnats: IllegalStateException once a connection closed
       if (progress != null) progress.done();
       return new Outcome(account, stream, replicas, Outcome.Result.FAILED, progress == null ? 0 : progress.bytes(),
           progress == null ? 0 : progress.seconds(), e.getMessage());
     }
+  }
+
+  /**
+   * The outcomes, with every stream restored so far checked against what the source held. Checked at the end, not
+   * one by one, so that the new streams' and consumers' leader elections (seconds each) overlap.
+   */
+  List<Outcome> checked(List<Outcome> outcomes) {
+    List<Outcome> result = new ArrayList<>(outcomes);
+    for (Unchecked u : unchecked) {
+      Outcome o = u.outcome();
+      List<String> d;
+      try {
+        d = Transfer.awaitSameShape(target, o.stream(), u.want());
+      } catch (Refusal e) {
+        d = List.of(e.getMessage());
+      }
+      if (!d.isEmpty()) {
+        result.set(result.indexOf(o), new Outcome(o.account(), o.stream(), o.replicas(), Outcome.Result.FAILED, o.bytes(),
+            o.seconds(), "arrived different: " + String.join("; ", d)));
+      }
+    }
+    unchecked.clear();
+    return result;
   }
 
   static String summary(Transfer.Shape s) {
@@ -3206,7 +3232,8 @@ final class RestoreCommand implements Callable<Integer> {
     List<Outcome> outcomes;
     if (fromBackup != null) {
       try (io.nats.client.Connection to = target.connect()) {
-        outcomes = BackupFolder.restore(fromBackup, new Delivery(to, replace, err, terminal), replicas, cluster, tags);
+        Delivery delivery = new Delivery(to, replace, err, terminal);
+        outcomes = delivery.checked(BackupFolder.restore(fromBackup, delivery, replicas, cluster, tags));
       }
     } else {
       StoreSource store = source.open(storeDir);
@@ -3234,6 +3261,7 @@ final class RestoreCommand implements Callable<Integer> {
               for (var s : streams) outcomes.add(restore(delivery, from, s));
             }
           }
+          outcomes = delivery.checked(outcomes);
         }
       }
     }

@@ -109,6 +109,10 @@ class TransferTest {
     assertEquals(0, again.exit(), again.all());
     assertTrue(again.out().matches("(?s).*\\$G +ORDERS +3 +already whole.*"), again.out());
     assertFalse(again.out().contains("restored"), again.out());
+    JsonNode json = Json.MAPPER.readTree(restore("--json").out());
+    assertTrue(json.path("done").asBoolean(), json.toString());
+    assertEquals(7, json.path("streams").size(), json.toString());
+    for (JsonNode s : json.path("streams")) assertEquals("already_whole", s.path("outcome").asText(), s.toString());
   }
 
   @Test void anInterruptedRestoreCompletesWhenRunAgain() throws Exception {
@@ -169,9 +173,12 @@ class TransferTest {
       assertEquals(List.of("elsewhere.>"), left.getConfiguration().getSubjects());
     }
 
-    Cli.Result replaced = restore("--replace", "--stream", "ORDERS");
+    Cli.Result replaced = restore("--replace", "--stream", "ORDERS", "--cluster", NatsCluster.NAME);
     assertEquals(0, replaced.exit(), replaced.all());
     assertTargetHoldsWhatTheRecoveryServerServes(List.of("ORDERS", "SINGLE"));
+    try (Connection nc = target.connect("$G")) {
+      assertEquals(NatsCluster.NAME, nc.jetStreamManagement().getStreamInfo("ORDERS").getConfiguration().getPlacement().getCluster());
+    }
   }
 
   @Test void aTargetWithoutJetStreamOrWithWrongCredentialsFailsEveryStreamClearly() throws Exception {
@@ -231,6 +238,65 @@ class TransferTest {
     assertTrue(r.out().contains("1 of 1 stream(s) done."), r.out());
     assertTrue(r.out().contains("2 consumer(s) at their positions"), r.out());
     assertTargetHoldsWhatTheRecoveryServerServes(List.of("ORDERS", "SINGLE"));
+  }
+
+  @Test void eachAccountRestoresWithItsOwnRecoveryUserIntoItsOwnTargetAccount() throws Exception {
+    // Two accounts with a stream of the same name: each must land in its own account of the new deployment.
+    Path work = tmp.resolve(generation.name() + "-accounts");
+    Path accountsStore = work.resolve("store");
+    NatsConfig original = NatsConfig.defaults().withAccount("A", "a", "a-pw").withAccount("B", "b", "b-pw");
+    try (NatsServerProcess before = NatsServerProcess.standalone(generation, original, accountsStore, work.resolve("before"))) {
+      for (String account : List.of("A", "B")) {
+        try (Connection nc = before.connect(account)) {
+          nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("ORDERS").subjects("orders.>").build());
+          for (int i = 0; i < (account.equals("A") ? 3 : 5); i++) nc.jetStream().publish("orders." + i, (account + i).getBytes());
+        }
+      }
+      before.stop();
+    }
+    assertEquals(0, Cli.run("prepare", accountsStore.toString()).exit());
+    RecoveryConfig.Settings conf = RecoveryConfig.read(accountsStore.resolve("recovery.conf"));
+    NatsConfig recoveryUsers = NatsConfig.defaults()
+        .withAccount("A", conf.login("A").user(), conf.login("A").password())
+        .withAccount("B", conf.login("B").user(), conf.login("B").password());
+    NatsConfig newDeployment = NatsConfig.defaults().withAccount("A", "new-a", "new-a-pw").withAccount("B", "new-b", "new-b-pw");
+    try (NatsServerProcess source = NatsServerProcess.standalone(generation, recoveryUsers, accountsStore, work.resolve("recovery"));
+        NatsServerProcess to = NatsServerProcess.standalone(generation, newDeployment, work.resolve("target-store"), work.resolve("target"))) {
+      String hostPort = to.clientUrl().replace("nats://", "");
+
+      Cli.Result a = Cli.run("restore", "--from", source.clientUrl(), "--to", "nats://new-a:new-a-pw@" + hostPort, "--account", "A",
+          accountsStore.toString());
+      Cli.Result b = Cli.run("restore", "--from", source.clientUrl(), "--to", "nats://new-b:new-b-pw@" + hostPort, "--account", "B",
+          accountsStore.toString());
+
+      assertEquals(0, a.exit(), a.all());
+      assertEquals(0, b.exit(), b.all());
+      assertTrue(a.out().matches("(?s).*A +ORDERS +1 +restored.*"), a.out());
+      for (String account : List.of("A", "B")) {
+        try (Connection from = source.connect(account); Connection arrived = to.connect(account)) {
+          JetStreamManagement want = from.jetStreamManagement(), got = arrived.jetStreamManagement();
+          assertEquals(messages(want, want.getStreamInfo("ORDERS")), messages(got, got.getStreamInfo("ORDERS")), account);
+        }
+      }
+      try (Connection nc = to.connect("B")) {
+        assertEquals(5, nc.jetStreamManagement().getStreamInfo("ORDERS").getStreamState().getMsgCount());
+      }
+      assertFalse(a.all().contains("new-a-pw") || a.all().contains(conf.login("A").password()), "a password was printed: " + a.all());
+    }
+  }
+
+  @Test void theTargetConfigIsTheSourcesWithTheNewReplicasAndPlacement() throws Exception {
+    JsonNode source = Json.MAPPER.readTree("{\"name\":\"ORDERS\",\"num_replicas\":1,\"placement\":{\"cluster\":\"OLD\"},"
+        + "\"max_bytes\":18446744073709551615,\"future_field\":true}");
+
+    JsonNode placed = Transfer.targetConfig(source, 3, "C2", List.of("ssd", "eu"));
+    JsonNode unplaced = Transfer.targetConfig(source, 5, null, List.of());
+
+    assertEquals("{\"name\":\"ORDERS\",\"num_replicas\":3,\"max_bytes\":18446744073709551615,\"future_field\":true,"
+        + "\"placement\":{\"cluster\":\"C2\",\"tags\":[\"ssd\",\"eu\"]}}", placed.toString());
+    assertEquals(5, unplaced.path("num_replicas").asInt());
+    assertFalse(unplaced.has("placement"), unplaced.toString());
+    assertEquals(1, source.path("num_replicas").asInt(), "the source config was changed");
   }
 
   @Test void olderTargetsThanTheSourceAreRefusedBeforeAnythingIsSent() {
