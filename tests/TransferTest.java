@@ -285,6 +285,61 @@ class TransferTest {
     }
   }
 
+  @Test void aTargetBehindTlsAndAnNkeyIsReachedAsTheNatsCliReachesIt() throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve(generation.name() + "-tls"));
+    openssl(dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=test-ca");
+    Files.writeString(dir.resolve("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+    for (String who : List.of("server", "client")) {
+      openssl(dir, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", who + ".key", "-out", who + ".csr", "-subj", "/CN=" + who);
+      openssl(dir, "x509", "-req", "-in", who + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", who + ".pem",
+          "-days", "1", "-extfile", "san.ext");
+    }
+    openssl(dir, "rsa", "-in", "client.key", "-traditional", "-out", "client-traditional.key");
+    io.nats.client.NKey user = io.nats.client.NKey.createUser(null);
+    Path seed = dir.resolve("user.nk");
+    Files.writeString(seed, new String(user.getSeed()) + "\n");
+    String extra = "tls { cert_file: " + NatsConfig.quote(dir.resolve("server.pem").toString()) + ", key_file: "
+        + NatsConfig.quote(dir.resolve("server.key").toString()) + ", ca_file: " + NatsConfig.quote(dir.resolve("ca.pem").toString())
+        + ", verify: true }\nauthorization { users: [ { nkey: " + new String(user.getPublicKey()) + " } ] }\n";
+    try (NatsServerProcess to = NatsServerProcess.start(generation, "tls-target", NatsConfig.defaults(), dir.resolve("store"), extra,
+        dir.resolve("server"))) {
+      List<String> tls = List.of("--nkey", seed.toString(), "--tlsca", dir.resolve("ca.pem").toString(),
+          "--tlscert", dir.resolve("client.pem").toString());
+      List<String> args = new ArrayList<>(List.of("restore", "--from", recovery.clientUrl(), "--to", to.clientUrl(), "--stream", "ORDERS"));
+      args.addAll(tls);
+
+      Cli.Result withoutKey = Cli.run(concat(args, store.toString()));
+      Cli.Result traditionalKey = Cli.run(concat(args, "--tlskey", dir.resolve("client-traditional.key").toString(), "--replicas", "1",
+          store.toString()));
+      Cli.Result r = Cli.run(concat(args, "--tlskey", dir.resolve("client.key").toString(), "--replicas", "1", store.toString()));
+
+      assertEquals(1, withoutKey.exit(), withoutKey.all());
+      assertTrue(withoutKey.out().contains("NOT DONE $G > ORDERS: cannot use the credentials or TLS files given: --tlscert and "
+          + "--tlskey go together"), withoutKey.out());
+      assertEquals(1, traditionalKey.exit(), traditionalKey.all());
+      assertTrue(traditionalKey.out().contains("NOT DONE $G > ORDERS: cannot use the credentials or TLS files given: "
+          + dir.resolve("client-traditional.key") + " is not a PKCS#8 PEM key (BEGIN PRIVATE KEY); convert it with: openssl pkcs8"),
+          traditionalKey.out());
+      assertEquals(0, r.exit(), r.all());
+      assertTrue(r.out().matches("(?s).*\\$G +ORDERS +1 +restored.*"), r.out());
+      assertFalse(r.all().contains(new String(user.getSeed())), "the seed was printed");
+    }
+  }
+
+  private static String[] concat(List<String> args, String... more) {
+    List<String> all = new ArrayList<>(args);
+    all.addAll(List.of(more));
+    return all.toArray(String[]::new);
+  }
+
+  private static void openssl(Path dir, String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of("openssl"));
+    command.addAll(List.of(args));
+    Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertEquals(0, p.waitFor(), String.join(" ", command) + ": " + out);
+  }
+
   @Test void theTargetConfigIsTheSourcesWithTheNewReplicasAndPlacement() throws Exception {
     JsonNode source = Json.MAPPER.readTree("{\"name\":\"ORDERS\",\"num_replicas\":1,\"placement\":{\"cluster\":\"OLD\"},"
         + "\"max_bytes\":18446744073709551615,\"future_field\":true}");
