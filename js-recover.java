@@ -1858,7 +1858,7 @@ final class Transfer {
   /** Every version's default; not window_size, which only 2.12.5+ know (2.12.0-2.12.4 reject it). */
   static final int CHUNK_SIZE = 128 * 1024;
   static final int STREAM_NOT_FOUND = 10059, RESTORE_PENDING = 10130;
-  /** A target gives up a restore that got no chunk for about 5 s: an interrupted run's, say. */
+  /** A target gives up a restore that gets no more chunks (an interrupted run's): after about 10 s on 2.9 and 2.10. */
   static final java.time.Duration STALLED_RESTORE = java.time.Duration.ofSeconds(30);
 
   /** One consumer's position: what it delivered, what is acknowledged, what is left. */
@@ -1870,15 +1870,25 @@ final class Transfer {
           info.path("num_pending").asLong(), info.path("num_ack_pending").asLong());
     }
 
+    /** As the server's consumer info has it, so that {@link #of} reads it back. */
+    ObjectNode toJson() {
+      ObjectNode o = Json.NODES.objectNode();
+      o.putObject("delivered").put("consumer_seq", delivered).put("stream_seq", deliveredStream);
+      o.putObject("ack_floor").put("consumer_seq", ackFloor).put("stream_seq", ackFloorStream);
+      return o.put("num_pending", numPending).put("num_ack_pending", numAckPending);
+    }
+
     @Override public String toString() {
       return "delivered " + delivered + "/" + deliveredStream + ", ack floor " + ackFloor + "/" + ackFloorStream
           + ", pending " + numPending + ", ack pending " + numAckPending;
     }
   }
 
-  /** What both ends must agree on: the stream's state and every consumer's position. */
+  /**
+   * What both ends must agree on: the stream's state and every consumer's position. consumers is null when
+   * unknown (a backup the nats CLI wrote): then only the stream's state is compared.
+   */
   record Shape(long messages, long firstSeq, long lastSeq, long numDeleted, Map<String, Position> consumers) {
-    // consumers is null when unknown (a backup the nats CLI wrote): then only the stream's state is compared.
     /** No message was ever stored and no consumer exists: what an interrupted restore leaves in a cluster. */
     boolean empty() { return lastSeq == 0 && consumers != null && consumers.isEmpty(); }
 
@@ -1911,18 +1921,13 @@ final class Transfer {
       ObjectNode o = Json.NODES.objectNode().put("messages", messages).put("first_seq", firstSeq).put("last_seq", lastSeq)
           .put("num_deleted", numDeleted);
       ObjectNode cs = o.putObject("consumers");
-      if (consumers != null) consumers.forEach((name, p) -> cs.putObject(name).put("delivered", p.delivered()).put("delivered_stream", p.deliveredStream())
-          .put("ack_floor", p.ackFloor()).put("ack_floor_stream", p.ackFloorStream()).put("num_pending", p.numPending())
-          .put("num_ack_pending", p.numAckPending()));
+      if (consumers != null) consumers.forEach((name, p) -> cs.set(name, p.toJson()));
       return o;
     }
 
     static Shape fromJson(JsonNode o) {
       Map<String, Position> cs = new java.util.TreeMap<>();
-      o.path("consumers").properties().forEach(e -> cs.put(e.getKey(), new Position(e.getValue().path("delivered").asLong(),
-          e.getValue().path("delivered_stream").asLong(), e.getValue().path("ack_floor").asLong(),
-          e.getValue().path("ack_floor_stream").asLong(), e.getValue().path("num_pending").asLong(),
-          e.getValue().path("num_ack_pending").asLong())));
+      o.path("consumers").properties().forEach(e -> cs.put(e.getKey(), Position.of(e.getValue())));
       return of(o, cs);
     }
   }
@@ -2004,7 +2009,7 @@ final class Transfer {
 
   /**
    * Snapshots a stream with its consumers: every chunk goes to the sink the reply opens, and is acknowledged
-   * once the sink took it. Returns the snapshot reply and the number of archive bytes.
+   * once the sink took it. Returns the number of archive bytes.
    */
   static long snapshot(io.nats.client.Connection source, String stream, SinkOpener opener) throws IOException, Refusal {
     String inbox = source.createInbox();
