@@ -2591,25 +2591,31 @@ final class BackupFolder {
     }
   }
 
-  /** Restores every complete stream folder in backupDir (or backupDir itself when it is one). */
-  static List<Outcome> restore(Path backupDir, Delivery delivery, Integer replicas, String cluster, List<String> tags) throws Refusal {
-    List<Path> folders = new ArrayList<>();
-    if (complete(backupDir)) {
-      folders.add(backupDir);
-    } else {
-      try (DirectoryStream<Path> dirs = Files.newDirectoryStream(backupDir, Files::isDirectory)) {
-        dirs.forEach(folders::add);
-      } catch (IOException e) {
-        throw new Refusal("cannot read the backup folder " + backupDir + ": " + e.getMessage());
-      }
-      Collections.sort(folders);
+  /** The stream folders to restore: backupDir itself when it is one, else the folders in it. */
+  static List<Path> list(Path backupDir) throws Refusal {
+    if (complete(backupDir)) return List.of(backupDir);
+    if (Files.isRegularFile(backupDir.resolve(ARCHIVE))) {
+      throw new Refusal(backupDir + " has no " + REQUEST + ": an interrupted backup. Run js-recover backup again to complete it.");
     }
+    List<Path> folders = new ArrayList<>();
+    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(backupDir, Files::isDirectory)) {
+      dirs.forEach(folders::add);
+    } catch (IOException e) {
+      throw new Refusal("cannot read the backup folder " + backupDir + ": " + e);
+    }
+    if (folders.isEmpty()) throw new Refusal("no stream backup in " + backupDir + ": name a folder holding " + REQUEST + ", or one of such folders.");
+    Collections.sort(folders);
+    return folders;
+  }
+
+  /** Restores every stream folder; one that is incomplete fails, the others go on. */
+  static List<Outcome> restore(List<Path> folders, Delivery delivery, Integer replicas, String cluster, List<String> tags) {
     List<Outcome> outcomes = new ArrayList<>();
     for (Path folder : folders) {
       String name = folder.getFileName().toString();
       if (!complete(folder)) {
         outcomes.add(new Outcome("?", name, 0, Outcome.Result.FAILED, 0, 0, folder + " has no " + REQUEST
-            + ": an interrupted backup; run js-recover backup again to complete it"));
+            + ": an interrupted backup, or not a stream backup; run js-recover backup again to complete it"));
         continue;
       }
       try {
@@ -3236,9 +3242,10 @@ final class RestoreCommand implements Callable<Integer> {
     boolean terminal = System.console() != null;
     List<Outcome> outcomes;
     if (fromBackup != null) {
+      List<Path> folders = BackupFolder.list(fromBackup);
       try (io.nats.client.Connection to = target.connect()) {
         Delivery delivery = new Delivery(to, replace, err, terminal);
-        outcomes = delivery.checked(BackupFolder.restore(fromBackup, delivery, replicas, cluster, tags));
+        outcomes = delivery.checked(BackupFolder.restore(folders, delivery, replicas, cluster, tags));
       }
     } else {
       StoreSource store = source.open(storeDir);

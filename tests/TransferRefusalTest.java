@@ -24,6 +24,21 @@ class TransferRefusalTest {
     assertEquals(2, both.exit(), both.all());
   }
 
+  @Test void aBackupFolderWithoutStreamsOrInterruptedIsRefusedBeforeConnecting() throws Exception {
+    Path empty = java.nio.file.Files.createDirectories(tmp.resolve("empty"));
+    Path interrupted = java.nio.file.Files.createDirectories(tmp.resolve("backup/ORDERS"));
+    java.nio.file.Files.write(interrupted.resolve("stream.tar.s2"), new byte[] {(byte) 0xff, 6, 0, 0});
+
+    Cli.Result none = Cli.run("restore", "--from-backup", empty.toString(), "--to", "nats://127.0.0.1:1");
+    Cli.Result half = Cli.run("restore", "--from-backup", interrupted.toString(), "--to", "nats://127.0.0.1:1");
+
+    assertEquals(1, none.exit(), none.all());
+    assertTrue(none.err().contains("no stream backup in " + empty + ": name a folder holding backup.json"), none.all());
+    assertEquals(1, half.exit(), half.all());
+    assertTrue(half.err().contains(interrupted + " has no backup.json: an interrupted backup. Run js-recover backup again"), half.all());
+    assertEquals(4, java.nio.file.Files.size(interrupted.resolve("stream.tar.s2")), "the backup was changed");
+  }
+
   @Test void anUnpreparedStoreIsRefused() {
     Path store = tmp.resolve("store");
     new StoreBuilder(store).stream("$G", "ORDERS", 3);

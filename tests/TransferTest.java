@@ -173,6 +173,11 @@ class TransferTest {
       assertEquals(List.of("elsewhere.>"), left.getConfiguration().getSubjects());
     }
 
+    // A server that does not serve the store's streams, named as the recovery server by mistake.
+    Cli.Result wrongSource = Cli.run("restore", "--from", targetUrl(), "--to", targetUrl(), "--stream", "JOBS", store.toString());
+    assertEquals(1, wrongSource.exit(), wrongSource.all());
+    assertTrue(wrongSource.out().contains("NOT DONE $G > JOBS: source: the recovery server does not serve this stream"), wrongSource.out());
+
     Cli.Result replaced = restore("--replace", "--stream", "ORDERS", "--cluster", NatsCluster.NAME);
     assertEquals(0, replaced.exit(), replaced.all());
     assertTargetHoldsWhatTheRecoveryServerServes(List.of("ORDERS", "SINGLE"));
