@@ -4,6 +4,7 @@
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.20.1
 //DEPS net.openhft:zero-allocation-hashing:2026.0
 //COMPILE_OPTIONS -encoding UTF-8
+//DEPS io.nats:jnats:2.26.2
 
 /*
  * js-recover: bring a NATS JetStream store back after its cluster lost Raft quorum.
@@ -25,8 +26,9 @@
  *        <store>/recovery.conf, a loopback-only standalone server config for this store.
  *   6. js-recover verify --keep-running /recovery/store
  *        starts nats-server on recovery.conf and proves every stream and consumer loaded
- *   7. nats account backup, then nats stream restore ... --replicas N into a new cluster
- *      (prepare prints every command, with ports, users and original replica counts).
+ *   7. js-recover restore --from nats://127.0.0.1:<port> --to <new cluster> /recovery/store
+ *        every stream with its consumers and original replica count, checked at both ends
+ *      (or js-recover backup to files first; or the nats CLI, as prepare prints it).
  *
  * Sections, in the order data flows:
  *   1. Model of a store     accounts, streams, consumers, their meta files, Raft folders
@@ -40,8 +42,10 @@
  *   7. Rewriter             the byte-exact edit of one meta.inf
  *   8. Prepare              the plan, the backup, atomic replacement, the manifest,
  *                           recovery.conf, and the load check behind verify
- *   9. Reports              inspect table and JSON, next steps
- *  10. Commands             picocli: inspect, prepare, verify, version, help
+ *   9. Transfer             snapshot and restore over the JetStream API, server to server or to a
+ *                           backup folder, each stream checked at both ends
+ *  10. Reports              inspect table and JSON, next steps, transfer outcomes
+ *  11. Commands             picocli: inspect, prepare, verify, restore, backup, version, help
  */
 
 import com.fasterxml.jackson.core.JsonGenerator;
@@ -3600,7 +3604,808 @@ final class LoadCheck {
 }
 
 // =================================================================================================
-// 9. Reports: the inspect table and JSON, what prepare did, next steps
+// 9. Transfer: one stream with its consumers, server to server or server to folder, checked at both ends
+//
+// The JetStream API's own snapshot and restore carry the data: the source server writes the archive
+// and the target server reads it; js-recover relays the bytes as they come and never reads or writes
+// the archive format (2.15 changed it). Snapshot: chunks to our inbox, each acknowledged once it is
+// safe (with the target, or on disk), so the source never runs ahead. Restore: {config, state}, then
+// every chunk as a request, then an empty request whose reply is the created stream.
+// =================================================================================================
+
+final class Transfer {
+  /** The nats CLI's default too. */
+  static final java.time.Duration API_TIMEOUT = java.time.Duration.ofSeconds(5);
+  /** Longer than any server waits between two chunks (2.12.5+: 5 s without a free window slot). */
+  static final java.time.Duration CHUNK_TIMEOUT = java.time.Duration.ofSeconds(30);
+  /** The target builds the stream from the archive before it answers the last request (jsm.go waits 1 h too). */
+  static final java.time.Duration FINISH_TIMEOUT = java.time.Duration.ofHours(1);
+  /** How long a fresh R3 stream and its consumers may take to elect leaders and report the restored state. */
+  static final java.time.Duration SETTLE_TIMEOUT = java.time.Duration.ofSeconds(20);
+  /** Every version's default; not window_size, which only 2.12.5+ know (2.12.0-2.12.4 reject it). */
+  static final int CHUNK_SIZE = 128 * 1024;
+  static final int STREAM_NOT_FOUND = 10059, RESTORE_PENDING = 10130;
+  /** A target gives up a restore that gets no more chunks (an interrupted run's): after about 10 s on 2.9 and 2.10. */
+  static final java.time.Duration STALLED_RESTORE = java.time.Duration.ofSeconds(30);
+
+  /** One consumer's position: what it delivered, what is acknowledged, what is left. */
+  record Position(long delivered, long deliveredStream, long ackFloor, long ackFloorStream, long numPending,
+      long numAckPending) {
+    static Position of(JsonNode info) {
+      return new Position(info.path("delivered").path("consumer_seq").asLong(), info.path("delivered").path("stream_seq").asLong(),
+          info.path("ack_floor").path("consumer_seq").asLong(), info.path("ack_floor").path("stream_seq").asLong(),
+          info.path("num_pending").asLong(), info.path("num_ack_pending").asLong());
+    }
+
+    /** As the server's consumer info has it, so that {@link #of} reads it back. */
+    ObjectNode toJson() {
+      ObjectNode o = Json.NODES.objectNode();
+      o.putObject("delivered").put("consumer_seq", delivered).put("stream_seq", deliveredStream);
+      o.putObject("ack_floor").put("consumer_seq", ackFloor).put("stream_seq", ackFloorStream);
+      return o.put("num_pending", numPending).put("num_ack_pending", numAckPending);
+    }
+
+    @Override public String toString() {
+      return "delivered " + delivered + "/" + deliveredStream + ", ack floor " + ackFloor + "/" + ackFloorStream
+          + ", pending " + numPending + ", ack pending " + numAckPending;
+    }
+  }
+
+  /**
+   * What both ends must agree on: the stream's state and every consumer's position. consumers is null when
+   * unknown (a backup the nats CLI wrote): then only the stream's state is compared.
+   */
+  record Shape(long messages, long firstSeq, long lastSeq, long numDeleted, Map<String, Position> consumers) {
+    /** No message was ever stored and no consumer exists: what an interrupted restore leaves in a cluster. */
+    boolean empty() { return lastSeq == 0 && consumers != null && consumers.isEmpty(); }
+
+    static Shape of(JsonNode state, Map<String, Position> consumers) {
+      return new Shape(state.path("messages").asLong(), state.path("first_seq").asLong(), state.path("last_seq").asLong(),
+          state.path("num_deleted").asLong(), consumers);
+    }
+
+    /** Each difference, named with both numbers; empty when the target holds what the source held. */
+    List<String> differences(Shape target) {
+      List<String> d = new ArrayList<>();
+      long[][] numbers = {{messages, target.messages}, {firstSeq, target.firstSeq}, {lastSeq, target.lastSeq},
+          {numDeleted, target.numDeleted}};
+      String[] names = {"messages", "first sequence", "last sequence", "deleted"};
+      for (int i = 0; i < names.length; i++) {
+        if (numbers[i][0] != numbers[i][1]) d.add(names[i] + " " + numbers[i][0] + " at the source, " + numbers[i][1] + " at the target");
+      }
+      if (consumers == null || target.consumers == null) return d;
+      for (var c : consumers.entrySet()) {
+        Position there = target.consumers.get(c.getKey());
+        if (there == null) d.add("consumer " + c.getKey() + " missing at the target");
+        else if (!there.equals(c.getValue())) d.add("consumer " + c.getKey() + ": " + c.getValue() + " at the source, " + there + " at the target");
+      }
+      target.consumers.keySet().stream().filter(k -> !consumers.containsKey(k))
+          .forEach(k -> d.add("consumer " + k + " at the target only"));
+      return d;
+    }
+
+    ObjectNode toJson() {
+      ObjectNode o = Json.NODES.objectNode().put("messages", messages).put("first_seq", firstSeq).put("last_seq", lastSeq)
+          .put("num_deleted", numDeleted);
+      ObjectNode cs = o.putObject("consumers");
+      if (consumers != null) consumers.forEach((name, p) -> cs.set(name, p.toJson()));
+      return o;
+    }
+
+    static Shape fromJson(JsonNode o) {
+      Map<String, Position> cs = new java.util.TreeMap<>();
+      o.path("consumers").properties().forEach(e -> cs.put(e.getKey(), Position.of(e.getValue())));
+      return of(o, cs);
+    }
+  }
+
+  /** Takes the archive's bytes in order; throws to stop the snapshot. */
+  interface ChunkSink {
+    void chunk(byte[] bytes) throws IOException, Refusal;
+  }
+
+  /** Given the snapshot reply ({config, state}), the sink its chunks go to. */
+  interface SinkOpener {
+    ChunkSink open(JsonNode snapshotReply) throws IOException, Refusal;
+  }
+
+  /** A JetStream API request; its error, a timeout or nobody answering is a Refusal that says so. */
+  static JsonNode request(io.nats.client.Connection nc, String subject, byte[] body, java.time.Duration timeout) throws Refusal {
+    JsonNode reply = reply(nc, subject, body, timeout);
+    if (reply.has("error")) throw apiError(reply);
+    return reply;
+  }
+
+  static Refusal apiError(JsonNode reply) {
+    JsonNode error = reply.path("error");
+    return new Refusal(error.path("description").asText() + " (" + error.path("err_code").asInt() + ")");
+  }
+
+  /** The API's reply as it came, an error included; a timeout or nobody answering is a Refusal. */
+  static JsonNode reply(io.nats.client.Connection nc, String subject, byte[] body, java.time.Duration timeout) throws Refusal {
+    io.nats.client.Message reply;
+    try {
+      reply = nc.request(subject, body, timeout);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Refusal("interrupted waiting for " + subject);
+    } catch (RuntimeException e) { // jnats: connection closed, no responders
+      throw new Refusal(noJetStream(subject, e.getMessage()));
+    }
+    if (reply == null) throw new Refusal(noJetStream(subject, "no reply within " + timeout.toSeconds() + " s"));
+    if (reply.isStatusMessage()) throw new Refusal(noJetStream(subject, reply.getStatus().getCode() + " " + reply.getStatus().getMessage()));
+    try {
+      return Json.MAPPER.readTree(reply.getData());
+    } catch (IOException e) {
+      throw new Refusal(subject + " answered something that is not JSON: " + e.getMessage());
+    }
+  }
+
+  private static String noJetStream(String subject, String what) {
+    return "no JetStream answer to " + subject + " (" + what + "): is JetStream enabled for this account on that server?";
+  }
+
+  static byte[] bytes(JsonNode json) {
+    try {
+      return Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(json);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The stream's state and its consumers' positions as the server reports them; null when it has no such stream. */
+  static Shape shape(io.nats.client.Connection nc, String stream) throws Refusal {
+    JsonNode info = reply(nc, "$JS.API.STREAM.INFO." + stream, new byte[0], API_TIMEOUT);
+    if (info.path("error").path("err_code").asInt() == STREAM_NOT_FOUND) return null;
+    if (info.has("error")) throw apiError(info);
+    Map<String, Position> consumers = new java.util.TreeMap<>();
+    for (int offset = 0, total = 1; offset < total; ) {
+      JsonNode page = request(nc, "$JS.API.CONSUMER.LIST." + stream,
+          bytes(Json.NODES.objectNode().put("offset", offset)), API_TIMEOUT);
+      total = page.path("total").asInt();
+      if (page.path("consumers").isEmpty()) break;
+      for (JsonNode c : page.path("consumers")) consumers.put(c.path("name").asText(), Position.of(c));
+      offset += page.path("consumers").size();
+    }
+    return Shape.of(info.path("state"), consumers);
+  }
+
+  static void delete(io.nats.client.Connection nc, String stream) throws Refusal {
+    request(nc, "$JS.API.STREAM.DELETE." + stream, new byte[0], API_TIMEOUT);
+  }
+
+  /**
+   * Snapshots a stream with its consumers: every chunk goes to the sink the reply opens, and is acknowledged
+   * once the sink took it. Returns the number of archive bytes.
+   */
+  static long snapshot(io.nats.client.Connection source, String stream, SinkOpener opener) throws IOException, Refusal {
+    String inbox = source.createInbox();
+    io.nats.client.Subscription chunks = source.subscribe(inbox);
+    try {
+      ObjectNode ask = Json.NODES.objectNode().put("deliver_subject", inbox).put("chunk_size", CHUNK_SIZE);
+      ChunkSink sink = opener.open(request(source, "$JS.API.STREAM.SNAPSHOT." + stream, bytes(ask), API_TIMEOUT));
+      long total = 0;
+      while (true) {
+        io.nats.client.Message m = chunks.nextMessage(CHUNK_TIMEOUT);
+        if (m == null) throw new Refusal("the source sent no snapshot data for " + CHUNK_TIMEOUT.toSeconds() + " s after " + total + " bytes");
+        byte[] data = m.getData() == null ? new byte[0] : m.getData();
+        boolean acked = m.getReplyTo() != null && !m.getReplyTo().isEmpty(); // jnats gives "" for no reply
+        if (data.length == 0 && !acked) {
+          // The end: 2.9 sends an empty message, 2.10+ one with status 204, or 408/500 when the snapshot failed.
+          if (m.isStatusMessage() && m.getStatus().getCode() != 204) {
+            throw new Refusal("the source ended the snapshot with " + m.getStatus().getCode() + " " + m.getStatus().getMessage());
+          }
+          return total;
+        }
+        if (data.length > 0) sink.chunk(data); // never relay an empty chunk: to a restore, empty means the end
+        total += data.length;
+        if (acked) source.publish(m.getReplyTo(), null);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Refusal("interrupted during the snapshot of " + stream);
+    } finally {
+      if (source.getStatus() == io.nats.client.Connection.Status.CONNECTED) chunks.unsubscribe();
+    }
+  }
+
+  /** One restore in the target: open it with the config and state, send the archive's chunks, finish it. */
+  static final class Restore implements ChunkSink {
+    private final io.nats.client.Connection target;
+    private final String deliver;
+    private long chunks;
+
+    private Restore(io.nats.client.Connection target, String deliver) {
+      this.target = target;
+      this.deliver = deliver;
+    }
+
+    static Restore open(io.nats.client.Connection target, String stream, JsonNode config, JsonNode state) throws Refusal {
+      ObjectNode ask = Json.NODES.objectNode();
+      ask.set("config", config);
+      ask.set("state", state);
+      long deadline = System.nanoTime() + STALLED_RESTORE.toNanos();
+      while (true) {
+        JsonNode reply = reply(target, "$JS.API.STREAM.RESTORE." + stream, bytes(ask), API_TIMEOUT);
+        if (!reply.has("error")) return new Restore(target, reply.path("deliver_subject").asText());
+        // An interrupted run's restore holds the name until the target gives it up as stalled; a cluster then
+        // leaves the stream behind, empty: nothing in it to lose.
+        if (reply.path("error").path("err_code").asInt() != RESTORE_PENDING || System.nanoTime() > deadline) {
+          throw new Refusal(apiError(reply).getMessage() + (reply.path("error").path("err_code").asInt() == RESTORE_PENDING
+              ? ": a restore of this stream is still pending in the target (an interrupted run?); run again in a minute" : ""));
+        }
+        try {
+          Shape there = shape(target, stream);
+          if (there != null && there.empty()) delete(target, stream);
+        } catch (Refusal settling) {
+          // the leftover is being created and has no leader yet: ask again
+        }
+        pause();
+      }
+    }
+
+    @Override public void chunk(byte[] bytes) throws Refusal {
+      chunks++;
+      io.nats.client.Message reply;
+      try {
+        reply = target.request(deliver, bytes, CHUNK_TIMEOUT);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new Refusal("interrupted during the restore");
+      } catch (RuntimeException e) {
+        throw new Refusal("the target stopped taking the archive at chunk " + chunks + ": " + e.getMessage());
+      }
+      if (reply == null) throw new Refusal("the target did not take chunk " + chunks + " within " + CHUNK_TIMEOUT.toSeconds() + " s");
+      if (reply.getData() != null && reply.getData().length > 0) { // 2.12+ answer a failed chunk with an error
+        JsonNode error = readJson(reply.getData()).path("error");
+        throw new Refusal("the target refused chunk " + chunks + ": " + error.path("description").asText(new String(reply.getData(), StandardCharsets.UTF_8)));
+      }
+    }
+
+    /** The empty request that ends the archive; the target answers once the stream is built from it. */
+    JsonNode finish() throws Refusal {
+      return request(target, deliver, new byte[0], FINISH_TIMEOUT);
+    }
+  }
+
+  static JsonNode readJson(byte[] bytes) {
+    try {
+      return Json.MAPPER.readTree(bytes);
+    } catch (IOException e) {
+      return Json.NODES.objectNode();
+    }
+  }
+
+  /**
+   * The config the target creates the stream with: the source's, as its server returned it (a target of the same
+   * or a newer version knows every field), with the replica count and placement the new cluster gets.
+   */
+  static ObjectNode targetConfig(JsonNode sourceConfig, int replicas, String cluster, List<String> tags) {
+    ObjectNode config = sourceConfig.deepCopy();
+    config.put("num_replicas", replicas);
+    config.remove("placement");
+    if (cluster != null || !tags.isEmpty()) {
+      ObjectNode placement = config.putObject("placement");
+      if (cluster != null) placement.put("cluster", cluster);
+      if (!tags.isEmpty()) tags.forEach(placement.putArray("tags")::add);
+    }
+    return config;
+  }
+
+  /**
+   * Why an archive from a server of version `source` must not go to `target`, or null. An older target may not
+   * read a newer archive (2.15's format), may reject config fields it does not know (2.12+), or may misread what
+   * it does take (2.9 ignores 2.10's index.db).
+   */
+  static String versionRefusal(String source, String target) {
+    if (compareVersions(target, source) >= 0) return null;
+    return "the target runs nats-server " + target + ", older than the source's " + source + ": an older server cannot "
+        + "be trusted with a newer one's archive and config. Restore into a cluster of " + source + " or newer";
+  }
+
+  static int compareVersions(String a, String b) {
+    int[] x = versionNumbers(a), y = versionNumbers(b);
+    for (int i = 0; i < 3; i++) if (x[i] != y[i]) return Integer.compare(x[i], y[i]);
+    return 0;
+  }
+
+  private static int[] versionNumbers(String v) {
+    String[] parts = v.replaceFirst("^v", "").replaceFirst("[-+].*$", "").split("\\.");
+    int[] n = new int[3];
+    for (int i = 0; i < 3 && i < parts.length; i++) {
+      try {
+        n[i] = Integer.parseInt(parts[i]);
+      } catch (NumberFormatException e) {
+        n[i] = 0;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Waits until the target reports the shape the source had, for a fresh R3 stream whose consumers are still
+   * electing leaders; returns what differs after SETTLE_TIMEOUT (empty: the stream arrived whole).
+   */
+  static List<String> awaitSameShape(io.nats.client.Connection target, String stream, Shape source) throws Refusal {
+    long deadline = System.nanoTime() + SETTLE_TIMEOUT.toNanos();
+    while (true) {
+      Shape there = null;
+      Refusal notYet = null;
+      try {
+        there = shape(target, stream);
+      } catch (Refusal e) {
+        notYet = e;
+      }
+      List<String> d = there == null ? List.of(notYet == null ? "the stream is missing at the target" : notYet.getMessage())
+          : source.differences(there);
+      if (d.isEmpty() || System.nanoTime() > deadline) return d;
+      pause();
+    }
+  }
+
+  private static void pause() throws Refusal {
+    try {
+      Thread.sleep(250);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Refusal("interrupted");
+    }
+  }
+}
+
+/** A jnats connection as the nats CLI makes one: URL with user and password, credentials, nkey, TLS. */
+final class NatsLogin {
+  /** The URL as it may be shown: without the user and password it carries. */
+  static String shown(String url) {
+    return url.replaceAll("(?<=://)[^@/]*@", "");
+  }
+
+  static io.nats.client.Connection connect(String url, String user, String password, Path creds, Path nkey, Path tlsCert,
+      Path tlsKey, Path tlsCa) throws Refusal {
+    io.nats.client.Options.Builder options = io.nats.client.Options.builder().server(url).noReconnect()
+        .connectionTimeout(java.time.Duration.ofSeconds(5)).maxControlLine(4096)
+        .errorListener(new io.nats.client.ErrorListener() {}); // errors reach the operator through our messages only
+    if (user != null) options.userInfo(user, password);
+    try {
+      if (creds != null) options.authHandler(io.nats.client.Nats.credentials(readable(creds, "--creds").toString()));
+      if (nkey != null) {
+        char[] seed = new String(Files.readAllBytes(readable(nkey, "--nkey")), StandardCharsets.US_ASCII).trim().toCharArray();
+        options.authHandler(io.nats.client.Nats.staticCredentials(null, seed));
+      }
+      if (tlsCert != null || tlsKey != null || tlsCa != null) options.sslContext(Pem.context(tlsCert, tlsKey, tlsCa));
+    } catch (IOException | java.security.GeneralSecurityException | IllegalArgumentException e) {
+      throw new Refusal("cannot use the credentials or TLS files given: " + e.getMessage());
+    }
+    try {
+      return io.nats.client.Nats.connect(options.build());
+    } catch (IOException | RuntimeException e) {
+      throw new Refusal("cannot connect to " + shown(url) + ": " + shown(String.valueOf(e.getMessage())));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Refusal("interrupted connecting to " + shown(url));
+    }
+  }
+
+  private static Path readable(Path file, String option) throws Refusal {
+    if (!Files.isReadable(file)) throw new Refusal(option + " " + file + " is not a readable file");
+    return file;
+  }
+
+  /** TLS from PEM files as the nats CLI takes them: a certificate chain, its PKCS#8 key, the CA to trust. */
+  static final class Pem {
+    static javax.net.ssl.SSLContext context(Path cert, Path key, Path ca) throws IOException, java.security.GeneralSecurityException {
+      if ((cert == null) != (key == null)) throw new IllegalArgumentException("--tlscert and --tlskey go together");
+      javax.net.ssl.KeyManager[] keyManagers = null;
+      if (cert != null) {
+        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("client", privateKey(key), new char[0], certificates(cert).toArray(new java.security.cert.Certificate[0]));
+        javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, new char[0]);
+        keyManagers = kmf.getKeyManagers();
+      }
+      javax.net.ssl.TrustManager[] trustManagers = null;
+      if (ca != null) {
+        java.security.KeyStore ts = java.security.KeyStore.getInstance("PKCS12");
+        ts.load(null, null);
+        int n = 0;
+        for (java.security.cert.Certificate c : certificates(ca)) ts.setCertificateEntry("ca" + n++, c);
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(ts);
+        trustManagers = tmf.getTrustManagers();
+      }
+      javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+      context.init(keyManagers, trustManagers, null);
+      return context;
+    }
+
+    private static java.util.Collection<? extends java.security.cert.Certificate> certificates(Path pem) throws IOException, java.security.GeneralSecurityException {
+      try (var in = Files.newInputStream(pem)) {
+        var certs = java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in);
+        if (certs.isEmpty()) throw new IllegalArgumentException(pem + " holds no PEM certificate");
+        return certs;
+      }
+    }
+
+    private static java.security.PrivateKey privateKey(Path pem) throws IOException, java.security.GeneralSecurityException {
+      String text = Files.readString(pem, StandardCharsets.US_ASCII);
+      var m = java.util.regex.Pattern.compile("-----BEGIN PRIVATE KEY-----([^-]+)-----END PRIVATE KEY-----").matcher(text);
+      if (!m.find()) {
+        throw new IllegalArgumentException(pem + " is not a PKCS#8 PEM key (BEGIN PRIVATE KEY); convert it with: "
+            + "openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8");
+      }
+      var spec = new java.security.spec.PKCS8EncodedKeySpec(java.util.Base64.getMimeDecoder().decode(m.group(1)));
+      for (String algorithm : List.of("RSA", "EC", "Ed25519")) {
+        try {
+          return java.security.KeyFactory.getInstance(algorithm).generatePrivate(spec);
+        } catch (java.security.spec.InvalidKeySpecException notThisOne) {
+          // try the next algorithm
+        }
+      }
+      throw new IllegalArgumentException(pem + ": not an RSA, EC or Ed25519 key");
+    }
+  }
+}
+
+/** What became of one stream in a restore or backup. */
+record Outcome(String account, String stream, int replicas, Outcome.Result result, long bytes, double seconds, String detail) {
+  enum Result {
+    RESTORED("restored"), ALREADY_WHOLE("already whole"), WRITTEN("written"), KEPT("kept"), REFUSED("refused"), FAILED("failed");
+
+    final String word;
+
+    Result(String word) { this.word = word; }
+  }
+
+  boolean ok() { return result != Result.REFUSED && result != Result.FAILED; }
+
+  String label() { return account + " > " + stream; }
+}
+
+/**
+ * The streams of a prepared store to carry across, each with its original replica count, and the recovery
+ * server that serves them with each account's recovery user from recovery.conf.
+ */
+final class StoreSource {
+  final Store store;
+  final RecoveryConfig.Settings conf;
+  final List<RecoveryPlan.OriginalReplicas> streams;
+
+  StoreSource(Path storeDir, String account, List<String> only) throws IOException, Refusal {
+    store = StoreWalker.walk(storeDir, null); // names and replica counts need no key: the manifest has them
+    conf = RecoveryConfig.read(RecoveryConfig.path(store));
+    if (conf == null) {
+      throw new Refusal("no recovery.conf in " + store.storeDir + ": run js-recover prepare " + Reports.shellQuote(store.storeDir.toString()) + " first.");
+    }
+    List<RecoveryPlan.OriginalReplicas> all = new RecoveryPlan(store).originalReplicas;
+    TreeSet<String> accounts = all.stream().map(RecoveryPlan.OriginalReplicas::account).collect(Collectors.toCollection(TreeSet::new));
+    if (account == null && accounts.size() > 1) {
+      throw new Refusal("the store holds streams in " + accounts.size() + " accounts (" + String.join(", ", accounts) + "), and one "
+          + "target login reaches one account: run once per account with --account A and that account's target credentials.");
+    }
+    if (account != null && !accounts.contains(account)) {
+      throw new Refusal("the store has no streams in account " + account + "; its accounts with streams: " + String.join(", ", accounts));
+    }
+    streams = all.stream().filter(s -> (account == null || s.account().equals(account))
+        && (only.isEmpty() || only.contains(s.stream()))).toList();
+    List<String> unknown = only.stream().filter(n -> streams.stream().noneMatch(s -> s.stream().equals(n))).toList();
+    if (!unknown.isEmpty()) throw new Refusal("no stream " + String.join(", ", unknown) + " in the store" + (account == null ? "" : " in account " + account));
+  }
+
+  List<String> accounts() { return streams.stream().map(RecoveryPlan.OriginalReplicas::account).distinct().toList(); }
+
+  List<RecoveryPlan.OriginalReplicas> streams(String account) {
+    return streams.stream().filter(s -> s.account().equals(account)).toList();
+  }
+
+  /**
+   * The URL of the recovery server serving this store. For now the operator starts it (verify --keep-running)
+   * and names it with --from. The place to start it here on recovery.conf, as verify does, when --from is absent.
+   */
+  String serverUrl(String from) throws Refusal {
+    if (from != null) return from;
+    throw new Refusal("--from URL is required: start the recovery server with js-recover verify --keep-running "
+        + Reports.shellQuote(store.storeDir.toString()) + " and pass the URL it prints.");
+  }
+
+  /** A connection to the recovery server as the account's recovery user (none for $G served alone). */
+  io.nats.client.Connection connect(String url, String account) throws Refusal {
+    RecoveryConfig.Login login = conf.login(account);
+    return NatsLogin.connect(url, login == null ? null : login.user(), login == null ? null : login.password(), null, null, null, null, null);
+  }
+}
+
+/** Bytes and rate of one stream's transfer on stderr: one line redrawn on a terminal, a line at the end otherwise. */
+final class Progress {
+  private final PrintWriter err;
+  private final boolean terminal;
+  private final String label;
+  private final long started = System.nanoTime();
+  private long bytes, drawn;
+
+  Progress(PrintWriter err, boolean terminal, String label) {
+    this.err = err;
+    this.terminal = terminal;
+    this.label = label;
+    if (!terminal) {
+      err.println(label + ": started");
+      err.flush();
+    }
+  }
+
+  void add(long n) {
+    bytes += n;
+    long now = System.nanoTime();
+    if (terminal && now - drawn > 250_000_000L) {
+      drawn = now;
+      err.print("\r" + line() + "   ");
+      err.flush();
+    }
+  }
+
+  long bytes() { return bytes; }
+
+  double seconds() { return (System.nanoTime() - started) / 1e9; }
+
+  void done() {
+    err.print((terminal ? "\r" : "") + line() + "\n");
+    err.flush();
+  }
+
+  private String line() {
+    double s = Math.max(seconds(), 1e-3);
+    return String.format("%s: %s in %.1f s (%s/s)", label, size(bytes), s, size((long) (bytes / s)));
+  }
+
+  static String size(long n) {
+    if (n < 1024) return n + " B";
+    if (n < 1024 * 1024) return String.format("%.1f KiB", n / 1024.0);
+    if (n < 1024L * 1024 * 1024) return String.format("%.1f MiB", n / 1048576.0);
+    return String.format("%.2f GiB", n / 1073741824.0);
+  }
+}
+
+/**
+ * Delivers streams into a target and checks each arrived whole. A stream already there is skipped when it holds
+ * what the source holds (a rerun), refused when it differs, or replaced with --replace.
+ */
+final class Delivery {
+  /** Restores the archive into the target and returns its size in bytes. */
+  interface Body {
+    long restore(Progress progress) throws IOException, Refusal;
+  }
+
+  /** A stream restored whose arrival is still to be checked. */
+  private record Unchecked(Outcome outcome, Transfer.Shape want) {}
+
+  private final List<Unchecked> unchecked = new ArrayList<>();
+  private final io.nats.client.Connection target;
+  private final boolean replace;
+  private final PrintWriter err;
+  private final boolean terminal;
+
+  Delivery(io.nats.client.Connection target, boolean replace, PrintWriter err, boolean terminal) {
+    this.target = target;
+    this.replace = replace;
+    this.err = err;
+    this.terminal = terminal;
+  }
+
+  String targetVersion() { return target.getServerInfo().getVersion(); }
+
+  Outcome deliver(String account, String stream, int replicas, Transfer.Shape want, String sourceVersion, Body body) {
+    Progress progress = null;
+    try {
+      String tooOld = Transfer.versionRefusal(sourceVersion, targetVersion());
+      if (tooOld != null) return new Outcome(account, stream, replicas, Outcome.Result.REFUSED, 0, 0, tooOld + "; nothing was sent.");
+      Transfer.Shape there = Transfer.shape(target, stream);
+      if (there != null) {
+        List<String> d = want.differences(there);
+        if (d.isEmpty()) return new Outcome(account, stream, replicas, Outcome.Result.ALREADY_WHOLE, 0, 0, "already in the target, whole");
+        if (!replace && !there.empty()) {
+          return new Outcome(account, stream, replicas, Outcome.Result.REFUSED, 0, 0, "the target already has a stream " + stream
+              + " that differs (" + String.join("; ", d) + "); it was left as it is. Rerun with --replace to delete the "
+              + "target's copy and restore this one.");
+        }
+        Transfer.delete(target, stream);
+      }
+      progress = new Progress(err, terminal, account + " > " + stream);
+      long bytes = body.restore(progress);
+      progress.done();
+      Outcome restored = new Outcome(account, stream, replicas, Outcome.Result.RESTORED, bytes, progress.seconds(),
+          "checked: " + summary(want));
+      unchecked.add(new Unchecked(restored, want));
+      return restored;
+    } catch (Refusal | IOException | IllegalStateException e) { // jnats: IllegalStateException once a connection closed
+      if (progress != null) progress.done();
+      return new Outcome(account, stream, replicas, Outcome.Result.FAILED, progress == null ? 0 : progress.bytes(),
+          progress == null ? 0 : progress.seconds(), e.getMessage());
+    }
+  }
+
+  /**
+   * The outcomes, with every stream restored so far checked against what the source held. Checked at the end, not
+   * one by one, so that the new streams' and consumers' leader elections (seconds each) overlap.
+   */
+  List<Outcome> checked(List<Outcome> outcomes) {
+    List<Outcome> result = new ArrayList<>(outcomes);
+    for (Unchecked u : unchecked) {
+      Outcome o = u.outcome();
+      List<String> d;
+      try {
+        d = Transfer.awaitSameShape(target, o.stream(), u.want());
+      } catch (Refusal e) {
+        d = List.of(e.getMessage());
+      }
+      if (!d.isEmpty()) {
+        result.set(result.indexOf(o), new Outcome(o.account(), o.stream(), o.replicas(), Outcome.Result.FAILED, o.bytes(),
+            o.seconds(), "arrived different: " + String.join("; ", d)));
+      }
+    }
+    unchecked.clear();
+    return result;
+  }
+
+  static String summary(Transfer.Shape s) {
+    return s.messages() + " message(s), sequences " + s.firstSeq() + ".." + s.lastSeq()
+        + (s.consumers() == null ? "" : ", " + s.consumers().size() + " consumer(s) at their positions");
+  }
+
+  /** Snapshot from the source relayed chunk by chunk into a restore in the target. */
+  Body relay(io.nats.client.Connection source, String stream, int replicas, String cluster, List<String> tags) {
+    return progress -> {
+      Transfer.Restore[] restore = new Transfer.Restore[1];
+      long bytes = Transfer.snapshot(source, stream, reply -> {
+        restore[0] = Transfer.Restore.open(target, stream, Transfer.targetConfig(reply.path("config"), replicas, cluster, tags),
+            reply.path("state"));
+        return chunk -> {
+          restore[0].chunk(chunk);
+          progress.add(chunk.length);
+        };
+      });
+      restore[0].finish();
+      return bytes;
+    };
+  }
+
+  /** A backup folder's archive, sent in chunks into a restore in the target. */
+  Body fromFolder(Path archive, String stream, JsonNode config, JsonNode state) {
+    return progress -> {
+      Transfer.Restore restore = Transfer.Restore.open(target, stream, config, state);
+      long bytes = 0;
+      try (var in = Files.newInputStream(archive)) {
+        byte[] chunk;
+        while ((chunk = in.readNBytes(Transfer.CHUNK_SIZE)).length > 0) {
+          restore.chunk(chunk);
+          progress.add(chunk.length);
+          bytes += chunk.length;
+        }
+      }
+      restore.finish();
+      return bytes;
+    };
+  }
+}
+
+/**
+ * A folder per stream as the nats CLI's stream backup writes it: backup.json ({config, state}, the restore
+ * request itself, with the original replica count) and stream.tar.s2 (the archive as the server sent it), plus
+ * js-recover.json with the consumers' positions, so a restore from it is checked as a direct one is.
+ */
+final class BackupFolder {
+  static final String REQUEST = "backup.json", ARCHIVE = "stream.tar.s2", CHECK = "js-recover.json";
+
+  /** The folder for a stream; stream names are folder names in the server's own store too. */
+  static Path of(Path backupDir, String stream) throws Refusal {
+    if (stream.isEmpty() || stream.equals(".") || stream.equals("..") || stream.contains("/") || stream.contains("\\")) {
+      throw new Refusal("stream name " + stream + " cannot be a folder name");
+    }
+    return backupDir.resolve(stream);
+  }
+
+  /** backup.json is written last: a folder that has it is complete. */
+  static boolean complete(Path folder) { return Files.isRegularFile(folder.resolve(REQUEST)); }
+
+  static Outcome write(io.nats.client.Connection source, RecoveryPlan.OriginalReplicas s, Path backupDir, PrintWriter err,
+      boolean terminal) {
+    Progress progress = null;
+    try {
+      Path folder = of(backupDir, s.stream());
+      if (complete(folder)) {
+        return new Outcome(s.account(), s.stream(), s.replicas(), Outcome.Result.KEPT, Files.size(folder.resolve(ARCHIVE)), 0,
+            "already backed up in " + folder);
+      }
+      Transfer.Shape want = Transfer.shape(source, s.stream());
+      if (want == null) throw new Refusal("the source server does not serve this stream: did verify show it loaded?");
+      Files.createDirectories(folder);
+      JsonNode[] reply = new JsonNode[1];
+      Progress p = progress = new Progress(err, terminal, s.account() + " > " + s.stream());
+      try {
+        PrepareRun.writeAtomically(folder.resolve(ARCHIVE), null, ch -> {
+          try {
+            Transfer.snapshot(source, s.stream(), r -> {
+              reply[0] = r;
+              return chunk -> {
+                java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(chunk);
+                while (buf.hasRemaining()) ch.write(buf);
+                p.add(chunk.length);
+              };
+            });
+          } catch (Refusal e) {
+            throw new IOException(e.getMessage(), e);
+          }
+        });
+      } catch (IOException e) {
+        if (e.getCause() instanceof Refusal r) throw r;
+        throw e;
+      }
+      progress.done();
+      List<String> changed = want.differences(Transfer.Shape.of(reply[0].path("state"), null));
+      if (!changed.isEmpty()) throw new Refusal("the stream changed while it was backed up: " + String.join("; ", changed));
+      ObjectNode check = Json.NODES.objectNode().put("account", s.account()).put("stream", s.stream())
+          .put("source_version", source.getServerInfo().getVersion());
+      check.set("shape", want.toJson());
+      PrepareRun.writeAtomically(folder.resolve(CHECK), Json.MAPPER.writeValueAsBytes(check), null);
+      ObjectNode request = Json.NODES.objectNode();
+      request.set("config", Transfer.targetConfig(reply[0].path("config"), s.replicas(), null, List.of()));
+      request.set("state", reply[0].path("state"));
+      PrepareRun.writeAtomically(folder.resolve(REQUEST), Json.MAPPER.writeValueAsBytes(request), null);
+      return new Outcome(s.account(), s.stream(), s.replicas(), Outcome.Result.WRITTEN, progress.bytes(), progress.seconds(),
+          "in " + folder + ": " + Delivery.summary(want));
+    } catch (Refusal | IOException e) {
+      if (progress != null) progress.done();
+      return new Outcome(s.account(), s.stream(), s.replicas(), Outcome.Result.FAILED, 0, 0, e.getMessage());
+    }
+  }
+
+  /** The stream folders to restore: backupDir itself when it is one, else the folders in it. */
+  static List<Path> list(Path backupDir) throws Refusal {
+    if (complete(backupDir)) return List.of(backupDir);
+    if (Files.isRegularFile(backupDir.resolve(ARCHIVE))) {
+      throw new Refusal(backupDir + " has no " + REQUEST + ": an interrupted backup. Run js-recover backup again to complete it.");
+    }
+    List<Path> folders = new ArrayList<>();
+    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(backupDir, Files::isDirectory)) {
+      dirs.forEach(folders::add);
+    } catch (IOException e) {
+      throw new Refusal("cannot read the backup folder " + backupDir + ": " + e);
+    }
+    if (folders.isEmpty()) throw new Refusal("no stream backup in " + backupDir + ": name a folder holding " + REQUEST + ", or one of such folders.");
+    Collections.sort(folders);
+    return folders;
+  }
+
+  /** Restores every stream folder; one that is incomplete fails, the others go on. */
+  static List<Outcome> restore(List<Path> folders, Delivery delivery, Integer replicas, String cluster, List<String> tags) {
+    List<Outcome> outcomes = new ArrayList<>();
+    for (Path folder : folders) {
+      String name = folder.getFileName().toString();
+      if (!complete(folder)) {
+        outcomes.add(new Outcome("?", name, 0, Outcome.Result.FAILED, 0, 0, folder + " has no " + REQUEST
+            + ": an interrupted backup, or not a stream backup; run js-recover backup again to complete it"));
+        continue;
+      }
+      try {
+        JsonNode request = Json.MAPPER.readTree(folder.resolve(REQUEST).toFile());
+        String stream = request.path("config").path("name").asText(name);
+        JsonNode check = Files.isRegularFile(folder.resolve(CHECK)) ? Json.MAPPER.readTree(folder.resolve(CHECK).toFile()) : null;
+        int r = replicas != null ? replicas : request.path("config").path("num_replicas").asInt(1);
+        Transfer.Shape want = check != null ? Transfer.Shape.fromJson(check.path("shape")) : Transfer.Shape.of(request.path("state"), null);
+        // A backup the nats CLI wrote names no server version: take the target's, so only our own are checked.
+        String sourceVersion = check != null ? check.path("source_version").asText() : delivery.targetVersion();
+        JsonNode config = Transfer.targetConfig(request.path("config"), r, cluster, tags);
+        outcomes.add(delivery.deliver(check == null ? "?" : check.path("account").asText(), stream, r, want, sourceVersion,
+            delivery.fromFolder(folder.resolve(ARCHIVE), stream, config, request.path("state"))));
+      } catch (IOException e) {
+        outcomes.add(new Outcome("?", name, 0, Outcome.Result.FAILED, 0, 0, "cannot read " + folder + ": " + e.getMessage()));
+      }
+    }
+    return outcomes;
+  }
+}
+
+// =================================================================================================
+// 10. Reports: the inspect table and JSON, what prepare did, next steps
 // =================================================================================================
 
 final class Reports {
@@ -3818,20 +4623,51 @@ final class Reports {
     }
   }
 
+  /** What became of each stream in a restore or backup; true when every one arrived whole (or was kept). */
+  static boolean transfers(List<Outcome> outcomes, PrintWriter out) {
+    List<String[]> rows = new ArrayList<>();
+    rows.add(new String[] {"ACCOUNT", "STREAM", "REPLICAS", "OUTCOME", "SIZE", "SECONDS"});
+    for (Outcome o : outcomes) {
+      rows.add(new String[] {o.account(), o.stream(), String.valueOf(o.replicas()), o.result().word, Progress.size(o.bytes()),
+          String.format("%.1f", o.seconds())});
+    }
+    out.println();
+    table(rows, out);
+    out.println();
+    for (Outcome o : outcomes) out.println((o.ok() ? "  " : "  NOT DONE ") + o.label() + ": " + o.detail());
+    long ok = outcomes.stream().filter(Outcome::ok).count();
+    out.printf("%n%d of %d stream(s) done%s.%n", ok, outcomes.size(), ok == outcomes.size() ? "" : "; fix what is said above "
+        + "and run the same command again: streams already done are skipped");
+    return ok == outcomes.size();
+  }
+
+  static ObjectNode transfersJson(List<Outcome> outcomes) {
+    ObjectNode doc = Json.NODES.objectNode();
+    doc.put("done", outcomes.stream().allMatch(Outcome::ok));
+    ArrayNode streams = doc.putArray("streams");
+    for (Outcome o : outcomes) {
+      streams.addObject().put("account", o.account()).put("stream", o.stream()).put("replicas", o.replicas())
+          .put("outcome", o.result().name().toLowerCase()).put("bytes", o.bytes()).put("seconds", o.seconds())
+          .put("detail", o.detail());
+    }
+    return doc;
+  }
+
   static String shellQuote(String s) {
     return s.matches("[A-Za-z0-9_./:=@%+-]+") ? s : "'" + s.replace("'", "'\\''") + "'";
   }
 }
 
 // =================================================================================================
-// 10. Commands
+// 11. Commands
 // =================================================================================================
 
 @Command(name = "js-recover", mixinStandardHelpOptions = true, versionProvider = JsRecover.VersionProvider.class,
     description = {"Makes the store of a JetStream node whose cluster lost Raft quorum loadable by a standalone "
         + "nats-server, so every stream and consumer can be backed up and restored into a new cluster.",
         "", "Work on a copy of the survivor's store_dir, never on the only copy."},
-    subcommands = {InspectCommand.class, PrepareCommand.class, VerifyCommand.class, VersionCommand.class,
+    subcommands = {InspectCommand.class, PrepareCommand.class, VerifyCommand.class, RestoreCommand.class,
+        BackupCommand.class, VersionCommand.class,
         CommandLine.HelpCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:done", "1:refused or failed (nothing changed unless the message says so)", "2:usage error"})
@@ -3843,7 +4679,7 @@ class JsRecover implements Callable<Integer> {
 
   /** Called with no subcommand: that is a usage error. */
   @Override public Integer call() {
-    spec.commandLine().getErr().println("js-recover: name a command: inspect, prepare, verify, version or help");
+    spec.commandLine().getErr().println("js-recover: name a command: inspect, prepare, verify, restore, backup, version or help");
     spec.commandLine().usage(spec.commandLine().getErr());
     return 2;
   }
@@ -4311,6 +5147,200 @@ final class VerifyCommand implements Callable<Integer> {
         + "resealed each meta.inf under its new meta.key:%n  %s%n", bin, resealed.size(),
         resealed.stream().map(MetaAsset::label).collect(Collectors.joining("\n  ")));
     out.flush();
+  }
+}
+
+/** The recovery server serving a prepared store, and which of its streams go. */
+final class SourceOptions {
+  @Option(names = "--from", paramLabel = "URL", description = "the recovery server serving the store "
+      + "(js-recover verify --keep-running prints it)")
+  String from;
+
+  @Option(names = "--account", paramLabel = "A", description = "the account whose streams go (needed when the store has several)")
+  String account;
+
+  @Option(names = "--stream", paramLabel = "S", description = "only stream S (repeatable; default: every stream of the account)")
+  List<String> streams = new ArrayList<>();
+
+  StoreSource open(Path storeDir) throws IOException, Refusal { return new StoreSource(storeDir, account, streams); }
+}
+
+/** The new cluster, reached as the nats CLI reaches it. Its credentials are never printed or written. */
+final class TargetOptions {
+  @Option(names = "--to", required = true, paramLabel = "URL",
+      description = "the new cluster: nats://[USER:PASSWORD@]HOST:PORT (several URLs: comma-separated)")
+  String url;
+
+  @Option(names = "--creds", paramLabel = "FILE", description = "the target user's credentials file (JWT and seed)")
+  Path creds;
+
+  @Option(names = "--nkey", paramLabel = "FILE", description = "the target user's nkey seed file")
+  Path nkey;
+
+  @Option(names = "--tlscert", paramLabel = "FILE", description = "client certificate (PEM) for the target")
+  Path tlsCert;
+
+  @Option(names = "--tlskey", paramLabel = "FILE", description = "its private key (PKCS#8 PEM)")
+  Path tlsKey;
+
+  @Option(names = "--tlsca", paramLabel = "FILE", description = "CA certificate(s) (PEM) the target's must chain to")
+  Path tlsCa;
+
+  io.nats.client.Connection connect() throws Refusal {
+    return NatsLogin.connect(url, null, null, creds, nkey, tlsCert, tlsKey, tlsCa);
+  }
+}
+
+@Command(name = "restore", mixinStandardHelpOptions = true,
+    description = {"Carries every stream of a prepared store, with its consumers, into a new cluster with the JetStream "
+        + "API's own snapshot and restore, each with its original replica count, and checks each arrived whole: its "
+        + "messages, first and last sequence, deleted count, and every consumer's position equal the source's.",
+        "A stream already in the target is skipped when it holds the same, refused when it differs (--replace deletes "
+            + "the target's copy first). One stream failing does not stop the others. Exit 0 only when every stream "
+            + "arrived whole; a rerun skips what already did."})
+final class RestoreCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(index = "0", arity = "0..1", paramLabel = "<store-dir>",
+      description = "the prepared store (names the streams and their original replica counts; recovery.conf its users)")
+  Path storeDir;
+
+  @CommandLine.Mixin SourceOptions source;
+
+  @Option(names = "--from-backup", paramLabel = "DIR", description = "restore from a folder js-recover backup (or the "
+      + "nats CLI) wrote, instead of from the recovery server")
+  Path fromBackup;
+
+  @CommandLine.Mixin TargetOptions target;
+
+  @Option(names = "--replicas", paramLabel = "N", description = "restore every stream with N replicas instead of its original count")
+  Integer replicas;
+
+  @Option(names = "--cluster", paramLabel = "C", description = "place the streams in cluster C (default: no placement)")
+  String cluster;
+
+  @Option(names = "--tag", paramLabel = "T", description = "place the streams on servers tagged T (repeatable)")
+  List<String> tags = new ArrayList<>();
+
+  @Option(names = "--replace", description = "delete a stream the target already has, when it differs, and restore ours")
+  boolean replace;
+
+  @Option(names = "--json", description = "print one JSON document of the outcomes instead of the table")
+  boolean json;
+
+  @Override public Integer call() throws Exception {
+    if ((storeDir == null) == (fromBackup == null)) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "give a prepared <store-dir> (with --from URL) or --from-backup DIR");
+    }
+    if (replicas != null && (replicas < 1 || replicas > 5)) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--replicas must be 1 to 5");
+    }
+    PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+    boolean terminal = System.console() != null;
+    List<Outcome> outcomes;
+    if (fromBackup != null) {
+      List<Path> folders = BackupFolder.list(fromBackup);
+      try (io.nats.client.Connection to = target.connect()) {
+        Delivery delivery = new Delivery(to, replace, err, terminal);
+        outcomes = delivery.checked(BackupFolder.restore(folders, delivery, replicas, cluster, tags));
+      }
+    } else {
+      StoreSource store = source.open(storeDir);
+      String url = store.serverUrl(source.from);
+      outcomes = new ArrayList<>();
+      io.nats.client.Connection to = null;
+      try {
+        to = target.connect();
+      } catch (Refusal r) {
+        for (var s : store.streams) outcomes.add(new Outcome(s.account(), s.stream(), n(s), Outcome.Result.FAILED, 0, 0, r.getMessage()));
+      }
+      if (to != null) {
+        try (io.nats.client.Connection target = to) {
+          Delivery delivery = new Delivery(target, replace, err, terminal);
+          for (String acc : store.accounts()) {
+            List<RecoveryPlan.OriginalReplicas> streams = store.streams(acc);
+            io.nats.client.Connection from;
+            try {
+              from = store.connect(url, acc);
+            } catch (Refusal r) {
+              for (var s : streams) outcomes.add(new Outcome(acc, s.stream(), n(s), Outcome.Result.FAILED, 0, 0, "source: " + r.getMessage()));
+              continue;
+            }
+            try (from) {
+              for (var s : streams) outcomes.add(restore(delivery, from, s));
+            }
+          }
+          outcomes = delivery.checked(outcomes);
+        }
+      }
+    }
+    return report(outcomes, out, json) ? 0 : 1;
+  }
+
+  private int n(RecoveryPlan.OriginalReplicas s) { return replicas != null ? replicas : s.replicas(); }
+
+  private Outcome restore(Delivery delivery, io.nats.client.Connection from, RecoveryPlan.OriginalReplicas s) {
+    try {
+      Transfer.Shape want = Transfer.shape(from, s.stream());
+      if (want == null) throw new Refusal("the recovery server does not serve this stream: did verify show it loaded?");
+      return delivery.deliver(s.account(), s.stream(), n(s), want, from.getServerInfo().getVersion(),
+          delivery.relay(from, s.stream(), n(s), cluster, tags));
+    } catch (Refusal r) {
+      return new Outcome(s.account(), s.stream(), n(s), Outcome.Result.FAILED, 0, 0, "source: " + r.getMessage());
+    }
+  }
+
+  static boolean report(List<Outcome> outcomes, PrintWriter out, boolean json) throws IOException {
+    boolean done;
+    if (json) {
+      ObjectNode doc = Reports.transfersJson(outcomes);
+      out.println(Json.MAPPER.writeValueAsString(doc));
+      done = doc.path("done").asBoolean();
+    } else {
+      done = Reports.transfers(outcomes, out);
+    }
+    out.flush();
+    return done;
+  }
+}
+
+@Command(name = "backup", mixinStandardHelpOptions = true,
+    description = {"Writes every stream of a prepared store, with its consumers, into <backup-dir>/<stream>/ as the nats "
+        + "CLI's stream backup does (backup.json with the original replica count, stream.tar.s2 as the server sent it), "
+        + "plus js-recover.json with the consumers' positions, for js-recover restore --from-backup or nats stream restore.",
+        "A stream folder already complete is kept; exit 0 only when every stream was written."})
+final class BackupCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "<store-dir>", description = "the prepared store")
+  Path storeDir;
+
+  @Parameters(index = "1", paramLabel = "<backup-dir>", description = "where the stream folders go (created if missing)")
+  Path backupDir;
+
+  @CommandLine.Mixin SourceOptions source;
+
+  @Option(names = "--json", description = "print one JSON document of the outcomes instead of the table")
+  boolean json;
+
+  @Override public Integer call() throws Exception {
+    StoreSource store = source.open(storeDir);
+    String url = store.serverUrl(source.from);
+    PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+    List<Outcome> outcomes = new ArrayList<>();
+    for (String acc : store.accounts()) {
+      io.nats.client.Connection from;
+      try {
+        from = store.connect(url, acc);
+      } catch (Refusal r) {
+        for (var s : store.streams(acc)) outcomes.add(new Outcome(acc, s.stream(), s.replicas(), Outcome.Result.FAILED, 0, 0, r.getMessage()));
+        continue;
+      }
+      try (from) {
+        for (var s : store.streams(acc)) outcomes.add(BackupFolder.write(from, s, backupDir, err, System.console() != null));
+      }
+    }
+    return RestoreCommand.report(outcomes, out, json) ? 0 : 1;
   }
 }
 
