@@ -4048,7 +4048,7 @@ final class NatsLogin {
 }
 
 /** What became of one stream in a restore or backup. */
-record Outcome(String account, String stream, int replicas, Outcome.Result result, long bytes, double seconds, String detail) {
+record TransferOutcome(String account, String stream, int replicas, TransferOutcome.Result result, long bytes, double seconds, String detail) {
   enum Result {
     RESTORED("restored"), ALREADY_WHOLE("already whole"), WRITTEN("written"), KEPT("kept"), REFUSED("refused"), FAILED("failed");
 
@@ -4176,7 +4176,7 @@ final class Delivery {
   }
 
   /** A stream restored whose arrival is still to be checked. */
-  private record Unchecked(Outcome outcome, Transfer.Shape want) {}
+  private record Unchecked(TransferOutcome outcome, Transfer.Shape want) {}
 
   private final List<Unchecked> unchecked = new ArrayList<>();
   private final io.nats.client.Connection target;
@@ -4193,17 +4193,17 @@ final class Delivery {
 
   String targetVersion() { return target.getServerInfo().getVersion(); }
 
-  Outcome deliver(String account, String stream, int replicas, Transfer.Shape want, String sourceVersion, Body body) {
+  TransferOutcome deliver(String account, String stream, int replicas, Transfer.Shape want, String sourceVersion, Body body) {
     Progress progress = null;
     try {
       String tooOld = Transfer.versionRefusal(sourceVersion, targetVersion());
-      if (tooOld != null) return new Outcome(account, stream, replicas, Outcome.Result.REFUSED, 0, 0, tooOld + "; nothing was sent.");
+      if (tooOld != null) return new TransferOutcome(account, stream, replicas, TransferOutcome.Result.REFUSED, 0, 0, tooOld + "; nothing was sent.");
       Transfer.Shape there = Transfer.shape(target, stream);
       if (there != null) {
         List<String> d = want.differences(there);
-        if (d.isEmpty()) return new Outcome(account, stream, replicas, Outcome.Result.ALREADY_WHOLE, 0, 0, "already in the target, whole");
+        if (d.isEmpty()) return new TransferOutcome(account, stream, replicas, TransferOutcome.Result.ALREADY_WHOLE, 0, 0, "already in the target, whole");
         if (!replace && !there.empty()) {
-          return new Outcome(account, stream, replicas, Outcome.Result.REFUSED, 0, 0, "the target already has a stream " + stream
+          return new TransferOutcome(account, stream, replicas, TransferOutcome.Result.REFUSED, 0, 0, "the target already has a stream " + stream
               + " that differs (" + String.join("; ", d) + "); it was left as it is. Rerun with --replace to delete the "
               + "target's copy and restore this one.");
         }
@@ -4212,13 +4212,13 @@ final class Delivery {
       progress = new Progress(err, terminal, account + " > " + stream);
       long bytes = body.restore(progress);
       progress.done();
-      Outcome restored = new Outcome(account, stream, replicas, Outcome.Result.RESTORED, bytes, progress.seconds(),
+      TransferOutcome restored = new TransferOutcome(account, stream, replicas, TransferOutcome.Result.RESTORED, bytes, progress.seconds(),
           "checked: " + summary(want));
       unchecked.add(new Unchecked(restored, want));
       return restored;
     } catch (Refusal | IOException | IllegalStateException e) { // jnats: IllegalStateException once a connection closed
       if (progress != null) progress.done();
-      return new Outcome(account, stream, replicas, Outcome.Result.FAILED, progress == null ? 0 : progress.bytes(),
+      return new TransferOutcome(account, stream, replicas, TransferOutcome.Result.FAILED, progress == null ? 0 : progress.bytes(),
           progress == null ? 0 : progress.seconds(), e.getMessage());
     }
   }
@@ -4227,10 +4227,10 @@ final class Delivery {
    * The outcomes, with every stream restored so far checked against what the source held. Checked at the end, not
    * one by one, so that the new streams' and consumers' leader elections (seconds each) overlap.
    */
-  List<Outcome> checked(List<Outcome> outcomes) {
-    List<Outcome> result = new ArrayList<>(outcomes);
+  List<TransferOutcome> checked(List<TransferOutcome> outcomes) {
+    List<TransferOutcome> result = new ArrayList<>(outcomes);
     for (Unchecked u : unchecked) {
-      Outcome o = u.outcome();
+      TransferOutcome o = u.outcome();
       List<String> d;
       try {
         d = Transfer.awaitSameShape(target, o.stream(), u.want());
@@ -4238,7 +4238,7 @@ final class Delivery {
         d = List.of(e.getMessage());
       }
       if (!d.isEmpty()) {
-        result.set(result.indexOf(o), new Outcome(o.account(), o.stream(), o.replicas(), Outcome.Result.FAILED, o.bytes(),
+        result.set(result.indexOf(o), new TransferOutcome(o.account(), o.stream(), o.replicas(), TransferOutcome.Result.FAILED, o.bytes(),
             o.seconds(), "arrived different: " + String.join("; ", d)));
       }
     }
@@ -4306,13 +4306,13 @@ final class BackupFolder {
   /** backup.json is written last: a folder that has it is complete. */
   static boolean complete(Path folder) { return Files.isRegularFile(folder.resolve(REQUEST)); }
 
-  static Outcome write(io.nats.client.Connection source, RecoveryPlan.OriginalReplicas s, Path backupDir, PrintWriter err,
+  static TransferOutcome write(io.nats.client.Connection source, RecoveryPlan.OriginalReplicas s, Path backupDir, PrintWriter err,
       boolean terminal) {
     Progress progress = null;
     try {
       Path folder = of(backupDir, s.stream());
       if (complete(folder)) {
-        return new Outcome(s.account(), s.stream(), s.replicas(), Outcome.Result.KEPT, Files.size(folder.resolve(ARCHIVE)), 0,
+        return new TransferOutcome(s.account(), s.stream(), s.replicas(), TransferOutcome.Result.KEPT, Files.size(folder.resolve(ARCHIVE)), 0,
             "already backed up in " + folder);
       }
       Transfer.Shape want = Transfer.shape(source, s.stream());
@@ -4350,11 +4350,11 @@ final class BackupFolder {
       request.set("config", Transfer.targetConfig(reply[0].path("config"), s.replicas(), null, List.of()));
       request.set("state", reply[0].path("state"));
       PrepareRun.writeAtomically(folder.resolve(REQUEST), Json.MAPPER.writeValueAsBytes(request), null);
-      return new Outcome(s.account(), s.stream(), s.replicas(), Outcome.Result.WRITTEN, progress.bytes(), progress.seconds(),
+      return new TransferOutcome(s.account(), s.stream(), s.replicas(), TransferOutcome.Result.WRITTEN, progress.bytes(), progress.seconds(),
           "in " + folder + ": " + Delivery.summary(want));
     } catch (Refusal | IOException e) {
       if (progress != null) progress.done();
-      return new Outcome(s.account(), s.stream(), s.replicas(), Outcome.Result.FAILED, 0, 0, e.getMessage());
+      return new TransferOutcome(s.account(), s.stream(), s.replicas(), TransferOutcome.Result.FAILED, 0, 0, e.getMessage());
     }
   }
 
@@ -4376,12 +4376,12 @@ final class BackupFolder {
   }
 
   /** Restores every stream folder; one that is incomplete fails, the others go on. */
-  static List<Outcome> restore(List<Path> folders, Delivery delivery, Integer replicas, String cluster, List<String> tags) {
-    List<Outcome> outcomes = new ArrayList<>();
+  static List<TransferOutcome> restore(List<Path> folders, Delivery delivery, Integer replicas, String cluster, List<String> tags) {
+    List<TransferOutcome> outcomes = new ArrayList<>();
     for (Path folder : folders) {
       String name = folder.getFileName().toString();
       if (!complete(folder)) {
-        outcomes.add(new Outcome("?", name, 0, Outcome.Result.FAILED, 0, 0, folder + " has no " + REQUEST
+        outcomes.add(new TransferOutcome("?", name, 0, TransferOutcome.Result.FAILED, 0, 0, folder + " has no " + REQUEST
             + ": an interrupted backup, or not a stream backup; run js-recover backup again to complete it"));
         continue;
       }
@@ -4397,7 +4397,7 @@ final class BackupFolder {
         outcomes.add(delivery.deliver(check == null ? "?" : check.path("account").asText(), stream, r, want, sourceVersion,
             delivery.fromFolder(folder.resolve(ARCHIVE), stream, config, request.path("state"))));
       } catch (IOException e) {
-        outcomes.add(new Outcome("?", name, 0, Outcome.Result.FAILED, 0, 0, "cannot read " + folder + ": " + e.getMessage()));
+        outcomes.add(new TransferOutcome("?", name, 0, TransferOutcome.Result.FAILED, 0, 0, "cannot read " + folder + ": " + e.getMessage()));
       }
     }
     return outcomes;
@@ -4624,28 +4624,28 @@ final class Reports {
   }
 
   /** What became of each stream in a restore or backup; true when every one arrived whole (or was kept). */
-  static boolean transfers(List<Outcome> outcomes, PrintWriter out) {
+  static boolean transfers(List<TransferOutcome> outcomes, PrintWriter out) {
     List<String[]> rows = new ArrayList<>();
     rows.add(new String[] {"ACCOUNT", "STREAM", "REPLICAS", "OUTCOME", "SIZE", "SECONDS"});
-    for (Outcome o : outcomes) {
+    for (TransferOutcome o : outcomes) {
       rows.add(new String[] {o.account(), o.stream(), String.valueOf(o.replicas()), o.result().word, Progress.size(o.bytes()),
           String.format("%.1f", o.seconds())});
     }
     out.println();
     table(rows, out);
     out.println();
-    for (Outcome o : outcomes) out.println((o.ok() ? "  " : "  NOT DONE ") + o.label() + ": " + o.detail());
-    long ok = outcomes.stream().filter(Outcome::ok).count();
+    for (TransferOutcome o : outcomes) out.println((o.ok() ? "  " : "  NOT DONE ") + o.label() + ": " + o.detail());
+    long ok = outcomes.stream().filter(TransferOutcome::ok).count();
     out.printf("%n%d of %d stream(s) done%s.%n", ok, outcomes.size(), ok == outcomes.size() ? "" : "; fix what is said above "
         + "and run the same command again: streams already done are skipped");
     return ok == outcomes.size();
   }
 
-  static ObjectNode transfersJson(List<Outcome> outcomes) {
+  static ObjectNode transfersJson(List<TransferOutcome> outcomes) {
     ObjectNode doc = Json.NODES.objectNode();
-    doc.put("done", outcomes.stream().allMatch(Outcome::ok));
+    doc.put("done", outcomes.stream().allMatch(TransferOutcome::ok));
     ArrayNode streams = doc.putArray("streams");
-    for (Outcome o : outcomes) {
+    for (TransferOutcome o : outcomes) {
       streams.addObject().put("account", o.account()).put("stream", o.stream()).put("replicas", o.replicas())
           .put("outcome", o.result().name().toLowerCase()).put("bytes", o.bytes()).put("seconds", o.seconds())
           .put("detail", o.detail());
@@ -5237,7 +5237,7 @@ final class RestoreCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
     boolean terminal = System.console() != null;
-    List<Outcome> outcomes;
+    List<TransferOutcome> outcomes;
     if (fromBackup != null) {
       List<Path> folders = BackupFolder.list(fromBackup);
       try (io.nats.client.Connection to = target.connect()) {
@@ -5252,7 +5252,7 @@ final class RestoreCommand implements Callable<Integer> {
       try {
         to = target.connect();
       } catch (Refusal r) {
-        for (var s : store.streams) outcomes.add(new Outcome(s.account(), s.stream(), n(s), Outcome.Result.FAILED, 0, 0, r.getMessage()));
+        for (var s : store.streams) outcomes.add(new TransferOutcome(s.account(), s.stream(), n(s), TransferOutcome.Result.FAILED, 0, 0, r.getMessage()));
       }
       if (to != null) {
         try (io.nats.client.Connection target = to) {
@@ -5263,7 +5263,7 @@ final class RestoreCommand implements Callable<Integer> {
             try {
               from = store.connect(url, acc);
             } catch (Refusal r) {
-              for (var s : streams) outcomes.add(new Outcome(acc, s.stream(), n(s), Outcome.Result.FAILED, 0, 0, "source: " + r.getMessage()));
+              for (var s : streams) outcomes.add(new TransferOutcome(acc, s.stream(), n(s), TransferOutcome.Result.FAILED, 0, 0, "source: " + r.getMessage()));
               continue;
             }
             try (from) {
@@ -5279,18 +5279,18 @@ final class RestoreCommand implements Callable<Integer> {
 
   private int n(RecoveryPlan.OriginalReplicas s) { return replicas != null ? replicas : s.replicas(); }
 
-  private Outcome restore(Delivery delivery, io.nats.client.Connection from, RecoveryPlan.OriginalReplicas s) {
+  private TransferOutcome restore(Delivery delivery, io.nats.client.Connection from, RecoveryPlan.OriginalReplicas s) {
     try {
       Transfer.Shape want = Transfer.shape(from, s.stream());
       if (want == null) throw new Refusal("the recovery server does not serve this stream: did verify show it loaded?");
       return delivery.deliver(s.account(), s.stream(), n(s), want, from.getServerInfo().getVersion(),
           delivery.relay(from, s.stream(), n(s), cluster, tags));
     } catch (Refusal r) {
-      return new Outcome(s.account(), s.stream(), n(s), Outcome.Result.FAILED, 0, 0, "source: " + r.getMessage());
+      return new TransferOutcome(s.account(), s.stream(), n(s), TransferOutcome.Result.FAILED, 0, 0, "source: " + r.getMessage());
     }
   }
 
-  static boolean report(List<Outcome> outcomes, PrintWriter out, boolean json) throws IOException {
+  static boolean report(List<TransferOutcome> outcomes, PrintWriter out, boolean json) throws IOException {
     boolean done;
     if (json) {
       ObjectNode doc = Reports.transfersJson(outcomes);
@@ -5327,13 +5327,13 @@ final class BackupCommand implements Callable<Integer> {
     StoreSource store = source.open(storeDir);
     String url = store.serverUrl(source.from);
     PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-    List<Outcome> outcomes = new ArrayList<>();
+    List<TransferOutcome> outcomes = new ArrayList<>();
     for (String acc : store.accounts()) {
       io.nats.client.Connection from;
       try {
         from = store.connect(url, acc);
       } catch (Refusal r) {
-        for (var s : store.streams(acc)) outcomes.add(new Outcome(acc, s.stream(), s.replicas(), Outcome.Result.FAILED, 0, 0, r.getMessage()));
+        for (var s : store.streams(acc)) outcomes.add(new TransferOutcome(acc, s.stream(), s.replicas(), TransferOutcome.Result.FAILED, 0, 0, r.getMessage()));
         continue;
       }
       try (from) {
