@@ -529,6 +529,8 @@ final class StoreWalker {
     if (cfg.path("sealed").asBoolean(false)) {
       store.warnings.add(new Warning(meta.dir, "sealed stream: it loads read-only and is restored sealed"));
     }
+    long firstSeq = cfg.path("first_seq").asLong(0);
+    if (firstSeq > 0) store.warnings.add(new Warning(meta.dir, "first_seq " + firstSeq + ": " + LoadCheck.FIRST_SEQ_PURGE));
     List<JsonNode> origins = new ArrayList<>();
     if (cfg.hasNonNull("mirror")) origins.add(cfg.get("mirror"));
     cfg.path("sources").forEach(origins::add);
@@ -3438,6 +3440,55 @@ final class RecoveryConfig {
 final class LoadCheck {
   record Loaded(long messages, java.util.Set<String> consumers) {}
 
+  /**
+   * nats-server 2.10.0 to 2.10.27 and 2.11.0 to 2.11.1 purge, as they load it, a stream configured with a first_seq
+   * whose first message still sits at that sequence ({@code firstSeq <= cfg.FirstSeq} in filestore.go; nats-server
+   * commit 48b87441a made it {@code <}): every message of it is gone from the copy before anything can be read.
+   */
+  static final String FIRST_SEQ_PURGE = "nats-server 2.10.0 to 2.10.27 and 2.11.0 to 2.11.1 delete every message of "
+      + "such a stream as they load it (fixed in 2.10.28 and 2.11.2): start the recovery server with another version";
+
+  static boolean purgesFirstSeqStreams(String version) {
+    java.util.regex.Matcher v = java.util.regex.Pattern.compile("v?2\\.(\\d+)\\.(\\d+)").matcher(version);
+    if (!v.find()) return false;
+    int minor = Integer.parseInt(v.group(1)), patch = Integer.parseInt(v.group(2));
+    return minor == 10 && patch <= 27 || minor == 11 && patch <= 1;
+  }
+
+  /**
+   * What {@code nats-server --version} says ("nats-server: v2.10.27"); null when it says nothing within 5 s or
+   * fails: such a binary is judged by its start, as before.
+   */
+  static String version(Path bin) {
+    try {
+      Path said = Files.createTempFile("js-recover-version-", ".txt");
+      ProcessBuilder ask = new ProcessBuilder(bin.toString(), "--version").redirectErrorStream(true).redirectOutput(said.toFile());
+      try (Server asked = new Server(ask)) { // stopped on any exit, like every process verify starts
+        if (!asked.process.waitFor(5, java.util.concurrent.TimeUnit.SECONDS)) return null;
+        return asked.process.exitValue() == 0 ? Files.readString(said).strip() : null;
+      } finally {
+        Files.deleteIfExists(said);
+      }
+    } catch (IOException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+
+  /** Refuses, before it starts, a server known to destroy data of this store as it loads it. */
+  static void refuseKnownDataLoss(Path bin, Store store) throws Refusal {
+    String version = version(bin);
+    if (version == null || !purgesFirstSeqStreams(version)) return;
+    List<String> hit = store.streams.stream().filter(st -> st.meta().config != null
+        && st.meta().config.path("first_seq").asLong(0) > 0).map(st -> st.meta().label()).toList();
+    if (hit.isEmpty()) return;
+    throw new Refusal(bin + " is " + version + ", which deletes every message of " + String.join(", ", hit)
+        + " as it loads it: their first_seq is set, and " + FIRST_SEQ_PURGE.replace("such a stream", "a stream like that")
+        + ". Pass --nats-server with another release (2.10.28+, 2.11.2+, 2.9); nothing was started or changed.");
+  }
+
   final Map<String, Loaded> streams = new HashMap<>(); // "account > stream" -> what the server serves
   final List<String> serverWarnings = new ArrayList<>();
 
@@ -5096,6 +5147,7 @@ final class VerifyCommand implements Callable<Integer> {
           + "changed.");
     }
     Path bin = LoadCheck.findServer(natsServer);
+    LoadCheck.refuseKnownDataLoss(bin, s);
     Reports.warnings(s, out); // before the server starts: it acts on some of them at once (max_age)
     LoadCheck check = new LoadCheck();
     List<Path> logs = new ArrayList<>();

@@ -63,6 +63,40 @@ class VerifyTest {
     assertEquals(before, StoreBuilder.treeDigest(store.storeDir), "every meta.key and meta.inf is as it was");
   }
 
+  @Test
+  void aServerThatEmptiesFirstSeqStreamsAsItLoadsThemIsRefusedBeforeItStarts() throws Exception {
+    // The survivor a real 2.10.27 cluster left: LABELED has first_seq 1000 and its first message at 1000, which
+    // nats-server 2.10.27 purges as it loads it (CapturedClusterStoreTest proves the loss on the server itself).
+    ServerGeneration affected = ServerGeneration.all().get(1);
+    Path store = tmp.resolve("store");
+    StoreBuilder.copyTree(Path.of("tests/fixtures/cluster-2.10.27/store"), store);
+    assertTrue(Cli.run("inspect", store.toString()).out().contains("first_seq 1000: nats-server 2.10.0 to 2.10.27 and "
+        + "2.11.0 to 2.11.1 delete every message of such a stream as they load it"), "inspect says so before prepare");
+    assertEquals(0, Cli.run("prepare", store.toString()).exit());
+    String before = StoreBuilder.treeDigest(store);
+
+    Cli.Result r = Cli.run("verify", "--nats-server", affected.binary().toString(), "--timeout", "30", store.toString());
+
+    assertEquals(1, r.exit(), r.all());
+    assertTrue(r.err().contains(affected.binary() + " is nats-server: v2.10.27, which deletes every message of $G > LABELED "
+        + "as it loads it"), r.err());
+    assertTrue(r.err().contains("Pass --nats-server with another release (2.10.28+, 2.11.2+, 2.9); nothing was started or "
+        + "changed."), r.err());
+    assertFalse(r.out().contains("Starting"), r.out());
+    assertEquals(before, StoreBuilder.treeDigest(store), "every message block is as it was");
+  }
+
+  @Test
+  void theReleasesThatPurgeFirstSeqStreamsAreTheOnesBeforeTheFix() {
+    for (String bad : List.of("nats-server: v2.10.0", "nats-server: v2.10.27", "nats-server: v2.11.0", "nats-server: v2.11.1")) {
+      assertTrue(LoadCheck.purgesFirstSeqStreams(bad), bad);
+    }
+    for (String good : List.of("nats-server: v2.9.10", "nats-server: v2.10.28", "nats-server: v2.11.2", "nats-server: v2.15.1",
+        "nats-server: v2.12.0")) {
+      assertFalse(LoadCheck.purgesFirstSeqStreams(good), good);
+    }
+  }
+
   @ParameterizedTest(name = "{0}: $G beside a named account, encrypted, is verified and served as printed")
   @MethodSource("generations")
   void globalBesideANamedAccountIsVerifiedAndTheStepsForItServeIt(ServerGeneration server) throws Exception {
