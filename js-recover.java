@@ -1276,8 +1276,11 @@ record AssetChange(MetaAsset asset, List<MetaRewriter.FieldChange> fields, byte[
 }
 
 final class RecoveryPlan {
-  /** A stream and the replica count it had before any prepare: what the new cluster restores it with. */
-  record OriginalReplicas(String account, String stream, int replicas) {}
+  /**
+   * A stream and the replica count it had before any prepare: what the new cluster restores it with.
+   * Null while no run could read its config (unreadable, sealed without a key): unknown, never guessed.
+   */
+  record OriginalReplicas(String account, String stream, Integer replicas) {}
 
   final Store store;
   final List<AssetChange> changes = new ArrayList<>();
@@ -1302,8 +1305,9 @@ final class RecoveryPlan {
     for (StoredStream s : store.streams) {
       MetaAsset m = s.meta();
       Integer now = m.replicas();
+      // An earlier run that could not read the config did not change it either: what is read now is the original.
       originalReplicas.add(new OriginalReplicas(m.account, m.stream,
-          earlier.getOrDefault(m.label(), now == null || now < 1 ? 1 : now)));
+          earlier.getOrDefault(m.label(), now == null ? null : Math.max(now, 1))));
     }
   }
 
@@ -1381,12 +1385,16 @@ final class Backups {
     return sums;
   }
 
-  /** Stream label -> replicas it had before the first prepare, from the oldest manifest naming it. */
+  /**
+   * Stream label -> replicas it had before the first prepare, from the oldest manifest that knew it
+   * (a run that could not read a config recorded null).
+   */
   static Map<String, Integer> originalReplicas(List<JsonNode> runs) {
     Map<String, Integer> replicas = new HashMap<>();
     for (JsonNode m : runs) {
       for (JsonNode s : m.path("streams")) {
-        replicas.putIfAbsent(s.path("account").asText() + " > " + s.path("stream").asText(), s.path("replicas").asInt(1));
+        JsonNode n = s.path("replicas");
+        if (n.isIntegralNumber()) replicas.putIfAbsent(s.path("account").asText() + " > " + s.path("stream").asText(), n.intValue());
       }
     }
     return replicas;
@@ -1952,8 +1960,15 @@ final class Reports {
         + (conf.logins().isEmpty() ? ":" : ", as a user of its account there:"));
     for (RecoveryPlan.OriginalReplicas r : plan.originalReplicas) {
       String dir = store.storeDir + "-backup/" + (conf.logins().isEmpty() ? "" : r.account() + "/") + r.stream();
-      out.printf("       nats --server <new-cluster> stream restore %s --replicas %d%s%n", shellQuote(dir), r.replicas(),
-          conf.logins().isEmpty() ? "" : "   # account " + r.account());
+      String account = conf.logins().isEmpty() ? "" : "   # account " + r.account();
+      if (r.replicas() == null) {
+        out.printf("       nats --server <new-cluster> stream restore %s --replicas N%s%n", shellQuote(dir),
+            account.isEmpty() ? "   # N unknown" : account + "; N unknown");
+        out.println("         (its config could not be read, so its replica count is unknown: take it from the old "
+            + "cluster's records, or fix what prepare reported and run prepare again to have it printed)");
+      } else {
+        out.printf("       nats --server <new-cluster> stream restore %s --replicas %d%s%n", shellQuote(dir), r.replicas(), account);
+      }
     }
   }
 

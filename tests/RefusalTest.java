@@ -2,6 +2,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -181,6 +182,32 @@ class RefusalTest {
     Path events = store.streamDir("$G", "EVENTS");
     assertEquals(StoreBuilder.sum("EVENTS", Files.readAllBytes(events.resolve("meta.inf"))), StoreBuilder.read(events.resolve("meta.sum")));
     assertEquals(new String(tornBytes), StoreBuilder.read(torn), "the torn meta.inf is left as it is");
+  }
+
+  @Test
+  void aReplicaCountForceCouldNotReadStaysUnknownUntilARunReadsIt() throws Exception {
+    StoreBuilder store = healthy();
+    Path meta = store.streamDir("$G", "EVENTS").resolve("meta.inf");
+    byte[] whole = Files.readAllBytes(meta);
+    Files.write(meta, java.util.Arrays.copyOf(whole, whole.length / 2)); // torn: the R3 config cannot be read
+
+    Cli.Result forced = Cli.run("prepare", "--force", store.storeDir.toString());
+
+    assertEquals(0, forced.exit(), forced.all());
+    String restore = "stream restore " + store.storeDir + "-backup/EVENTS --replicas ";
+    assertFalse(forced.out().contains(restore + "1"), "an unread replica count printed as 1:\n" + forced.out());
+    assertTrue(forced.out().contains(restore + "N   # N unknown"), forced.out());
+    assertTrue(forced.out().contains("its config could not be read, so its replica count is unknown"), forced.out());
+    JsonNode manifest = Json.MAPPER.readTree(PrepareTest.onlyRun(store).resolve("manifest.json").toFile());
+    JsonNode events = null;
+    for (JsonNode s : manifest.get("streams")) if (s.get("stream").asText().equals("EVENTS")) events = s;
+    assertTrue(events.get("replicas").isNull(), "the manifest records unknown as null: " + events);
+
+    Files.write(meta, whole); // copied again from the survivor, as the problem said
+    Cli.Result rerun = Cli.run("prepare", "--force", store.storeDir.toString());
+
+    assertEquals(0, rerun.exit(), rerun.all());
+    assertTrue(rerun.out().contains(restore + "3"), "the run that reads it prints what it reads:\n" + rerun.out());
   }
 
   @Test
