@@ -25,6 +25,7 @@
  *        starts nats-server on recovery.conf and proves every stream and consumer loaded
  *   7. nats account backup, then nats stream restore ... --replicas N into a new cluster
  *      (prepare prints every command, with ports, users and original replica counts).
+ *   To go back: js-recover undo /recovery/store puts jetstream/ back as it was before the first prepare.
  *
  * Sections, in the order data flows:
  *   1. Model of a store     accounts, streams, consumers, their meta files, Raft folders
@@ -32,10 +33,10 @@
  *   3. Checksum             HighwayHash-64, what meta.sum holds
  *   4. Crypto               opening and resealing encrypted meta.inf
  *   5. Rewriter             the byte-exact edit of one meta.inf
- *   6. Prepare              the plan, the backup, atomic replacement, the manifest,
+ *   6. Prepare              the plan, the backup, atomic replacement, the manifest, undo,
  *                           recovery.conf, and the load check behind verify
  *   7. Reports              inspect table and JSON, next steps
- *   8. Commands             picocli: inspect, prepare, verify, version, help
+ *   8. Commands             picocli: inspect, prepare, verify, undo, version, help
  */
 
 import com.fasterxml.jackson.core.JsonGenerator;
@@ -278,7 +279,7 @@ final class StoreWalker {
     return store;
   }
 
-  private static Store locate(Path given) throws Refusal, IOException {
+  static Store locate(Path given) throws Refusal, IOException {
     Path dir = given.toAbsolutePath().normalize();
     if (!Files.exists(dir)) {
       throw new Refusal("store dir " + dir + " does not exist. Pass the copied nats-server store_dir "
@@ -1256,7 +1257,7 @@ final class MetaRewriter {
 }
 
 // =================================================================================================
-// 6. Prepare: the plan, the backup, atomic replacement, the manifest, recovery.conf, verify
+// 6. Prepare: the plan, the backup, atomic replacement, the manifest, undo, recovery.conf, verify
 //
 // Order of work, so that a kill at any moment loses nothing and a rerun completes the job:
 //   manifest (the whole plan, with every new meta.sum) -> copies of the originals -> Raft
@@ -1355,24 +1356,46 @@ final class Backups {
 
   static Path root(Store store) { return store.storeDir.resolve(DIR); }
 
-  /** The manifests of earlier runs, oldest first; a damaged one is a refusal, never skipped. */
+  /** An earlier prepare run: its folder and its manifest. */
+  record Run(Path dir, JsonNode manifest) {
+    String name() { return dir.getFileName().toString(); }
+  }
+
+  /** The manifests of earlier runs not undone, oldest first. */
   static List<JsonNode> manifests(Store store) throws Refusal {
+    return runs(store).stream().map(Run::manifest).toList();
+  }
+
+  /**
+   * The earlier runs, oldest first, leaving out those an undo marked undone (in its undo.json): a
+   * prepare after an undo starts afresh. A damaged manifest is a refusal, never skipped.
+   */
+  static List<Run> runs(Store store) throws Refusal {
     Path root = root(store);
-    List<JsonNode> manifests = new ArrayList<>();
-    if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) return manifests;
-    try (DirectoryStream<Path> runs = Files.newDirectoryStream(root)) {
+    List<Run> runs = new ArrayList<>();
+    if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) return runs;
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(root)) {
       List<Path> sorted = new ArrayList<>();
-      runs.forEach(sorted::add);
+      entries.forEach(sorted::add);
       sorted.sort(null); // run folders are named by their start time
-      for (Path run : sorted) {
-        Path manifest = run.resolve(MANIFEST);
-        if (Files.isRegularFile(manifest, LinkOption.NOFOLLOW_LINKS)) manifests.add(Json.MAPPER.readTree(manifest.toFile()));
+      java.util.Set<String> undone = new java.util.HashSet<>();
+      for (Path dir : sorted) {
+        Path marker = dir.resolve(Undo.MARKER);
+        if (Files.isRegularFile(marker, LinkOption.NOFOLLOW_LINKS)) {
+          Json.MAPPER.readTree(marker.toFile()).path("undone_runs").forEach(r -> undone.add(r.asText()));
+        }
+      }
+      for (Path dir : sorted) {
+        Path manifest = dir.resolve(MANIFEST);
+        if (Files.isRegularFile(manifest, LinkOption.NOFOLLOW_LINKS) && !undone.contains(dir.getFileName().toString())) {
+          runs.add(new Run(dir, Json.MAPPER.readTree(manifest.toFile())));
+        }
       }
     } catch (IOException e) {
       throw new Refusal("cannot read the manifests in " + root + ": " + e.getMessage()
           + ". Move that folder aside (do not delete it: it holds the originals) and run again.");
     }
-    return manifests;
+    return runs;
   }
 
   /** meta.inf path -> the meta.sum an interrupted run planned for it. */
@@ -1405,7 +1428,12 @@ final class Backups {
       throw new Refusal(root(store) + " is a symbolic link; js-recover keeps its backup inside the store only. Replace it "
           + "with a folder (move the link aside) and run again; nothing was changed.");
     }
-    String stamp = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(Instant.now());
+    return newFolder(store, "");
+  }
+
+  /** A new folder in the backup folder, named by the time (then -2, -3... when taken). */
+  static Path newFolder(Store store, String prefix) throws IOException {
+    String stamp = prefix + DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(Instant.now());
     for (int n = 1; ; n++) {
       Path run = root(store).resolve(n == 1 ? stamp : stamp + "-" + n);
       try {
@@ -1557,7 +1585,11 @@ final class PrepareRun {
 
   /** Moves a folder or file into the run folder, at its path relative to the store dir. */
   private void moveAside(Path from, Path under) throws IOException {
-    Path to = under.resolve(store.rel(from));
+    move(from, under.resolve(store.rel(from)));
+  }
+
+  /** Moves a folder or file, creating the folders above its new place. */
+  static void move(Path from, Path to) throws IOException {
     Files.createDirectories(to.getParent());
     try {
       Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
@@ -1637,6 +1669,213 @@ final class PrepareRun {
     IOException first = failures.get(0);
     throw new Refusal("failed " + doing + ": " + first + (failures.size() > 1 ? " (and " + (failures.size() - 1)
         + " more failures)" : ""));
+  }
+}
+
+/**
+ * undo: jetstream/ back as it was before the first prepare, whatever runs happened. Each file gets
+ * its oldest original across every run (a rerun's originals.zip holds what an interrupted run had
+ * half-prepared; a meta.sum a run recorded as missing was created by it), each Raft folder goes
+ * back where it came from. Nothing is deleted: the prepared bytes each restore replaces, files
+ * prepare created, temp files of killed runs and recovery.conf go into js-recover-backup/undo-<time>/,
+ * whose undo.json, written last, marks the runs undone so that a later prepare starts afresh.
+ * Every step is atomic per file and skipped once done, so a killed undo is completed by a rerun.
+ */
+final class Undo {
+  static final String MARKER = "undo.json", PREFIX = "undo-", REPLACED = "replaced", CREATED = "created";
+
+  /** A file as it was before the first prepare: its bytes and time, or absent (original null). */
+  record Original(byte[] bytes, FileTime modified, String from) {}
+
+  record RaftMove(Path from, Path to) {}
+
+  final Store store;
+  final List<Backups.Run> runs;
+  final Map<Path, Original> restores = new java.util.TreeMap<>(); // only files whose bytes differ now
+  final List<Path> createdByPrepare = new ArrayList<>();
+  final List<Path> temps = new ArrayList<>();
+  final List<RaftMove> raftMoves = new ArrayList<>();
+  final Path recoveryConf;
+
+  private Undo(Store store, List<Backups.Run> runs, Path recoveryConf) {
+    this.store = store;
+    this.runs = runs;
+    this.recoveryConf = recoveryConf;
+  }
+
+  /** What undo must do to this store; refuses, having changed nothing, when it cannot be done. */
+  static Undo plan(Store store) throws Refusal, IOException {
+    if (Files.isSymbolicLink(Backups.root(store))) {
+      throw new Refusal(Backups.root(store) + " is a symbolic link; js-recover does not follow links out of the store. "
+          + "Nothing was changed.");
+    }
+    Path conf = RecoveryConfig.path(store);
+    Undo u = new Undo(store, Backups.runs(store), Files.exists(conf, LinkOption.NOFOLLOW_LINKS) ? conf : null);
+    List<String> blockers = new ArrayList<>();
+    Map<Path, Original> oldest = new java.util.TreeMap<>();
+    java.util.Set<Path> assetDirs = new TreeSet<>();
+    for (Backups.Run run : u.runs) u.readRun(run, oldest, assetDirs, blockers);
+    for (Map.Entry<Path, Original> e : oldest.entrySet()) u.checkFile(e.getKey(), e.getValue(), blockers);
+    for (Path dir : assetDirs) {
+      if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) continue;
+      try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir, "*" + StoreWalker.TEMP_SUFFIX)) {
+        entries.forEach(u.temps::add);
+      }
+    }
+    if (!blockers.isEmpty()) {
+      throw new Refusal("undo cannot put the store back as it was; nothing was changed:\n  " + String.join("\n  ", blockers)
+          + "\nKeep " + Backups.root(store) + " as it is: it holds the originals.");
+    }
+    return u;
+  }
+
+  /** The run's originals where no older run had one, its Raft folders, and its asset folders. */
+  private void readRun(Backups.Run run, Map<Path, Original> oldest, java.util.Set<Path> assetDirs, List<String> blockers)
+      throws IOException {
+    String where = Backups.DIR + "/" + run.name() + "/";
+    JsonNode m = run.manifest();
+    if (!m.isObject() || !m.path("changes").isArray() || !m.path("raft_dirs").isArray()) {
+      blockers.add(where + Backups.MANIFEST + " is damaged (not a js-recover manifest)");
+      return;
+    }
+    Map<Path, Original> own = new HashMap<>();
+    for (JsonNode c : m.path("changes")) {
+      Path metaInf = inJetstream(c.path("meta_inf").asText(""));
+      if (metaInf == null) {
+        blockers.add(where + Backups.MANIFEST + " is damaged: a change names no meta.inf inside jetstream/");
+        return;
+      }
+      assetDirs.add(metaInf.getParent());
+      if (c.path("meta_sum").path("from").isNull()) {
+        own.put(metaInf.resolveSibling(MetaAsset.META_SUM), new Original(null, null, where + Backups.MANIFEST));
+      }
+    }
+    Path zip = run.dir().resolve(Backups.ORIGINALS);
+    if (Files.exists(zip, LinkOption.NOFOLLOW_LINKS)) {
+      try (java.util.zip.ZipFile z = new java.util.zip.ZipFile(zip.toFile())) {
+        for (java.util.zip.ZipEntry e : Collections.list(z.entries())) {
+          Path file = inJetstream(e.getName());
+          byte[] bytes;
+          try (java.io.InputStream in = z.getInputStream(e)) {
+            bytes = in.readAllBytes();
+          }
+          java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+          crc.update(bytes);
+          if (file == null || crc.getValue() != e.getCrc()) throw new java.util.zip.ZipException("entry " + e.getName() + " is damaged");
+          own.put(file, new Original(bytes, e.getLastModifiedTime(), where + Backups.ORIGINALS));
+        }
+      } catch (IOException e) {
+        blockers.add(where + Backups.ORIGINALS + " is damaged (" + e.getMessage() + ")");
+        return;
+      }
+      for (JsonNode c : m.path("changes")) {
+        if (!own.containsKey(inJetstream(c.path("meta_inf").asText())) ) {
+          blockers.add(where + Backups.ORIGINALS + " lacks the original of " + c.path("meta_inf").asText());
+        }
+      }
+    } else if (!m.path("changes").isEmpty() || !m.path("raft_dirs").isEmpty()) {
+      // prepare keeps the originals before it changes anything: without them the run changed nothing, unless it finished
+      if (Backups.COMPLETE.equals(m.path("status").asText()) || Files.exists(run.dir().resolve(Backups.RAFT))) {
+        blockers.add(where + Backups.ORIGINALS + " is missing, but that run changed the store");
+        return;
+      }
+    }
+    own.forEach(oldest::putIfAbsent);
+    if (!Files.exists(zip, LinkOption.NOFOLLOW_LINKS)) return;
+    for (JsonNode r : m.path("raft_dirs")) {
+      Path to = inJetstream(r.path("from").asText(""));
+      Path from = run.dir().resolve(r.path("to").asText("")).normalize();
+      if (to == null || !from.startsWith(run.dir().resolve(Backups.RAFT))) {
+        blockers.add(where + Backups.MANIFEST + " is damaged: a Raft folder entry points outside the store");
+      } else if (Files.exists(from, LinkOption.NOFOLLOW_LINKS)) {
+        if (Files.exists(to, LinkOption.NOFOLLOW_LINKS) || raftMoves.stream().anyMatch(mv -> mv.to().equals(to))) {
+          blockers.add(store.rel(to) + ": the Raft folder kept in " + store.rel(from) + " cannot go back, something else "
+              + "is in its place; move that aside and run undo again");
+        } else {
+          raftMoves.add(new RaftMove(from, to));
+        }
+      } else if (!Files.exists(to, LinkOption.NOFOLLOW_LINKS)) {
+        blockers.add(store.rel(from) + " is gone, and " + store.rel(to) + " is not in the store either: that Raft "
+            + "folder is lost");
+      } // else: never moved (the run was killed first) or moved back by an earlier undo
+    }
+  }
+
+  /** A path the backup names, if it lies inside jetstream/ (a damaged backup must not reach out). */
+  private Path inJetstream(String rel) {
+    if (rel.isEmpty()) return null;
+    Path p = store.storeDir.resolve(rel).normalize();
+    return p.startsWith(store.jetstreamDir) && !p.equals(store.jetstreamDir) ? p : null;
+  }
+
+  /** Records what the file needs, or why it cannot be put back. */
+  private void checkFile(Path file, Original original, List<String> blockers) throws IOException {
+    Path dir = file.getParent();
+    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) || !dir.toRealPath().equals(dir)) {
+      blockers.add(store.rel(dir) + ": the folder is gone or reached through a link; copy it back from the survivor "
+          + "and run undo again");
+      return;
+    }
+    BasicFileAttributes now;
+    try {
+      now = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException absent) {
+      if (original.bytes() != null) restores.put(file, original);
+      return;
+    }
+    if (!now.isRegularFile()) {
+      blockers.add(store.rel(file) + ": not a plain file (a link or a folder); move it aside and run undo again");
+    } else if (original.bytes() == null) {
+      createdByPrepare.add(file);
+    } else if (!java.util.Arrays.equals(Files.readAllBytes(file), original.bytes())) {
+      restores.put(file, original);
+    }
+  }
+
+  boolean nothingToDo() {
+    return restores.isEmpty() && createdByPrepare.isEmpty() && temps.isEmpty() && raftMoves.isEmpty() && recoveryConf == null;
+  }
+
+  void print(PrintWriter out, boolean dryRun) {
+    String aside = dryRun ? Backups.DIR + "/" + PREFIX + "<time>/" : "";
+    restores.forEach((f, o) -> out.printf("  restore  %s from %s%n", store.rel(f), o.from()));
+    createdByPrepare.forEach(f -> out.printf("  aside    %s (prepare created it)%n", store.rel(f)));
+    temps.forEach(t -> out.printf("  aside    %s (temp file of a killed run)%n", store.rel(t)));
+    raftMoves.forEach(mv -> out.printf("  raft     %s back from %s%n", store.rel(mv.to()), store.rel(mv.from())));
+    if (recoveryConf != null) out.printf("  aside    %s%n", store.rel(recoveryConf));
+    out.printf("%nTotals: %d file(s) %s, %d Raft folder(s) %s, %d file(s) %s%s.%n", restores.size(),
+        dryRun ? "to restore" : "restored", raftMoves.size(), dryRun ? "to move back" : "moved back",
+        createdByPrepare.size() + temps.size() + (recoveryConf == null ? 0 : 1), dryRun ? "to move aside" : "moved aside",
+        aside.isEmpty() ? "" : " into " + aside);
+  }
+
+  /** Carries the plan out; returns the undo folder. */
+  Path carryOut() throws IOException {
+    Path undo = Backups.newFolder(store, PREFIX);
+    for (Path f : temps) PrepareRun.move(f, undo.resolve(Backups.LEFTOVERS).resolve(store.rel(f)));
+    for (Path f : createdByPrepare) PrepareRun.move(f, undo.resolve(CREATED).resolve(store.rel(f)));
+    for (Map.Entry<Path, Original> e : restores.entrySet()) {
+      Path file = e.getKey();
+      boolean present = Files.exists(file, LinkOption.NOFOLLOW_LINKS);
+      Path like = present ? file : file.resolveSibling(MetaAsset.META_INF);
+      if (present) {
+        Path kept = undo.resolve(REPLACED).resolve(store.rel(file));
+        Files.createDirectories(kept.getParent());
+        Files.copy(file, kept, StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+      }
+      PrepareRun.writeAtomically(file, e.getValue().bytes(),
+          Files.exists(like, LinkOption.NOFOLLOW_LINKS) ? FileOwnership.of(like) : null);
+      if (e.getValue().modified() != null) Files.setLastModifiedTime(file, e.getValue().modified());
+    }
+    for (RaftMove mv : raftMoves) PrepareRun.move(mv.from(), mv.to());
+    if (recoveryConf != null) PrepareRun.move(recoveryConf, undo.resolve(RecoveryConfig.FILE));
+    ObjectNode marker = Json.NODES.objectNode();
+    marker.put("tool", JsRecover.VERSION);
+    marker.put("finished", Instant.now().toString());
+    ArrayNode undone = marker.putArray("undone_runs");
+    runs.forEach(r -> undone.add(r.name()));
+    PrepareRun.writeAtomically(undo.resolve(MARKER), Json.MAPPER.writeValueAsBytes(marker), null); // the runs are undone
+    return undo;
   }
 }
 
@@ -2076,7 +2315,7 @@ final class Reports {
     description = {"Makes the store of a JetStream node whose cluster lost Raft quorum loadable by a standalone "
         + "nats-server, so every stream and consumer can be backed up and restored into a new cluster.",
         "", "Work on a copy of the survivor's store_dir, never on the only copy."},
-    subcommands = {InspectCommand.class, PrepareCommand.class, VerifyCommand.class, VersionCommand.class,
+    subcommands = {InspectCommand.class, PrepareCommand.class, VerifyCommand.class, UndoCommand.class, VersionCommand.class,
         CommandLine.HelpCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:done", "1:refused or failed (nothing changed unless the message says so)", "2:usage error"})
@@ -2087,7 +2326,7 @@ class JsRecover implements Callable<Integer> {
 
   /** Called with no subcommand: that is a usage error. */
   @Override public Integer call() {
-    spec.commandLine().getErr().println("js-recover: name a command: inspect, prepare, verify, version or help");
+    spec.commandLine().getErr().println("js-recover: name a command: inspect, prepare, verify, undo, version or help");
     spec.commandLine().usage(spec.commandLine().getErr());
     return 2;
   }
@@ -2329,6 +2568,49 @@ final class VerifyCommand implements Callable<Integer> {
       out.println("\nThe server was stopped; its full log is " + log);
     }
     return allLoaded ? 0 : 1;
+  }
+}
+
+@Command(name = "undo", mixinStandardHelpOptions = true,
+    description = {"Puts the store's jetstream/ back byte for byte as it was before the first prepare, whatever runs "
+        + "happened (interrupted, rerun, --force): each file from its oldest original in " + Backups.DIR + "/, each Raft "
+        + "folder back where it came from. recovery.conf, the prepared files it replaces and files prepare created are "
+        + "moved into " + Backups.DIR + "/" + Undo.PREFIX + "<time>/; the runs are marked undone, so a later prepare "
+        + "starts afresh. Stop any server on the store first.",
+        "Refuses, changing nothing, when it cannot be done (a damaged manifest or originals.zip, a Raft folder's place "
+            + "taken). A run killed at any moment is completed by running it again."})
+final class UndoCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "<store-dir>", description = "the store_dir prepare was run on, or its jetstream/ folder")
+  Path storeDir;
+
+  @Option(names = "--dry-run", description = "print what would be put back and write nothing")
+  boolean dryRun;
+
+  @Override public Integer call() throws Exception {
+    Store s = StoreWalker.locate(storeDir);
+    PrintWriter out = spec.commandLine().getOut();
+    Undo undo = Undo.plan(s);
+    if (undo.runs.isEmpty()) {
+      if (!Files.isDirectory(Backups.root(s), LinkOption.NOFOLLOW_LINKS)) {
+        throw new Refusal("nothing to undo: " + s.storeDir + " has no " + Backups.DIR + "/, so prepare never changed it.");
+      }
+      out.printf("Nothing to undo: every prepare run in %s was undone already.%n", Backups.root(s));
+      return 0;
+    }
+    out.printf("%s %d prepare run(s) of %s: %s%n%n", dryRun ? "Dry run: nothing is written. Would undo" : "Undoing",
+        undo.runs.size(), s.storeDir, undo.runs.stream().map(r -> r.name() + " (" + r.manifest().path("status").asText()
+            + ")").collect(Collectors.joining(", ")));
+    if (dryRun) {
+      undo.print(out, true);
+      return 0;
+    }
+    Path folder = undo.carryOut();
+    undo.print(out, false);
+    out.printf("%n%s is as it was before the first prepare. What undo replaced or moved aside is in %s; the runs stay "
+        + "in %s/, marked undone there, so a later prepare starts afresh.%n", s.jetstreamDir, folder, Backups.DIR);
+    return 0;
   }
 }
 
