@@ -113,7 +113,8 @@ final class MetaAsset {
   boolean sumFromInterruptedRun; // meta.inf is what an interrupted prepare wrote; its meta.sum is still old
   MetaCrypto.Opened opened;  // set when a key opened a sealed meta.inf
   byte[] json;               // the plaintext config (metaInf itself when not sealed)
-  JsonNode config;           // json parsed; null when it could not be read, parsed or opened
+  JsonNode config;           // json as nats-server decodes it (see GoJson); null when it could not be read, parsed or opened
+  List<MetaRewriter.Member> members; // json's top-level members in order, duplicates included
 
   MetaAsset(AssetKind kind, String account, String stream, String consumer, Path dir) {
     this.kind = kind;
@@ -489,14 +490,21 @@ final class StoreWalker {
     } else {
       a.json = a.metaInf;
     }
-    try {
-      JsonNode parsed = Json.MAPPER.readTree(a.json);
-      if (parsed == null || !parsed.isObject()) throw new IOException("not a JSON object");
-      a.config = parsed;
-    } catch (IOException e) {
+    String unreadable = GoJson.whyUnreadable(a.json);
+    if (unreadable != null) {
       a.json = null;
-      store.problems.add(new Problem(a.metaInfPath(), "meta.inf of " + what + " " + a.label()
-          + " is torn or not JSON (" + firstLine(e.getMessage()) + ")", fromSurvivor, "left as is: " + lost));
+      store.problems.add(new Problem(a.metaInfPath(), "meta.inf of " + what + " " + a.label() + " " + unreadable,
+          fromSurvivor, "left as is: " + lost));
+      return a;
+    }
+    a.members = MetaRewriter.members(a.json);
+    a.config = GoJson.config(a.json, a.members);
+    String refused = GoJson.whyRefused(a.json, a.members);
+    if (refused != null) {
+      a.config = null; // what the server cannot decode is neither read nor rewritten
+      store.problems.add(new Problem(a.metaInfPath(), "meta.inf of " + what + " " + a.label() + ": " + refused
+          + ", so nats-server refuses to load it", fromSurvivor + ", or correct that member by hand and run prepare "
+          + "--force (it recomputes meta.sum)", "left as is: " + lost));
     }
     return a;
   }
@@ -629,6 +637,84 @@ final class Json {
       .disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
 
   static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+}
+
+/**
+ * meta.inf read the way nats-server reads it, with Go's encoding/json, where that differs from
+ * Jackson: no byte order mark, nothing after the object, invalid UTF-8 in strings read as U+FFFD,
+ * and members matched to fields by name case-insensitively when no field has the exact name, the
+ * last of several matching members winning. Only the fields js-recover reads are folded here (a
+ * consumer's "Name" and "name" are two fields; none of these has such a twin).
+ */
+final class GoJson {
+  static final List<String> FIELDS = List.of("num_replicas", "placement", "retention", "storage", "sealed", "mirror", "sources");
+  private static final com.fasterxml.jackson.databind.ObjectReader STRICT =
+      Json.MAPPER.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+  /** Why the server's decoder cannot read these bytes as a JSON object, or null when it can. */
+  static String whyUnreadable(byte[] json) {
+    if (json.length >= 3 && (json[0] & 0xff) == 0xef && (json[1] & 0xff) == 0xbb && (json[2] & 0xff) == 0xbf) {
+      return "starts with a UTF-8 byte order mark, which nats-server's JSON decoder refuses";
+    }
+    String text = new String(json, StandardCharsets.UTF_8);
+    try {
+      JsonNode parsed = STRICT.readTree(text);
+      return parsed != null && parsed.isObject() ? null : "is not a JSON object";
+    } catch (IOException e) {
+      try {
+        if (Json.MAPPER.readTree(text) != null) return "has data after the end of its JSON object, which nats-server before 2.11.9 refuses (later ones ignore it)";
+      } catch (IOException torn) {
+        // torn or not JSON at all: said below
+      }
+      return "is torn or not JSON (" + StoreWalker.firstLine(e.getMessage()) + ")";
+    }
+  }
+
+  /** The parsed config, each field in FIELDS holding the value the server decodes for it. */
+  static JsonNode config(byte[] json, List<MetaRewriter.Member> members) {
+    try {
+      ObjectNode config = (ObjectNode) Json.MAPPER.readTree(new String(json, StandardCharsets.UTF_8));
+      for (String field : FIELDS) {
+        MetaRewriter.Member read = lastFor(members, field);
+        if (read != null && !read.name().equals(field)) config.set(field, Json.MAPPER.readTree(read.value(json)));
+      }
+      return config;
+    } catch (IOException e) {
+      throw new UncheckedIOException("parsed once already", e);
+    }
+  }
+
+  static boolean matches(MetaRewriter.Member m, String field) { return m.name().equalsIgnoreCase(field); }
+
+  /** The member whose value the server's decoder keeps for this field: the last that matches it. */
+  static MetaRewriter.Member lastFor(List<MetaRewriter.Member> members, String field) {
+    MetaRewriter.Member last = null;
+    for (MetaRewriter.Member m : members) if (matches(m, field)) last = m;
+    return last;
+  }
+
+  /**
+   * A member the server fails to decode into its field (Go reports the first type error and the
+   * server skips the asset, whichever duplicate it was in), or null.
+   */
+  static String whyRefused(byte[] json, List<MetaRewriter.Member> members) {
+    for (MetaRewriter.Member m : members) {
+      String v = m.value(json);
+      if (matches(m, "num_replicas") && !v.equals("null") && !isInt64(v)) {
+        return "\"" + m.name() + "\" is " + v + ", not a whole number the server reads as an int";
+      }
+      if (matches(m, "placement") && !v.equals("null") && !v.startsWith("{")) {
+        return "\"" + m.name() + "\" is " + v + ", not an object";
+      }
+    }
+    return null;
+  }
+
+  private static boolean isInt64(String v) {
+    if (!v.matches("-?(0|[1-9][0-9]*)")) return false;
+    BigInteger n = new BigInteger(v);
+    return n.bitLength() < 64;
+  }
 }
 
 // =================================================================================================
@@ -1150,20 +1236,28 @@ final class MetaRewriter {
   static Edit forStandalone(MetaAsset asset) {
     byte[] json = asset.json;
     List<FieldChange> changes = new ArrayList<>();
-    List<Member> members = members(json);
+    List<Member> members = asset.members;
     List<Cut> cuts = new ArrayList<>();
-    for (Member m : members) {
-      if (m.name().equals("num_replicas")) {
-        String value = m.value(json);
-        if (isInteger(value) && new BigInteger(value).compareTo(ONE) > 0) {
-          String to = asset.kind == AssetKind.STREAM ? "1" : "0"; // a consumer at 0 inherits its stream's 1
-          cuts.add(new Cut(m.valueStart(), m.valueEnd(), to.getBytes(StandardCharsets.US_ASCII)));
-          changes.add(new FieldChange("num_replicas", Json.NODES.numberNode(new BigInteger(value)),
-              Json.NODES.numberNode(Integer.parseInt(to))));
-        }
-      } else if (asset.kind == AssetKind.STREAM && m.name().equals("placement") && !m.value(json).equals("null")) {
-        cuts.add(memberWithComma(members, m));
-        changes.add(new FieldChange("placement", asset.config.get("placement"), null));
+    // The member the server reads: the last one matching, in any case (GoJson); earlier ones it overwrites.
+    Member replicas = GoJson.lastFor(members, "num_replicas");
+    if (replicas != null) {
+      String value = replicas.value(json);
+      if (isInteger(value) && new BigInteger(value).compareTo(ONE) > 0) {
+        String to = asset.kind == AssetKind.STREAM ? "1" : "0"; // a consumer at 0 inherits its stream's 1
+        cuts.add(new Cut(replicas.valueStart(), replicas.valueEnd(), to.getBytes(StandardCharsets.US_ASCII)));
+        changes.add(new FieldChange(replicas.name(), Json.NODES.numberNode(new BigInteger(value)),
+            Json.NODES.numberNode(Integer.parseInt(to))));
+      }
+    }
+    // Every placement goes: Go decodes duplicates of an object member into the same value, merging them.
+    List<Member> placements = asset.kind == AssetKind.STREAM ? members.stream()
+        .filter(m -> GoJson.matches(m, "placement") && !m.value(json).equals("null")).toList() : List.of();
+    for (Member m : placements) {
+      cuts.add(withComma(members, m, placements));
+      try {
+        changes.add(new FieldChange(m.name(), Json.MAPPER.readTree(m.value(json)), null));
+      } catch (IOException e) {
+        throw new UncheckedIOException("parsed once already", e);
       }
     }
     return new Edit(changes.isEmpty() ? json : splice(json, cuts), changes);
@@ -1174,12 +1268,17 @@ final class MetaRewriter {
 
   private static boolean isInteger(String v) { return v.matches("-?[0-9]+"); }
 
-  /** The member's span plus one neighbouring comma, so the object stays valid JSON. */
-  private static Cut memberWithComma(List<Member> members, Member m) {
+  /**
+   * The member's span plus one neighbouring comma, so the object stays valid JSON: the comma before
+   * it when a member that stays comes earlier, else the one after it. Cuts of several removed
+   * members then meet without overlapping.
+   */
+  private static Cut withComma(List<Member> members, Member m, List<Member> removed) {
     int i = members.indexOf(m);
     byte[] nothing = new byte[0];
-    if (i > 0) return new Cut(members.get(i - 1).valueEnd(), m.valueEnd(), nothing); // ",<ws>"name":v"
-    if (members.size() > 1) return new Cut(m.start(), members.get(1).start(), nothing); // ""name":v,<ws>"
+    boolean keptBefore = members.subList(0, i).stream().anyMatch(o -> !removed.contains(o));
+    if (keptBefore) return new Cut(members.get(i - 1).valueEnd(), m.valueEnd(), nothing); // ",<ws>"name":v"
+    if (i + 1 < members.size()) return new Cut(m.start(), members.get(i + 1).start(), nothing); // ""name":v,<ws>"
     return new Cut(m.start(), m.valueEnd(), nothing);
   }
 

@@ -184,6 +184,56 @@ class RefusalTest {
     assertEquals(new String(tornBytes), StoreBuilder.read(torn), "the torn meta.inf is left as it is");
   }
 
+  // --- meta.inf that Jackson would read but nats-server's Go decoder refuses ---------------------
+
+  /** The stream ORDERS of a healthy store with these bytes as meta.inf and a meta.sum that matches them. */
+  StoreBuilder withOrdersMetaInf(byte[] metaInf) {
+    StoreBuilder store = healthy();
+    Path dir = store.streamDir("$G", "ORDERS");
+    StoreBuilder.write(dir.resolve("meta.inf"), metaInf);
+    StoreBuilder.write(dir.resolve("meta.sum"), StoreBuilder.sum("ORDERS", metaInf).getBytes(StandardCharsets.US_ASCII));
+    return store;
+  }
+
+  void refusedAsTheServerRefusesIt(byte[] metaInf, String why) {
+    StoreBuilder store = withOrdersMetaInf(metaInf);
+    Cli.Result r = refused(store.storeDir, "jetstream/$G/streams/ORDERS/meta.inf: meta.inf of stream $G > ORDERS" + why,
+        "1 problem(s) found", "nothing was changed");
+    assertFalse(r.all().contains("Exception"), r.all());
+  }
+
+  @Test
+  void aByteOrderMarkIsAProblemNotACrash() {
+    byte[] json = StoreBuilder.streamJson("ORDERS", 3, "limits", "").getBytes(StandardCharsets.UTF_8);
+    byte[] bom = new byte[json.length + 3];
+    bom[0] = (byte) 0xef;
+    bom[1] = (byte) 0xbb;
+    bom[2] = (byte) 0xbf;
+    System.arraycopy(json, 0, bom, 3, json.length);
+    refusedAsTheServerRefusesIt(bom, " starts with a UTF-8 byte order mark, which nats-server's JSON decoder refuses");
+  }
+
+  @Test
+  void dataAfterTheObjectIsRefusedAsGoRefusesIt() {
+    refusedAsTheServerRefusesIt((StoreBuilder.streamJson("ORDERS", 3, "limits", "") + "{}").getBytes(StandardCharsets.UTF_8),
+        " has data after the end of its JSON object, which nats-server before 2.11.9 refuses");
+  }
+
+  @Test
+  void aFloatReplicaCountIsRefusedAsGoCannotDecodeIt() {
+    refusedAsTheServerRefusesIt(StoreBuilder.streamJson("ORDERS", 3, "limits", "").replace("\"num_replicas\":3", "\"num_replicas\":3.0")
+        .getBytes(StandardCharsets.UTF_8), ": \"num_replicas\" is 3.0, not a whole number the server reads as an int, so "
+        + "nats-server refuses to load it");
+  }
+
+  @Test
+  void aFloatInAnOverwrittenDuplicateIsRefusedToo() {
+    // Go stops at the first member it cannot decode, even one a later duplicate would overwrite.
+    refusedAsTheServerRefusesIt(StoreBuilder.streamJson("ORDERS", 3, "limits", ",\"Num_Replicas\":1")
+        .replace("\"num_replicas\":3", "\"num_replicas\":3e0").getBytes(StandardCharsets.UTF_8),
+        ": \"num_replicas\" is 3e0, not a whole number");
+  }
+
   @Test
   void aReplicaCountForceCouldNotReadStaysUnknownUntilARunReadsIt() throws Exception {
     StoreBuilder store = healthy();
