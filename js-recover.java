@@ -114,7 +114,6 @@ final class MetaAsset {
   MetaCrypto.Opened opened;  // set when a key opened a sealed meta.inf
   byte[] json;               // the plaintext config (metaInf itself when not sealed)
   JsonNode config;           // json as nats-server decodes it (see GoJson); null when it could not be read, parsed or opened
-  List<MetaRewriter.Member> members; // json's top-level members in order, duplicates included
 
   MetaAsset(AssetKind kind, String account, String stream, String consumer, Path dir) {
     this.kind = kind;
@@ -497,9 +496,9 @@ final class StoreWalker {
           fromSurvivor, "left as is: " + lost));
       return a;
     }
-    a.members = MetaRewriter.members(a.json);
-    a.config = GoJson.config(a.json, a.members);
-    String refused = GoJson.whyRefused(a.json, a.members);
+    List<MetaRewriter.Member> members = MetaRewriter.members(a.json);
+    a.config = GoJson.config(a.json, members);
+    String refused = GoJson.whyRefused(a.json, members);
     if (refused != null) {
       a.config = null; // what the server cannot decode is neither read nor rewritten
       store.problems.add(new Problem(a.metaInfPath(), "meta.inf of " + what + " " + a.label() + ": " + refused
@@ -1236,7 +1235,7 @@ final class MetaRewriter {
   static Edit forStandalone(MetaAsset asset) {
     byte[] json = asset.json;
     List<FieldChange> changes = new ArrayList<>();
-    List<Member> members = asset.members;
+    List<Member> members = members(json);
     List<Cut> cuts = new ArrayList<>();
     // The member the server reads: the last one matching, in any case (GoJson); earlier ones it overwrites.
     Member replicas = GoJson.lastFor(members, "num_replicas");
@@ -1460,16 +1459,21 @@ final class Backups {
     String name() { return dir.getFileName().toString(); }
   }
 
-  /** The manifests of earlier runs not undone, oldest first. */
+  /** The manifests of earlier runs not undone, oldest first; a damaged one is a refusal, never skipped. */
   static List<JsonNode> manifests(Store store) throws Refusal {
-    return runs(store).stream().map(Run::manifest).toList();
+    try {
+      return runs(store).stream().map(Run::manifest).toList();
+    } catch (IOException e) {
+      throw new Refusal("cannot read the manifests in " + root(store) + ": " + e.getMessage()
+          + ". Move that folder aside (do not delete it: it holds the originals) and run again.");
+    }
   }
 
   /**
    * The earlier runs, oldest first, leaving out those an undo marked undone (in its undo.json): a
-   * prepare after an undo starts afresh. A damaged manifest is a refusal, never skipped.
+   * prepare after an undo starts afresh.
    */
-  static List<Run> runs(Store store) throws Refusal {
+  static List<Run> runs(Store store) throws IOException {
     Path root = root(store);
     List<Run> runs = new ArrayList<>();
     if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) return runs;
@@ -1490,9 +1494,6 @@ final class Backups {
           runs.add(new Run(dir, Json.MAPPER.readTree(manifest.toFile())));
         }
       }
-    } catch (IOException e) {
-      throw new Refusal("cannot read the manifests in " + root + ": " + e.getMessage()
-          + ". Move that folder aside (do not delete it: it holds the originals) and run again.");
     }
     return runs;
   }
@@ -1808,8 +1809,16 @@ final class Undo {
       throw new Refusal(Backups.root(store) + " is a symbolic link; js-recover does not follow links out of the store. "
           + "Nothing was changed.");
     }
+    List<Backups.Run> runs;
+    try {
+      runs = Backups.runs(store);
+    } catch (IOException e) {
+      throw new Refusal("undo cannot read the manifests in " + Backups.root(store) + " (" + e.getMessage() + "); nothing "
+          + "was changed. It needs every run's manifest: restore the damaged one from a copy of the store if you have "
+          + "one. Keep that folder as it is: it holds the originals.");
+    }
     Path conf = RecoveryConfig.path(store);
-    Undo u = new Undo(store, Backups.runs(store), Files.exists(conf, LinkOption.NOFOLLOW_LINKS) ? conf : null);
+    Undo u = new Undo(store, runs, Files.exists(conf, LinkOption.NOFOLLOW_LINKS) ? conf : null);
     List<String> blockers = new ArrayList<>();
     Map<Path, Original> oldest = new java.util.TreeMap<>();
     java.util.Set<Path> assetDirs = new TreeSet<>();

@@ -78,6 +78,11 @@ class UndoTest {
     Path undoFolder = undoFolder(store);
     assertTrue(Files.exists(undoFolder.resolve("recovery.conf")), "recovery.conf kept in " + undoFolder);
     assertTrue(Files.exists(undoFolder.resolve("replaced/jetstream/$G/streams/S0/meta.inf")), "the prepared bytes are kept");
+    String undoneStore = StoreBuilder.treeDigest(store.storeDir);
+    Cli.Result verify = Cli.run("verify", store.storeDir.toString());
+    assertEquals(1, verify.exit(), verify.all());
+    assertTrue(verify.err().contains("no recovery.conf in " + store.storeDir), "verify refuses the undone store:\n" + verify.all());
+    assertEquals(undoneStore, StoreBuilder.treeDigest(store.storeDir), "no server started on the undone store");
 
     Cli.Result again = Cli.run("prepare", store.storeDir.toString());
     assertTrue(again.out().contains("stream   $G > S0: num_replicas 3 -> 1"), "a later prepare starts afresh:\n" + again.out());
@@ -104,13 +109,14 @@ class UndoTest {
   @Test
   void interruptedPreparesAndRerunsAreUndoneToTheBytesBeforeTheFirst() throws Exception {
     int halfPreparedZips = 0;
-    for (long delayMillis : new long[] {0, 1, 2, 5}) {
-      StoreBuilder store = survivor("store-" + delayMillis, 300);
+    for (long delayMillis : new long[] {0, 0, 2}) {
+      StoreBuilder store = survivor("store-" + halfPreparedZips + "-" + delayMillis + "-" + System.nanoTime(), 300);
       Map<String, String> before = snapshot(store.jetstream());
+      Path first = store.streamDir("$G", "S0").resolve("meta.inf"); // the first change of the plan
+      long size = Files.size(first);
       Process run = JsRecoverProcess.builder("prepare", store.storeDir.toString())
           .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-      InterruptedPrepareTest.awaitManifest(store, run);
-      while (run.isAlive() && Files.exists(store.jetstream().resolve("$SYS/_js_"))) Thread.onSpinWait(); // rewrites begin
+      while (run.isAlive() && Files.size(first) == size) Thread.onSpinWait(); // rewrites have begun
       Thread.sleep(delayMillis);
       run.destroyForcibly().waitFor();
       assertEquals(0, Cli.run("prepare", store.storeDir.toString()).exit(), "the rerun completes the job");
@@ -120,7 +126,7 @@ class UndoTest {
 
       assertSameTree(before, snapshot(store.jetstream()), "undo after a kill at +" + delayMillis + " ms and a rerun");
     }
-    System.out.println("reruns whose originals.zip held half-prepared bytes: " + halfPreparedZips + " of 4");
+    System.out.println("reruns whose originals.zip held half-prepared bytes: " + halfPreparedZips + " of 3");
     assertTrue(halfPreparedZips >= 1, "no kill left half-prepared files for the rerun to keep: the test proved nothing");
   }
 
@@ -135,22 +141,31 @@ class UndoTest {
 
   @Test
   void anUndoKilledMidwayIsCompletedByRunningItAgain() throws Exception {
-    int killed = 0;
-    for (long delayMillis : new long[] {150, 300, 600}) {
+    int halfUndone = 0;
+    for (long delayMillis : new long[] {0, 5, 20}) {
       StoreBuilder store = survivor("store-" + delayMillis, 300);
       Map<String, String> before = snapshot(store.jetstream());
       assertEquals(0, Cli.run("prepare", store.storeDir.toString()).exit());
       Process run = JsRecoverProcess.builder("undo", store.storeDir.toString())
           .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      Path backups = store.storeDir.resolve("js-recover-backup");
+      while (run.isAlive() && !hasUndoFolder(backups)) Thread.onSpinWait(); // undo starts writing
       Thread.sleep(delayMillis);
       run.destroyForcibly().waitFor();
-      if (!before.equals(snapshot(store.jetstream()))) killed++;
+      if (!before.equals(snapshot(store.jetstream()))) halfUndone++;
 
       undone(store);
 
       assertSameTree(before, snapshot(store.jetstream()), "undo killed at +" + delayMillis + " ms, then run again");
     }
-    System.out.println("undo kills that left the store half undone: " + killed + " of 3");
+    System.out.println("undo kills that left the store half undone: " + halfUndone + " of 3");
+    assertTrue(halfUndone >= 1, "no kill landed while undo was writing: the test proved nothing");
+  }
+
+  static boolean hasUndoFolder(Path backups) throws Exception {
+    try (Stream<Path> all = Files.list(backups)) {
+      return all.anyMatch(p -> p.getFileName().toString().startsWith("undo-"));
+    }
   }
 
   @Test
@@ -205,7 +220,8 @@ class UndoTest {
     StoreBuilder store = survivor("store", 1);
     assertEquals(0, Cli.run("prepare", store.storeDir.toString()).exit());
     Files.writeString(PrepareTest.onlyRun(store).resolve("manifest.json"), "{\"status\":\"comp");
-    refused(store, "cannot read the manifests in " + store.storeDir.resolve("js-recover-backup"), "do not delete it");
+    refused(store, "undo cannot read the manifests in " + store.storeDir.resolve("js-recover-backup"), "nothing was changed",
+        "It needs every run's manifest", "Keep that folder as it is: it holds the originals.");
   }
 
   @Test
