@@ -498,7 +498,7 @@ final class StoreWalker {
     }
     List<MetaRewriter.Member> members = MetaRewriter.members(a.json);
     a.config = GoJson.config(a.json, members);
-    String refused = GoJson.whyRefused(a.json, members);
+    String refused = GoJson.whyRefused(a.json, members, a.kind);
     if (refused != null) {
       a.config = null; // what the server cannot decode is neither read nor rewritten
       store.problems.add(new Problem(a.metaInfPath(), "meta.inf of " + what + " " + a.label() + ": " + refused
@@ -696,13 +696,13 @@ final class GoJson {
    * A member the server fails to decode into its field (Go reports the first type error and the
    * server skips the asset, whichever duplicate it was in), or null.
    */
-  static String whyRefused(byte[] json, List<MetaRewriter.Member> members) {
+  static String whyRefused(byte[] json, List<MetaRewriter.Member> members, AssetKind kind) {
     for (MetaRewriter.Member m : members) {
       String v = m.value(json);
       if (matches(m, "num_replicas") && !v.equals("null") && !isInt64(v)) {
         return "\"" + m.name() + "\" is " + v + ", not a whole number the server reads as an int";
       }
-      if (matches(m, "placement") && !v.equals("null") && !v.startsWith("{")) {
+      if (kind == AssetKind.STREAM && matches(m, "placement") && !v.equals("null") && !v.startsWith("{")) { // consumers have none
         return "\"" + m.name() + "\" is " + v + ", not an object";
       }
     }

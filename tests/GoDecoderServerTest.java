@@ -67,6 +67,8 @@ class GoDecoderServerTest {
     assertTrue(String.valueOf(serverVerdict(bom)).contains("looking for beginning of value"));
     byte[] float1 = json.replace("\"num_replicas\":1", "\"num_replicas\":1.0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
     assertTrue(String.valueOf(serverVerdict(float1)).contains("cannot unmarshal number 1.0"));
+    byte[] placement = StoreBuilder.streamJson("ORDERS", 1, "limits", ",\"Placement\":\"C1\"").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(String.valueOf(serverVerdict(placement)).contains("cannot unmarshal string"));
     String trailing = serverVerdict((json + "{}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
     if (generation.name().equals("2.15")) {
       assertEquals(null, trailing, "2.11.9 and later decode only the first value and ignore the rest");

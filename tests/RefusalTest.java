@@ -227,6 +227,12 @@ class RefusalTest {
   }
 
   @Test
+  void aPlacementThatIsNotAnObjectIsRefused() {
+    refusedAsTheServerRefusesIt(StoreBuilder.streamJson("ORDERS", 3, "limits", ",\"Placement\":\"C1\"").getBytes(StandardCharsets.UTF_8),
+        ": \"Placement\" is \"C1\", not an object, so nats-server refuses to load it");
+  }
+
+  @Test
   void aFloatInAnOverwrittenDuplicateIsRefusedToo() {
     // Go stops at the first member it cannot decode, even one a later duplicate would overwrite.
     refusedAsTheServerRefusesIt(StoreBuilder.streamJson("ORDERS", 3, "limits", ",\"Num_Replicas\":1")

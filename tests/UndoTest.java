@@ -200,7 +200,7 @@ class UndoTest {
 
   // --- refusals: each says why, exits 1 and changes nothing --------------------------------------
 
-  Cli.Result refused(StoreBuilder store, String... expected) {
+  static Cli.Result refused(StoreBuilder store, String... expected) {
     String before = StoreBuilder.treeDigest(store.storeDir);
     Cli.Result r = Cli.run("undo", store.storeDir.toString());
     assertEquals(1, r.exit(), r.all());
@@ -242,6 +242,84 @@ class UndoTest {
     Files.createDirectories(store.jetstream().resolve("$SYS/_js_/_meta_")); // a clustered server started on it since
     refused(store, "jetstream/$SYS/_js_: the Raft folder kept in js-recover-backup/",
         "cannot go back, something else is in its place; move that aside and run undo again");
+  }
+
+  /** A prepared store whose backup or jetstream/ is then broken by {@code breakIt} (given the run folder). */
+  StoreBuilder preparedThenBroken(Breaker breakIt) throws Exception {
+    StoreBuilder store = survivor("store", 1);
+    assertEquals(0, Cli.run("prepare", store.storeDir.toString()).exit());
+    breakIt.apply(store, PrepareTest.onlyRun(store));
+    return store;
+  }
+
+  interface Breaker {
+    void apply(StoreBuilder store, Path run) throws Exception;
+  }
+
+  static void editManifest(Path run, java.util.function.Consumer<com.fasterxml.jackson.databind.node.ObjectNode> edit) throws Exception {
+    var manifest = (com.fasterxml.jackson.databind.node.ObjectNode) Json.MAPPER.readTree(run.resolve("manifest.json").toFile());
+    edit.accept(manifest);
+    Files.write(run.resolve("manifest.json"), Json.MAPPER.writeValueAsBytes(manifest));
+  }
+
+  @Test
+  void aManifestOfAnotherShapeIsRefused() throws Exception {
+    refused(preparedThenBroken((store, run) -> Files.writeString(run.resolve("manifest.json"), "[]")),
+        "manifest.json is damaged (not a js-recover manifest)", "nothing was changed");
+  }
+
+  @Test
+  void aManifestNamingAFileOutsideTheStoreIsRefused() throws Exception {
+    refused(preparedThenBroken((store, run) -> editManifest(run, m ->
+            ((com.fasterxml.jackson.databind.node.ObjectNode) m.get("changes").get(0)).put("meta_inf", "../../etc/passwd"))),
+        "manifest.json is damaged: a change names no meta.inf inside jetstream/");
+  }
+
+  @Test
+  void anOriginalsZipLackingAnOriginalIsRefused() throws Exception {
+    refused(preparedThenBroken((store, run) -> {
+      try (var zip = new java.util.zip.ZipOutputStream(Files.newOutputStream(run.resolve("originals.zip")))) {
+        zip.finish(); // a valid zip holding nothing
+      }
+    }), "originals.zip lacks the original of jetstream/$G/streams/S0/meta.inf");
+  }
+
+  @Test
+  void aMissingOriginalsZipOfARunThatChangedTheStoreIsRefused() throws Exception {
+    refused(preparedThenBroken((store, run) -> Files.delete(run.resolve("originals.zip"))),
+        "originals.zip is missing, but that run changed the store");
+  }
+
+  @Test
+  void aRaftFolderNeitherInTheBackupNorInTheStoreIsRefused() throws Exception {
+    refused(preparedThenBroken((store, run) -> {
+      Path kept = run.resolve("raft/jetstream/$SYS/_js_");
+      Files.move(kept, store.storeDir.resolveSibling("elsewhere")); // lost from where the manifest says it is
+    }), "raft/jetstream/$SYS/_js_ is gone, and jetstream/$SYS/_js_ is not in the store either: that Raft folder is lost");
+  }
+
+  @Test
+  void aStreamFolderThatIsGoneIsRefused() throws Exception {
+    refused(preparedThenBroken((store, run) -> Files.move(store.streamDir("$G", "S0"), store.storeDir.resolveSibling("S0"))),
+        "jetstream/$G/streams/S0: the folder is gone or reached through a link");
+  }
+
+  @Test
+  void aFolderWhereAMetaFileWasIsRefused() throws Exception {
+    refused(preparedThenBroken((store, run) -> {
+      Path meta = store.streamDir("$G", "S0").resolve("meta.inf");
+      Files.delete(meta);
+      Files.createDirectory(meta);
+    }), "jetstream/$G/streams/S0/meta.inf: not a plain file (a link or a folder); move it aside and run undo again");
+  }
+
+  @Test
+  void aBackupFolderThatIsALinkIsRefused() throws Exception {
+    refused(preparedThenBroken((store, run) -> {
+      Path backups = store.storeDir.resolve("js-recover-backup");
+      Files.move(backups, store.storeDir.resolveSibling("backups-elsewhere"));
+      Files.createSymbolicLink(backups, store.storeDir.resolveSibling("backups-elsewhere"));
+    }), "js-recover-backup is a symbolic link; js-recover does not follow links out of the store");
   }
 
   static Path undoFolder(StoreBuilder store) throws Exception {
