@@ -642,7 +642,8 @@ final class Json {
  * meta.inf read the way nats-server reads it, with Go's encoding/json, where that differs from
  * Jackson: no byte order mark, nothing after the object, invalid UTF-8 in strings read as U+FFFD,
  * and members matched to fields by name case-insensitively when no field has the exact name, the
- * last of several matching members winning. Only the fields js-recover reads are folded here (a
+ * last of several matching members winning (a null one only where it resets a pointer or slice).
+ * Only the fields js-recover reads are folded here (a
  * consumer's "Name" and "name" are two fields; none of these has such a twin).
  */
 final class GoJson {
@@ -674,8 +675,9 @@ final class GoJson {
     try {
       ObjectNode config = (ObjectNode) Json.MAPPER.readTree(new String(json, StandardCharsets.UTF_8));
       for (String field : FIELDS) {
-        MetaRewriter.Member read = lastFor(members, field);
-        if (read != null && !read.name().equals(field)) config.set(field, Json.MAPPER.readTree(read.value(json)));
+        MetaRewriter.Member kept = kept(json, members, field), jacksons = null;
+        for (MetaRewriter.Member m : members) if (m.name().equals(field)) jacksons = m; // Jackson keeps the last exact name
+        if (kept != null && kept != jacksons) config.set(field, Json.MAPPER.readTree(kept.value(json)));
       }
       return config;
     } catch (IOException e) {
@@ -685,10 +687,18 @@ final class GoJson {
 
   static boolean matches(MetaRewriter.Member m, String field) { return m.name().equalsIgnoreCase(field); }
 
-  /** The member whose value the server's decoder keeps for this field: the last that matches it. */
-  static MetaRewriter.Member lastFor(List<MetaRewriter.Member> members, String field) {
+  /** Fields Go decodes into a pointer or slice, which a null member resets; into any other type null does nothing. */
+  private static final java.util.Set<String> NULLABLE = java.util.Set.of("placement", "mirror", "sources");
+
+  /**
+   * The member whose value the server's decoder keeps for this field: the last that matches it,
+   * passing over a null for a field that null leaves as it was.
+   */
+  static MetaRewriter.Member kept(byte[] json, List<MetaRewriter.Member> members, String field) {
     MetaRewriter.Member last = null;
-    for (MetaRewriter.Member m : members) if (matches(m, field)) last = m;
+    for (MetaRewriter.Member m : members) {
+      if (matches(m, field) && (NULLABLE.contains(field) || !m.value(json).equals("null"))) last = m;
+    }
     return last;
   }
 
@@ -1237,8 +1247,8 @@ final class MetaRewriter {
     List<FieldChange> changes = new ArrayList<>();
     List<Member> members = members(json);
     List<Cut> cuts = new ArrayList<>();
-    // The member the server reads: the last one matching, in any case (GoJson); earlier ones it overwrites.
-    Member replicas = GoJson.lastFor(members, "num_replicas");
+    // The member the server keeps: the last one matching, in any case, that is not null (GoJson).
+    Member replicas = GoJson.kept(json, members, "num_replicas");
     if (replicas != null) {
       String value = replicas.value(json);
       if (isInteger(value) && new BigInteger(value).compareTo(ONE) > 0) {

@@ -145,13 +145,17 @@ class PrepareTest {
   @Test
   void ofDuplicateReplicaCountsTheLastOneTheServerKeepsIsChanged() throws Exception {
     String json = StoreBuilder.streamJson("ORDERS", 1, "limits", ",\"NUM_REPLICAS\":3");
+    String nullLast = StoreBuilder.streamJson("NULL_LAST", 3, "limits", ",\"num_replicas\":null"); // null leaves an int as it was
     StoreBuilder store = new StoreBuilder(tmp.resolve("store")).stream("$G", "ORDERS", json)
-        .stream("$G", "KEEPS_ONE", StoreBuilder.streamJson("KEEPS_ONE", 3, "limits", ",\"num_replicas\":1"));
+        .stream("$G", "KEEPS_ONE", StoreBuilder.streamJson("KEEPS_ONE", 3, "limits", ",\"num_replicas\":1"))
+        .stream("$G", "NULL_LAST", nullLast);
 
     Cli.Result r = Cli.run("prepare", store.storeDir.toString());
 
     assertEquals(0, r.exit(), r.all());
     assertEquals(json.replace("\"NUM_REPLICAS\":3", "\"NUM_REPLICAS\":1"), StoreBuilder.read(store.streamDir("$G", "ORDERS").resolve("meta.inf")));
+    assertEquals(nullLast.replace("\"num_replicas\":3", "\"num_replicas\":1"), StoreBuilder.read(store.streamDir("$G", "NULL_LAST").resolve("meta.inf")));
+    assertTrue(r.out().contains("stream restore " + store.storeDir + "-backup/NULL_LAST --replicas 3"), r.out());
     assertFalse(r.out().contains("KEEPS_ONE: num_replicas"), "the server reads 1 there: nothing to change\n" + r.out());
     assertTrue(r.out().contains("stream restore " + store.storeDir + "-backup/KEEPS_ONE --replicas 1"), r.out());
   }
