@@ -643,8 +643,8 @@ final class Json {
  * Jackson: no byte order mark, nothing after the object, invalid UTF-8 in strings read as U+FFFD,
  * and members matched to fields by name case-insensitively when no field has the exact name, the
  * last of several matching members winning (a null one only where it resets a pointer or slice).
- * Only the fields js-recover reads are folded here (a
- * consumer's "Name" and "name" are two fields; none of these has such a twin).
+ * Only the fields js-recover reads are folded here (a consumer's "Name" and "name" are two
+ * fields; none of these has such a twin).
  */
 final class GoJson {
   static final List<String> FIELDS = List.of("num_replicas", "placement", "retention", "storage", "sealed", "mirror", "sources");

@@ -80,6 +80,28 @@ class GoDecoderServerTest {
   }
 
   @Test
+  void invalidUtf8InAStringIsReadAsTheServerReadsIt() throws Exception {
+    generation.binary();
+    byte[] json = StoreBuilder.streamJson("LATIN1", 3, "limits", ",\"description\":\"caf\u00e9\"")
+        .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1); // é as one byte: not UTF-8, which Go reads as U+FFFD
+    StoreBuilder store = new StoreBuilder(tmp.resolve("store"));
+    Path dir = store.streamDir("$G", "LATIN1");
+    StoreBuilder.write(dir.resolve("meta.inf"), json);
+    StoreBuilder.write(dir.resolve("meta.sum"), StoreBuilder.sum("LATIN1", json).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+
+    Cli.Result r = Cli.run("prepare", store.storeDir.toString());
+
+    assertEquals(0, r.exit(), r.all());
+    assertEquals(new String(json, java.nio.charset.StandardCharsets.ISO_8859_1).replace("\"num_replicas\":3", "\"num_replicas\":1"),
+        new String(java.nio.file.Files.readAllBytes(dir.resolve("meta.inf")), java.nio.charset.StandardCharsets.ISO_8859_1),
+        "every other byte kept, the lone é byte included");
+    try (NatsServerProcess server = NatsServerProcess.standalone(generation, NatsConfig.defaults(), store.storeDir, tmp.resolve("server"))) {
+      assertEquals(List.of(), server.loadErrors(), server.log());
+      EncryptedStoreTest.streamDetail(server.jsz(), "$G", "LATIN1");
+    }
+  }
+
+  @Test
   void preparedTheStreamLoads() throws Exception {
     StoreBuilder store = survivorWithOddlySpelledReplicas();
     generation.binary();
