@@ -489,18 +489,17 @@ final class StoreWalker {
     } else {
       a.json = a.metaInf;
     }
-    String unreadable = GoJson.whyUnreadable(a.json);
-    if (unreadable != null) {
+    GoJson.Decoded decoded = GoJson.decode(a.json);
+    if (decoded.unreadable() != null) {
       a.json = null;
-      store.problems.add(new Problem(a.metaInfPath(), "meta.inf of " + what + " " + a.label() + " " + unreadable,
+      store.problems.add(new Problem(a.metaInfPath(), "meta.inf of " + what + " " + a.label() + " " + decoded.unreadable(),
           fromSurvivor, "left as is: " + lost));
       return a;
     }
-    List<MetaRewriter.Member> members = MetaRewriter.members(a.json);
-    a.config = GoJson.config(a.json, members);
-    String refused = GoJson.whyRefused(a.json, members, a.kind);
-    if (refused != null) {
-      a.config = null; // what the server cannot decode is neither read nor rewritten
+    String refused = GoJson.whyRefused(a.json, a.kind);
+    if (refused == null) {
+      a.config = decoded.config();
+    } else { // what the server cannot decode is neither read nor rewritten
       store.problems.add(new Problem(a.metaInfPath(), "meta.inf of " + what + " " + a.label() + ": " + refused
           + ", so nats-server refuses to load it", fromSurvivor + ", or correct that member by hand and run prepare "
           + "--force (it recomputes meta.sum)", "left as is: " + lost));
@@ -651,38 +650,40 @@ final class GoJson {
   private static final com.fasterxml.jackson.databind.ObjectReader STRICT =
       Json.MAPPER.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
-  /** Why the server's decoder cannot read these bytes as a JSON object, or null when it can. */
-  static String whyUnreadable(byte[] json) {
+  /** A meta.inf decoded: its config as the server reads it, or why the server cannot read it. */
+  record Decoded(ObjectNode config, String unreadable) {}
+
+  static Decoded decode(byte[] json) {
     if (json.length >= 3 && (json[0] & 0xff) == 0xef && (json[1] & 0xff) == 0xbb && (json[2] & 0xff) == 0xbf) {
-      return "starts with a UTF-8 byte order mark, which nats-server's JSON decoder refuses";
+      return new Decoded(null, "starts with a UTF-8 byte order mark, which nats-server's JSON decoder refuses");
     }
     String text = new String(json, StandardCharsets.UTF_8);
     try {
       JsonNode parsed = STRICT.readTree(text);
-      return parsed != null && parsed.isObject() ? null : "is not a JSON object";
+      return parsed != null && parsed.isObject() ? new Decoded(fold((ObjectNode) parsed, json), null)
+          : new Decoded(null, "is not a JSON object");
     } catch (IOException e) {
       try {
-        if (Json.MAPPER.readTree(text) != null) return "has data after the end of its JSON object, which nats-server before 2.11.9 refuses (later ones ignore it)";
+        if (Json.MAPPER.readTree(text) != null) {
+          return new Decoded(null, "has data after the end of its JSON object, which nats-server before 2.11.9 refuses "
+              + "(later ones ignore it)");
+        }
       } catch (IOException torn) {
         // torn or not JSON at all: said below
       }
-      return "is torn or not JSON (" + StoreWalker.firstLine(e.getMessage()) + ")";
+      return new Decoded(null, "is torn or not JSON (" + StoreWalker.firstLine(e.getMessage()) + ")");
     }
   }
 
-  /** The parsed config, each field in FIELDS holding the value the server decodes for it. */
-  static JsonNode config(byte[] json, List<MetaRewriter.Member> members) {
-    try {
-      ObjectNode config = (ObjectNode) Json.MAPPER.readTree(new String(json, StandardCharsets.UTF_8));
-      for (String field : FIELDS) {
-        MetaRewriter.Member kept = kept(json, members, field), jacksons = null;
-        for (MetaRewriter.Member m : members) if (m.name().equals(field)) jacksons = m; // Jackson keeps the last exact name
-        if (kept != null && kept != jacksons) config.set(field, Json.MAPPER.readTree(kept.value(json)));
-      }
-      return config;
-    } catch (IOException e) {
-      throw new UncheckedIOException("parsed once already", e);
+  /** The config with each field in FIELDS holding the value the server decodes for it. */
+  private static ObjectNode fold(ObjectNode config, byte[] json) throws IOException {
+    List<MetaRewriter.Member> members = MetaRewriter.members(json);
+    for (String field : FIELDS) {
+      MetaRewriter.Member kept = kept(json, members, field), jacksons = null;
+      for (MetaRewriter.Member m : members) if (m.name().equals(field)) jacksons = m; // Jackson keeps the last exact name
+      if (kept != null && kept != jacksons) config.set(field, Json.MAPPER.readTree(kept.value(json)));
     }
+    return config;
   }
 
   static boolean matches(MetaRewriter.Member m, String field) { return m.name().equalsIgnoreCase(field); }
@@ -706,8 +707,8 @@ final class GoJson {
    * A member the server fails to decode into its field (Go reports the first type error and the
    * server skips the asset, whichever duplicate it was in), or null.
    */
-  static String whyRefused(byte[] json, List<MetaRewriter.Member> members, AssetKind kind) {
-    for (MetaRewriter.Member m : members) {
+  static String whyRefused(byte[] json, AssetKind kind) {
+    for (MetaRewriter.Member m : MetaRewriter.members(json)) {
       String v = m.value(json);
       if (matches(m, "num_replicas") && !v.equals("null") && !isInt64(v)) {
         return "\"" + m.name() + "\" is " + v + ", not a whole number the server reads as an int";
