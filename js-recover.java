@@ -1835,6 +1835,7 @@ final class Undo {
     java.util.Set<Path> assetDirs = new TreeSet<>();
     for (Backups.Run run : u.runs) u.readRun(run, oldest, assetDirs, blockers);
     for (Map.Entry<Path, Original> e : oldest.entrySet()) u.checkFile(e.getKey(), e.getValue(), blockers);
+    oldest.keySet().forEach(f -> assetDirs.add(f.getParent())); // a killed undo leaves its temp files there too
     for (Path dir : assetDirs) {
       if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) continue;
       try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir, "*" + StoreWalker.TEMP_SUFFIX)) {
@@ -1949,10 +1950,6 @@ final class Undo {
     } else if (!java.util.Arrays.equals(Files.readAllBytes(file), original.bytes())) {
       restores.put(file, original);
     }
-  }
-
-  boolean nothingToDo() {
-    return restores.isEmpty() && createdByPrepare.isEmpty() && temps.isEmpty() && raftMoves.isEmpty() && recoveryConf == null;
   }
 
   void print(PrintWriter out, boolean dryRun) {
