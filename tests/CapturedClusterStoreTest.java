@@ -103,35 +103,6 @@ class CapturedClusterStoreTest {
     }
   }
 
-  @Test
-  void undoneTheStandaloneServerRefusesTheReplicatedStreamsExactlyAsOnTheOriginal() throws Exception {
-    Path original = copyOfSurvivor();
-    Path undone = tmp.resolve("undone");
-    StoreBuilder.copyTree(FIXTURE.resolve("store"), undone);
-    assertEquals(0, Cli.run("prepare", undone.toString()).exit());
-
-    Cli.Result r = Cli.run("undo", undone.toString());
-
-    assertEquals(0, r.exit(), r.all());
-    assertEquals(StoreBuilder.treeDigest(original.resolve("jetstream")), StoreBuilder.treeDigest(undone.resolve("jetstream")));
-    assertEquals(whatAServerMakesOf(original, "server-original"), whatAServerMakesOf(undone, "server-undone"));
-  }
-
-  /** The streams a standalone 2.9 server serves from a store, and what it refuses (log lines without time and pid). */
-  List<String> whatAServerMakesOf(Path store, String dir) throws Exception {
-    try (NatsServerProcess server = NatsServerProcess.standalone(ServerGeneration.installed(), NatsConfig.defaults(), store, tmp.resolve(dir))) {
-      java.util.ArrayList<String> seen = new java.util.ArrayList<>();
-      server.loadErrors().forEach(line -> seen.add(line.replaceFirst("^.*?\\[(WRN|ERR|INF)\\]", "")));
-      assertTrue(seen.stream().anyMatch(l -> l.contains("replicas > 1 not supported in non-clustered mode")), seen.toString());
-      for (var a : server.jsz().map.get("account_details").array) {
-        var details = a.map.get("stream_detail");
-        if (details != null) details.array.forEach(st -> seen.add("served " + st.map.get("name").string));
-      }
-      java.util.Collections.sort(seen);
-      return seen;
-    }
-  }
-
   // --- verify -----------------------------------------------------------------------------------
 
   @Test
