@@ -686,7 +686,22 @@ final class GoJson {
     return config;
   }
 
-  static boolean matches(MetaRewriter.Member m, String field) { return m.name().equalsIgnoreCase(field); }
+  /**
+   * Whether Go's decoder puts this member into the field (an ASCII name in lower case): ASCII letters
+   * in any case, and the two runes whose case folding reaches ASCII, long s and the Kelvin sign (Java's
+   * equalsIgnoreCase would also take a dotless i, which Go does not).
+   */
+  static boolean matches(MetaRewriter.Member m, String field) {
+    String name = m.name();
+    if (name.length() != field.length()) return false;
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i), f = field.charAt(i);
+      boolean same = c < 0x80 ? (c >= 'A' && c <= 'Z' ? (char) (c + 32) : c) == f
+          : c == '\u017f' && f == 's' || c == '\u212a' && f == 'k';
+      if (!same) return false;
+    }
+    return true;
+  }
 
   /** Fields Go decodes into a pointer or slice, which a null member resets; into any other type null does nothing. */
   private static final java.util.Set<String> NULLABLE = java.util.Set.of("placement", "mirror", "sources");
@@ -1414,10 +1429,10 @@ final class RecoveryPlan {
     }
     for (StoredStream s : store.streams) {
       MetaAsset m = s.meta();
-      Integer now = m.replicas();
-      // An earlier run that could not read the config did not change it either: what is read now is the original.
-      originalReplicas.add(new OriginalReplicas(m.account, m.stream,
-          earlier.getOrDefault(m.label(), now == null ? null : Math.max(now, 1))));
+      // Unknown while the config cannot be read; without a count (or 0) the server runs it with 1. An earlier run
+      // that could not read the config did not change it either: what is read now is the original.
+      Integer now = m.config == null ? null : m.replicas() == null ? 1 : Math.max(m.replicas(), 1);
+      originalReplicas.add(new OriginalReplicas(m.account, m.stream, earlier.getOrDefault(m.label(), now)));
     }
   }
 

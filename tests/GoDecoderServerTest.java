@@ -21,11 +21,12 @@ class GoDecoderServerTest {
   @Parameter ServerGeneration generation;
   @TempDir Path tmp;
 
-  /** ORDERS says "Num_Replicas":3; NULL_LAST says 3, then null, which leaves Go's int at 3. */
+  /** ORDERS says "Num_Replicas":3; NULL_LAST 3, then null, which leaves Go's int at 3; LONG_S "num_replicaſ":3. */
   StoreBuilder survivorWithOddlySpelledReplicas() {
     String json = StoreBuilder.streamJson("ORDERS", 3, "limits", "").replace("\"num_replicas\"", "\"Num_Replicas\"");
     return new StoreBuilder(tmp.resolve("store")).stream("$G", "ORDERS", json).raft("$SYS")
-        .stream("$G", "NULL_LAST", StoreBuilder.streamJson("NULL_LAST", 3, "limits", ",\"num_replicas\":null"));
+        .stream("$G", "NULL_LAST", StoreBuilder.streamJson("NULL_LAST", 3, "limits", ",\"num_replicas\":null"))
+        .stream("$G", "LONG_S", StoreBuilder.streamJson("LONG_S", 3, "limits", "").replace("\"num_replicas\"", "\"num_replica\u017f\""));
   }
 
   @Test
@@ -36,7 +37,8 @@ class GoDecoderServerTest {
     try (NatsServerProcess server = NatsServerProcess.start(generation, "recovery", NatsConfig.defaults(), store.storeDir, "", tmp.resolve("server"))) {
       Await.until(java.time.Duration.ofSeconds(30), "the server to load or refuse ORDERS",
           () -> server.log().contains("Error recreating stream \"ORDERS\": replicas > 1 not supported in non-clustered mode")
-              && server.log().contains("Error recreating stream \"NULL_LAST\": replicas > 1 not supported") ? null : server.log());
+              && server.log().contains("Error recreating stream \"NULL_LAST\": replicas > 1 not supported")
+              && server.log().contains("Error recreating stream \"LONG_S\": replicas > 1 not supported") ? null : server.log());
     }
   }
 
@@ -110,6 +112,7 @@ class GoDecoderServerTest {
       assertEquals(List.of(), server.loadErrors(), server.log());
       EncryptedStoreTest.streamDetail(server.jsz(), "$G", "ORDERS");
       EncryptedStoreTest.streamDetail(server.jsz(), "$G", "NULL_LAST");
+      EncryptedStoreTest.streamDetail(server.jsz(), "$G", "LONG_S");
     }
   }
 }

@@ -143,6 +143,23 @@ class PrepareTest {
   }
 
   @Test
+  void namesMatchAsGoFoldsThemNotAsJavaDoes() throws Exception {
+    // Go folds long s to s, so "num_replicaſ" is the replica count; a dotless i folds to nothing ASCII, so
+    // "num_replıcas" is an unknown field and the stream, which the cluster ran as R1, is left as it is.
+    String longS = StoreBuilder.streamJson("LONG_S", 3, "limits", "").replace("\"num_replicas\"", "\"num_replica\u017f\"");
+    String dotless = StoreBuilder.streamJson("DOTLESS", 1, "limits", "").replace("\"num_replicas\":1", "\"num_repl\u0131cas\":3");
+    StoreBuilder store = new StoreBuilder(tmp.resolve("store")).stream("$G", "LONG_S", longS).stream("$G", "DOTLESS", dotless);
+
+    Cli.Result r = Cli.run("prepare", store.storeDir.toString());
+
+    assertEquals(0, r.exit(), r.all());
+    assertEquals(longS.replace("\u017f\":3", "\u017f\":1"), StoreBuilder.read(store.streamDir("$G", "LONG_S").resolve("meta.inf")));
+    assertEquals(dotless, StoreBuilder.read(store.streamDir("$G", "DOTLESS").resolve("meta.inf")), "a member the server does not read");
+    assertTrue(r.out().contains("stream restore " + store.storeDir + "-backup/LONG_S --replicas 3"), r.out());
+    assertTrue(r.out().contains("stream restore " + store.storeDir + "-backup/DOTLESS --replicas 1"), r.out());
+  }
+
+  @Test
   void ofDuplicateReplicaCountsTheLastOneTheServerKeepsIsChanged() throws Exception {
     String json = StoreBuilder.streamJson("ORDERS", 1, "limits", ",\"NUM_REPLICAS\":3");
     String nullLast = StoreBuilder.streamJson("NULL_LAST", 3, "limits", ",\"num_replicas\":null"); // null leaves an int as it was
