@@ -359,6 +359,20 @@ class UndoTest {
     }), "js-recover-backup is a symbolic link; js-recover does not follow links out of the store");
   }
 
+  @Test
+  void anUndoWhileAnotherRunHoldsTheStoreIsRefused() throws Exception {
+    StoreBuilder store = survivor("store", 1);
+    assertEquals(0, Cli.run("prepare", store.storeDir.toString()).exit());
+    try (StoreLock held = StoreLock.acquire(store.storeDir, "prepare")) {
+      String before = StoreBuilder.treeDigest(store.jetstream());
+      Cli.Result r = Cli.run("undo", store.storeDir.toString());
+      assertEquals(1, r.exit(), r.all());
+      assertTrue(r.err().contains("another js-recover prepare (pid " + ProcessHandle.current().pid()), r.err());
+      assertTrue(r.err().contains("holds the store " + store.storeDir), r.err());
+      assertEquals(before, StoreBuilder.treeDigest(store.jetstream()), "a refused undo wrote something");
+    }
+  }
+
   static Path undoFolder(StoreBuilder store) throws Exception {
     try (Stream<Path> all = Files.list(store.storeDir.resolve("js-recover-backup"))) {
       return all.filter(p -> p.getFileName().toString().startsWith("undo-")).sorted().reduce((a, b) -> b).orElseThrow();
