@@ -29,6 +29,7 @@
  *   7. js-recover restore --from nats://127.0.0.1:<port> --to <new cluster> /recovery/store
  *        every stream with its consumers and original replica count, checked at both ends
  *      (or js-recover backup to files first; or the nats CLI, as prepare prints it).
+ *   To go back: js-recover undo /recovery/store puts jetstream/ back as it was before the first prepare.
  *
  * Sections, in the order data flows:
  *   1. Model of a store     accounts, streams, consumers, their meta files, Raft folders
@@ -40,12 +41,13 @@
  *   6. Block and state readers  message blocks, block keys, 2.9 N.idx, 2.10+ index.db,
  *                           consumer o.dat: bytes in, records and damage out
  *   7. Rewriter             the byte-exact edit of one meta.inf
- *   8. Prepare              the plan, the backup, atomic replacement, the manifest,
+ *   8. Prepare              the plan, the backup, atomic replacement, the manifest, undo,
  *                           recovery.conf, and the load check behind verify
  *   9. Transfer             snapshot and restore over the JetStream API, server to server or to a
  *                           backup folder, each stream checked at both ends
  *  10. Reports              inspect table and JSON, next steps, transfer outcomes
- *  11. Commands             picocli: inspect, prepare, verify, restore, backup, version, help
+ *  11. Commands             picocli: inspect, prepare, verify, undo, restore, backup,
+ *                           version, help
  */
 
 import com.fasterxml.jackson.core.JsonGenerator;
@@ -122,7 +124,7 @@ final class MetaAsset {
   boolean sumFromInterruptedRun; // meta.inf is what an interrupted prepare wrote; its meta.sum is still old
   MetaCrypto.Opened opened;  // set when a key opened a sealed meta.inf
   byte[] json;               // the plaintext config (metaInf itself when not sealed)
-  JsonNode config;           // json parsed; null when it could not be read, parsed or opened
+  JsonNode config;           // json as nats-server decodes it (see GoJson); null when it could not be read, parsed or opened
 
   MetaAsset(AssetKind kind, String account, String stream, String consumer, Path dir) {
     this.kind = kind;
@@ -681,14 +683,20 @@ final class StoreWalker {
     } else {
       a.json = a.metaInf;
     }
-    try {
-      JsonNode parsed = Json.MAPPER.readTree(a.json);
-      if (parsed == null || !parsed.isObject()) throw new IOException("not a JSON object");
-      a.config = parsed;
-    } catch (IOException e) {
+    GoJson.Decoded decoded = GoJson.decode(a.json);
+    if (decoded.unreadable() != null) {
       a.json = null;
-      store.problems.add(new Problem(a.metaInfPath(), "meta.inf of " + what + " " + a.label()
-          + " is torn or not JSON (" + firstLine(e.getMessage()) + ")", fromSurvivor, "left as is: " + lost));
+      store.problems.add(new Problem(a.metaInfPath(), "meta.inf of " + what + " " + a.label() + " " + decoded.unreadable(),
+          fromSurvivor, "left as is: " + lost));
+      return a;
+    }
+    String refused = GoJson.whyRefused(a.json, a.kind);
+    if (refused == null) {
+      a.config = decoded.config();
+    } else { // what the server cannot decode is neither read nor rewritten
+      store.problems.add(new Problem(a.metaInfPath(), "meta.inf of " + what + " " + a.label() + ": " + refused
+          + ", so nats-server refuses to load it", fromSurvivor + ", or correct that member by hand and run prepare "
+          + "--force (it recomputes meta.sum)", "left as is: " + lost));
     }
     return a;
   }
@@ -1094,6 +1102,111 @@ final class Json {
       .disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
 
   static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+}
+
+/**
+ * meta.inf read the way nats-server reads it, with Go's encoding/json, where that differs from
+ * Jackson: no byte order mark, nothing after the object, invalid UTF-8 in strings read as U+FFFD,
+ * and members matched to fields by name case-insensitively when no field has the exact name, the
+ * last of several matching members winning (a null one only where it resets a pointer or slice).
+ * Only the fields js-recover reads are folded here (a consumer's "Name" and "name" are two
+ * fields; none of these has such a twin).
+ */
+final class GoJson {
+  static final List<String> FIELDS = List.of("num_replicas", "placement", "retention", "storage", "sealed", "mirror", "sources");
+  private static final com.fasterxml.jackson.databind.ObjectReader STRICT =
+      Json.MAPPER.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+  /** A meta.inf decoded: its config as the server reads it, or why the server cannot read it. */
+  record Decoded(ObjectNode config, String unreadable) {}
+
+  static Decoded decode(byte[] json) {
+    if (json.length >= 3 && (json[0] & 0xff) == 0xef && (json[1] & 0xff) == 0xbb && (json[2] & 0xff) == 0xbf) {
+      return new Decoded(null, "starts with a UTF-8 byte order mark, which nats-server's JSON decoder refuses");
+    }
+    String text = new String(json, StandardCharsets.UTF_8);
+    try {
+      JsonNode parsed = STRICT.readTree(text);
+      return parsed != null && parsed.isObject() ? new Decoded(fold((ObjectNode) parsed, json), null)
+          : new Decoded(null, "is not a JSON object");
+    } catch (IOException e) {
+      try {
+        if (Json.MAPPER.readTree(text) != null) {
+          return new Decoded(null, "has data after the end of its JSON object, which nats-server before 2.11.9 refuses "
+              + "(later ones ignore it)");
+        }
+      } catch (IOException torn) {
+        // torn or not JSON at all: said below
+      }
+      return new Decoded(null, "is torn or not JSON (" + StoreWalker.firstLine(e.getMessage()) + ")");
+    }
+  }
+
+  /** The config with each field in FIELDS holding the value the server decodes for it. */
+  private static ObjectNode fold(ObjectNode config, byte[] json) throws IOException {
+    List<MetaRewriter.Member> members = MetaRewriter.members(json);
+    for (String field : FIELDS) {
+      MetaRewriter.Member kept = kept(json, members, field), jacksons = null;
+      for (MetaRewriter.Member m : members) if (m.name().equals(field)) jacksons = m; // Jackson keeps the last exact name
+      if (kept != null && kept != jacksons) config.set(field, Json.MAPPER.readTree(kept.value(json)));
+    }
+    return config;
+  }
+
+  /**
+   * Whether Go's decoder puts this member into the field (an ASCII name in lower case): ASCII letters
+   * in any case, and the two runes whose case folding reaches ASCII, long s and the Kelvin sign (Java's
+   * equalsIgnoreCase would also take a dotless i, which Go does not).
+   */
+  static boolean matches(MetaRewriter.Member m, String field) {
+    String name = m.name();
+    if (name.length() != field.length()) return false;
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i), f = field.charAt(i);
+      boolean same = c < 0x80 ? (c >= 'A' && c <= 'Z' ? (char) (c + 32) : c) == f
+          : c == '\u017f' && f == 's' || c == '\u212a' && f == 'k';
+      if (!same) return false;
+    }
+    return true;
+  }
+
+  /** Fields Go decodes into a pointer or slice, which a null member resets; into any other type null does nothing. */
+  private static final java.util.Set<String> NULLABLE = java.util.Set.of("placement", "mirror", "sources");
+
+  /**
+   * The member whose value the server's decoder keeps for this field: the last that matches it,
+   * passing over a null for a field that null leaves as it was.
+   */
+  static MetaRewriter.Member kept(byte[] json, List<MetaRewriter.Member> members, String field) {
+    MetaRewriter.Member last = null;
+    for (MetaRewriter.Member m : members) {
+      if (matches(m, field) && (NULLABLE.contains(field) || !m.value(json).equals("null"))) last = m;
+    }
+    return last;
+  }
+
+  /**
+   * A member the server fails to decode into its field (Go reports the first type error and the
+   * server skips the asset, whichever duplicate it was in), or null.
+   */
+  static String whyRefused(byte[] json, AssetKind kind) {
+    for (MetaRewriter.Member m : MetaRewriter.members(json)) {
+      String v = m.value(json);
+      if (matches(m, "num_replicas") && !v.equals("null") && !isInt64(v)) {
+        return "\"" + m.name() + "\" is " + v + ", not a whole number the server reads as an int";
+      }
+      if (kind == AssetKind.STREAM && matches(m, "placement") && !v.equals("null") && !v.startsWith("{")) { // consumers have none
+        return "\"" + m.name() + "\" is " + v + ", not an object";
+      }
+    }
+    return null;
+  }
+
+  private static boolean isInt64(String v) {
+    if (!v.matches("-?(0|[1-9][0-9]*)")) return false;
+    BigInteger n = new BigInteger(v);
+    return n.bitLength() < 64;
+  }
 }
 
 // =================================================================================================
@@ -2431,18 +2544,26 @@ final class MetaRewriter {
     List<FieldChange> changes = new ArrayList<>();
     List<Member> members = members(json);
     List<Cut> cuts = new ArrayList<>();
-    for (Member m : members) {
-      if (m.name().equals("num_replicas")) {
-        String value = m.value(json);
-        if (isInteger(value) && new BigInteger(value).compareTo(ONE) > 0) {
-          String to = asset.kind == AssetKind.STREAM ? "1" : "0"; // a consumer at 0 inherits its stream's 1
-          cuts.add(new Cut(m.valueStart(), m.valueEnd(), to.getBytes(StandardCharsets.US_ASCII)));
-          changes.add(new FieldChange("num_replicas", Json.NODES.numberNode(new BigInteger(value)),
-              Json.NODES.numberNode(Integer.parseInt(to))));
-        }
-      } else if (asset.kind == AssetKind.STREAM && m.name().equals("placement") && !m.value(json).equals("null")) {
-        cuts.add(memberWithComma(members, m));
-        changes.add(new FieldChange("placement", asset.config.get("placement"), null));
+    // The member the server keeps: the last one matching, in any case, that is not null (GoJson).
+    Member replicas = GoJson.kept(json, members, "num_replicas");
+    if (replicas != null) {
+      String value = replicas.value(json);
+      if (isInteger(value) && new BigInteger(value).compareTo(ONE) > 0) {
+        String to = asset.kind == AssetKind.STREAM ? "1" : "0"; // a consumer at 0 inherits its stream's 1
+        cuts.add(new Cut(replicas.valueStart(), replicas.valueEnd(), to.getBytes(StandardCharsets.US_ASCII)));
+        changes.add(new FieldChange(replicas.name(), Json.NODES.numberNode(new BigInteger(value)),
+            Json.NODES.numberNode(Integer.parseInt(to))));
+      }
+    }
+    // Every placement goes: Go decodes duplicates of an object member into the same value, merging them.
+    List<Member> placements = asset.kind == AssetKind.STREAM ? members.stream()
+        .filter(m -> GoJson.matches(m, "placement") && !m.value(json).equals("null")).toList() : List.of();
+    for (Member m : placements) {
+      cuts.add(withComma(members, m, placements));
+      try {
+        changes.add(new FieldChange(m.name(), Json.MAPPER.readTree(m.value(json)), null));
+      } catch (IOException e) {
+        throw new UncheckedIOException("parsed once already", e);
       }
     }
     return new Edit(changes.isEmpty() ? json : splice(json, cuts), changes);
@@ -2453,12 +2574,17 @@ final class MetaRewriter {
 
   private static boolean isInteger(String v) { return v.matches("-?[0-9]+"); }
 
-  /** The member's span plus one neighbouring comma, so the object stays valid JSON. */
-  private static Cut memberWithComma(List<Member> members, Member m) {
+  /**
+   * The member's span plus one neighbouring comma, so the object stays valid JSON: the comma before
+   * it when a member that stays comes earlier, else the one after it. Cuts of several removed
+   * members then meet without overlapping.
+   */
+  private static Cut withComma(List<Member> members, Member m, List<Member> removed) {
     int i = members.indexOf(m);
     byte[] nothing = new byte[0];
-    if (i > 0) return new Cut(members.get(i - 1).valueEnd(), m.valueEnd(), nothing); // ",<ws>"name":v"
-    if (members.size() > 1) return new Cut(m.start(), members.get(1).start(), nothing); // ""name":v,<ws>"
+    boolean keptBefore = members.subList(0, i).stream().anyMatch(o -> !removed.contains(o));
+    if (keptBefore) return new Cut(members.get(i - 1).valueEnd(), m.valueEnd(), nothing); // ",<ws>"name":v"
+    if (i + 1 < members.size()) return new Cut(m.start(), members.get(i + 1).start(), nothing); // ""name":v,<ws>"
     return new Cut(m.start(), m.valueEnd(), nothing);
   }
 
@@ -2536,7 +2662,7 @@ final class MetaRewriter {
 }
 
 // =================================================================================================
-// 8. Prepare: the plan, the backup, atomic replacement, the manifest, recovery.conf, verify
+// 8. Prepare: the plan, the backup, atomic replacement, the manifest, undo, recovery.conf, verify
 //
 // Order of work, so that a kill at any moment loses nothing and a rerun completes the job:
 //   manifest (the whole plan, with every new meta.sum) -> copies of the originals -> Raft
@@ -2556,8 +2682,11 @@ record AssetChange(MetaAsset asset, List<MetaRewriter.FieldChange> fields, byte[
 }
 
 final class RecoveryPlan {
-  /** A stream and the replica count it had before any prepare: what the new cluster restores it with. */
-  record OriginalReplicas(String account, String stream, int replicas) {}
+  /**
+   * A stream and the replica count it had before any prepare: what the new cluster restores it with.
+   * Null while no run could read its config (unreadable, sealed without a key): unknown, never guessed.
+   */
+  record OriginalReplicas(String account, String stream, Integer replicas) {}
 
   final Store store;
   final List<AssetChange> changes = new ArrayList<>();
@@ -2581,9 +2710,10 @@ final class RecoveryPlan {
     }
     for (StoredStream s : store.streams) {
       MetaAsset m = s.meta();
-      Integer now = m.replicas();
-      originalReplicas.add(new OriginalReplicas(m.account, m.stream,
-          earlier.getOrDefault(m.label(), now == null || now < 1 ? 1 : now)));
+      // Unknown while the config cannot be read; without a count (or 0) the server runs it with 1. An earlier run
+      // that could not read the config did not change it either: what is read now is the original.
+      Integer now = m.config == null ? null : m.replicas() == null ? 1 : Math.max(m.replicas(), 1);
+      originalReplicas.add(new OriginalReplicas(m.account, m.stream, earlier.getOrDefault(m.label(), now)));
     }
   }
 
@@ -2765,24 +2895,48 @@ final class Backups {
 
   static Path root(Store store) { return store.storeDir.resolve(DIR); }
 
-  /** The manifests of earlier runs, oldest first; a damaged one is a refusal, never skipped. */
+  /** An earlier prepare run: its folder and its manifest. */
+  record Run(Path dir, JsonNode manifest) {
+    String name() { return dir.getFileName().toString(); }
+  }
+
+  /** The manifests of earlier runs not undone, oldest first; a damaged one is a refusal, never skipped. */
   static List<JsonNode> manifests(Store store) throws Refusal {
-    Path root = root(store);
-    List<JsonNode> manifests = new ArrayList<>();
-    if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) return manifests;
-    try (DirectoryStream<Path> runs = Files.newDirectoryStream(root)) {
-      List<Path> sorted = new ArrayList<>();
-      runs.forEach(sorted::add);
-      sorted.sort(null); // run folders are named by their start time
-      for (Path run : sorted) {
-        Path manifest = run.resolve(MANIFEST);
-        if (Files.isRegularFile(manifest, LinkOption.NOFOLLOW_LINKS)) manifests.add(Json.MAPPER.readTree(manifest.toFile()));
-      }
+    try {
+      return runs(store).stream().map(Run::manifest).toList();
     } catch (IOException e) {
-      throw new Refusal("cannot read the manifests in " + root + ": " + e.getMessage()
+      throw new Refusal("cannot read the manifests in " + root(store) + ": " + e.getMessage()
           + ". Move that folder aside (do not delete it: it holds the originals) and run again.");
     }
-    return manifests;
+  }
+
+  /**
+   * The earlier runs, oldest first, leaving out those an undo marked undone (in its undo.json): a
+   * prepare after an undo starts afresh.
+   */
+  static List<Run> runs(Store store) throws IOException {
+    Path root = root(store);
+    List<Run> runs = new ArrayList<>();
+    if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) return runs;
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(root)) {
+      List<Path> sorted = new ArrayList<>();
+      entries.forEach(sorted::add);
+      sorted.sort(null); // run folders are named by their start time
+      java.util.Set<String> undone = new java.util.HashSet<>();
+      for (Path dir : sorted) {
+        Path marker = dir.resolve(Undo.MARKER);
+        if (Files.isRegularFile(marker, LinkOption.NOFOLLOW_LINKS)) {
+          Json.MAPPER.readTree(marker.toFile()).path("undone_runs").forEach(r -> undone.add(r.asText()));
+        }
+      }
+      for (Path dir : sorted) {
+        Path manifest = dir.resolve(MANIFEST);
+        if (Files.isRegularFile(manifest, LinkOption.NOFOLLOW_LINKS) && !undone.contains(dir.getFileName().toString())) {
+          runs.add(new Run(dir, Json.MAPPER.readTree(manifest.toFile())));
+        }
+      }
+    }
+    return runs;
   }
 
   /** meta.inf path -> the meta.sum an interrupted run planned for it. */
@@ -2795,12 +2949,16 @@ final class Backups {
     return sums;
   }
 
-  /** Stream label -> replicas it had before the first prepare, from the oldest manifest naming it. */
+  /**
+   * Stream label -> replicas it had before the first prepare, from the oldest manifest that knew it
+   * (a run that could not read a config recorded null).
+   */
   static Map<String, Integer> originalReplicas(List<JsonNode> runs) {
     Map<String, Integer> replicas = new HashMap<>();
     for (JsonNode m : runs) {
       for (JsonNode s : m.path("streams")) {
-        replicas.putIfAbsent(s.path("account").asText() + " > " + s.path("stream").asText(), s.path("replicas").asInt(1));
+        JsonNode n = s.path("replicas");
+        if (n.isIntegralNumber()) replicas.putIfAbsent(s.path("account").asText() + " > " + s.path("stream").asText(), n.intValue());
       }
     }
     return replicas;
@@ -2838,7 +2996,12 @@ final class Backups {
       throw new Refusal(root(store) + " is a file, not a folder; js-recover keeps its backup in a folder of that name. "
           + "Move the file aside (it may be someone's backup) and run again; nothing was changed.");
     }
-    String stamp = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(Instant.now());
+    return newFolder(store, "", like);
+  }
+
+  /** A new folder in the backup folder, named by the time (then -2, -3... when taken), made like {@code like}. */
+  static Path newFolder(Store store, String prefix, FileOwnership like) throws IOException {
+    String stamp = prefix + DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(Instant.now());
     for (int n = 1; ; n++) {
       Path run = root(store).resolve(n == 1 ? stamp : stamp + "-" + n);
       try {
@@ -3060,6 +3223,17 @@ final class PrepareRun {
     }
   }
 
+  /** Moves a folder or file back where it came from (undo); from another file system copied, then removed. */
+  static void move(Path from, Path to, FileOwnership folders) throws IOException {
+    Backups.mkdirs(to.getParent(), folders);
+    try {
+      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+    } catch (AtomicMoveNotSupportedException otherDisk) {
+      copyTree(from, to);
+      deleteTree(from);
+    }
+  }
+
   private static boolean isEmptyDir(Path d) throws IOException {
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(d)) {
       return !entries.iterator().hasNext();
@@ -3236,6 +3410,219 @@ final class Failure {
           + "clears it)";
     }
     return "Fix what the error names";
+  }
+}
+
+/**
+ * undo: jetstream/ back as it was before the first prepare, whatever runs happened. Each file gets
+ * its oldest original across every run (a rerun's originals.zip holds what an interrupted run had
+ * half-prepared; a meta.sum a run recorded as missing was created by it), each Raft folder goes
+ * back where it came from. Nothing is deleted: the prepared bytes each restore replaces, files
+ * prepare created, temp files of killed runs and recovery.conf go into js-recover-backup/undo-<time>/,
+ * whose undo.json, written last, marks the runs undone so that a later prepare starts afresh.
+ * Every step is atomic per file and skipped once done, so a killed undo is completed by a rerun.
+ */
+final class Undo {
+  static final String MARKER = "undo.json", PREFIX = "undo-", REPLACED = "replaced", CREATED = "created";
+
+  /** A file as it was before the first prepare: its bytes and time, or absent (original null). */
+  record Original(byte[] bytes, FileTime modified, String from) {}
+
+  record RaftMove(Path from, Path to) {}
+
+  final Store store;
+  final List<Backups.Run> runs;
+  final Map<Path, Original> restores = new java.util.TreeMap<>(); // only files whose bytes differ now
+  final List<Path> createdByPrepare = new ArrayList<>();
+  final List<Path> temps = new ArrayList<>();
+  final List<RaftMove> raftMoves = new ArrayList<>();
+  final Path recoveryConf;
+
+  private Undo(Store store, List<Backups.Run> runs, Path recoveryConf) {
+    this.store = store;
+    this.runs = runs;
+    this.recoveryConf = recoveryConf;
+  }
+
+  /** What undo must do to this store; refuses, having changed nothing, when it cannot be done. */
+  static Undo plan(Store store) throws Refusal, IOException {
+    if (Files.isSymbolicLink(Backups.root(store))) {
+      throw new Refusal(Backups.root(store) + " is a symbolic link; js-recover does not follow links out of the store. "
+          + "Nothing was changed.");
+    }
+    List<Backups.Run> runs;
+    try {
+      runs = Backups.runs(store);
+    } catch (IOException e) {
+      throw new Refusal("undo cannot read the manifests in " + Backups.root(store) + " (" + e.getMessage() + "); nothing "
+          + "was changed. It needs every run's manifest: restore the damaged one from a copy of the store if you have "
+          + "one. Keep that folder as it is: it holds the originals.");
+    }
+    Path conf = RecoveryConfig.path(store);
+    Undo u = new Undo(store, runs, Files.exists(conf, LinkOption.NOFOLLOW_LINKS) ? conf : null);
+    List<String> blockers = new ArrayList<>();
+    Map<Path, Original> oldest = new java.util.TreeMap<>();
+    java.util.Set<Path> assetDirs = new TreeSet<>();
+    for (Backups.Run run : u.runs) u.readRun(run, oldest, assetDirs, blockers);
+    for (Map.Entry<Path, Original> e : oldest.entrySet()) u.checkFile(e.getKey(), e.getValue(), blockers);
+    oldest.keySet().forEach(f -> assetDirs.add(f.getParent())); // a killed undo leaves its temp files there too
+    for (Path dir : assetDirs) {
+      if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) continue;
+      try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir, "*" + StoreWalker.TEMP_SUFFIX)) {
+        entries.forEach(u.temps::add);
+      }
+    }
+    if (!blockers.isEmpty()) {
+      throw new Refusal("undo cannot put the store back as it was; nothing was changed:\n  " + String.join("\n  ", blockers)
+          + "\nKeep " + Backups.root(store) + " as it is: it holds the originals.");
+    }
+    return u;
+  }
+
+  /** The run's originals where no older run had one, its Raft folders, and its asset folders. */
+  private void readRun(Backups.Run run, Map<Path, Original> oldest, java.util.Set<Path> assetDirs, List<String> blockers)
+      throws IOException {
+    String where = Backups.DIR + "/" + run.name() + "/";
+    JsonNode m = run.manifest();
+    if (!m.isObject() || !m.path("changes").isArray() || !m.path("raft_dirs").isArray()) {
+      blockers.add(where + Backups.MANIFEST + " is damaged (not a js-recover manifest)");
+      return;
+    }
+    Map<Path, Original> own = new HashMap<>();
+    for (JsonNode c : m.path("changes")) {
+      Path metaInf = inJetstream(c.path("meta_inf").asText(""));
+      if (metaInf == null) {
+        blockers.add(where + Backups.MANIFEST + " is damaged: a change names no meta.inf inside jetstream/");
+        return;
+      }
+      assetDirs.add(metaInf.getParent());
+      if (c.path("meta_sum").path("from").isNull()) {
+        own.put(metaInf.resolveSibling(MetaAsset.META_SUM), new Original(null, null, where + Backups.MANIFEST));
+      }
+    }
+    Path zip = run.dir().resolve(Backups.ORIGINALS);
+    if (Files.exists(zip, LinkOption.NOFOLLOW_LINKS)) {
+      try (java.util.zip.ZipFile z = new java.util.zip.ZipFile(zip.toFile())) {
+        for (java.util.zip.ZipEntry e : Collections.list(z.entries())) {
+          Path file = inJetstream(e.getName());
+          byte[] bytes;
+          try (java.io.InputStream in = z.getInputStream(e)) {
+            bytes = in.readAllBytes();
+          }
+          java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+          crc.update(bytes);
+          if (file == null || crc.getValue() != e.getCrc()) throw new java.util.zip.ZipException("entry " + e.getName() + " is damaged");
+          own.put(file, new Original(bytes, e.getLastModifiedTime(), where + Backups.ORIGINALS));
+        }
+      } catch (IOException e) {
+        blockers.add(where + Backups.ORIGINALS + " is damaged (" + e.getMessage() + ")");
+        return;
+      }
+      for (JsonNode c : m.path("changes")) {
+        if (!own.containsKey(inJetstream(c.path("meta_inf").asText())) ) {
+          blockers.add(where + Backups.ORIGINALS + " lacks the original of " + c.path("meta_inf").asText());
+        }
+      }
+    } else if (!m.path("changes").isEmpty() || !m.path("raft_dirs").isEmpty()) {
+      // prepare keeps the originals before it changes anything: without them the run changed nothing, unless it finished
+      if (Backups.COMPLETE.equals(m.path("status").asText()) || Files.exists(run.dir().resolve(Backups.RAFT))) {
+        blockers.add(where + Backups.ORIGINALS + " is missing, but that run changed the store");
+        return;
+      }
+    }
+    own.forEach(oldest::putIfAbsent);
+    if (!Files.exists(zip, LinkOption.NOFOLLOW_LINKS)) return;
+    for (JsonNode r : m.path("raft_dirs")) {
+      Path to = inJetstream(r.path("from").asText(""));
+      Path from = run.dir().resolve(r.path("to").asText("")).normalize();
+      if (to == null || !from.startsWith(run.dir().resolve(Backups.RAFT))) {
+        blockers.add(where + Backups.MANIFEST + " is damaged: a Raft folder entry points outside the store");
+      } else if (Files.exists(from, LinkOption.NOFOLLOW_LINKS)) {
+        if (Files.exists(to, LinkOption.NOFOLLOW_LINKS) || raftMoves.stream().anyMatch(mv -> mv.to().equals(to))) {
+          blockers.add(store.rel(to) + ": the Raft folder kept in " + store.rel(from) + " cannot go back, something else "
+              + "is in its place; move that aside and run undo again");
+        } else {
+          raftMoves.add(new RaftMove(from, to));
+        }
+      } else if (!Files.exists(to, LinkOption.NOFOLLOW_LINKS)) {
+        blockers.add(store.rel(from) + " is gone, and " + store.rel(to) + " is not in the store either: that Raft "
+            + "folder is lost");
+      } // else: never moved (the run was killed first) or moved back by an earlier undo
+    }
+  }
+
+  /** A path the backup names, if it lies inside jetstream/ (a damaged backup must not reach out). */
+  private Path inJetstream(String rel) {
+    if (rel.isEmpty()) return null;
+    Path p = store.storeDir.resolve(rel).normalize();
+    return p.startsWith(store.jetstreamDir) && !p.equals(store.jetstreamDir) ? p : null;
+  }
+
+  /** Records what the file needs, or why it cannot be put back. */
+  private void checkFile(Path file, Original original, List<String> blockers) throws IOException {
+    Path dir = file.getParent();
+    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) || !dir.toRealPath().equals(dir)) {
+      blockers.add(store.rel(dir) + ": the folder is gone or reached through a link; copy it back from the survivor "
+          + "and run undo again");
+      return;
+    }
+    BasicFileAttributes now;
+    try {
+      now = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException absent) {
+      if (original.bytes() != null) restores.put(file, original);
+      return;
+    }
+    if (!now.isRegularFile()) {
+      blockers.add(store.rel(file) + ": not a plain file (a link or a folder); move it aside and run undo again");
+    } else if (original.bytes() == null) {
+      createdByPrepare.add(file);
+    } else if (!java.util.Arrays.equals(Files.readAllBytes(file), original.bytes())) {
+      restores.put(file, original);
+    }
+  }
+
+  void print(PrintWriter out, boolean dryRun) {
+    String aside = dryRun ? Backups.DIR + "/" + PREFIX + "<time>/" : "";
+    restores.forEach((f, o) -> out.printf("  restore  %s from %s%n", store.rel(f), o.from()));
+    createdByPrepare.forEach(f -> out.printf("  aside    %s (prepare created it)%n", store.rel(f)));
+    temps.forEach(t -> out.printf("  aside    %s (temp file of a killed run)%n", store.rel(t)));
+    raftMoves.forEach(mv -> out.printf("  raft     %s back from %s%n", store.rel(mv.to()), store.rel(mv.from())));
+    if (recoveryConf != null) out.printf("  aside    %s%n", store.rel(recoveryConf));
+    out.printf("%nTotals: %d file(s) %s, %d Raft folder(s) %s, %d file(s) %s%s.%n", restores.size(),
+        dryRun ? "to restore" : "restored", raftMoves.size(), dryRun ? "to move back" : "moved back",
+        createdByPrepare.size() + temps.size() + (recoveryConf == null ? 0 : 1), dryRun ? "to move aside" : "moved aside",
+        aside.isEmpty() ? "" : " into " + aside);
+  }
+
+  /** Carries the plan out; returns the undo folder. */
+  Path carryOut() throws IOException {
+    FileOwnership folders = Backups.folders(store);
+    Path undo = Backups.newFolder(store, PREFIX, folders);
+    for (Path f : temps) PrepareRun.move(f, undo.resolve(Backups.LEFTOVERS).resolve(store.rel(f)), folders);
+    for (Path f : createdByPrepare) PrepareRun.move(f, undo.resolve(CREATED).resolve(store.rel(f)), folders);
+    for (Map.Entry<Path, Original> e : restores.entrySet()) {
+      Path file = e.getKey();
+      boolean present = Files.exists(file, LinkOption.NOFOLLOW_LINKS);
+      Path like = present ? file : file.resolveSibling(MetaAsset.META_INF);
+      if (present) {
+        Path kept = undo.resolve(REPLACED).resolve(store.rel(file));
+        Backups.mkdirs(kept.getParent(), folders);
+        Files.copy(file, kept, StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+      }
+      PrepareRun.writeAtomically(file, e.getValue().bytes(),
+          Files.exists(like, LinkOption.NOFOLLOW_LINKS) ? FileOwnership.of(like) : null);
+      if (e.getValue().modified() != null) Files.setLastModifiedTime(file, e.getValue().modified());
+    }
+    for (RaftMove mv : raftMoves) PrepareRun.move(mv.from(), mv.to(), folders);
+    if (recoveryConf != null) PrepareRun.move(recoveryConf, undo.resolve(RecoveryConfig.FILE), folders);
+    ObjectNode marker = Json.NODES.objectNode();
+    marker.put("tool", JsRecover.VERSION);
+    marker.put("finished", Instant.now().toString());
+    ArrayNode undone = marker.putArray("undone_runs");
+    runs.forEach(r -> undone.add(r.name()));
+    PrepareRun.writeAtomically(undo.resolve(MARKER), Json.MAPPER.writeValueAsBytes(marker), null); // the runs are undone
+    return undo;
   }
 }
 
@@ -4578,8 +4965,15 @@ final class Reports {
         + (conf.logins().isEmpty() ? ":" : ", as a user of its account there:"));
     for (RecoveryPlan.OriginalReplicas r : plan.originalReplicas) {
       String dir = store.storeDir + "-backup/" + (conf.logins().isEmpty() ? "" : r.account() + "/") + r.stream();
-      out.printf("       nats --server <new-cluster> stream restore %s --replicas %d%s%n", shellQuote(dir), r.replicas(),
-          conf.logins().isEmpty() ? "" : "   # account " + r.account());
+      String account = conf.logins().isEmpty() ? "" : "   # account " + r.account();
+      if (r.replicas() == null) {
+        out.printf("       nats --server <new-cluster> stream restore %s --replicas N%s%n", shellQuote(dir),
+            account.isEmpty() ? "   # N unknown" : account + "; N unknown");
+        out.println("         (its config could not be read, so its replica count is unknown: take it from the old "
+            + "cluster's records, or fix what prepare reported and run prepare again to have it printed)");
+      } else {
+        out.printf("       nats --server <new-cluster> stream restore %s --replicas %d%s%n", shellQuote(dir), r.replicas(), account);
+      }
     }
   }
 
@@ -4717,8 +5111,8 @@ final class Reports {
     description = {"Makes the store of a JetStream node whose cluster lost Raft quorum loadable by a standalone "
         + "nats-server, so every stream and consumer can be backed up and restored into a new cluster.",
         "", "Work on a copy of the survivor's store_dir, never on the only copy."},
-    subcommands = {InspectCommand.class, PrepareCommand.class, VerifyCommand.class, RestoreCommand.class,
-        BackupCommand.class, VersionCommand.class,
+    subcommands = {InspectCommand.class, PrepareCommand.class, VerifyCommand.class, UndoCommand.class,
+        RestoreCommand.class, BackupCommand.class, VersionCommand.class,
         CommandLine.HelpCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:done", "1:refused or failed (nothing changed unless the message says so)", "2:usage error"})
@@ -4730,7 +5124,7 @@ class JsRecover implements Callable<Integer> {
 
   /** Called with no subcommand: that is a usage error. */
   @Override public Integer call() {
-    spec.commandLine().getErr().println("js-recover: name a command: inspect, prepare, verify, restore, backup, version or help");
+    spec.commandLine().getErr().println("js-recover: name a command: inspect, prepare, verify, undo, restore, backup, version or help");
     spec.commandLine().usage(spec.commandLine().getErr());
     return 2;
   }
@@ -5199,6 +5593,59 @@ final class VerifyCommand implements Callable<Integer> {
         + "resealed each meta.inf under its new meta.key:%n  %s%n", bin, resealed.size(),
         resealed.stream().map(MetaAsset::label).collect(Collectors.joining("\n  ")));
     out.flush();
+  }
+}
+
+@Command(name = "undo", mixinStandardHelpOptions = true,
+    description = {"Puts the store's jetstream/ back byte for byte as it was before the first prepare, whatever runs "
+        + "happened (interrupted, rerun, --force): each file from its oldest original in " + Backups.DIR + "/, each Raft "
+        + "folder back where it came from. recovery.conf, the prepared files it replaces and files prepare created are "
+        + "moved into " + Backups.DIR + "/" + Undo.PREFIX + "<time>/; the runs are marked undone, so a later prepare "
+        + "starts afresh. Stop any server on the store first.",
+        "Refuses, changing nothing, when it cannot be done (a damaged manifest or originals.zip, a Raft folder's place "
+            + "taken). A run killed at any moment is completed by running it again."})
+final class UndoCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "<store-dir>", description = "the store_dir prepare was run on, or its jetstream/ folder")
+  Path storeDir;
+
+  @Option(names = "--dry-run", description = "print what would be put back and write nothing")
+  boolean dryRun;
+
+  @Override public Integer call() throws Exception {
+    Store located = StoreWalker.locate(storeDir);
+    if (dryRun) { // writes nothing, not even a lock file
+      StoreLock.refuseIfInUse(located.storeDir);
+      return undo(located);
+    }
+    try (StoreLock lock = StoreLock.acquire(located.storeDir, "undo")) {
+      return undo(located);
+    }
+  }
+
+  private int undo(Store s) throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    Undo undo = Undo.plan(s);
+    if (undo.runs.isEmpty()) {
+      if (!Files.isDirectory(Backups.root(s), LinkOption.NOFOLLOW_LINKS)) {
+        throw new Refusal("nothing to undo: " + s.storeDir + " has no " + Backups.DIR + "/, so prepare never changed it.");
+      }
+      out.printf("Nothing to undo: every prepare run in %s was undone already.%n", Backups.root(s));
+      return 0;
+    }
+    out.printf("%s %d prepare run(s) of %s: %s%n%n", dryRun ? "Dry run: nothing is written. Would undo" : "Undoing",
+        undo.runs.size(), s.storeDir, undo.runs.stream().map(r -> r.name() + " (" + r.manifest().path("status").asText()
+            + ")").collect(Collectors.joining(", ")));
+    if (dryRun) {
+      undo.print(out, true);
+      return 0;
+    }
+    Path folder = undo.carryOut();
+    undo.print(out, false);
+    out.printf("%n%s is as it was before the first prepare. What undo replaced or moved aside is in %s; the runs stay "
+        + "in %s/, marked undone there, so a later prepare starts afresh.%n", s.jetstreamDir, folder, Backups.DIR);
+    return 0;
   }
 }
 

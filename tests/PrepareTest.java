@@ -126,6 +126,71 @@ class PrepareTest {
     assertEquals("{\"name\":\"P\",\"num_replicas\":1}", StoreBuilder.read(store.streamDir("$G", "P").resolve("meta.inf")));
   }
 
+  // --- members read as nats-server's Go decoder reads them -----------------------------------------
+
+  @Test
+  void aReplicaCountSpelledInAnotherCaseIsTheOneChanged() throws Exception {
+    // Go matches member names to fields case-insensitively when none matches exactly: the server reads 3.
+    String json = StoreBuilder.streamJson("ORDERS", 3, "limits", "").replace("\"num_replicas\"", "\"Num_Replicas\"");
+    StoreBuilder store = new StoreBuilder(tmp.resolve("store")).stream("$G", "ORDERS", json);
+
+    Cli.Result r = Cli.run("prepare", store.storeDir.toString());
+
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("stream   $G > ORDERS: Num_Replicas 3 -> 1"), r.out());
+    assertEquals(json.replace("\"Num_Replicas\":3", "\"Num_Replicas\":1"), StoreBuilder.read(store.streamDir("$G", "ORDERS").resolve("meta.inf")));
+    assertTrue(r.out().contains("stream restore " + store.storeDir + "-backup/ORDERS --replicas 3"), r.out());
+  }
+
+  @Test
+  void namesMatchAsGoFoldsThemNotAsJavaDoes() throws Exception {
+    // Go folds long s to s, so "num_replicaſ" is the replica count; a dotless i folds to nothing ASCII, so
+    // "num_replıcas" is an unknown field and the stream, which the cluster ran as R1, is left as it is.
+    String longS = StoreBuilder.streamJson("LONG_S", 3, "limits", "").replace("\"num_replicas\"", "\"num_replica\u017f\"");
+    String dotless = StoreBuilder.streamJson("DOTLESS", 1, "limits", "").replace("\"num_replicas\":1", "\"num_repl\u0131cas\":3");
+    StoreBuilder store = new StoreBuilder(tmp.resolve("store")).stream("$G", "LONG_S", longS).stream("$G", "DOTLESS", dotless);
+
+    Cli.Result r = Cli.run("prepare", store.storeDir.toString());
+
+    assertEquals(0, r.exit(), r.all());
+    assertEquals(longS.replace("\u017f\":3", "\u017f\":1"), StoreBuilder.read(store.streamDir("$G", "LONG_S").resolve("meta.inf")));
+    assertEquals(dotless, StoreBuilder.read(store.streamDir("$G", "DOTLESS").resolve("meta.inf")), "a member the server does not read");
+    assertTrue(r.out().contains("stream restore " + store.storeDir + "-backup/LONG_S --replicas 3"), r.out());
+    assertTrue(r.out().contains("stream restore " + store.storeDir + "-backup/DOTLESS --replicas 1"), r.out());
+  }
+
+  @Test
+  void ofDuplicateReplicaCountsTheLastOneTheServerKeepsIsChanged() throws Exception {
+    String json = StoreBuilder.streamJson("ORDERS", 1, "limits", ",\"NUM_REPLICAS\":3");
+    String nullLast = StoreBuilder.streamJson("NULL_LAST", 3, "limits", ",\"num_replicas\":null"); // null leaves an int as it was
+    StoreBuilder store = new StoreBuilder(tmp.resolve("store")).stream("$G", "ORDERS", json)
+        .stream("$G", "KEEPS_ONE", StoreBuilder.streamJson("KEEPS_ONE", 3, "limits", ",\"num_replicas\":1"))
+        .stream("$G", "NULL_LAST", nullLast);
+
+    Cli.Result r = Cli.run("prepare", store.storeDir.toString());
+
+    assertEquals(0, r.exit(), r.all());
+    assertEquals(json.replace("\"NUM_REPLICAS\":3", "\"NUM_REPLICAS\":1"), StoreBuilder.read(store.streamDir("$G", "ORDERS").resolve("meta.inf")));
+    assertEquals(nullLast.replace("\"num_replicas\":3", "\"num_replicas\":1"), StoreBuilder.read(store.streamDir("$G", "NULL_LAST").resolve("meta.inf")));
+    assertTrue(r.out().contains("stream restore " + store.storeDir + "-backup/NULL_LAST --replicas 3"), r.out());
+    assertFalse(r.out().contains("KEEPS_ONE: num_replicas"), "the server reads 1 there: nothing to change\n" + r.out());
+    assertTrue(r.out().contains("stream restore " + store.storeDir + "-backup/KEEPS_ONE --replicas 1"), r.out());
+  }
+
+  @Test
+  void duplicatePlacementsAreAllRemovedAndTheObjectStaysValid() throws Exception {
+    String json = "{\"placement\":{\"cluster\":\"C1\"},\"Placement\":{\"tags\":[\"a\"]},"
+        + StoreBuilder.streamJson("ORDERS", 3, "limits", ",\"placement\":{\"cluster\":\"C2\"}").substring(1);
+    StoreBuilder store = new StoreBuilder(tmp.resolve("store")).stream("$G", "ORDERS", json);
+
+    Cli.Result r = Cli.run("prepare", store.storeDir.toString());
+
+    assertEquals(0, r.exit(), r.all());
+    String after = StoreBuilder.read(store.streamDir("$G", "ORDERS").resolve("meta.inf"));
+    assertEquals(StoreBuilder.streamJson("ORDERS", 1, "limits", ""), after);
+    assertTrue(r.out().contains("placement {\"cluster\":\"C1\"} removed, Placement {\"tags\":[\"a\"]} removed"), r.out());
+  }
+
   @Test
   void dryRunPrintsThePlanAndLeavesTheStoreByteIdentical() {
     StoreBuilder store = survivor();

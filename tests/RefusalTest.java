@@ -2,6 +2,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -195,6 +196,88 @@ class RefusalTest {
     Path events = store.streamDir("$G", "EVENTS");
     assertEquals(StoreBuilder.sum("EVENTS", Files.readAllBytes(events.resolve("meta.inf"))), StoreBuilder.read(events.resolve("meta.sum")));
     assertEquals(new String(tornBytes), StoreBuilder.read(torn), "the torn meta.inf is left as it is");
+  }
+
+  // --- meta.inf that Jackson would read but nats-server's Go decoder refuses ---------------------
+
+  /** The stream ORDERS of a healthy store with these bytes as meta.inf and a meta.sum that matches them. */
+  StoreBuilder withOrdersMetaInf(byte[] metaInf) {
+    StoreBuilder store = healthy();
+    Path dir = store.streamDir("$G", "ORDERS");
+    StoreBuilder.write(dir.resolve("meta.inf"), metaInf);
+    StoreBuilder.write(dir.resolve("meta.sum"), StoreBuilder.sum("ORDERS", metaInf).getBytes(StandardCharsets.US_ASCII));
+    return store;
+  }
+
+  void refusedAsTheServerRefusesIt(byte[] metaInf, String why) {
+    StoreBuilder store = withOrdersMetaInf(metaInf);
+    Cli.Result r = refused(store.storeDir, "jetstream/$G/streams/ORDERS/meta.inf: meta.inf of stream $G > ORDERS" + why,
+        "1 problem(s) found", "nothing was changed");
+    assertFalse(r.all().contains("Exception"), r.all());
+  }
+
+  @Test
+  void aByteOrderMarkIsAProblemNotACrash() {
+    byte[] json = StoreBuilder.streamJson("ORDERS", 3, "limits", "").getBytes(StandardCharsets.UTF_8);
+    byte[] bom = new byte[json.length + 3];
+    bom[0] = (byte) 0xef;
+    bom[1] = (byte) 0xbb;
+    bom[2] = (byte) 0xbf;
+    System.arraycopy(json, 0, bom, 3, json.length);
+    refusedAsTheServerRefusesIt(bom, " starts with a UTF-8 byte order mark, which nats-server's JSON decoder refuses");
+  }
+
+  @Test
+  void dataAfterTheObjectIsRefusedAsGoRefusesIt() {
+    refusedAsTheServerRefusesIt((StoreBuilder.streamJson("ORDERS", 3, "limits", "") + "{}").getBytes(StandardCharsets.UTF_8),
+        " has data after the end of its JSON object, which nats-server before 2.11.9 refuses");
+  }
+
+  @Test
+  void aFloatReplicaCountIsRefusedAsGoCannotDecodeIt() {
+    refusedAsTheServerRefusesIt(StoreBuilder.streamJson("ORDERS", 3, "limits", "").replace("\"num_replicas\":3", "\"num_replicas\":3.0")
+        .getBytes(StandardCharsets.UTF_8), ": \"num_replicas\" is 3.0, not a whole number the server reads as an int, so "
+        + "nats-server refuses to load it");
+  }
+
+  @Test
+  void aPlacementThatIsNotAnObjectIsRefused() {
+    refusedAsTheServerRefusesIt(StoreBuilder.streamJson("ORDERS", 3, "limits", ",\"Placement\":\"C1\"").getBytes(StandardCharsets.UTF_8),
+        ": \"Placement\" is \"C1\", not an object, so nats-server refuses to load it");
+  }
+
+  @Test
+  void aFloatInAnOverwrittenDuplicateIsRefusedToo() {
+    // Go stops at the first member it cannot decode, even one a later duplicate would overwrite.
+    refusedAsTheServerRefusesIt(StoreBuilder.streamJson("ORDERS", 3, "limits", ",\"Num_Replicas\":1")
+        .replace("\"num_replicas\":3", "\"num_replicas\":3e0").getBytes(StandardCharsets.UTF_8),
+        ": \"num_replicas\" is 3e0, not a whole number");
+  }
+
+  @Test
+  void aReplicaCountForceCouldNotReadStaysUnknownUntilARunReadsIt() throws Exception {
+    StoreBuilder store = healthy();
+    Path meta = store.streamDir("$G", "EVENTS").resolve("meta.inf");
+    byte[] whole = Files.readAllBytes(meta);
+    Files.write(meta, java.util.Arrays.copyOf(whole, whole.length / 2)); // torn: the R3 config cannot be read
+
+    Cli.Result forced = Cli.run("prepare", "--force", store.storeDir.toString());
+
+    assertEquals(0, forced.exit(), forced.all());
+    String restore = "stream restore " + store.storeDir + "-backup/EVENTS --replicas ";
+    assertFalse(forced.out().contains(restore + "1"), "an unread replica count printed as 1:\n" + forced.out());
+    assertTrue(forced.out().contains(restore + "N   # N unknown"), forced.out());
+    assertTrue(forced.out().contains("its config could not be read, so its replica count is unknown"), forced.out());
+    JsonNode manifest = Json.MAPPER.readTree(PrepareTest.onlyRun(store).resolve("manifest.json").toFile());
+    JsonNode events = null;
+    for (JsonNode s : manifest.get("streams")) if (s.get("stream").asText().equals("EVENTS")) events = s;
+    assertTrue(events.get("replicas").isNull(), "the manifest records unknown as null: " + events);
+
+    Files.write(meta, whole); // copied again from the survivor, as the problem said
+    Cli.Result rerun = Cli.run("prepare", "--force", store.storeDir.toString());
+
+    assertEquals(0, rerun.exit(), rerun.all());
+    assertTrue(rerun.out().contains(restore + "3"), "the run that reads it prints what it reads:\n" + rerun.out());
   }
 
   @Test

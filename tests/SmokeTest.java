@@ -22,7 +22,7 @@ class SmokeTest {
   void helpListsEveryCommandAndTheExitCodes() {
     Cli.Result help = Cli.run("--help");
     assertEquals(0, help.exit());
-    for (String command : new String[] {"inspect", "prepare", "verify", "restore", "backup", "version", "help"}) {
+    for (String command : new String[] {"inspect", "prepare", "verify", "undo", "restore", "backup", "version", "help"}) {
       assertTrue(help.out().matches("(?s).*\n  " + command + " .*"), command + " missing from:\n" + help.out());
     }
     assertTrue(help.out().contains("2   usage error"), help.out());
@@ -30,6 +30,7 @@ class SmokeTest {
     for (String option : new String[] {"--dry-run", "--force", "--key-file", "--key", "--cipher"}) {
       assertTrue(prepareHelp.out().contains(option), option + " missing from:\n" + prepareHelp.out());
     }
+    assertTrue(Cli.run("help", "undo").out().contains("--dry-run"));
   }
 
   @Test
