@@ -349,9 +349,15 @@ class VerifyTest {
 
       verify.destroy(); // SIGTERM, as systemd, a container stop or kill(1) sends it
       assertTrue(verify.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "verify did not exit on SIGTERM");
-      Thread.sleep(500);
-      assertEquals(List.of(), server.stream().filter(ProcessHandle::isAlive).map(VerifyTest::describe).toList(),
-          "the server verify started outlived it");
+      List<ProcessHandle> started = server;
+      try { // a process being stopped may take a moment to go; one still there 10 s on was left behind
+        Await.until(Duration.ofSeconds(10), "what verify started to stop", () -> {
+          List<String> alive = started.stream().filter(ProcessHandle::isAlive).map(VerifyTest::describe).toList();
+          return alive.isEmpty() ? null : alive.toString();
+        });
+      } catch (IllegalStateException e) {
+        throw new AssertionError("the server verify started outlived it: " + e.getMessage());
+      }
     } finally {
       verify.destroyForcibly();
       server.forEach(ProcessHandle::destroyForcibly);
