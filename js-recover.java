@@ -891,6 +891,7 @@ final class StreamContents {
     for (Path p : files.values()) blockBytes += Files.size(p);
     if (m.sealed() && m.opened == null) {
       sealed = "encrypted: give the JetStream key to read its messages and consumer positions";
+      for (MetaAsset c : s.consumers()) consumers.add(new Position(c, null, 0, "encrypted: give the JetStream key"));
       return;
     }
     // Block keys once: needed for the index checksums and the scan.

@@ -1,0 +1,276 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.nats.client.Connection;
+import io.nats.client.JetStream;
+import io.nats.client.JetStreamManagement;
+import io.nats.client.JetStreamSubscription;
+import io.nats.client.KeyValue;
+import io.nats.client.Message;
+import io.nats.client.PullSubscribeOptions;
+import io.nats.client.PurgeOptions;
+import io.nats.client.api.AckPolicy;
+import io.nats.client.api.CompressionOption;
+import io.nats.client.api.ConsumerConfiguration;
+import io.nats.client.api.ConsumerInfo;
+import io.nats.client.api.KeyValueConfiguration;
+import io.nats.client.api.RetentionPolicy;
+import io.nats.client.api.StreamConfiguration;
+import io.nats.client.api.StreamState;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * inspect reads what a survivor holds without a server, once per server generation: a real server stores streams
+ * with known contents (limits with erased and kept deletes and a head purge, a work queue and an interest stream
+ * with acks, a filtered consumer, a KV bucket with history, an s2-compressed stream on 2.10+, the same in an
+ * encrypted store), reports its own numbers, and stops. inspect --json must report the same numbers, find a
+ * flipped byte where it is, and write nothing.
+ */
+@ParameterizedClass(name = "{0}")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@MethodSource("ServerGeneration#all")
+class InspectContentsTest {
+  static final String KEY = "inspect contents key";
+  @TempDir static Path tmp;
+  @Parameter ServerGeneration generation;
+
+  record Written(Path store, Map<String, StreamState> streams, Map<String, ConsumerInfo> consumers) {}
+
+  Written plain, encrypted;
+
+  @BeforeParameterizedClassInvocation void writeStores() throws Exception {
+    Path work = Files.createDirectories(tmp.resolve(generation.name()));
+    plain = write(work.resolve("plain"), NatsConfig.defaults());
+    encrypted = write(work.resolve("chacha"), NatsConfig.defaults().withEncryption(KEY, "chacha"));
+  }
+
+  Written write(Path dir, NatsConfig config) throws Exception {
+    Path store = dir.resolve("store");
+    Map<String, StreamState> streams = new TreeMap<>();
+    Map<String, ConsumerInfo> consumers = new TreeMap<>();
+    try (NatsServerProcess server = NatsServerProcess.standalone(generation, config, store, dir.resolve("server"))) {
+      try (Connection nc = server.connect("$G")) {
+        JetStreamManagement jsm = nc.jetStreamManagement();
+        JetStream js = nc.jetStream();
+        jsm.addStream(StreamConfiguration.builder().name("LIM").subjects("lim.>").build());
+        for (int i = 1; i <= 40; i++) js.publish(i % 2 == 0 ? "lim.even" : "lim.odd", ("message " + i).getBytes(StandardCharsets.UTF_8));
+        jsm.deleteMessage("LIM", 20, true);
+        jsm.deleteMessage("LIM", 21, false);
+        jsm.purgeStream("LIM", PurgeOptions.builder().sequence(3).build());
+        consume(nc, "LIM", pull("C", null), 10, 4, true);
+        consume(nc, "LIM", pull("EVEN", "lim.even"), 3, 2, false);
+
+        jsm.addStream(StreamConfiguration.builder().name("WQ").subjects("wq.>").retentionPolicy(RetentionPolicy.WorkQueue).build());
+        jsm.addOrUpdateConsumer("WQ", pull("W", null));
+        for (int i = 1; i <= 20; i++) js.publish("wq.job", ("job " + i).getBytes(StandardCharsets.UTF_8));
+        consume(nc, "WQ", pull("W", null), 10, 7, false);
+
+        jsm.addStream(StreamConfiguration.builder().name("INT").subjects("int.>").retentionPolicy(RetentionPolicy.Interest).build());
+        jsm.addOrUpdateConsumer("INT", pull("A", null));
+        jsm.addOrUpdateConsumer("INT", pull("B", null));
+        for (int i = 1; i <= 15; i++) js.publish("int.x", ("int " + i).getBytes(StandardCharsets.UTF_8));
+        consume(nc, "INT", pull("A", null), 8, 8, false);
+        consume(nc, "INT", pull("B", null), 5, 5, false);
+
+        KeyValue kv = nc.keyValueManagement().create(KeyValueConfiguration.builder().name("cfg").maxHistoryPerKey(3).build())
+            == null ? null : nc.keyValue("cfg");
+        for (int i = 1; i <= 6; i++) kv.put("a", "a" + i);
+        kv.put("b", "b1");
+        kv.delete("b");
+
+        if (generation.atLeast(10)) {
+          jsm.addStream(StreamConfiguration.builder().name("CMP").subjects("cmp.>").compressionOption(CompressionOption.S2).build());
+          for (int i = 1; i <= 300; i++) js.publish("cmp.x", ("payload " + i + " ").repeat(500).getBytes(StandardCharsets.UTF_8));
+        }
+      }
+      server.stop();
+    }
+    // The survivor is what the server left; the truth is what a server started on it reports (a started server may
+    // rewrite its files, so it runs on the original, not on the copy inspect reads).
+    Path survivor = dir.resolve("survivor");
+    copyTree(store, survivor);
+    try (NatsServerProcess server = NatsServerProcess.standalone(generation, config, store, dir.resolve("restarted"));
+        Connection nc = server.connect("$G")) {
+      JetStreamManagement jsm = nc.jetStreamManagement();
+      for (String s : jsm.getStreamNames()) {
+        streams.put(s, jsm.getStreamInfo(s).getStreamState());
+        for (String c : jsm.getConsumerNames(s)) consumers.put(s + "/" + c, jsm.getConsumerInfo(s, c));
+      }
+      server.stop();
+    }
+    return new Written(survivor, streams, consumers);
+  }
+
+  static ConsumerConfiguration pull(String name, String filter) {
+    return ConsumerConfiguration.builder().durable(name).filterSubject(filter).ackPolicy(AckPolicy.Explicit)
+        .ackWait(Duration.ofMinutes(10)).build();
+  }
+
+  /** Fetches {@code fetch}, acks the first {@code ack}; with {@code redeliver}, naks the next one and fetches it again. */
+  static void consume(Connection nc, String stream, ConsumerConfiguration cc, int fetch, int ack, boolean redeliver) throws Exception {
+    nc.jetStreamManagement().addOrUpdateConsumer(stream, cc);
+    JetStreamSubscription sub = nc.jetStream().subscribe(null, PullSubscribeOptions.bind(stream, cc.getDurable()));
+    List<Message> got = sub.fetch(fetch, Duration.ofSeconds(5));
+    assertEquals(fetch, got.size());
+    for (int i = 0; i < ack; i++) got.get(i).ackSync(Duration.ofSeconds(5));
+    if (redeliver) {
+      got.get(ack).nak();
+      nc.flush(Duration.ofSeconds(5));
+      assertEquals(1, sub.fetch(1, Duration.ofSeconds(5)).size());
+    }
+    nc.flush(Duration.ofSeconds(5));
+  }
+
+  static JsonNode inspect(Path store, String... options) throws Exception {
+    String before = StoreBuilder.treeDigest(store);
+    String[] args = new String[options.length + 3];
+    args[0] = "inspect";
+    args[1] = "--json";
+    System.arraycopy(options, 0, args, 2, options.length);
+    args[args.length - 1] = store.toString();
+    Cli.Result r = Cli.run(args);
+    assertEquals(0, r.exit(), r.all());
+    assertEquals(before, StoreBuilder.treeDigest(store), "inspect writes nothing");
+    return Json.MAPPER.readTree(r.out());
+  }
+
+  static JsonNode stream(JsonNode doc, String name) {
+    for (JsonNode s : doc.get("streams")) if (s.get("name").asText().equals(name)) return s;
+    throw new AssertionError("no stream " + name + " in " + doc);
+  }
+
+  static JsonNode consumer(JsonNode stream, String name) {
+    for (JsonNode c : stream.get("consumers")) if (c.get("name").asText().equals(name)) return c;
+    throw new AssertionError("no consumer " + name + " in " + stream);
+  }
+
+  /** Every stream and consumer: inspect's numbers are the server's own. */
+  void assertSameAsServer(Written w, JsonNode doc) {
+    assertEquals(w.streams().keySet().size(), doc.get("streams").size());
+    w.streams().forEach((name, server) -> {
+      JsonNode s = stream(doc, name);
+      assertEquals(server.getMsgCount(), s.get("messages").asLong(), name + ": messages");
+      assertEquals(server.getByteCount(), s.get("bytes").asLong(), name + ": bytes");
+      assertEquals(server.getFirstSequence(), s.get("first_seq").asLong(), name + ": first_seq");
+      assertEquals(server.getLastSequence(), s.get("last_seq").asLong(), name + ": last_seq");
+      assertEquals(server.getDeletedCount(), s.get("deleted").asLong(), name + ": deleted");
+      if (server.getMsgCount() > 0) {
+        assertEquals(server.getFirstTime().toInstant(), java.time.Instant.parse(s.get("first_ts").asText()), name + ": first_ts");
+        assertEquals(server.getLastTime().toInstant(), java.time.Instant.parse(s.get("last_ts").asText()), name + ": last_ts");
+      }
+      assertEquals(0, s.get("damaged").size(), name + ": " + s.get("damaged"));
+    });
+    w.consumers().forEach((label, info) -> {
+      JsonNode c = consumer(stream(doc, info.getStreamName()), info.getName());
+      assertEquals(info.getDelivered().getConsumerSequence(), c.get("delivered").get("consumer_seq").asLong(), label + ": delivered");
+      assertEquals(info.getDelivered().getStreamSequence(), c.get("delivered").get("stream_seq").asLong(), label + ": delivered");
+      assertEquals(info.getAckFloor().getConsumerSequence(), c.get("ack_floor").get("consumer_seq").asLong(), label + ": ack floor");
+      assertEquals(info.getAckFloor().getStreamSequence(), c.get("ack_floor").get("stream_seq").asLong(), label + ": ack floor");
+      assertEquals(info.getNumAckPending(), c.get("pending").asLong(), label + ": pending");
+      assertEquals(info.getRedelivered(), c.get("redelivered").asLong(), label + ": redelivered");
+      assertEquals(info.getNumPending(), c.get("num_pending").asLong(), label + ": num_pending");
+    });
+  }
+
+  @Test void plainStoreReadsAsTheServerReported() throws Exception {
+    assertSameAsServer(plain, inspect(plain.store()));
+  }
+
+  @Test void verifyDataHashesEveryRecordAndReadsTheSame() throws Exception {
+    assertSameAsServer(plain, inspect(plain.store(), "--verify-data"));
+  }
+
+  @Test void encryptedStoreReadsAsTheServerReportedWithTheKey() throws Exception {
+    assertSameAsServer(encrypted, inspect(encrypted.store(), "--verify-data", "--key", KEY));
+  }
+
+  @Test void withoutTheKeyAnEncryptedStreamIsSealedWithWhatCanBeKnown() throws Exception {
+    JsonNode lim = stream(inspect(encrypted.store()), "LIM");
+    assertTrue(lim.get("sealed").asBoolean());
+    assertTrue(lim.get("messages").isNull());
+    assertTrue(lim.get("blocks").asLong() > 0);
+    assertTrue(lim.get("block_bytes").asLong() > 0);
+    assertTrue(consumer(lim, "C").get("delivered").isNull());
+    assertTrue(consumer(lim, "C").get("state_note").asText().contains("encrypted"));
+    Cli.Result table = Cli.run("inspect", encrypted.store().toString());
+    assertTrue(table.out().contains("jetstream/$G/streams/LIM: encrypted: give the JetStream key"), table.out());
+  }
+
+  @Test void tableShowsMessagesRangeAndConsumerPositions() throws Exception {
+    Cli.Result r = Cli.run("inspect", plain.store().toString());
+    assertEquals(0, r.exit(), r.all());
+    StreamState lim = plain.streams().get("LIM");
+    assertTrue(r.out().matches("(?s).*\\$G +LIM +1 +- +limits +file +2 +0 +no +ok +" + lim.getMsgCount() + " +"
+        + lim.getFirstSequence() + "\\.\\." + lim.getLastSequence() + " +-\n.*"), r.out());
+    ConsumerInfo c = plain.consumers().get("LIM/C");
+    assertTrue(r.out().matches("(?s).*Consumers \\(from o.dat\\):.*\\$G +LIM +C +" + c.getDelivered().getConsumerSequence() + "/"
+        + c.getDelivered().getStreamSequence() + " +" + c.getAckFloor().getConsumerSequence() + "/"
+        + c.getAckFloor().getStreamSequence() + " +" + c.getNumAckPending() + " +1 +" + c.getNumPending() + "\n.*"), r.out());
+  }
+
+  @Test void aFlippedByteIsFoundAtItsBlockAndRecordWithoutWritingAnything() throws Exception {
+    Path copy = tmp.resolve(generation.name() + "-flipped");
+    copyTree(plain.store(), copy);
+    Path blk = copy.resolve("jetstream/$G/streams/LIM/msgs/1.blk");
+    byte[] file = Files.readAllBytes(blk);
+    int at = indexOf(file, "message 30".getBytes(StandardCharsets.UTF_8));
+    file[at + 9] ^= 0x20;
+    Files.write(blk, file);
+    long recordStart = recordOffset(file, at);
+
+    JsonNode lim = stream(inspect(copy, "--verify-data"), "LIM");
+
+    assertEquals(1, lim.get("damaged").size(), lim.toString());
+    JsonNode d = lim.get("damaged").get(0);
+    assertEquals(1, d.get("block").asInt());
+    assertEquals(recordStart, d.get("offset").asLong());
+    assertEquals("record seq 30: checksum mismatch", d.get("why").asText());
+    Cli.Result table = Cli.run("inspect", "--verify-data", copy.toString());
+    assertTrue(table.out().contains("jetstream/$G/streams/LIM: DAMAGED block 1 offset " + recordStart
+        + ": record seq 30: checksum mismatch"), table.out());
+  }
+
+  /** The start of the record holding byte {@code at}: records are walked from the block's start by their lengths. */
+  static long recordOffset(byte[] block, int at) {
+    int i = 0;
+    while (true) {
+      int len = (block[i] & 0xff | (block[i + 1] & 0xff) << 8 | (block[i + 2] & 0xff) << 16 | (block[i + 3] & 0x7f) << 24);
+      if (at < i + len) return i;
+      i += len;
+    }
+  }
+
+  static int indexOf(byte[] hay, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= hay.length; i++) {
+      for (int j = 0; j < needle.length; j++) if (hay[i + j] != needle[j]) continue outer;
+      return i;
+    }
+    throw new AssertionError("not found");
+  }
+
+  static void copyTree(Path from, Path to) throws Exception {
+    try (var all = Files.walk(from)) {
+      for (Path p : all.toList()) {
+        Path t = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) Files.createDirectories(t);
+        else Files.copy(p, t);
+      }
+    }
+  }
+}
