@@ -813,8 +813,8 @@ final class StreamContents {
   record Position(MetaAsset consumer, ConsumerState state, long numPending, String unreadable) {}
 
   /** What the first server start removes, per limit; zero when nothing. */
-  record AtStart(long maxAge, long maxMsgs, long interest) {
-    long total() { return maxAge + maxMsgs + interest; }
+  record AtStart(long maxAge, long maxMsgs, long maxMsgsPerSubject, long interest) {
+    long total() { return maxAge + maxMsgs + maxMsgsPerSubject + interest; }
   }
 
   final MetaAsset stream;
@@ -829,7 +829,7 @@ final class StreamContents {
   long messages, bytes, firstSeq, lastSeq, firstTs, lastTs;
   final List<Damaged> damaged = new ArrayList<>();
   final List<Position> consumers = new ArrayList<>();
-  AtStart atStart = new AtStart(0, 0, 0);
+  AtStart atStart = new AtStart(0, 0, 0, 0);
 
   private StreamContents(MetaAsset stream) { this.stream = stream; }
 
@@ -966,6 +966,7 @@ final class StreamContents {
 
     JsonNode cfg = m.config;
     long maxAge = cfg == null ? 0 : cfg.path("max_age").asLong(0), maxMsgs = cfg == null ? -1 : cfg.path("max_msgs").asLong(-1);
+    long perSubject = cfg == null ? -1 : cfg.path("max_msgs_per_subject").asLong(-1);
     boolean interest = "interest".equals(m.text("retention"));
     List<List<String[]>> filters = new ArrayList<>();
     List<ConsumerState> states = new ArrayList<>();
@@ -989,7 +990,10 @@ final class StreamContents {
     boolean filtered = filters.stream().anyMatch(f -> !f.isEmpty());
     long cutoff = nowNanos - maxAge;
     boolean maybeExpired = maxAge > 0 && (index != null ? index.messages() > 0 && index.firstTs() < cutoff : true);
+    // Without an index the server rebuilds from the records, where deletes it kept only in memory or in the lost
+    // index are back: it then applies the per-subject limit and interest retention again at load.
     boolean scan = verify || filtered || maybeExpired || (interest && interestFloor > 0) || (index == null && !allIdx);
+    Map<String, long[]> perSubjectCounts = perSubject > 0 && index == null ? new HashMap<>() : null;
 
     long[] pending = new long[states.size()];
     long expired = 0, below = 0;
@@ -1033,6 +1037,7 @@ final class StreamContents {
           acc[4] = r.ts();
           if (maxAge > 0 && r.ts() < cutoff) counts[0]++;
           if (interest && r.seq() <= interestFloor) counts[1]++;
+          if (perSubjectCounts != null) perSubjectCounts.computeIfAbsent(r.subject(), k -> new long[1])[0]++;
           for (int k = 0; k < pending.length; k++) {
             ConsumerState st = states.get(k);
             if (st != null && r.seq() > st.delivered().streamSeq() && matches(filters.get(k), r.subject())) pending[k]++;
@@ -1054,7 +1059,9 @@ final class StreamContents {
       Position p = consumers.get(k);
       consumers.set(k, new Position(p.consumer(), p.state(), p.state() == null ? 0 : pending[k], p.unreadable()));
     }
-    atStart = new AtStart(expired, maxMsgs > 0 ? Math.max(0, messages - expired - maxMsgs) : 0, below);
+    long overPerSubject = perSubjectCounts == null ? 0
+        : perSubjectCounts.values().stream().mapToLong(n -> Math.max(0, n[0] - perSubject)).sum();
+    atStart = new AtStart(expired, maxMsgs > 0 ? Math.max(0, messages - expired - maxMsgs) : 0, overPerSubject, below);
   }
 
   private void set(long msgs, long bytes, long first, long firstTs, long last, long lastTs, String source) {
@@ -5147,6 +5154,9 @@ final class Reports {
       StreamContents.AtStart gone = c.atStart;
       if (gone.maxAge() > 0) notes.add(at + "the first server start removes " + gone.maxAge() + " message(s) already older than max_age");
       if (gone.maxMsgs() > 0) notes.add(at + "the first server start removes " + gone.maxMsgs() + " message(s) over max_msgs");
+      if (gone.maxMsgsPerSubject() > 0) {
+        notes.add(at + "the first server start removes " + gone.maxMsgsPerSubject() + " message(s) over max_msgs_per_subject");
+      }
       if (gone.interest() > 0) {
         notes.add(at + "the first server start removes " + gone.interest() + " message(s) every consumer on disk has acknowledged");
       }
@@ -5245,7 +5255,7 @@ final class Reports {
           .put("why", d.why());
     }
     o.putObject("removed_at_start").put("max_age", c.atStart.maxAge()).put("max_msgs", c.atStart.maxMsgs())
-        .put("interest", c.atStart.interest());
+        .put("max_msgs_per_subject", c.atStart.maxMsgsPerSubject()).put("interest", c.atStart.interest());
   }
 
   /** A consumer's position in inspect --json, as the server's consumer info names it. */
