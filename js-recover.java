@@ -5124,6 +5124,78 @@ final class BackupFolder {
 // 10. Reports: the inspect table and JSON, what prepare did, next steps
 // =================================================================================================
 
+/**
+ * Several survivors' copies of one cluster's store, stream by stream: where they diverge and which copy to
+ * recover each from. The best copy has no damage, then the highest last sequence (the most that was written),
+ * then the most messages, then the furthest consumer positions; a copy sealed without the key is chosen
+ * only when no other holds the stream.
+ */
+final class Survivors {
+  record Copy(Store store, Map<String, StreamContents> contents) {}
+
+  /** {@code copies}: per survivor, null where it does not hold the stream. */
+  record Stream(String account, String stream, Integer replicas, List<StreamContents> copies, List<String> divergence,
+      int chosen, String why, boolean onlyOnOne) {}
+
+  final List<Copy> copies;
+  final List<Stream> streams = new ArrayList<>();
+
+  private Survivors(List<Copy> copies) { this.copies = copies; }
+
+  static Survivors compare(List<Copy> copies) {
+    Survivors sv = new Survivors(copies);
+    java.util.TreeMap<String, MetaAsset> labels = new java.util.TreeMap<>();
+    for (Copy c : copies) for (StoredStream s : c.store().streams) labels.putIfAbsent(s.meta().label(), s.meta());
+    for (Map.Entry<String, MetaAsset> e : labels.entrySet()) {
+      List<StreamContents> per = new ArrayList<>();
+      for (Copy c : copies) per.add(c.contents().get(e.getKey()));
+      Integer replicas = per.stream().filter(java.util.Objects::nonNull).map(c -> c.stream.replicas())
+          .filter(java.util.Objects::nonNull).findFirst().orElse(null);
+      sv.streams.add(choose(e.getValue(), replicas, per));
+    }
+    return sv;
+  }
+
+  private static long ackFloors(StreamContents c) {
+    return c.consumers.stream().mapToLong(p -> p.state() == null ? 0 : p.state().ackFloor().streamSeq()).sum();
+  }
+
+  private static Stream choose(MetaAsset m, Integer replicas, List<StreamContents> per) {
+    Comparator<StreamContents> better = Comparator.comparing((StreamContents c) -> c.sealed == null)
+        .thenComparing(c -> c.damaged.isEmpty())
+        .thenComparingLong(c -> c.lastSeq)
+        .thenComparingLong(c -> c.messages)
+        .thenComparingLong(Survivors::ackFloors);
+    int chosen = -1, present = 0;
+    for (int k = 0; k < per.size(); k++) {
+      if (per.get(k) == null) continue;
+      present++;
+      if (chosen < 0 || better.compare(per.get(k), per.get(chosen)) > 0) chosen = k;
+    }
+    StreamContents best = per.get(chosen);
+    List<String> divergence = new ArrayList<>();
+    String why = present == 1 ? "the only copy holding it" : null;
+    for (int k = 0; k < per.size(); k++) {
+      StreamContents c = per.get(k);
+      if (c == null || k == chosen) continue;
+      String other = "copy " + (k + 1);
+      if (c.sealed != null || best.sealed != null) continue;
+      if (c.lastSeq != best.lastSeq) divergence.add(other + " ends at " + c.lastSeq + ", copy " + (chosen + 1) + " at " + best.lastSeq);
+      else if (c.messages != best.messages) divergence.add(other + " holds " + c.messages + " messages, copy " + (chosen + 1) + " " + best.messages);
+      if (!c.damaged.isEmpty()) divergence.add(other + " is damaged in " + c.damaged.size() + " place(s)");
+      if (ackFloors(c) != ackFloors(best)) divergence.add(other + " has other consumer positions");
+      if (why == null) {
+        why = !c.damaged.isEmpty() && best.damaged.isEmpty() ? "undamaged"
+            : c.lastSeq < best.lastSeq ? "highest last sequence (" + best.lastSeq + ")"
+            : c.messages < best.messages ? "most messages (" + best.messages + ")"
+            : ackFloors(c) < ackFloors(best) ? "furthest consumer positions" : null;
+      }
+    }
+    if (why == null) why = best.sealed != null ? "sealed without the key: give it to compare" : "copies agree";
+    return new Stream(m.account, m.stream, replicas, per, divergence, chosen, why, present == 1 && per.size() > 1);
+  }
+}
+
 final class Reports {
   /** {@code contents}: what each stream holds ({@link StreamContents}), by the stream's label. */
   static void inspectTable(Store store, Map<String, StreamContents> contents, PrintWriter out) {
@@ -5231,6 +5303,75 @@ final class Reports {
     }
     ArrayNode warnings = doc.putArray("warnings");
     for (Warning w : store.warnings) warnings.addObject().put("path", store.rel(w.path())).put("warning", w.what());
+    return doc;
+  }
+
+  /** inspect of several survivors: each stream per copy, where they diverge, and the copy to recover it from. */
+  static void survivorsTable(Survivors sv, PrintWriter out) {
+    out.println("Survivors:");
+    for (int k = 0; k < sv.copies.size(); k++) {
+      Store st = sv.copies.get(k).store();
+      out.printf("  copy %d: %s (%d stream(s), %d consumer(s))%n", k + 1, st.storeDir, st.streams.size(), st.consumerCount());
+    }
+    out.println();
+    List<String[]> rows = new ArrayList<>();
+    rows.add(new String[] {"ACCOUNT", "STREAM", "COPY", "LAST", "MSGS", "DAMAGED", "CONSUMERS (ACK FLOOR/DELIVERED)", "RECOVER FROM"});
+    for (Survivors.Stream s : sv.streams) {
+      for (int k = 0; k < sv.copies.size(); k++) {
+        StreamContents c = s.copies().get(k);
+        String chosen = k == s.chosen() ? "<- " + s.why() : "";
+        if (c == null) {
+          rows.add(new String[] {s.account(), s.stream(), String.valueOf(k + 1), "-", "-", "-", "absent", chosen});
+          continue;
+        }
+        boolean known = c.sealed == null;
+        String consumers = c.consumers.stream().map(p -> p.consumer().consumer + "=" + (p.state() == null ? "?"
+            : p.state().ackFloor().streamSeq() + "/" + p.state().delivered().streamSeq())).collect(Collectors.joining(" "));
+        rows.add(new String[] {s.account(), s.stream(), String.valueOf(k + 1), known ? String.valueOf(c.lastSeq) : "sealed",
+            known ? String.valueOf(c.messages) : "sealed", String.valueOf(c.damaged.size()), consumers.isEmpty() ? "-" : consumers,
+            chosen});
+      }
+    }
+    table(rows, out);
+    List<String> notes = new ArrayList<>();
+    for (Survivors.Stream s : sv.streams) {
+      String label = s.account() + " > " + s.stream() + ": ";
+      if (!s.divergence().isEmpty()) notes.add(label + "copies diverge: " + String.join("; ", s.divergence()));
+      if (s.onlyOnOne()) {
+        notes.add(label + "on copy " + (s.chosen() + 1) + " only" + (Integer.valueOf(1).equals(s.replicas())
+            ? " (an R1 stream lives on one node: the other copies never held it)" : ""));
+      }
+    }
+    if (!notes.isEmpty()) {
+      out.println();
+      notes.forEach(n -> out.println("  " + n));
+    }
+    out.println();
+    out.println("Next: js-recover prepare --dry-run on the copy each stream is recovered from");
+  }
+
+  static ObjectNode survivorsJson(Survivors sv) {
+    ObjectNode doc = Json.NODES.objectNode();
+    ArrayNode stores = doc.putArray("survivors");
+    for (Survivors.Copy c : sv.copies) stores.add(inspectJson(c.store(), c.contents()));
+    ArrayNode streams = doc.putArray("streams");
+    for (Survivors.Stream s : sv.streams) {
+      ObjectNode o = streams.addObject().put("account", s.account()).put("name", s.stream()).put("replicas", s.replicas());
+      ArrayNode copies = o.putArray("copies");
+      for (int k = 0; k < sv.copies.size(); k++) {
+        StreamContents c = s.copies().get(k);
+        ObjectNode co = copies.addObject().put("store_dir", sv.copies.get(k).store().storeDir.toString()).put("present", c != null);
+        if (c == null) continue;
+        contentsJson(c, co);
+        ArrayNode consumers = co.putArray("consumers");
+        for (StreamContents.Position p : c.consumers) positionJson(p, consumers.addObject().put("name", p.consumer().consumer));
+      }
+      ArrayNode diverge = o.putArray("divergence");
+      s.divergence().forEach(diverge::add);
+      o.put("recover_from", sv.copies.get(s.chosen()).store().storeDir.toString());
+      o.put("why", s.why());
+      o.put("only_on_one_copy", s.onlyOnOne());
+    }
     return doc;
   }
 
@@ -5699,6 +5840,10 @@ final class InspectCommand implements Callable<Integer> {
   @Option(names = "--json", description = "print one JSON document (schema in the README) instead of the table")
   boolean json;
 
+  @Parameters(index = "1..*", paramLabel = "<more-store-dirs>", description = "other survivors' copies of the same "
+      + "cluster's store: shown side by side, with which copy to recover each stream from")
+  List<Path> moreStoreDirs = new ArrayList<>();
+
   @Option(names = "--verify-data", description = "check every message record's checksum (default: trust the index "
       + "the server would trust, and read only the blocks that must be read)")
   boolean verifyData;
@@ -5708,6 +5853,18 @@ final class InspectCommand implements Callable<Integer> {
     Store s = StoreWalker.walk(store.storeDir, keys);
     Map<String, StreamContents> contents = readContents(s, keys, verifyData);
     PrintWriter out = spec.commandLine().getOut();
+    if (!moreStoreDirs.isEmpty()) {
+      List<Survivors.Copy> copies = new ArrayList<>(List.of(new Survivors.Copy(s, contents)));
+      for (Path dir : moreStoreDirs) {
+        Store other = StoreWalker.walk(dir, keys);
+        copies.add(new Survivors.Copy(other, readContents(other, keys, verifyData)));
+      }
+      Survivors survivors = Survivors.compare(copies);
+      if (json) out.println(Json.MAPPER.writeValueAsString(Reports.survivorsJson(survivors)));
+      else Reports.survivorsTable(survivors, out);
+      out.flush();
+      return 0;
+    }
     if (json) {
       out.println(Json.MAPPER.writeValueAsString(Reports.inspectJson(s, contents)));
     } else {

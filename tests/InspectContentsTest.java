@@ -185,6 +185,7 @@ class InspectContentsTest {
     });
     w.consumers().forEach((label, info) -> {
       JsonNode c = consumer(stream(doc, info.getStreamName()), info.getName());
+      assertTrue(c.get("state_note").isNull(), label + ": " + c.get("state_note"));
       assertEquals(info.getDelivered().getConsumerSequence(), c.get("delivered").get("consumer_seq").asLong(), label + ": delivered");
       assertEquals(info.getDelivered().getStreamSequence(), c.get("delivered").get("stream_seq").asLong(), label + ": delivered");
       assertEquals(info.getAckFloor().getConsumerSequence(), c.get("ack_floor").get("consumer_seq").asLong(), label + ": ack floor");
@@ -283,6 +284,48 @@ class InspectContentsTest {
     JsonNode removed = stream(doc, generation.atLeast(10) ? "KV_cfg" : "INT").get("removed_at_start");
     assertEquals(generation.atLeast(10) ? 3 : 0, removed.get("max_msgs_per_subject").asLong(), "a's history beyond 3, deleted only in index.db");
     assertEquals(generation.atLeast(10) ? 0 : 5, removed.get("interest").asLong(), "2.9: the acks of both consumers were only in N.idx");
+  }
+
+  @Test void twoSurvivorsWithDifferentLastSequencesAreComparedAndTheLongerChosen() throws Exception {
+    // Copy 2 lost LIM's last record (a node stopped earlier, or a block cut short) and never held KV_cfg.
+    Path shorter = tmp.resolve(generation.name() + "-shorter");
+    copyTree(plain.store(), shorter);
+    Path blk = shorter.resolve("jetstream/$G/streams/LIM/msgs/1.blk");
+    byte[] file = Files.readAllBytes(blk);
+    Files.write(blk, java.util.Arrays.copyOf(file, (int) recordOffset(file, indexOf(file, "message 40".getBytes(StandardCharsets.UTF_8)))));
+    copyTree(shorter.resolve("jetstream/$G/streams/KV_cfg"), tmp.resolve(generation.name() + "-kv-aside"));
+    deleteTree(shorter.resolve("jetstream/$G/streams/KV_cfg"));
+    String digestA = StoreBuilder.treeDigest(plain.store()), digestB = StoreBuilder.treeDigest(shorter);
+
+    Cli.Result r = Cli.run("inspect", "--json", shorter.toString(), plain.store().toString());
+
+    assertEquals(0, r.exit(), r.all());
+    JsonNode lim = stream(Json.MAPPER.readTree(r.out()), "LIM");
+    assertEquals(39, lim.get("copies").get(0).get("last_seq").asLong());
+    assertEquals(40, lim.get("copies").get(1).get("last_seq").asLong());
+    assertEquals(plain.store().toRealPath().toString(), lim.get("recover_from").asText());
+    assertEquals("highest last sequence (40)", lim.get("why").asText());
+    assertEquals("copy 1 ends at 39, copy 2 at 40", lim.get("divergence").get(0).asText());
+    assertTrue(lim.get("copies").get(0).get("consumers").get(0).has("ack_floor"));
+    JsonNode kv = stream(Json.MAPPER.readTree(r.out()), "KV_cfg");
+    assertFalse(kv.get("copies").get(0).get("present").asBoolean());
+    assertTrue(kv.get("only_on_one_copy").asBoolean());
+    JsonNode wq = stream(Json.MAPPER.readTree(r.out()), "WQ");
+    assertEquals("copies agree", wq.get("why").asText());
+    assertEquals(0, wq.get("divergence").size());
+
+    Cli.Result table = Cli.run("inspect", shorter.toString(), plain.store().toString());
+    assertTrue(table.out().contains("$G > LIM: copies diverge: copy 1 ends at 39, copy 2 at 40"), table.out());
+    assertTrue(table.out().matches("(?s).*\\$G +LIM +2 +40 +.*<- highest last sequence \\(40\\)\n.*"), table.out());
+    assertTrue(table.out().contains("$G > KV_cfg: on copy 2 only (an R1 stream lives on one node: the other copies never held it)"), table.out());
+    assertEquals(digestA, StoreBuilder.treeDigest(plain.store()));
+    assertEquals(digestB, StoreBuilder.treeDigest(shorter));
+  }
+
+  static void deleteTree(Path dir) throws Exception {
+    try (var all = Files.walk(dir)) {
+      for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+    }
   }
 
   /** The start of the record holding byte {@code at}: records are walked from the block's start by their lengths. */
