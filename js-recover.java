@@ -1010,42 +1010,48 @@ final class StreamContents {
         pending[k] = Math.max(0, lastSeq - from + 1 - deletedAbove);
       }
     } else {
-      // 2.10+ rebuilding from records removes what its tombstones name, wherever they are: collect them first.
-      java.util.Set<Long> tombstoned = new java.util.HashSet<>();
-      if (index == null && !allIdx && files.keySet().stream().noneMatch(floors::containsKey)) {
-        for (int n : files.keySet()) {
-          if (m.sealed() && !blockKeys.containsKey(n)) continue;
-          MsgBlock.scan(m.stream, n, Files.readAllBytes(files.get(n)), blockKeys.get(n), false, r -> {
-            if (r.kind() == MsgBlock.Kind.TOMBSTONE) tombstoned.add(r.seq());
-          });
-        }
-      }
+      // 2.10+ rebuilding from records removes what its tombstones name, wherever they are. A tombstone comes after
+      // the record it removes: a pass that meets one it did not apply yet is run again with it (no trusted index only).
+      boolean tombstonesCount = index == null && floors.isEmpty();
+      java.util.Set<Long> tombstoned = new java.util.HashSet<>(), seen = new java.util.HashSet<>();
       long indexFloor = index == null ? 0 : index.firstSeq();
       long[] acc = new long[6]; // messages, bytes, first, firstTs, lastTs, highest
       long[] counts = new long[2]; // expired, below the interest floor
-      for (int n : files.keySet()) {
-        if (m.sealed() && !blockKeys.containsKey(n)) continue;
-        long floor = Math.max(indexFloor, floors.getOrDefault(n, 0L));
-        MsgBlock.Scan sc = MsgBlock.scan(m.stream, n, Files.readAllBytes(files.get(n)), blockKeys.get(n), verify, r -> {
-          if (r.kind() != MsgBlock.Kind.MESSAGE || r.hash() == MsgBlock.Hash.MISMATCH || r.seq() < floor
-              || gone.contains(r.seq()) || tombstoned.contains(r.seq())) return;
-          if (acc[0]++ == 0) {
-            acc[2] = r.seq();
-            acc[3] = r.ts();
-          }
-          acc[1] += r.length();
-          acc[4] = r.ts();
-          if (maxAge > 0 && r.ts() < cutoff) counts[0]++;
-          if (interest && r.seq() <= interestFloor) counts[1]++;
-          if (perSubjectCounts != null) perSubjectCounts.computeIfAbsent(r.subject(), k -> new long[1])[0]++;
-          for (int k = 0; k < pending.length; k++) {
-            ConsumerState st = states.get(k);
-            if (st != null && r.seq() > st.delivered().streamSeq() && matches(filters.get(k), r.subject())) pending[k]++;
-          }
-        });
-        acc[5] = Math.max(acc[5], sc.highestSeq());
-        for (Damage d : sc.damage()) damaged.add(new Damaged(n, sc.unreadable() == null ? d.offset() : -1, d.why()));
+      List<Damaged> found = new ArrayList<>();
+      while (true) {
+        java.util.Arrays.fill(acc, 0);
+        java.util.Arrays.fill(counts, 0);
+        java.util.Arrays.fill(pending, 0);
+        if (perSubjectCounts != null) perSubjectCounts.clear();
+        found.clear();
+        for (int n : files.keySet()) {
+          if (m.sealed() && !blockKeys.containsKey(n)) continue;
+          long floor = Math.max(indexFloor, floors.getOrDefault(n, 0L));
+          MsgBlock.Scan sc = MsgBlock.scan(m.stream, n, Files.readAllBytes(files.get(n)), blockKeys.get(n), verify, r -> {
+            if (tombstonesCount && r.kind() == MsgBlock.Kind.TOMBSTONE) seen.add(r.seq());
+            if (r.kind() != MsgBlock.Kind.MESSAGE || r.hash() == MsgBlock.Hash.MISMATCH || r.seq() < floor
+                || gone.contains(r.seq()) || tombstoned.contains(r.seq())) return;
+            if (acc[0]++ == 0) {
+              acc[2] = r.seq();
+              acc[3] = r.ts();
+            }
+            acc[1] += r.length();
+            acc[4] = r.ts();
+            if (maxAge > 0 && r.ts() < cutoff) counts[0]++;
+            if (interest && r.seq() <= interestFloor) counts[1]++;
+            if (perSubjectCounts != null) perSubjectCounts.computeIfAbsent(r.subject(), k -> new long[1])[0]++;
+            for (int k = 0; k < pending.length; k++) {
+              ConsumerState st = states.get(k);
+              if (st != null && r.seq() > st.delivered().streamSeq() && matches(filters.get(k), r.subject())) pending[k]++;
+            }
+          });
+          acc[5] = Math.max(acc[5], sc.highestSeq());
+          for (Damage d : sc.damage()) found.add(new Damaged(n, sc.unreadable() == null ? d.offset() : -1, d.why()));
+        }
+        if (tombstoned.containsAll(seen)) break;
+        tombstoned.addAll(seen);
       }
+      damaged.addAll(found);
       expired = counts[0];
       below = counts[1];
       if (index != null) {
