@@ -1073,7 +1073,7 @@ final class StreamContents {
   private void set(long msgs, long bytes, long first, long firstTs, long last, long lastTs, String source) {
     this.messages = msgs;
     this.bytes = bytes;
-    this.firstSeq = first;
+    this.firstSeq = msgs == 0 && last == 0 ? 0 : first; // a stream never written to is 0..0, as the server has it
     this.firstTs = msgs == 0 ? 0 : firstTs;
     this.lastSeq = last;
     this.lastTs = msgs == 0 ? 0 : lastTs;
