@@ -6,10 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.nats.client.Connection;
 import io.nats.client.JetStream;
 import io.nats.client.JetStreamManagement;
-import io.nats.client.JetStreamSubscription;
 import io.nats.client.KeyValue;
-import io.nats.client.Message;
-import io.nats.client.PullSubscribeOptions;
 import io.nats.client.PurgeOptions;
 import io.nats.client.api.AckPolicy;
 import io.nats.client.api.CompressionOption;
@@ -23,7 +20,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
@@ -61,8 +57,6 @@ class InspectContentsTest {
 
   Written write(Path dir, NatsConfig config) throws Exception {
     Path store = dir.resolve("store");
-    Map<String, StreamState> streams = new TreeMap<>();
-    Map<String, ConsumerInfo> consumers = new TreeMap<>();
     try (NatsServerProcess server = NatsServerProcess.standalone(generation, config, store, dir.resolve("server"))) {
       try (Connection nc = server.connect("$G")) {
         JetStreamManagement jsm = nc.jetStreamManagement();
@@ -72,20 +66,20 @@ class InspectContentsTest {
         jsm.deleteMessage("LIM", 20, true);
         jsm.deleteMessage("LIM", 21, false);
         jsm.purgeStream("LIM", PurgeOptions.builder().sequence(3).build());
-        consume(nc, "LIM", pull("C", null), 10, 4, true);
-        consume(nc, "LIM", pull("EVEN", "lim.even"), 3, 2, false);
+        BlockReaderTest.consume(nc, "LIM", pull("C", null), 10, 4, true);
+        BlockReaderTest.consume(nc, "LIM", pull("EVEN", "lim.even"), 3, 2, false);
 
         jsm.addStream(StreamConfiguration.builder().name("WQ").subjects("wq.>").retentionPolicy(RetentionPolicy.WorkQueue).build());
         jsm.addOrUpdateConsumer("WQ", pull("W", null));
         for (int i = 1; i <= 20; i++) js.publish("wq.job", ("job " + i).getBytes(StandardCharsets.UTF_8));
-        consume(nc, "WQ", pull("W", null), 10, 7, false);
+        BlockReaderTest.consume(nc, "WQ", pull("W", null), 10, 7, false);
 
         jsm.addStream(StreamConfiguration.builder().name("INT").subjects("int.>").retentionPolicy(RetentionPolicy.Interest).build());
         jsm.addOrUpdateConsumer("INT", pull("A", null));
         jsm.addOrUpdateConsumer("INT", pull("B", null));
         for (int i = 1; i <= 15; i++) js.publish("int.x", ("int " + i).getBytes(StandardCharsets.UTF_8));
-        consume(nc, "INT", pull("A", null), 8, 8, false);
-        consume(nc, "INT", pull("B", null), 5, 5, false);
+        BlockReaderTest.consume(nc, "INT", pull("A", null), 8, 8, false);
+        BlockReaderTest.consume(nc, "INT", pull("B", null), 5, 5, false);
 
         KeyValue kv = nc.keyValueManagement().create(KeyValueConfiguration.builder().name("cfg").maxHistoryPerKey(3).build())
             == null ? null : nc.keyValue("cfg");
@@ -103,8 +97,15 @@ class InspectContentsTest {
     // The survivor is what the server left; the truth is what a server started on it reports (a started server may
     // rewrite its files, so it runs on the original, not on the copy inspect reads).
     Path survivor = dir.resolve("survivor");
-    copyTree(store, survivor);
-    try (NatsServerProcess server = NatsServerProcess.standalone(generation, config, store, dir.resolve("restarted"));
+    StoreBuilder.copyTree(store, survivor);
+    return truth(survivor, store, config, dir.resolve("restarted"));
+  }
+
+  /** {@code survivor} with what a server of this generation started on {@code serverStore} (its copy) reports. */
+  Written truth(Path survivor, Path serverStore, NatsConfig config, Path serverDir) throws Exception {
+    Map<String, StreamState> streams = new TreeMap<>();
+    Map<String, ConsumerInfo> consumers = new TreeMap<>();
+    try (NatsServerProcess server = NatsServerProcess.standalone(generation, config, serverStore, serverDir);
         Connection nc = server.connect("$G")) {
       JetStreamManagement jsm = nc.jetStreamManagement();
       for (String s : jsm.getStreamNames()) {
@@ -119,21 +120,6 @@ class InspectContentsTest {
   static ConsumerConfiguration pull(String name, String filter) {
     return ConsumerConfiguration.builder().durable(name).filterSubject(filter).ackPolicy(AckPolicy.Explicit)
         .ackWait(Duration.ofMinutes(10)).build();
-  }
-
-  /** Fetches {@code fetch}, acks the first {@code ack}; with {@code redeliver}, naks the next one and fetches it again. */
-  static void consume(Connection nc, String stream, ConsumerConfiguration cc, int fetch, int ack, boolean redeliver) throws Exception {
-    nc.jetStreamManagement().addOrUpdateConsumer(stream, cc);
-    JetStreamSubscription sub = nc.jetStream().subscribe(null, PullSubscribeOptions.bind(stream, cc.getDurable()));
-    List<Message> got = sub.fetch(fetch, Duration.ofSeconds(5));
-    assertEquals(fetch, got.size());
-    for (int i = 0; i < ack; i++) got.get(i).ackSync(Duration.ofSeconds(5));
-    if (redeliver) {
-      got.get(ack).nak();
-      nc.flush(Duration.ofSeconds(5));
-      assertEquals(1, sub.fetch(1, Duration.ofSeconds(5)).size());
-    }
-    nc.flush(Duration.ofSeconds(5));
   }
 
   static JsonNode inspect(Path store, String... options) throws Exception {
@@ -234,7 +220,7 @@ class InspectContentsTest {
 
   @Test void aFlippedByteIsFoundAtItsBlockAndRecordWithoutWritingAnything() throws Exception {
     Path copy = tmp.resolve(generation.name() + "-flipped");
-    copyTree(plain.store(), copy);
+    StoreBuilder.copyTree(plain.store(), copy);
     Path blk = copy.resolve("jetstream/$G/streams/LIM/msgs/1.blk");
     byte[] file = Files.readAllBytes(blk);
     int at = indexOf(file, "message 30".getBytes(StandardCharsets.UTF_8));
@@ -258,28 +244,18 @@ class InspectContentsTest {
     // index.db (2.10+) and N.idx (2.9) lost, as when a node died before writing them: the server rebuilds from the
     // records (tombstones included; 2.9's lazy deletes are lost), and inspect must count what it will count.
     Path survivor = tmp.resolve(generation.name() + "-noindex"), probe = tmp.resolve(generation.name() + "-noindex-probe");
-    copyTree(plain.store(), survivor);
+    StoreBuilder.copyTree(plain.store(), survivor);
     try (var all = Files.walk(survivor)) {
       for (Path p : all.toList()) {
         String n = p.getFileName().toString();
         if (n.equals("index.db") || n.endsWith(".idx")) Files.delete(p);
       }
     }
-    copyTree(survivor, probe);
-    Map<String, StreamState> streams = new TreeMap<>();
-    Map<String, ConsumerInfo> consumers = new TreeMap<>();
-    try (NatsServerProcess server = NatsServerProcess.standalone(generation, NatsConfig.defaults(), probe, tmp.resolve(generation.name() + "-noindex-server"));
-        Connection nc = server.connect("$G")) {
-      JetStreamManagement jsm = nc.jetStreamManagement();
-      for (String s : jsm.getStreamNames()) {
-        streams.put(s, jsm.getStreamInfo(s).getStreamState());
-        for (String c : jsm.getConsumerNames(s)) consumers.put(s + "/" + c, jsm.getConsumerInfo(s, c));
-      }
-      server.stop();
-    }
+    StoreBuilder.copyTree(survivor, probe);
+    Written rebuilt = truth(survivor, probe, NatsConfig.defaults(), tmp.resolve(generation.name() + "-noindex-server"));
     JsonNode doc = inspect(survivor);
 
-    assertSameAsServer(new Written(survivor, streams, consumers), doc);
+    assertSameAsServer(rebuilt, doc);
     assertEquals("records", stream(doc, "LIM").get("source").asText());
     JsonNode removed = stream(doc, generation.atLeast(10) ? "KV_cfg" : "INT").get("removed_at_start");
     assertEquals(generation.atLeast(10) ? 3 : 0, removed.get("max_msgs_per_subject").asLong(), "a's history beyond 3, deleted only in index.db");
@@ -289,11 +265,11 @@ class InspectContentsTest {
   @Test void twoSurvivorsWithDifferentLastSequencesAreComparedAndTheLongerChosen() throws Exception {
     // Copy 2 lost LIM's last record (a node stopped earlier, or a block cut short) and never held KV_cfg.
     Path shorter = tmp.resolve(generation.name() + "-shorter");
-    copyTree(plain.store(), shorter);
+    StoreBuilder.copyTree(plain.store(), shorter);
     Path blk = shorter.resolve("jetstream/$G/streams/LIM/msgs/1.blk");
     byte[] file = Files.readAllBytes(blk);
     Files.write(blk, java.util.Arrays.copyOf(file, (int) recordOffset(file, indexOf(file, "message 40".getBytes(StandardCharsets.UTF_8)))));
-    copyTree(shorter.resolve("jetstream/$G/streams/KV_cfg"), tmp.resolve(generation.name() + "-kv-aside"));
+    StoreBuilder.copyTree(shorter.resolve("jetstream/$G/streams/KV_cfg"), tmp.resolve(generation.name() + "-kv-aside"));
     deleteTree(shorter.resolve("jetstream/$G/streams/KV_cfg"));
     String digestA = StoreBuilder.treeDigest(plain.store()), digestB = StoreBuilder.treeDigest(shorter);
 
@@ -345,15 +321,5 @@ class InspectContentsTest {
       return i;
     }
     throw new AssertionError("not found");
-  }
-
-  static void copyTree(Path from, Path to) throws Exception {
-    try (var all = Files.walk(from)) {
-      for (Path p : all.toList()) {
-        Path t = to.resolve(from.relativize(p).toString());
-        if (Files.isDirectory(p)) Files.createDirectories(t);
-        else Files.copy(p, t);
-      }
-    }
   }
 }
