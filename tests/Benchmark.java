@@ -37,9 +37,11 @@ public class Benchmark {
     time("inspect", () -> Cli.run("inspect", s));
     time("inspect --json", () -> Cli.run("inspect", "--json", s));
     // inspect reads every stream's blocks: the same store with a real 100-message block per stream, then with none.
+    long[] times = new long[100];
+    java.util.Arrays.setAll(times, k -> 1_700_000_000_000_000_000L + k);
     for (int i = 0; i < streams; i++) {
       String name = "STREAM_" + i;
-      Files.write(store.streamDir("$G", name).resolve("msgs/1.blk"), block(name, 1, 100));
+      Files.write(store.streamDir("$G", name).resolve("msgs/1.blk"), StoreBuilder.messageBlock(name, 1, 1, times));
     }
     // Best of 3: other work on a shared machine only ever slows a run down.
     for (int round = 0; round < 3; round++) time("inspect, 100 messages/stream", () -> Cli.run("inspect", s));
@@ -60,26 +62,6 @@ public class Benchmark {
         walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
       }
     }
-  }
-
-  /** Block {@code index} of {@code stream}: {@code messages} records of about 100 bytes, with their hashes. */
-  static byte[] block(String stream, int index, int messages) {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-    HighwayHash64 hh = MsgBlock.hasher(stream, index);
-    byte[] subject = "orders.new".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    for (int seq = 1; seq <= messages; seq++) {
-      byte[] msg = ("{\"order\":" + seq + ",\"note\":\"" + "x".repeat(60) + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
-      int len = MsgBlock.HEADER + subject.length + msg.length + MsgBlock.HASH;
-      java.nio.ByteBuffer r = java.nio.ByteBuffer.allocate(len).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-      r.putInt(len).putLong(seq).putLong(1_700_000_000_000_000_000L + seq).putShort((short) subject.length).put(subject).put(msg);
-      byte[] hashed = new byte[16 + subject.length + msg.length];
-      System.arraycopy(r.array(), 4, hashed, 0, 16);
-      System.arraycopy(subject, 0, hashed, 16, subject.length);
-      System.arraycopy(msg, 0, hashed, 16 + subject.length, msg.length);
-      r.putLong(hh.hashBytes(hashed, 0, hashed.length));
-      out.writeBytes(r.array());
-    }
-    return out.toByteArray();
   }
 
   static void time(String what, java.util.function.Supplier<Cli.Result> run) {
