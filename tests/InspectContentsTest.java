@@ -194,6 +194,26 @@ class InspectContentsTest {
     assertSameAsServer(encrypted, inspect(encrypted.store(), "--verify-data", "--key", KEY));
   }
 
+  @Test void aBlockWithoutItsKeyFileAndADamagedConsumerStateAreSaidWithoutWritingAnything() throws Exception {
+    Path copy = tmp.resolve(generation.name() + "-keyless");
+    StoreBuilder.copyTree(encrypted.store(), copy);
+    Files.delete(copy.resolve("jetstream/$G/streams/LIM/msgs/1.key"));
+    Path odat = copy.resolve("jetstream/$G/streams/WQ/obs/W/o.dat");
+    byte[] state = Files.readAllBytes(odat);
+    state[state.length - 1] ^= 1;
+    Files.write(odat, state);
+
+    JsonNode doc = inspect(copy, "--key", KEY);
+
+    JsonNode lim = stream(doc, "LIM");
+    assertEquals(1, lim.get("damaged").get(0).get("block").asInt());
+    assertTrue(lim.get("damaged").get(0).get("offset").isNull());
+    assertEquals("cannot be decrypted: 1.key is missing", lim.get("damaged").get(0).get("why").asText());
+    assertEquals("o.dat damaged at offset 0: does not open with the consumer's key",
+        consumer(stream(doc, "WQ"), "W").get("state_note").asText());
+    assertTrue(consumer(stream(doc, "WQ"), "W").get("num_pending").isNull());
+  }
+
   @Test void withoutTheKeyAnEncryptedStreamIsSealedWithWhatCanBeKnown() throws Exception {
     JsonNode lim = stream(inspect(encrypted.store()), "LIM");
     assertTrue(lim.get("sealed").asBoolean());
