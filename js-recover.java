@@ -932,10 +932,14 @@ final class StreamContents {
     }
     java.util.Set<Long> gone = new java.util.HashSet<>();
     Map<Integer, Long> floors = new HashMap<>(); // per block: records below were removed (2.9 N.idx)
+    List<long[]> ranges = new ArrayList<>(); // per block as its index has it: first and last sequence
     boolean allIdx = index == null && !files.isEmpty();
     long idxMsgs = 0, idxBytes = 0, idxFirst = 0, idxFirstTs = 0, idxLast = 0, idxLastTs = 0;
     if (index != null) {
-      for (StreamIndex.Block b : index.blocks()) for (long d : b.deleted()) gone.add(d);
+      for (StreamIndex.Block b : index.blocks()) {
+        for (long d : b.deleted()) gone.add(d);
+        ranges.add(new long[] {b.firstSeq(), b.lastSeq()});
+      }
     } else {
       for (int n : files.keySet()) {
         Path idxFile = msgs.resolve(n + ".idx");
@@ -951,6 +955,7 @@ final class StreamContents {
         }
         floors.put(n, idx.firstSeq());
         for (long d : idx.deleted()) gone.add(d);
+        ranges.add(new long[] {idx.firstSeq(), idx.lastSeq()});
         if (idx.messages() > 0) {
           if (idxMsgs == 0) {
             idxFirst = idx.firstSeq();
@@ -1003,11 +1008,14 @@ final class StreamContents {
       } else {
         set(idxMsgs, idxBytes, idxMsgs == 0 ? idxLast + 1 : idxFirst, idxFirstTs, idxLast, idxLastTs, "N.idx");
       }
+      // Unfiltered consumers only here: what each block holds above the consumer's delivered sequence.
       for (int k = 0; k < states.size(); k++) {
         if (states.get(k) == null) continue;
         long from = Math.max(states.get(k).delivered().streamSeq() + 1, firstSeq);
-        long deletedAbove = gone.stream().filter(d -> d >= from && d <= lastSeq).count();
-        pending[k] = Math.max(0, lastSeq - from + 1 - deletedAbove);
+        for (long[] range : ranges) {
+          long lo = Math.max(range[0], from), hi = range[1];
+          if (hi >= lo) pending[k] += hi - lo + 1 - gone.stream().filter(d -> d >= lo && d <= hi).count();
+        }
       }
     } else {
       // 2.10+ rebuilding from records removes what its tombstones name, wherever they are. A tombstone comes after
