@@ -33,8 +33,9 @@
  *
  * Sections, in the order data flows:
  *   1. Model of a store     accounts, streams, consumers, their meta files, Raft folders
- *   2. Walker               reads a store from disk into the model and finds every problem; the
- *                           lock that keeps other runs and live servers off a store
+ *   2. Walker               reads a store from disk into the model and finds every problem; what
+ *                           each stream holds (StreamContents, for inspect); the lock that keeps
+ *                           other runs and live servers off a store
  *   3. Checksum             HighwayHash-64, what meta.sum holds
  *   4. Crypto               opening and resealing encrypted meta.inf
  *   5. Compression          s2 blocks and framed streams (compressed message blocks)
@@ -45,7 +46,8 @@
  *                           recovery.conf, and the load check behind verify
  *   9. Transfer             snapshot and restore over the JetStream API, server to server or to a
  *                           backup folder, each stream checked at both ends
- *  10. Reports              inspect table and JSON, next steps, transfer outcomes
+ *  10. Reports              inspect table and JSON, several survivors compared, next steps,
+ *                           transfer outcomes
  *  11. Commands             picocli: inspect, prepare, verify, undo, restore, backup,
  *                           version, help
  */
