@@ -926,8 +926,10 @@ final class StreamContents {
     Path db = msgs.resolve(INDEX_DB);
     if (Files.exists(db, LinkOption.NOFOLLOW_LINKS)) {
       Outcome<StreamIndex> r = StreamIndex.read(m.stream, Files.readAllBytes(db), m.opened);
+      int last = r.ok() ? r.value().lastBlock() : 0;
       String why = !r.ok() ? r.damage().why()
-          : r.value().whyNotTrusted(lastChecksum.apply(r.value().lastBlock()), files.isEmpty() ? 0 : files.lastKey());
+          : files.containsKey(last) && m.sealed() && !blockKeys.containsKey(last) ? "block " + last + " cannot be decrypted"
+          : r.value().whyNotTrusted(lastChecksum.apply(last), files.isEmpty() ? 0 : files.lastKey());
       if (why == null) index = r.value();
       else indexNote = "index.db not used (" + why + "): numbers from the records, as the server rebuilds them; a purge "
           + "of the stream's head that left no tombstone (2.10) is known only to index.db and is not seen";
