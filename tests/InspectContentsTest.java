@@ -319,6 +319,35 @@ class InspectContentsTest {
     assertEquals(digestB, StoreBuilder.treeDigest(shorter));
   }
 
+  @Test void twoNodesOfAClusterOneStoppedEarlierAreComparedAndTheLaterChosen() throws Exception {
+    Path early = tmp.resolve(generation.name() + "-n3"), late = tmp.resolve(generation.name() + "-n1");
+    try (NatsCluster cluster = NatsCluster.start(generation, NatsConfig.defaults())) {
+      try (Connection nc = cluster.connect("$G")) {
+        nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("ORD").subjects("ord.>").replicas(3).build());
+        for (int i = 1; i <= 10; i++) nc.jetStream().publish("ord.x", ("order " + i).getBytes(StandardCharsets.UTF_8));
+        cluster.awaitReplicasCurrent();
+        cluster.node("n3").stop();
+        // Two of three still make a quorum: both hold what they acknowledge.
+        for (int i = 11; i <= 15; i++) nc.jetStream().publish("ord.x", ("order " + i).getBytes(StandardCharsets.UTF_8));
+      }
+      cluster.node("n1").stop();
+      cluster.node("n2").stop();
+      StoreBuilder.copyTree(cluster.node("n3").storeDir(), early);
+      StoreBuilder.copyTree(cluster.node("n1").storeDir(), late);
+    }
+
+    Cli.Result r = Cli.run("inspect", "--json", early.toString(), late.toString());
+
+    assertEquals(0, r.exit(), r.all());
+    JsonNode ord = stream(Json.MAPPER.readTree(r.out()), "ORD");
+    assertEquals(10, ord.get("copies").get(0).get("last_seq").asLong(), "the node stopped early");
+    assertEquals(15, ord.get("copies").get(1).get("last_seq").asLong());
+    assertEquals(15, ord.get("copies").get(1).get("messages").asLong());
+    assertEquals(late.toRealPath().toString(), ord.get("recover_from").asText());
+    assertEquals("highest last sequence (15)", ord.get("why").asText());
+    assertFalse(ord.get("only_on_one_copy").asBoolean());
+  }
+
   static void deleteTree(Path dir) throws Exception {
     try (var all = Files.walk(dir)) {
       for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
