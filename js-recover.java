@@ -33,8 +33,9 @@
  *
  * Sections, in the order data flows:
  *   1. Model of a store     accounts, streams, consumers, their meta files, Raft folders
- *   2. Walker               reads a store from disk into the model and finds every problem; the
- *                           lock that keeps other runs and live servers off a store
+ *   2. Walker               reads a store from disk into the model and finds every problem; what
+ *                           each stream holds (StreamContents, for inspect); the lock that keeps
+ *                           other runs and live servers off a store
  *   3. Checksum             HighwayHash-64, what meta.sum holds
  *   4. Crypto               opening and resealing encrypted meta.inf
  *   5. Compression          s2 blocks and framed streams (compressed message blocks)
@@ -45,7 +46,8 @@
  *                           recovery.conf, and the load check behind verify
  *   9. Transfer             snapshot and restore over the JetStream API, server to server or to a
  *                           backup folder, each stream checked at both ends
- *  10. Reports              inspect table and JSON, next steps, transfer outcomes
+ *  10. Reports              inspect table and JSON, several survivors compared, next steps,
+ *                           transfer outcomes
  *  11. Commands             picocli: inspect, prepare, verify, undo, restore, backup,
  *                           version, help
  */
@@ -794,6 +796,300 @@ final class StoreWalker {
     } finally {
       pool.shutdown();
     }
+  }
+}
+
+/**
+ * What one stream holds, read from its message blocks and its consumers' o.dat as a standalone server
+ * of the store's version loads them (after prepare, before any limit runs): the counts /jsz reports,
+ * the damage, where each consumer stood, and what the first start will remove. Reads only. The index
+ * the server would trust (2.10+ index.db, 2.9 N.idx whose last checksum matches its block) gives the
+ * numbers; blocks are scanned where no such index exists, with --verify-data, or when a consumer's
+ * filter, max_age or interest retention needs each message. One block in memory at a time.
+ */
+final class StreamContents {
+  /** Damage in block {@code block} at {@code offset} of its records (-1: the block as a whole). */
+  record Damaged(int block, long offset, String why) {}
+
+  /** A consumer's o.dat, or why it cannot be read ({@code state} null). */
+  record Position(MetaAsset consumer, ConsumerState state, long numPending, String unreadable) {}
+
+  /** What the first server start removes, per limit; zero when nothing. */
+  record AtStart(long maxAge, long maxMsgs, long maxMsgsPerSubject, long interest) {
+    long total() { return maxAge + maxMsgs + maxMsgsPerSubject + interest; }
+  }
+
+  final MetaAsset stream;
+  int blocks;
+  long blockBytes;
+  /** Why the records cannot be read (sealed without a key); the counts below are then unknown. */
+  String sealed;
+  /** Where the numbers come from: index.db, N.idx, or the records themselves. */
+  String source;
+  /** Why the index on disk is not used, as the server would not trust it either; null when none or trusted. */
+  String indexNote;
+  long messages, bytes, firstSeq, lastSeq, firstTs, lastTs;
+  final List<Damaged> damaged = new ArrayList<>();
+  final List<Position> consumers = new ArrayList<>();
+  AtStart atStart = new AtStart(0, 0, 0, 0);
+
+  private StreamContents(MetaAsset stream) { this.stream = stream; }
+
+  long deleted() { return sealed != null || messages == 0 ? 0 : lastSeq - firstSeq + 1 - messages; }
+
+  static final String INDEX_DB = "index.db";
+
+  static StreamContents read(StoredStream s, KeyRing keys, boolean verify) {
+    StreamContents c = new StreamContents(s.meta());
+    try {
+      c.readBlocks(s, keys, verify, System.currentTimeMillis() * 1_000_000L);
+    } catch (IOException | UncheckedIOException e) {
+      c.damaged.add(new Damaged(-1, -1, "cannot read the stream's files: " + e.getMessage()));
+    }
+    return c;
+  }
+
+  /** A consumer's filter: NATS subjects with * and >; empty for all. */
+  private static List<String[]> filters(MetaAsset c) {
+    List<String[]> f = new ArrayList<>();
+    if (c.config == null) return f;
+    String one = c.text("filter_subject");
+    if (one != null && !one.isEmpty()) f.add(one.split("\\.", -1));
+    c.config.path("filter_subjects").forEach(n -> f.add(n.asText().split("\\.", -1)));
+    return f;
+  }
+
+  static boolean matches(List<String[]> filters, String subject) {
+    if (filters.isEmpty()) return true;
+    String[] tokens = subject.split("\\.", -1);
+    for (String[] f : filters) {
+      int i = 0;
+      for (; i < f.length && i < tokens.length; i++) {
+        if (f[i].equals(">")) return true;
+        if (!f[i].equals("*") && !f[i].equals(tokens[i])) break;
+      }
+      if (i == f.length && i == tokens.length) return true;
+    }
+    return false;
+  }
+
+  private void readBlocks(StoredStream s, KeyRing keys, boolean verify, long nowNanos) throws IOException {
+    MetaAsset m = stream;
+    Path msgs = m.dir.resolve(StoreWalker.MSGS);
+    java.util.TreeMap<Integer, Path> files = new java.util.TreeMap<>();
+    if (Files.isDirectory(msgs, LinkOption.NOFOLLOW_LINKS)) {
+      try (DirectoryStream<Path> d = Files.newDirectoryStream(msgs, "*.blk")) {
+        for (Path p : d) {
+          String n = p.getFileName().toString();
+          try {
+            files.put(Integer.parseInt(n.substring(0, n.length() - 4)), p);
+          } catch (NumberFormatException notABlock) {
+            // not a block the server wrote
+          }
+        }
+      }
+    }
+    blocks = files.size();
+    for (Path p : files.values()) blockBytes += Files.size(p);
+    if (m.sealed() && m.opened == null) {
+      sealed = "encrypted: give the JetStream key to read its messages and consumer positions";
+      for (MetaAsset c : s.consumers()) consumers.add(new Position(c, null, 0, "encrypted: give the JetStream key"));
+      return;
+    }
+    // Block keys once: needed for the index checksums and the scan.
+    Map<Integer, BlockKey> blockKeys = new HashMap<>();
+    if (m.sealed()) {
+      for (int n : files.keySet()) {
+        Path keyFile = msgs.resolve(n + ".key");
+        Outcome<BlockKey> k = Files.exists(keyFile)
+            ? BlockKey.open(keys.key(), m.account, m.stream, n, Files.readAllBytes(keyFile), m.opened.cipher())
+            : Outcome.bad(0, n + ".key is missing");
+        if (k.ok()) blockKeys.put(n, k.value());
+        else damaged.add(new Damaged(n, -1, "cannot be decrypted: " + k.damage().why()));
+      }
+    }
+    java.util.function.IntFunction<Long> lastChecksum = n -> {
+      Path f = files.get(n);
+      if (f == null || (m.sealed() && !blockKeys.containsKey(n))) return null;
+      try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+        long size = ch.size();
+        java.nio.ByteBuffer tail = java.nio.ByteBuffer.allocate((int) Math.min(size, MsgBlock.HASH));
+        ch.read(tail, Math.max(0, size - MsgBlock.HASH));
+        return MsgBlock.lastChecksum(tail.array(), size, blockKeys.get(n));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    };
+
+    // What the server trusts: index.db (2.10+), else each block's N.idx (2.9), else the records.
+    StreamIndex index = null;
+    Path db = msgs.resolve(INDEX_DB);
+    if (Files.exists(db, LinkOption.NOFOLLOW_LINKS)) {
+      Outcome<StreamIndex> r = StreamIndex.read(m.stream, Files.readAllBytes(db), m.opened);
+      int last = r.ok() ? r.value().lastBlock() : 0;
+      String why = !r.ok() ? r.damage().why()
+          : files.containsKey(last) && m.sealed() && !blockKeys.containsKey(last) ? "block " + last + " cannot be decrypted"
+          : r.value().whyNotTrusted(lastChecksum.apply(last), files.isEmpty() ? 0 : files.lastKey());
+      if (why == null) index = r.value();
+      else indexNote = "index.db not used (" + why + "): numbers from the records, as the server rebuilds them; a purge "
+          + "of the stream's head that left no tombstone (2.10) is known only to index.db and is not seen";
+    }
+    java.util.Set<Long> gone = new java.util.HashSet<>();
+    Map<Integer, Long> floors = new HashMap<>(); // per block: records below were removed (2.9 N.idx)
+    List<long[]> ranges = new ArrayList<>(); // per block as its index has it: first and last sequence
+    boolean allIdx = index == null && !files.isEmpty();
+    long idxMsgs = 0, idxBytes = 0, idxFirst = 0, idxFirstTs = 0, idxLast = 0, idxLastTs = 0;
+    if (index != null) {
+      for (StreamIndex.Block b : index.blocks()) {
+        for (long d : b.deleted()) gone.add(d);
+        ranges.add(new long[] {b.firstSeq(), b.lastSeq()});
+      }
+    } else {
+      for (int n : files.keySet()) {
+        Path idxFile = msgs.resolve(n + ".idx");
+        BlockIndex29 idx = null;
+        if (Files.exists(idxFile, LinkOption.NOFOLLOW_LINKS) && (!m.sealed() || blockKeys.containsKey(n))) {
+          Outcome<BlockIndex29> r = BlockIndex29.read(Files.readAllBytes(idxFile), blockKeys.get(n));
+          Long lchk = lastChecksum.apply(n);
+          if (r.ok() && lchk != null && lchk == r.value().lastChecksum()) idx = r.value();
+        }
+        if (idx == null) {
+          allIdx = false;
+          continue;
+        }
+        floors.put(n, idx.firstSeq());
+        for (long d : idx.deleted()) gone.add(d);
+        ranges.add(new long[] {idx.firstSeq(), idx.lastSeq()});
+        if (idx.messages() > 0) {
+          if (idxMsgs == 0) {
+            idxFirst = idx.firstSeq();
+            idxFirstTs = idx.firstTs();
+          }
+          idxMsgs += idx.messages();
+          idxBytes += idx.bytes();
+          idxLastTs = idx.lastTs();
+        }
+        idxLast = Math.max(idxLast, idx.lastSeq());
+      }
+    }
+
+    JsonNode cfg = m.config;
+    long maxAge = cfg == null ? 0 : cfg.path("max_age").asLong(0), maxMsgs = cfg == null ? -1 : cfg.path("max_msgs").asLong(-1);
+    long perSubject = cfg == null ? -1 : cfg.path("max_msgs_per_subject").asLong(-1);
+    boolean interest = "interest".equals(m.text("retention"));
+    List<List<String[]>> filters = new ArrayList<>();
+    List<ConsumerState> states = new ArrayList<>();
+    for (MetaAsset c : s.consumers()) {
+      Path odat = c.dir.resolve("o.dat");
+      String why = null;
+      ConsumerState st = null;
+      if (c.sealed() && c.opened == null) why = "encrypted: give the JetStream key";
+      else if (!Files.exists(odat, LinkOption.NOFOLLOW_LINKS)) why = "no o.dat: the server starts it from its config";
+      else {
+        Outcome<ConsumerState> r = ConsumerState.decode(Files.readAllBytes(odat), c.sealed() ? c.opened : null);
+        if (r.ok()) st = r.value();
+        else why = "o.dat damaged at offset " + r.damage().offset() + ": " + r.damage().why();
+      }
+      states.add(st);
+      filters.add(filters(c));
+      consumers.add(new Position(c, st, 0, why));
+    }
+    // Interest retention keeps a message while some consumer has not acknowledged it.
+    long interestFloor = states.stream().mapToLong(st -> st == null ? 0 : st.ackFloor().streamSeq()).min().orElse(0);
+    boolean filtered = filters.stream().anyMatch(f -> !f.isEmpty());
+    long cutoff = nowNanos - maxAge;
+    boolean maybeExpired = maxAge > 0 && (index != null ? index.messages() > 0 && index.firstTs() < cutoff : true);
+    // Without an index the server rebuilds from the records, where deletes it kept only in memory or in the lost
+    // index are back: it then applies the per-subject limit and interest retention again at load.
+    boolean scan = verify || filtered || maybeExpired || (interest && interestFloor > 0) || (index == null && !allIdx);
+    Map<String, long[]> perSubjectCounts = perSubject > 0 && index == null ? new HashMap<>() : null;
+
+    long[] pending = new long[states.size()];
+    long expired = 0, below = 0;
+    if (!scan) {
+      if (index != null) {
+        set(index.messages(), index.bytes(), index.firstSeq(), index.firstTs(), index.lastSeq(), index.lastTs(), "index.db");
+      } else {
+        set(idxMsgs, idxBytes, idxMsgs == 0 ? idxLast + 1 : idxFirst, idxFirstTs, idxLast, idxLastTs, "N.idx");
+      }
+      // Unfiltered consumers only here: what each block holds above the consumer's delivered sequence.
+      for (int k = 0; k < states.size(); k++) {
+        if (states.get(k) == null) continue;
+        long from = Math.max(states.get(k).delivered().streamSeq() + 1, firstSeq);
+        for (long[] range : ranges) {
+          long lo = Math.max(range[0], from), hi = range[1];
+          if (hi >= lo) pending[k] += hi - lo + 1 - gone.stream().filter(d -> d >= lo && d <= hi).count();
+        }
+      }
+    } else {
+      // 2.10+ rebuilding from records removes what its tombstones name, wherever they are. A tombstone comes after
+      // the record it removes: a pass that meets one it did not apply yet is run again with it (no trusted index only).
+      boolean tombstonesCount = index == null && floors.isEmpty();
+      java.util.Set<Long> tombstoned = new java.util.HashSet<>(), seen = new java.util.HashSet<>();
+      long indexFloor = index == null ? 0 : index.firstSeq();
+      long[] acc = new long[6]; // messages, bytes, first, firstTs, lastTs, highest
+      long[] counts = new long[2]; // expired, below the interest floor
+      List<Damaged> found = new ArrayList<>();
+      while (true) {
+        java.util.Arrays.fill(acc, 0);
+        java.util.Arrays.fill(counts, 0);
+        java.util.Arrays.fill(pending, 0);
+        if (perSubjectCounts != null) perSubjectCounts.clear();
+        found.clear();
+        for (int n : files.keySet()) {
+          if (m.sealed() && !blockKeys.containsKey(n)) continue;
+          long floor = Math.max(indexFloor, floors.getOrDefault(n, 0L));
+          MsgBlock.Scan sc = MsgBlock.scan(m.stream, n, Files.readAllBytes(files.get(n)), blockKeys.get(n), verify, r -> {
+            if (tombstonesCount && r.kind() == MsgBlock.Kind.TOMBSTONE) seen.add(r.seq());
+            if (r.kind() != MsgBlock.Kind.MESSAGE || r.hash() == MsgBlock.Hash.MISMATCH || r.seq() < floor
+                || gone.contains(r.seq()) || tombstoned.contains(r.seq())) return;
+            if (acc[0]++ == 0) {
+              acc[2] = r.seq();
+              acc[3] = r.ts();
+            }
+            acc[1] += r.length();
+            acc[4] = r.ts();
+            if (maxAge > 0 && r.ts() < cutoff) counts[0]++;
+            if (interest && r.seq() <= interestFloor) counts[1]++;
+            if (perSubjectCounts != null) perSubjectCounts.computeIfAbsent(r.subject(), k -> new long[1])[0]++;
+            for (int k = 0; k < pending.length; k++) {
+              ConsumerState st = states.get(k);
+              if (st != null && r.seq() > st.delivered().streamSeq() && matches(filters.get(k), r.subject())) pending[k]++;
+            }
+          });
+          acc[5] = Math.max(acc[5], sc.highestSeq());
+          for (Damage d : sc.damage()) found.add(new Damaged(n, sc.unreadable() == null ? d.offset() : -1, d.why()));
+        }
+        if (tombstoned.containsAll(seen)) break;
+        tombstoned.addAll(seen);
+      }
+      damaged.addAll(found);
+      expired = counts[0];
+      below = counts[1];
+      if (index != null) {
+        set(index.messages(), index.bytes(), index.firstSeq(), index.firstTs(), index.lastSeq(), index.lastTs(), "index.db");
+      } else {
+        long last = Math.max(acc[5], idxLast);
+        set(acc[0], acc[1], acc[0] == 0 ? last + 1 : acc[2], acc[3], last, acc[4], allIdx ? "N.idx" : "records");
+      }
+    }
+    for (int k = 0; k < consumers.size(); k++) {
+      Position p = consumers.get(k);
+      consumers.set(k, new Position(p.consumer(), p.state(), p.state() == null ? 0 : pending[k], p.unreadable()));
+    }
+    long overPerSubject = perSubjectCounts == null ? 0
+        : perSubjectCounts.values().stream().mapToLong(n -> Math.max(0, n[0] - perSubject)).sum();
+    atStart = new AtStart(expired, maxMsgs > 0 ? Math.max(0, messages - expired - maxMsgs) : 0, overPerSubject, below);
+  }
+
+  private void set(long msgs, long bytes, long first, long firstTs, long last, long lastTs, String source) {
+    this.messages = msgs;
+    this.bytes = bytes;
+    this.firstSeq = msgs == 0 && last == 0 ? 0 : first; // a stream never written to is 0..0, as the server has it
+    this.firstTs = msgs == 0 ? 0 : firstTs;
+    this.lastSeq = last;
+    this.lastTs = msgs == 0 ? 0 : lastTs;
+    this.source = source;
   }
 }
 
@@ -4846,20 +5142,135 @@ final class BackupFolder {
 // 10. Reports: the inspect table and JSON, what prepare did, next steps
 // =================================================================================================
 
+/**
+ * Several survivors' copies of one cluster's store, stream by stream: where they diverge and which copy to
+ * recover each from. The best copy has no damage, then the highest last sequence (the most that was written),
+ * then the most messages, then the furthest consumer positions; a copy sealed without the key is chosen
+ * only when no other holds the stream.
+ */
+final class Survivors {
+  record Copy(Store store, Map<String, StreamContents> contents) {}
+
+  /** {@code copies}: per survivor, null where it does not hold the stream. */
+  record Stream(String account, String stream, Integer replicas, List<StreamContents> copies, List<String> divergence,
+      int chosen, String why, boolean onlyOnOne) {}
+
+  final List<Copy> copies;
+  final List<Stream> streams = new ArrayList<>();
+
+  private Survivors(List<Copy> copies) { this.copies = copies; }
+
+  static Survivors compare(List<Copy> copies) {
+    Survivors sv = new Survivors(copies);
+    java.util.TreeMap<String, MetaAsset> labels = new java.util.TreeMap<>();
+    for (Copy c : copies) for (StoredStream s : c.store().streams) labels.putIfAbsent(s.meta().label(), s.meta());
+    for (Map.Entry<String, MetaAsset> e : labels.entrySet()) {
+      List<StreamContents> per = new ArrayList<>();
+      for (Copy c : copies) per.add(c.contents().get(e.getKey()));
+      Integer replicas = per.stream().filter(java.util.Objects::nonNull).map(c -> c.stream.replicas())
+          .filter(java.util.Objects::nonNull).findFirst().orElse(null);
+      sv.streams.add(choose(e.getValue(), replicas, per));
+    }
+    return sv;
+  }
+
+  private static long ackFloors(StreamContents c) {
+    return c.consumers.stream().mapToLong(p -> p.state() == null ? 0 : p.state().ackFloor().streamSeq()).sum();
+  }
+
+  private static Stream choose(MetaAsset m, Integer replicas, List<StreamContents> per) {
+    Comparator<StreamContents> better = Comparator.comparing((StreamContents c) -> c.sealed == null)
+        .thenComparing(c -> c.damaged.isEmpty())
+        .thenComparingLong(c -> c.lastSeq)
+        .thenComparingLong(c -> c.messages)
+        .thenComparingLong(Survivors::ackFloors);
+    int chosen = -1, present = 0;
+    for (int k = 0; k < per.size(); k++) {
+      if (per.get(k) == null) continue;
+      present++;
+      if (chosen < 0 || better.compare(per.get(k), per.get(chosen)) > 0) chosen = k;
+    }
+    StreamContents best = per.get(chosen);
+    List<String> divergence = new ArrayList<>();
+    String why = present == 1 ? "the only copy holding it" : null;
+    for (int k = 0; k < per.size(); k++) {
+      StreamContents c = per.get(k);
+      if (c == null || k == chosen) continue;
+      String other = "copy " + (k + 1);
+      if (c.sealed != null || best.sealed != null) continue;
+      if (c.lastSeq != best.lastSeq) divergence.add(other + " ends at " + c.lastSeq + ", copy " + (chosen + 1) + " at " + best.lastSeq);
+      else if (c.messages != best.messages) divergence.add(other + " holds " + c.messages + " messages, copy " + (chosen + 1) + " " + best.messages);
+      if (!c.damaged.isEmpty()) divergence.add(other + " is damaged in " + c.damaged.size() + " place(s)");
+      if (ackFloors(c) != ackFloors(best)) divergence.add(other + " has other consumer positions");
+      if (why == null) {
+        why = !c.damaged.isEmpty() && best.damaged.isEmpty() ? "undamaged"
+            : c.lastSeq < best.lastSeq ? "highest last sequence (" + best.lastSeq + ")"
+            : c.messages < best.messages ? "most messages (" + best.messages + ")"
+            : ackFloors(c) < ackFloors(best) ? "furthest consumer positions" : null;
+      }
+    }
+    if (why == null) why = best.sealed != null ? "sealed without the key: give it to compare" : "copies agree";
+    return new Stream(m.account, m.stream, replicas, per, divergence, chosen, why, present == 1 && per.size() > 1);
+  }
+}
+
 final class Reports {
-  static void inspectTable(Store store, PrintWriter out) {
+  /** {@code contents}: what each stream holds ({@link StreamContents}), by the stream's label. */
+  static void inspectTable(Store store, Map<String, StreamContents> contents, PrintWriter out) {
     out.printf("Store %s: %d account(s), %d stream(s), %d consumer(s)%s%n%n", store.storeDir, store.accounts.size(),
         store.streams.size(), store.consumerCount(), store.encrypted() ? ", encrypted" : "");
     List<String[]> rows = new ArrayList<>();
     rows.add(new String[] {"ACCOUNT", "STREAM", "REPLICAS", "PLACEMENT", "RETENTION", "STORAGE", "CONSUMERS",
-        "CONS. R>1", "ENCRYPTED", "CHECKSUMS"});
+        "CONS. R>1", "ENCRYPTED", "CHECKSUMS", "MSGS", "FIRST..LAST", "DAMAGED"});
+    List<String[]> consumerRows = new ArrayList<>();
+    consumerRows.add(new String[] {"ACCOUNT", "STREAM", "CONSUMER", "DELIVERED (CONS/STREAM)", "ACK FLOOR (CONS/STREAM)",
+        "ACK PENDING", "REDELIVERED", "NUM PENDING"});
+    List<String> notes = new ArrayList<>();
     for (StoredStream s : store.streams) {
       MetaAsset m = s.meta();
+      StreamContents c = contents.get(m.label());
+      boolean known = c.sealed == null;
       rows.add(new String[] {m.account, m.stream, orUnknown(m.replicas()), placement(m), orUnknown(m.text("retention")),
           orUnknown(m.text("storage")), String.valueOf(s.consumers().size()), String.valueOf(s.consumersAboveOneReplica()),
-          encryption(m), checksums(s)});
+          encryption(m), checksums(s), known ? String.valueOf(c.messages) : "sealed",
+          known ? c.firstSeq + ".." + c.lastSeq : "?", c.damaged.isEmpty() ? "-" : c.damaged.size() + " place(s)"});
+      String at = store.rel(m.dir) + ": ";
+      if (!known) notes.add(at + c.sealed + " (" + c.blocks + " block(s), " + c.blockBytes + " bytes on disk)");
+      if (c.indexNote != null) notes.add(at + c.indexNote);
+      for (StreamContents.Damaged d : c.damaged) {
+        notes.add(at + "DAMAGED " + (d.block() < 0 ? "" : "block " + d.block() + (d.offset() < 0 ? "" : " offset " + d.offset()) + ": ")
+            + d.why());
+      }
+      StreamContents.AtStart gone = c.atStart;
+      if (gone.maxAge() > 0) notes.add(at + "the first server start removes " + gone.maxAge() + " message(s) already older than max_age");
+      if (gone.maxMsgs() > 0) notes.add(at + "the first server start removes " + gone.maxMsgs() + " message(s) over max_msgs");
+      if (gone.maxMsgsPerSubject() > 0) {
+        notes.add(at + "the first server start removes " + gone.maxMsgsPerSubject() + " message(s) over max_msgs_per_subject");
+      }
+      if (gone.interest() > 0) {
+        notes.add(at + "the first server start removes " + gone.interest() + " message(s) every consumer on disk has acknowledged");
+      }
+      for (StreamContents.Position p : c.consumers) {
+        ConsumerState st = p.state();
+        consumerRows.add(st == null
+            ? new String[] {m.account, m.stream, p.consumer().consumer, "?", "?", "?", "?", p.unreadable()}
+            : new String[] {m.account, m.stream, p.consumer().consumer,
+                st.delivered().consumerSeq() + "/" + st.delivered().streamSeq(),
+                st.ackFloor().consumerSeq() + "/" + st.ackFloor().streamSeq(), String.valueOf(st.pending().size()),
+                String.valueOf(st.redelivered().size()), String.valueOf(p.numPending())});
+      }
     }
     table(rows, out);
+    if (consumerRows.size() > 1) {
+      out.println();
+      out.println("Consumers (from o.dat):");
+      table(consumerRows, out);
+    }
+    if (!notes.isEmpty()) {
+      out.println();
+      out.println("Contents:");
+      notes.forEach(n -> out.println("  " + n));
+    }
     out.println();
     if (store.raftDirs.isEmpty()) {
       out.println("Raft folders: none");
@@ -4871,7 +5282,7 @@ final class Reports {
     problems(store, out, false);
   }
 
-  static ObjectNode inspectJson(Store store) {
+  static ObjectNode inspectJson(Store store, Map<String, StreamContents> contents) {
     ObjectNode doc = Json.NODES.objectNode();
     doc.put("store_dir", store.storeDir.toString());
     doc.put("jetstream_dir", store.jetstreamDir.toString());
@@ -4891,10 +5302,14 @@ final class Reports {
       o.put("cipher", m.opened == null ? null : m.opened.cipher().name().toLowerCase());
       o.put("readable", m.config != null);
       o.put("sum_ok", m.sumOk());
+      StreamContents sc = contents.get(m.label());
+      contentsJson(sc, o);
       ArrayNode consumers = o.putArray("consumers");
-      for (MetaAsset c : s.consumers()) {
-        consumers.addObject().put("name", c.consumer).put("replicas", c.replicas()).put("encrypted", c.sealed())
+      for (int k = 0; k < s.consumers().size(); k++) {
+        MetaAsset c = s.consumers().get(k);
+        ObjectNode co = consumers.addObject().put("name", c.consumer).put("replicas", c.replicas()).put("encrypted", c.sealed())
             .put("readable", c.config != null).put("sum_ok", c.sumOk());
+        positionJson(sc.consumers.get(k), co);
       }
     }
     ArrayNode raft = doc.putArray("raft_dirs");
@@ -4907,6 +5322,118 @@ final class Reports {
     ArrayNode warnings = doc.putArray("warnings");
     for (Warning w : store.warnings) warnings.addObject().put("path", store.rel(w.path())).put("warning", w.what());
     return doc;
+  }
+
+  /** inspect of several survivors: each stream per copy, where they diverge, and the copy to recover it from. */
+  static void survivorsTable(Survivors sv, PrintWriter out) {
+    out.println("Survivors:");
+    for (int k = 0; k < sv.copies.size(); k++) {
+      Store st = sv.copies.get(k).store();
+      out.printf("  copy %d: %s (%d stream(s), %d consumer(s))%n", k + 1, st.storeDir, st.streams.size(), st.consumerCount());
+    }
+    out.println();
+    List<String[]> rows = new ArrayList<>();
+    rows.add(new String[] {"ACCOUNT", "STREAM", "COPY", "LAST", "MSGS", "DAMAGED", "CONSUMERS (ACK FLOOR/DELIVERED)", "RECOVER FROM"});
+    for (Survivors.Stream s : sv.streams) {
+      for (int k = 0; k < sv.copies.size(); k++) {
+        StreamContents c = s.copies().get(k);
+        String chosen = k == s.chosen() ? "<- " + s.why() : "";
+        if (c == null) {
+          rows.add(new String[] {s.account(), s.stream(), String.valueOf(k + 1), "-", "-", "-", "absent", chosen});
+          continue;
+        }
+        boolean known = c.sealed == null;
+        String consumers = c.consumers.stream().map(p -> p.consumer().consumer + "=" + (p.state() == null ? "?"
+            : p.state().ackFloor().streamSeq() + "/" + p.state().delivered().streamSeq())).collect(Collectors.joining(" "));
+        rows.add(new String[] {s.account(), s.stream(), String.valueOf(k + 1), known ? String.valueOf(c.lastSeq) : "sealed",
+            known ? String.valueOf(c.messages) : "sealed", String.valueOf(c.damaged.size()), consumers.isEmpty() ? "-" : consumers,
+            chosen});
+      }
+    }
+    table(rows, out);
+    List<String> notes = new ArrayList<>();
+    for (Survivors.Stream s : sv.streams) {
+      String label = s.account() + " > " + s.stream() + ": ";
+      if (!s.divergence().isEmpty()) notes.add(label + "copies diverge: " + String.join("; ", s.divergence()));
+      if (s.onlyOnOne()) {
+        notes.add(label + "on copy " + (s.chosen() + 1) + " only" + (Integer.valueOf(1).equals(s.replicas())
+            ? " (an R1 stream lives on one node: the other copies never held it)" : ""));
+      }
+    }
+    if (!notes.isEmpty()) {
+      out.println();
+      notes.forEach(n -> out.println("  " + n));
+    }
+    out.println();
+    out.println("Next: js-recover prepare --dry-run on the copy each stream is recovered from");
+  }
+
+  static ObjectNode survivorsJson(Survivors sv) {
+    ObjectNode doc = Json.NODES.objectNode();
+    ArrayNode stores = doc.putArray("survivors");
+    for (Survivors.Copy c : sv.copies) stores.add(inspectJson(c.store(), c.contents()));
+    ArrayNode streams = doc.putArray("streams");
+    for (Survivors.Stream s : sv.streams) {
+      ObjectNode o = streams.addObject().put("account", s.account()).put("name", s.stream()).put("replicas", s.replicas());
+      ArrayNode copies = o.putArray("copies");
+      for (int k = 0; k < sv.copies.size(); k++) {
+        StreamContents c = s.copies().get(k);
+        ObjectNode co = copies.addObject().put("store_dir", sv.copies.get(k).store().storeDir.toString()).put("present", c != null);
+        if (c == null) continue;
+        contentsJson(c, co);
+        ArrayNode consumers = co.putArray("consumers");
+        for (StreamContents.Position p : c.consumers) positionJson(p, consumers.addObject().put("name", p.consumer().consumer));
+      }
+      ArrayNode diverge = o.putArray("divergence");
+      s.divergence().forEach(diverge::add);
+      o.put("recover_from", sv.copies.get(s.chosen()).store().storeDir.toString());
+      o.put("why", s.why());
+      o.put("only_on_one_copy", s.onlyOnOne());
+    }
+    return doc;
+  }
+
+  /** A stream's contents in inspect --json: null counts when sealed without a key. */
+  static void contentsJson(StreamContents c, ObjectNode o) {
+    boolean known = c.sealed == null;
+    o.put("blocks", c.blocks);
+    o.put("block_bytes", c.blockBytes);
+    o.put("sealed", !known);
+    o.put("source", c.source);
+    o.put("index_note", c.indexNote);
+    o.put("messages", known ? c.messages : null);
+    o.put("bytes", known ? c.bytes : null);
+    o.put("first_seq", known ? c.firstSeq : null);
+    o.put("last_seq", known ? c.lastSeq : null);
+    o.put("first_ts", known && c.messages > 0 ? Instant.ofEpochSecond(0, c.firstTs).toString() : null);
+    o.put("last_ts", known && c.messages > 0 ? Instant.ofEpochSecond(0, c.lastTs).toString() : null);
+    o.put("deleted", known ? c.deleted() : null);
+    ArrayNode damaged = o.putArray("damaged");
+    for (StreamContents.Damaged d : c.damaged) {
+      damaged.addObject().put("block", d.block() < 0 ? null : d.block()).put("offset", d.offset() < 0 ? null : d.offset())
+          .put("why", d.why());
+    }
+    o.putObject("removed_at_start").put("max_age", c.atStart.maxAge()).put("max_msgs", c.atStart.maxMsgs())
+        .put("max_msgs_per_subject", c.atStart.maxMsgsPerSubject()).put("interest", c.atStart.interest());
+  }
+
+  /** A consumer's position in inspect --json, as the server's consumer info names it. */
+  static void positionJson(StreamContents.Position p, ObjectNode o) {
+    ConsumerState st = p.state();
+    o.put("state_note", p.unreadable());
+    if (st == null) {
+      o.putNull("delivered");
+      o.putNull("ack_floor");
+      o.putNull("pending");
+      o.putNull("redelivered");
+      o.putNull("num_pending");
+      return;
+    }
+    o.putObject("delivered").put("consumer_seq", st.delivered().consumerSeq()).put("stream_seq", st.delivered().streamSeq());
+    o.putObject("ack_floor").put("consumer_seq", st.ackFloor().consumerSeq()).put("stream_seq", st.ackFloor().streamSeq());
+    o.put("pending", st.pending().size());
+    o.put("redelivered", st.redelivered().size());
+    o.put("num_pending", p.numPending());
   }
 
   static void plan(RecoveryPlan plan, boolean dryRun, PrintWriter out) {
@@ -5331,18 +5858,47 @@ final class InspectCommand implements Callable<Integer> {
   @Option(names = "--json", description = "print one JSON document (schema in the README) instead of the table")
   boolean json;
 
+  @Parameters(index = "1..*", paramLabel = "<more-store-dirs>", description = "other survivors' copies of the same "
+      + "cluster's store: shown side by side, with which copy to recover each stream from")
+  List<Path> moreStoreDirs = new ArrayList<>();
+
+  @Option(names = "--verify-data", description = "check every message record's checksum (default: trust the index "
+      + "the server would trust, and read only the blocks that must be read)")
+  boolean verifyData;
+
   @Override public Integer call() throws Exception {
-    Store s = StoreWalker.walk(store.storeDir, store.keys());
+    KeyRing keys = store.keys();
+    Store s = StoreWalker.walk(store.storeDir, keys);
+    Map<String, StreamContents> contents = readContents(s, keys, verifyData);
     PrintWriter out = spec.commandLine().getOut();
+    if (!moreStoreDirs.isEmpty()) {
+      List<Survivors.Copy> copies = new ArrayList<>(List.of(new Survivors.Copy(s, contents)));
+      for (Path dir : moreStoreDirs) {
+        Store other = StoreWalker.walk(dir, keys);
+        copies.add(new Survivors.Copy(other, readContents(other, keys, verifyData)));
+      }
+      Survivors survivors = Survivors.compare(copies);
+      if (json) out.println(Json.MAPPER.writeValueAsString(Reports.survivorsJson(survivors)));
+      else Reports.survivorsTable(survivors, out);
+      out.flush();
+      return 0;
+    }
     if (json) {
-      out.println(Json.MAPPER.writeValueAsString(Reports.inspectJson(s)));
+      out.println(Json.MAPPER.writeValueAsString(Reports.inspectJson(s, contents)));
     } else {
-      Reports.inspectTable(s, out);
+      Reports.inspectTable(s, contents, out);
       out.println();
       out.println("Next: js-recover prepare --dry-run " + Reports.shellQuote(s.storeDir.toString()));
     }
     out.flush();
     return 0;
+  }
+
+  /** Every stream's contents, read in parallel, by the stream's label. */
+  static Map<String, StreamContents> readContents(Store s, KeyRing keys, boolean verify) {
+    Map<String, StreamContents> contents = new ConcurrentHashMap<>();
+    StoreWalker.parallel(s.streams, st -> contents.put(st.meta().label(), StreamContents.read(st, keys, verify)));
+    return contents;
   }
 }
 

@@ -121,8 +121,14 @@ class BlockReaderTest {
 
   /** Fetches {@code fetch}, acks the first {@code ack}; with {@code redeliver}, naks the next one and fetches it again. */
   static void consume(Connection nc, String stream, String consumer, int fetch, int ack, boolean redeliver) throws Exception {
-    nc.jetStreamManagement().addOrUpdateConsumer(stream, pull(consumer));
-    JetStreamSubscription sub = nc.jetStream().subscribe(null, PullSubscribeOptions.bind(stream, consumer));
+    consume(nc, stream, pull(consumer), fetch, ack, redeliver);
+  }
+
+  /** The same through a consumer of this config (a filtered one, say). */
+  static void consume(Connection nc, String stream, ConsumerConfiguration consumer, int fetch, int ack, boolean redeliver)
+      throws Exception {
+    nc.jetStreamManagement().addOrUpdateConsumer(stream, consumer);
+    JetStreamSubscription sub = nc.jetStream().subscribe(null, PullSubscribeOptions.bind(stream, consumer.getDurable()));
     List<Message> got = sub.fetch(fetch, Duration.ofSeconds(5));
     assertEquals(fetch, got.size());
     for (int i = 0; i < ack; i++) got.get(i).ackSync(Duration.ofSeconds(5));

@@ -64,6 +64,31 @@ class InspectTest {
   }
 
   @Test
+  void whatTheFirstStartRemovesIsCountedFromTheMessagesNotSubtracted() throws Exception {
+    long now = System.currentTimeMillis() * 1_000_000L, hour = 3_600_000_000_000L;
+    StoreBuilder store = new StoreBuilder(tmp.resolve("store"))
+        .stream("$G", "OLD", StoreBuilder.streamJson("OLD", 3, "limits", "").replace("\"max_age\":0", "\"max_age\":" + hour))
+        .stream("$G", "CAPPED", StoreBuilder.streamJson("CAPPED", 3, "limits", "").replace("\"max_msgs\":-1", "\"max_msgs\":2"));
+    Files.write(store.streamDir("$G", "OLD").resolve("msgs/1.blk"),
+        StoreBuilder.messageBlock("OLD", 1, 1, now - 3 * hour, now - 2 * hour, now - 2 * hour, now, now));
+    Files.write(store.streamDir("$G", "CAPPED").resolve("msgs/1.blk"), StoreBuilder.messageBlock("CAPPED", 1, 1, now, now, now, now, now));
+    String before = StoreBuilder.treeDigest(store.storeDir);
+
+    Cli.Result r = Cli.run("inspect", store.storeDir.toString());
+    JsonNode doc = Json.MAPPER.readTree(Cli.run("inspect", "--json", store.storeDir.toString()).out());
+
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("jetstream/$G/streams/OLD: the first server start removes 3 message(s) already older than max_age"), r.out());
+    assertTrue(r.out().contains("jetstream/$G/streams/CAPPED: the first server start removes 3 message(s) over max_msgs"), r.out());
+    JsonNode old = doc.get("streams").get(1);
+    assertEquals("OLD", old.get("name").asText());
+    assertEquals(5, old.get("messages").asLong(), "on disk, before the start");
+    assertEquals(3, old.get("removed_at_start").get("max_age").asLong());
+    assertEquals(3, doc.get("streams").get(0).get("removed_at_start").get("max_msgs").asLong());
+    assertEquals(before, StoreBuilder.treeDigest(store.storeDir));
+  }
+
+  @Test
   void aLinkedJetstreamFolderIsRefused() throws Exception {
     StoreBuilder real = new StoreBuilder(tmp.resolve("real")).stream("$G", "S", 3);
     Path store = Files.createDirectories(tmp.resolve("store"));

@@ -83,6 +83,30 @@ final class StoreBuilder {
     return this;
   }
 
+  /**
+   * Message block {@code index} of {@code stream} as the server writes it: one ~100-byte record on subject
+   * orders.new per time in {@code tsNanos}, sequences from {@code firstSeq}, each with its record hash.
+   */
+  static byte[] messageBlock(String stream, int index, long firstSeq, long... tsNanos) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    HighwayHash64 hh = MsgBlock.hasher(stream, index);
+    byte[] subject = "orders.new".getBytes(StandardCharsets.UTF_8);
+    for (int k = 0; k < tsNanos.length; k++) {
+      long seq = firstSeq + k;
+      byte[] msg = ("{\"order\":" + seq + ",\"note\":\"" + "x".repeat(60) + "\"}").getBytes(StandardCharsets.UTF_8);
+      int len = MsgBlock.HEADER + subject.length + msg.length + MsgBlock.HASH;
+      java.nio.ByteBuffer r = java.nio.ByteBuffer.allocate(len).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      r.putInt(len).putLong(seq).putLong(tsNanos[k]).putShort((short) subject.length).put(subject).put(msg);
+      byte[] hashed = new byte[16 + subject.length + msg.length];
+      System.arraycopy(r.array(), 4, hashed, 0, 16);
+      System.arraycopy(subject, 0, hashed, 16, subject.length);
+      System.arraycopy(msg, 0, hashed, 16 + subject.length, msg.length);
+      r.putLong(hh.hashBytes(hashed, 0, hashed.length));
+      out.writeBytes(r.array());
+    }
+    return out.toByteArray();
+  }
+
   /** Copies a captured store (or part of one) into place: tests never change a fixture in place. */
   static void copyTree(Path from, Path to) throws IOException {
     try (Stream<Path> walk = Files.walk(from)) {
