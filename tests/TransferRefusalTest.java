@@ -1,6 +1,8 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,7 +22,7 @@ class TransferRefusalTest {
     Cli.Result both = Cli.run("restore", "--to", "nats://127.0.0.1:1", "--from-backup", tmp.toString(), tmp.toString());
 
     assertEquals(2, neither.exit(), neither.all());
-    assertTrue(neither.err().contains("give a prepared <store-dir> (with --from URL) or --from-backup DIR"), neither.all());
+    assertTrue(neither.err().contains("give a prepared <store-dir> or --from-backup DIR"), neither.all());
     assertEquals(2, both.exit(), both.all());
   }
 
@@ -51,15 +53,56 @@ class TransferRefusalTest {
     assertEquals(before, StoreBuilder.treeDigest(store), "the store changed");
   }
 
-  @Test void withoutFromTheRecoveryServerMustBeNamed() {
+  @Test void withoutFromAStoreNotPreparedIsRefusedBeforeAServerStarts() throws Exception {
+    // A consumer the server wrote after prepare, at 3 replicas: a standalone server would change what it cannot load.
+    StoreBuilder built = new StoreBuilder(tmp.resolve("store")).stream("$G", "ORDERS", 3);
+    Path store = preparedStore(built);
+    built.consumer("$G", "ORDERS", "LATE", 3);
+    String before = StoreBuilder.treeDigest(store);
+
+    Cli.Result r = Cli.run("restore", "--nats-server", recordingServer().toString(), "--to", "nats://127.0.0.1:1", store.toString());
+    Cli.Result b = Cli.run("backup", "--nats-server", recordingServer().toString(), store.toString(), tmp.resolve("backup").toString());
+
+    for (Cli.Result each : java.util.List.of(r, b)) {
+      assertEquals(1, each.exit(), each.all());
+      assertTrue(each.err().contains(store.toRealPath() + " is not prepared for a standalone server, so "), each.err());
+      assertTrue(each.err().contains("\n  consumer $G > ORDERS > LATE: num_replicas 3 -> 0\n"), each.err());
+      assertTrue(each.err().contains("Run js-recover prepare first; nothing was started or changed."), each.err());
+    }
+    assertTrue(r.err().contains("so restore starts none on it"), r.err());
+    assertFalse(Files.exists(tmp.resolve("server-started")), "a server was started");
+    assertFalse(Files.exists(tmp.resolve("backup")), "the backup folder was made");
+    assertEquals(before, StoreBuilder.treeDigest(store), "the store changed");
+  }
+
+  @Test void withoutFromASecondRunIsRefusedByTheLockButWithFromTheStoreIsOnlyRead() throws Exception {
     Path store = preparedStore(new StoreBuilder(tmp.resolve("store")).stream("$G", "ORDERS", 3));
     String before = StoreBuilder.treeDigest(store);
 
-    Cli.Result r = Cli.run("backup", store.toString(), tmp.resolve("backup").toString());
+    try (StoreLock first = StoreLock.acquire(store.toRealPath(), "restore")) {
+      Cli.Result second = Cli.run("restore", "--nats-server", recordingServer().toString(), "--to", "nats://127.0.0.1:1", store.toString());
+      Cli.Result backup = Cli.run("backup", "--nats-server", recordingServer().toString(), store.toString(), tmp.resolve("backup").toString());
+      // With --from the store is someone else's server's: restore reads it and takes no lock.
+      Cli.Result from = Cli.run("restore", "--from", "nats://127.0.0.1:1", "--to", "nats://127.0.0.1:1", store.toString());
 
-    assertEquals(1, r.exit(), r.all());
-    assertTrue(r.err().contains("--from URL is required: start the recovery server with js-recover verify --keep-running"), r.all());
+      for (Cli.Result r : java.util.List.of(second, backup)) {
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.err().contains("another js-recover restore (pid " + ProcessHandle.current().pid() + ", started "), r.err());
+        assertTrue(r.err().contains("; wait for it to finish and run again. Nothing was changed."), r.err());
+      }
+      assertEquals(1, from.exit(), from.all());
+      assertFalse(from.all().contains("holds the store"), from.all());
+      assertTrue(from.out().contains("NOT DONE $G > ORDERS: cannot connect to nats://127.0.0.1:1"), from.out());
+    }
+    assertFalse(Files.exists(tmp.resolve("server-started")), "a server was started");
     assertEquals(before, StoreBuilder.treeDigest(store), "the store changed");
+  }
+
+  /** A "nats-server" that only leaves a mark that it was started. */
+  private Path recordingServer() throws Exception {
+    Path p = Files.writeString(tmp.resolve("recording-server"), "#!/bin/sh\ntouch '" + tmp.resolve("server-started") + "'; exit 1\n");
+    Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    return p;
   }
 
   @Test void severalAccountsNeedAccountBecauseOneTargetLoginReachesOne() {
