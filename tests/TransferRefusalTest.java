@@ -98,6 +98,32 @@ class TransferRefusalTest {
     assertEquals(before, StoreBuilder.treeDigest(store), "the store changed");
   }
 
+  @Test void sigtermToRestoreStopsTheServerItStarted() throws Exception {
+    Path store = preparedStore(new StoreBuilder(tmp.resolve("store")).stream("$G", "ORDERS", 3));
+    VerifyTest fakes = new VerifyTest();
+    fakes.tmp = tmp;
+    Process restore = JsRecoverProcess.builder("restore", "--nats-server", fakes.silentServer().toString(), "--timeout", "300",
+        "--to", "nats://127.0.0.1:1", store.toString()).redirectOutput(tmp.resolve("restore.out").toFile()).start();
+    java.util.List<ProcessHandle> server = java.util.List.of();
+    try {
+      long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+      while (server.isEmpty() && System.nanoTime() < deadline) {
+        Thread.sleep(100);
+        server = restore.descendants().filter(p -> p.info().commandLine().orElse("").contains("SilentListener")).toList();
+      }
+      assertFalse(server.isEmpty(), "restore started no server: " + Files.readString(tmp.resolve("restore.out")));
+
+      restore.destroy(); // SIGTERM, as systemd, a container stop or kill(1) sends it
+      assertTrue(restore.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "restore did not exit on SIGTERM");
+      Thread.sleep(500);
+      assertEquals(java.util.List.of(), server.stream().filter(ProcessHandle::isAlive).map(VerifyTest::describe).toList(),
+          "the server restore started outlived it");
+    } finally {
+      restore.destroyForcibly();
+      server.forEach(ProcessHandle::destroyForcibly);
+    }
+  }
+
   /** A "nats-server" that only leaves a mark that it was started. */
   private Path recordingServer() throws Exception {
     Path p = Files.writeString(tmp.resolve("recording-server"), "#!/bin/sh\ntouch '" + tmp.resolve("server-started") + "'; exit 1\n");

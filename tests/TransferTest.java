@@ -115,6 +115,45 @@ class TransferTest {
     for (JsonNode s : json.path("streams")) assertEquals("already_whole", s.path("outcome").asText(), s.toString());
   }
 
+  @Test void withoutFromAnEncryptedStoreIsServedByAServerRestoreStartsAndStops() throws Exception {
+    // The survivor of an encrypted R3 cluster (an R3 stream with an R3 consumer, written by 2.9), prepared with its key.
+    EncryptedStoreTest encrypted = new EncryptedStoreTest();
+    encrypted.tmp = Files.createDirectories(tmp.resolve(generation.name() + "-encrypted"));
+    StoreBuilder survivor = encrypted.survivor(EncryptedStoreTest.CHACHA);
+    Path keyFile = Files.writeString(encrypted.tmp.resolve("js.key"), EncryptedStoreTest.CHACHA.key() + "\n");
+    assertEquals(0, Cli.run("prepare", "--key-file", keyFile.toString(), survivor.storeDir.toString()).exit());
+    Path storeDir = survivor.storeDir.toRealPath();
+
+    Cli.Result r = Cli.run("restore", "--nats-server", generation.binary().toString(), "--key-file", keyFile.toString(),
+        "--to", targetUrl(), storeDir.toString());
+
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.err().contains("Starting " + generation.binary() + " on " + storeDir.resolve("recovery.conf")), r.err());
+    assertTrue(r.err().contains("The recovery server was stopped."), r.err());
+    assertTrue(r.out().matches("(?s).*\\$G +ORD-1 +3 +restored.*"), r.out());
+    assertTrue(r.out().contains("1 consumer(s) at their positions"), r.out());
+    assertTrue(r.out().contains("1 of 1 stream(s) done."), r.out());
+    assertFalse(r.all().contains(EncryptedStoreTest.CHACHA.key()), "the key was printed");
+    assertEquals(List.of(), serversOn(storeDir), "restore left its server running");
+    assertFalse(Files.exists(storeDir.resolve(StoreLock.FILE)), "restore left its lock");
+    try (Connection nc = target.connect("$G")) {
+      StreamInfo got = nc.jetStreamManagement().getStreamInfo("ORD-1");
+      assertEquals(3, got.getConfiguration().getReplicas());
+      assertEquals(2, got.getClusterInfo().getReplicas().size(), "ORD-1's peers");
+      assertEquals(List.of("C1"), nc.jetStreamManagement().getConsumerNames("ORD-1"));
+    }
+    // What the server's stop left (2.10.27 seals meta.inf under a meta.key it replaced) was resealed: it loads again.
+    Cli.Result inspected = Cli.run("inspect", "--key-file", keyFile.toString(), storeDir.toString());
+    assertFalse(inspected.out().contains("Problems"), "restore left a store that no longer opens:\n" + inspected.out());
+  }
+
+  /** Processes started on a file of this store (nats-server -c <store>/recovery.conf). */
+  static List<String> serversOn(Path storeDir) {
+    return ProcessHandle.allProcesses().filter(ProcessHandle::isAlive)
+        .map(p -> p.pid() + " " + p.info().commandLine().orElse(""))
+        .filter(line -> line.contains(storeDir + "/recovery")).toList();
+  }
+
   @Test void anInterruptedRestoreCompletesWhenRunAgain() throws Exception {
     // The operator's link to the new cluster drops in the middle of ORDERS' archive.
     try (Connection source = recovery.connect("$G"); Connection broken = target.connect("$G")) {
