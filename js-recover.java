@@ -5037,18 +5037,34 @@ final class Reports {
     Store store = plan.store;
     String backup = shellQuote(store.storeDir + "-backup");
     String server = "nats://127.0.0.1:" + conf.port();
+    String keyFile = conf.cipher() != null ? " --key-file /path/to/key-file" : "";
+    String storeDir = shellQuote(store.storeDir.toString());
+    List<String> accounts = plan.originalReplicas.stream().map(RecoveryPlan.OriginalReplicas::account).distinct().toList();
     out.println();
     out.println("Next steps:");
-    out.println("  1. Start the recovery server on this store (loopback only, no cluster):");
+    out.println("  1. Prove every stream and consumer loads (js-recover starts nats-server on this store and stops it):");
+    out.println("       js-recover verify" + keyFile + " " + storeDir);
+    out.println("  2. Restore every stream with its consumers into the new cluster, checked at both ends (js-recover starts "
+        + "the recovery server and stops it)" + (accounts.size() > 1 ? ", account by account as a user of that account there:" : ":"));
+    for (String account : accounts) {
+      out.println("       js-recover restore" + (accounts.size() > 1 ? " --account " + shellQuote(account) : "") + " --to <new-cluster>"
+          + keyFile + " " + storeDir);
+      out.println("         original replica counts: " + plan.originalReplicas.stream().filter(r -> r.account().equals(account))
+          .map(r -> r.stream() + " " + (r.replicas() == null ? "unknown (give --replicas N)" : r.replicas()))
+          .collect(Collectors.joining(", ")));
+    }
+    out.println();
+    out.println("Or with the nats CLI (nothing checks that what arrived equals what left):");
+    out.println("  a. Start the recovery server on this store (loopback only, no cluster):");
     if (conf.cipher() != null) {
       out.println("       " + KeyRing.EXPORT_LINE + "   # the cluster's key, quoted for the config");
     }
     out.println("       nats-server -c " + shellQuote(RecoveryConfig.path(store).toString()));
     out.println("     or have js-recover check that everything loads and keep it running for the backup:");
     out.println("       js-recover verify --keep-running " + shellQuote(store.storeDir.toString()));
-    out.printf("  2. Check that all %d stream(s) and %d consumer(s) loaded:%n", store.streams.size(), store.consumerCount());
+    out.printf("  b. Check that all %d stream(s) and %d consumer(s) loaded:%n", store.streams.size(), store.consumerCount());
     out.println("       curl -s 'http://127.0.0.1:" + conf.httpPort() + "/jsz?accounts=true&streams=true&consumers=true'");
-    out.println("  3. Back up every stream with its consumers" + (conf.logins().isEmpty() ? ":" : ", account by account:"));
+    out.println("  c. Back up every stream with its consumers" + (conf.logins().isEmpty() ? ":" : ", account by account:"));
     if (conf.logins().isEmpty()) {
       out.println("       nats --server " + server + " account backup " + backup + " -f");
     }
@@ -5064,7 +5080,7 @@ final class Reports {
       out.println("       nats --server nats://127.0.0.1:" + global.port() + " account backup "
           + shellQuote(store.storeDir + "-backup/$G") + " -f");
     }
-    out.println("  4. Restore each stream into the new cluster with its original replica count"
+    out.println("  d. Restore each stream into the new cluster with its original replica count"
         + (conf.logins().isEmpty() ? ":" : ", as a user of its account there:"));
     for (RecoveryPlan.OriginalReplicas r : plan.originalReplicas) {
       String dir = store.storeDir + "-backup/" + (conf.logins().isEmpty() ? "" : r.account() + "/") + r.stream();
