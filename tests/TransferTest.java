@@ -147,6 +147,35 @@ class TransferTest {
     assertFalse(inspected.out().contains("Problems"), "restore left a store that no longer opens:\n" + inspected.out());
   }
 
+  @Test void globalBesideANamedAccountRestoresFromTheServerOfItsOwnConfig() throws Exception {
+    // $G's stream written with no accounts configured, ACME's with: a server serves $G's JetStream only without accounts.
+    Path work = tmp.resolve(generation.name() + "-global");
+    VerifyTest.fill(generation, NatsConfig.defaults(), "$G", work.resolve("store"), "G_S", 2);
+    VerifyTest.fill(generation, NatsConfig.defaults().withAccount("ACME", "acme", "acme-pw"), "ACME", work.resolve("acme-store"), "ACME_S", 3);
+    StoreBuilder.copyTree(work.resolve("acme-store/jetstream/ACME"), work.resolve("store/jetstream/ACME"));
+    assertEquals(0, Cli.run("prepare", work.resolve("store").toString()).exit());
+    Path storeDir = work.resolve("store").toRealPath();
+    String bin = generation.binary().toString();
+
+    Cli.Result both = Cli.run("restore", "--nats-server", bin, "--to", targetUrl(), storeDir.toString());
+    Cli.Result global = Cli.run("restore", "--account", "$G", "--nats-server", bin, "--to", targetUrl(), storeDir.toString());
+    Cli.Result acme = Cli.run("restore", "--account", "ACME", "--nats-server", bin, "--to", targetUrl(), storeDir.toString());
+
+    assertEquals(1, both.exit(), both.all());
+    assertTrue(both.err().contains("the store holds streams in 2 accounts ($G, ACME)"), both.err());
+    assertEquals(0, global.exit(), global.all());
+    assertTrue(global.err().contains(" on " + storeDir.resolve("recovery-global.conf") + " ("), global.err());
+    assertTrue(global.out().matches("(?s).*\\$G +G_S +1 +restored.*"), global.out());
+    assertEquals(0, acme.exit(), acme.all());
+    assertTrue(acme.err().contains(" on " + storeDir.resolve("recovery.conf") + " ("), acme.err());
+    assertTrue(acme.out().matches("(?s).*ACME +ACME_S +1 +restored.*"), acme.out());
+    assertEquals(List.of(), serversOn(storeDir), "restore left a server running");
+    try (Connection nc = target.connect("$G")) {
+      assertEquals(2, nc.jetStreamManagement().getStreamInfo("G_S").getStreamState().getMsgCount());
+      assertEquals(3, nc.jetStreamManagement().getStreamInfo("ACME_S").getStreamState().getMsgCount());
+    }
+  }
+
   /** Processes started on a file of this store (nats-server -c <store>/recovery.conf). */
   static List<String> serversOn(Path storeDir) {
     return ProcessHandle.allProcesses().filter(ProcessHandle::isAlive)
