@@ -24,10 +24,11 @@
  *        <account>/_js_ Raft state moved, with the original bytes of every rewritten file and
  *        a manifest, into <store>/js-recover-backup/<run>/. Nothing is deleted. Writes
  *        <store>/recovery.conf, a loopback-only standalone server config for this store.
- *   6. js-recover verify --keep-running /recovery/store
- *        starts nats-server on recovery.conf and proves every stream and consumer loaded
- *   7. js-recover restore --from nats://127.0.0.1:<port> --to <new cluster> /recovery/store
- *        every stream with its consumers and original replica count, checked at both ends
+ *   6. js-recover verify /recovery/store
+ *        starts nats-server on recovery.conf, proves every stream and consumer loaded, stops it
+ *   7. js-recover restore --to <new cluster> /recovery/store
+ *        starts the recovery server as verify does, carries every stream with its consumers and
+ *        original replica count, checks both ends, stops it (--from URL: a server already running)
  *      (or js-recover backup to files first; or the nats CLI, as prepare prints it).
  *   To go back: js-recover undo /recovery/store puts jetstream/ back as it was before the first prepare.
  *
@@ -5807,6 +5808,8 @@ final class TargetOptions {
     description = {"Carries every stream of a prepared store, with its consumers, into a new cluster with the JetStream "
         + "API's own snapshot and restore, each with its original replica count, and checks each arrived whole: its "
         + "messages, first and last sequence, deleted count, and every consumer's position equal the source's.",
+        "Starts the recovery server itself on the store's recovery.conf (recovery-global.conf for $G beside named "
+            + "accounts), as verify does, with the same refusals first, and stops it at the end; or uses the one --from names.",
         "A stream already in the target is skipped when it holds the same, refused when it differs (--replace deletes "
             + "the target's copy first). One stream failing does not stop the others. Exit 0 only when every stream "
             + "arrived whole; a rerun skips what already did."})
@@ -5924,7 +5927,8 @@ final class RestoreCommand implements Callable<Integer> {
     description = {"Writes every stream of a prepared store, with its consumers, into <backup-dir>/<stream>/ as the nats "
         + "CLI's stream backup does (backup.json with the original replica count, stream.tar.s2 as the server sent it), "
         + "plus js-recover.json with the consumers' positions, for js-recover restore --from-backup or nats stream restore.",
-        "A stream folder already complete is kept; exit 0 only when every stream was written."})
+        "Starts and stops the recovery server as restore does, or uses the one --from names. A stream folder already "
+            + "complete is kept; exit 0 only when every stream was written."})
 final class BackupCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
