@@ -5762,7 +5762,7 @@ final class SourceOptions {
     if (from != null) return work.with(new StoreSource(StoreWalker.walk(storeDir, keys), account, streams), from);
     Store located = StoreWalker.locate(storeDir);
     List<TransferOutcome> outcomes;
-    try (StoreLock lock = StoreLock.acquire(located.storeDir, command)) {
+    try (StoreLock lock = lock(located.storeDir, command)) {
       StoreSource source = new StoreSource(StoreWalker.walk(located, keys), account, streams);
       Path bin = RecoveryServer.preflight(source.store, keys, server.natsServer, command);
       Reports.warnings(source.store, err); // before the server starts: it acts on some of them at once (max_age)
@@ -5774,6 +5774,16 @@ final class SourceOptions {
       err.println("The recovery server was stopped.");
       err.flush();
       return outcomes;
+    }
+  }
+
+  /** The store's lock; refused most often because the server verify --keep-running left up holds the store. */
+  private static StoreLock lock(Path storeDir, String command) throws Refusal {
+    try {
+      return StoreLock.acquire(storeDir, command);
+    } catch (Refusal r) {
+      throw new Refusal(r.getMessage() + " To " + command + " from a recovery server already serving this store, name it "
+          + "with --from URL.");
     }
   }
 }

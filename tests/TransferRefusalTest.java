@@ -85,10 +85,12 @@ class TransferRefusalTest {
       // With --from the store is someone else's server's: restore reads it and takes no lock.
       Cli.Result from = Cli.run("restore", "--from", "nats://127.0.0.1:1", "--to", "nats://127.0.0.1:1", store.toString());
 
-      for (Cli.Result r : java.util.List.of(second, backup)) {
-        assertEquals(1, r.exit(), r.all());
-        assertTrue(r.err().contains("another js-recover restore (pid " + ProcessHandle.current().pid() + ", started "), r.err());
-        assertTrue(r.err().contains("; wait for it to finish and run again. Nothing was changed."), r.err());
+      for (var r : java.util.Map.of("restore", second, "backup", backup).entrySet()) {
+        assertEquals(1, r.getValue().exit(), r.getValue().all());
+        assertTrue(r.getValue().err().contains("another js-recover restore (pid " + ProcessHandle.current().pid() + ", started "),
+            r.getValue().err());
+        assertTrue(r.getValue().err().contains("; wait for it to finish and run again. Nothing was changed. To " + r.getKey()
+            + " from a recovery server already serving this store, name it with --from URL."), r.getValue().err());
       }
       assertEquals(1, from.exit(), from.all());
       assertFalse(from.all().contains("holds the store"), from.all());

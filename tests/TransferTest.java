@@ -115,7 +115,7 @@ class TransferTest {
     for (JsonNode s : json.path("streams")) assertEquals("already_whole", s.path("outcome").asText(), s.toString());
   }
 
-  @Test void withoutFromAnEncryptedStoreIsServedByAServerRestoreStartsAndStops() throws Exception {
+  @Test void withoutFromAnEncryptedStoreIsServedByAServerRestoreAndBackupStartAndStop() throws Exception {
     // The survivor of an encrypted R3 cluster (an R3 stream with an R3 consumer, written by 2.9), prepared with its key.
     EncryptedStoreTest encrypted = new EncryptedStoreTest();
     encrypted.tmp = Files.createDirectories(tmp.resolve(generation.name() + "-encrypted"));
@@ -142,6 +142,11 @@ class TransferTest {
       assertEquals(2, got.getClusterInfo().getReplicas().size(), "ORD-1's peers");
       assertEquals(List.of("C1"), nc.jetStreamManagement().getConsumerNames("ORD-1"));
     }
+    Cli.Result backup = Cli.run("backup", "--nats-server", generation.binary().toString(), "--key-file", keyFile.toString(),
+        storeDir.toString(), encrypted.tmp.resolve("backup").toString());
+    assertEquals(0, backup.exit(), backup.all());
+    assertTrue(backup.out().matches("(?s).*\\$G +ORD-1 +3 +written.*"), backup.out());
+    assertEquals(List.of(), serversOn(storeDir), "backup left its server running");
     // What the server's stop left (2.10.27 seals meta.inf under a meta.key it replaced) was resealed: it loads again.
     Cli.Result inspected = Cli.run("inspect", "--key-file", keyFile.toString(), storeDir.toString());
     assertFalse(inspected.out().contains("Problems"), "restore left a store that no longer opens:\n" + inspected.out());
