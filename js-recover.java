@@ -4048,7 +4048,7 @@ final class LoadCheck {
  * closed and on any exit of js-recover (LoadCheck.Server); the store resealed after it where a server bug requires.
  */
 final class RecoveryServer implements AutoCloseable {
-  final Path conf, log;
+  final Path log;
   final int port, httpPort;
   final LoadCheck.Server server;
   private final Store store;
@@ -4057,9 +4057,8 @@ final class RecoveryServer implements AutoCloseable {
   private final PrintWriter out;
   private boolean leftRunning;
 
-  private RecoveryServer(Path conf, Path log, int port, int httpPort, LoadCheck.Server server, Store store, KeyRing keys,
-      Path bin, PrintWriter out) {
-    this.conf = conf;
+  private RecoveryServer(Path log, int port, int httpPort, LoadCheck.Server server, Store store, KeyRing keys, Path bin,
+      PrintWriter out) {
     this.log = log;
     this.port = port;
     this.httpPort = httpPort;
@@ -4115,7 +4114,7 @@ final class RecoveryServer implements AutoCloseable {
     if (keys != null) pb.environment().put(KeyRing.ENV, keys.forServerEnvironment());
     out.printf("Starting %s on %s (ports %d, %d; log %s)...%n", bin, conf, port, httpPort, log);
     out.flush();
-    return new RecoveryServer(conf, log, port, httpPort, new LoadCheck.Server(pb), s, keys, bin, out);
+    return new RecoveryServer(log, port, httpPort, new LoadCheck.Server(pb), s, keys, bin, out);
   }
 
   /** Waits until the server has loaded the store (see LoadCheck.awaitJetStream) and returns its /jsz. */

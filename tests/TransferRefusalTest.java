@@ -117,9 +117,15 @@ class TransferRefusalTest {
 
       restore.destroy(); // SIGTERM, as systemd, a container stop or kill(1) sends it
       assertTrue(restore.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "restore did not exit on SIGTERM");
-      Thread.sleep(500);
-      assertEquals(java.util.List.of(), server.stream().filter(ProcessHandle::isAlive).map(VerifyTest::describe).toList(),
-          "the server restore started outlived it");
+      java.util.List<ProcessHandle> started = server;
+      try { // a process being stopped may take a moment to go; one still there 10 s on was left behind
+        Await.until(java.time.Duration.ofSeconds(10), "what restore started to stop", () -> {
+          java.util.List<String> alive = started.stream().filter(ProcessHandle::isAlive).map(VerifyTest::describe).toList();
+          return alive.isEmpty() ? null : alive.toString();
+        });
+      } catch (IllegalStateException e) {
+        throw new AssertionError("the server restore started outlived it: " + e.getMessage());
+      }
     } finally {
       restore.destroyForcibly();
       server.forEach(ProcessHandle::destroyForcibly);
