@@ -24,10 +24,11 @@
  *        <account>/_js_ Raft state moved, with the original bytes of every rewritten file and
  *        a manifest, into <store>/js-recover-backup/<run>/. Nothing is deleted. Writes
  *        <store>/recovery.conf, a loopback-only standalone server config for this store.
- *   6. js-recover verify --keep-running /recovery/store
- *        starts nats-server on recovery.conf and proves every stream and consumer loaded
- *   7. js-recover restore --from nats://127.0.0.1:<port> --to <new cluster> /recovery/store
- *        every stream with its consumers and original replica count, checked at both ends
+ *   6. js-recover verify /recovery/store
+ *        starts nats-server on recovery.conf, proves every stream and consumer loaded, stops it
+ *   7. js-recover restore --to <new cluster> /recovery/store
+ *        starts the recovery server as verify does, carries every stream with its consumers and
+ *        original replica count, checks both ends, stops it (--from URL: a server already running)
  *      (or js-recover backup to files first; or the nats CLI, as prepare prints it).
  *   To go back: js-recover undo /recovery/store puts jetstream/ back as it was before the first prepare.
  *
@@ -4337,6 +4338,108 @@ final class LoadCheck {
   }
 }
 
+/**
+ * A recovery server js-recover starts itself on one of a prepared store's configs, on loopback ports: verify's, and
+ * restore's and backup's without --from. Refused before it starts on a store it must not load; stopped whenever it is
+ * closed and on any exit of js-recover (LoadCheck.Server); the store resealed after it where a server bug requires.
+ */
+final class RecoveryServer implements AutoCloseable {
+  final Path log;
+  final int port, httpPort;
+  final LoadCheck.Server server;
+  private final Store store;
+  private final KeyRing keys;
+  private final Path bin;
+  private final PrintWriter out;
+  private boolean leftRunning;
+
+  private RecoveryServer(Path log, int port, int httpPort, LoadCheck.Server server, Store store, KeyRing keys, Path bin,
+      PrintWriter out) {
+    this.log = log;
+    this.port = port;
+    this.httpPort = httpPort;
+    this.server = server;
+    this.store = store;
+    this.keys = keys;
+    this.bin = bin;
+    this.out = out;
+  }
+
+  /**
+   * What every command checks before it starts a server on the store, refusing with nothing started or changed: each
+   * config there and loading this store, the key for an encrypted one, the store prepared (a server changes what it
+   * cannot load), and a server release that does not destroy its data. Returns the nats-server to run.
+   */
+  static Path preflight(Store s, KeyRing keys, Path natsServer, String command) throws Refusal, IOException {
+    for (Path conf : RecoveryConfig.files(s)) {
+      RecoveryConfig.Settings settings = RecoveryConfig.read(conf);
+      if (settings == null) {
+        throw new Refusal("no " + conf.getFileName() + " in " + s.storeDir + ": run js-recover prepare "
+            + Reports.shellQuote(s.storeDir.toString()) + " first.");
+      }
+      if (settings.cipher() != null && keys == null) {
+        throw new Refusal("the store is encrypted: the server needs the cluster's key. Pass --key-file FILE (or set "
+            + KeyRing.ENV + ").");
+      }
+      Path served = RecoveryConfig.storeDirIn(conf);
+      if (!s.storeDir.equals(served)) {
+        throw new Refusal(conf + (served == null ? " names no store_dir" : " loads the store at " + served
+            + ", not this one (it came with a copy of another store)") + ": a server started on it would load and write "
+            + "another copy and report on that. Run js-recover prepare " + Reports.shellQuote(s.storeDir.toString())
+            + " to write one for this store; nothing was started or changed.");
+      }
+    }
+    List<String> notPrepared = new RecoveryPlan(s).notPrepared();
+    if (!notPrepared.isEmpty()) {
+      throw new Refusal(s.storeDir + " is not prepared for a standalone server, so " + command + " starts none on it (one "
+          + "changes what it cannot load: nats-server 2.9 deletes the meta.key of an encrypted stream it fails to "
+          + "load):\n  " + String.join("\n  ", notPrepared) + "\nRun js-recover prepare first; nothing was started or "
+          + "changed.");
+    }
+    Path bin = LoadCheck.findServer(natsServer);
+    LoadCheck.refuseKnownDataLoss(bin, s);
+    return bin;
+  }
+
+  /** Starts {@code bin} on {@code conf} with these ports, the key in its environment, logging to a file of its own. */
+  static RecoveryServer start(Path bin, Store s, Path conf, KeyRing keys, int port, int httpPort, PrintWriter out) throws IOException {
+    Path log = Files.createTempFile("js-recover-server-", ".log");
+    ProcessBuilder pb = new ProcessBuilder(bin.toString(), "-c", conf.toString(), "-a", "127.0.0.1",
+        "-p", String.valueOf(port), "-m", String.valueOf(httpPort))
+        .redirectErrorStream(true).redirectOutput(log.toFile());
+    if (keys != null) pb.environment().put(KeyRing.ENV, keys.forServerEnvironment());
+    out.printf("Starting %s on %s (ports %d, %d; log %s)...%n", bin, conf, port, httpPort, log);
+    out.flush();
+    return new RecoveryServer(log, port, httpPort, new LoadCheck.Server(pb), s, keys, bin, out);
+  }
+
+  /** Waits until the server has loaded the store (see LoadCheck.awaitJetStream) and returns its /jsz. */
+  JsonNode awaitLoaded(int timeoutSeconds) throws Exception {
+    return LoadCheck.awaitJetStream(server.process, httpPort, log, timeoutSeconds);
+  }
+
+  String url() { return "nats://127.0.0.1:" + port; }
+
+  /** The server stays up after js-recover exits (verify --keep-running): nothing to reseal, it holds the store. */
+  void leaveRunning() {
+    leftRunning = true;
+    server.leaveRunning();
+  }
+
+  /** Stops the server, a timed-out one included, then undoes what a server bug left (and says so at once). */
+  @Override public void close() throws IOException {
+    server.close();
+    if (leftRunning || keys == null) return;
+    List<MetaAsset> resealed = LoadCheck.resealUnderNewMetaKeys(store, keys);
+    if (resealed.isEmpty()) return;
+    out.printf("%s wrote a new meta.key for %d encrypted asset(s) at its stop but left their meta.inf sealed under the "
+        + "old one (a server bug, fixed by nats-server PR #7678), so its next start would load none of them. js-recover "
+        + "resealed each meta.inf under its new meta.key:%n  %s%n", bin, resealed.size(),
+        resealed.stream().map(MetaAsset::label).collect(Collectors.joining("\n  ")));
+    out.flush();
+  }
+}
+
 // =================================================================================================
 // 9. Transfer: one stream with its consumers, server to server or server to folder, checked at both ends
 //
@@ -4805,8 +4908,9 @@ final class StoreSource {
   final RecoveryConfig.Settings conf;
   final List<RecoveryPlan.OriginalReplicas> streams;
 
-  StoreSource(Path storeDir, String account, List<String> only) throws IOException, Refusal {
-    store = StoreWalker.walk(storeDir, null); // names and replica counts need no key: the manifest has them
+  /** {@code store} walked with the key when one is given; without, names and replica counts come from the manifest. */
+  StoreSource(Store store, String account, List<String> only) throws IOException, Refusal {
+    this.store = store;
     conf = RecoveryConfig.read(RecoveryConfig.path(store));
     if (conf == null) {
       throw new Refusal("no recovery.conf in " + store.storeDir + ": run js-recover prepare " + Reports.shellQuote(store.storeDir.toString()) + " first.");
@@ -4833,13 +4937,12 @@ final class StoreSource {
   }
 
   /**
-   * The URL of the recovery server serving this store. For now the operator starts it (verify --keep-running)
-   * and names it with --from. The place to start it here on recovery.conf, as verify does, when --from is absent.
+   * The config of the server that serves the chosen account: recovery-global.conf for $G's streams beside named
+   * accounts (nats-server serves $G's JetStream only without configured accounts), recovery.conf otherwise.
    */
-  String serverUrl(String from) throws Refusal {
-    if (from != null) return from;
-    throw new Refusal("--from URL is required: start the recovery server with js-recover verify --keep-running "
-        + Reports.shellQuote(store.storeDir.toString()) + " and pass the URL it prints.");
+  Path config() {
+    return accounts().equals(List.of("$G")) && RecoveryConfig.globalApart(store) ? RecoveryConfig.globalPath(store)
+        : RecoveryConfig.path(store);
   }
 
   /** A connection to the recovery server as the account's recovery user (none for $G served alone). */
@@ -5461,18 +5564,34 @@ final class Reports {
     Store store = plan.store;
     String backup = shellQuote(store.storeDir + "-backup");
     String server = "nats://127.0.0.1:" + conf.port();
+    String keyFile = conf.cipher() != null ? " --key-file /path/to/key-file" : "";
+    String storeDir = shellQuote(store.storeDir.toString());
+    List<String> accounts = plan.originalReplicas.stream().map(RecoveryPlan.OriginalReplicas::account).distinct().toList();
     out.println();
     out.println("Next steps:");
-    out.println("  1. Start the recovery server on this store (loopback only, no cluster):");
+    out.println("  1. Prove every stream and consumer loads (js-recover starts nats-server on this store and stops it):");
+    out.println("       js-recover verify" + keyFile + " " + storeDir);
+    out.println("  2. Restore every stream with its consumers into the new cluster, checked at both ends (js-recover starts "
+        + "the recovery server and stops it)" + (accounts.size() > 1 ? ", account by account as a user of that account there:" : ":"));
+    for (String account : accounts) {
+      out.println("       js-recover restore" + (accounts.size() > 1 ? " --account " + shellQuote(account) : "") + " --to <new-cluster>"
+          + keyFile + " " + storeDir);
+      out.println("         original replica counts: " + plan.originalReplicas.stream().filter(r -> r.account().equals(account))
+          .map(r -> r.stream() + " " + (r.replicas() == null ? "unknown (give --replicas N)" : r.replicas()))
+          .collect(Collectors.joining(", ")));
+    }
+    out.println();
+    out.println("Or with the nats CLI (nothing checks that what arrived equals what left):");
+    out.println("  a. Start the recovery server on this store (loopback only, no cluster):");
     if (conf.cipher() != null) {
       out.println("       " + KeyRing.EXPORT_LINE + "   # the cluster's key, quoted for the config");
     }
     out.println("       nats-server -c " + shellQuote(RecoveryConfig.path(store).toString()));
     out.println("     or have js-recover check that everything loads and keep it running for the backup:");
     out.println("       js-recover verify --keep-running " + shellQuote(store.storeDir.toString()));
-    out.printf("  2. Check that all %d stream(s) and %d consumer(s) loaded:%n", store.streams.size(), store.consumerCount());
+    out.printf("  b. Check that all %d stream(s) and %d consumer(s) loaded:%n", store.streams.size(), store.consumerCount());
     out.println("       curl -s 'http://127.0.0.1:" + conf.httpPort() + "/jsz?accounts=true&streams=true&consumers=true'");
-    out.println("  3. Back up every stream with its consumers" + (conf.logins().isEmpty() ? ":" : ", account by account:"));
+    out.println("  c. Back up every stream with its consumers" + (conf.logins().isEmpty() ? ":" : ", account by account:"));
     if (conf.logins().isEmpty()) {
       out.println("       nats --server " + server + " account backup " + backup + " -f");
     }
@@ -5488,7 +5607,7 @@ final class Reports {
       out.println("       nats --server nats://127.0.0.1:" + global.port() + " account backup "
           + shellQuote(store.storeDir + "-backup/$G") + " -f");
     }
-    out.println("  4. Restore each stream into the new cluster with its original replica count"
+    out.println("  d. Restore each stream into the new cluster with its original replica count"
         + (conf.logins().isEmpty() ? ":" : ", as a user of its account there:"));
     for (RecoveryPlan.OriginalReplicas r : plan.originalReplicas) {
       String dir = store.storeDir + "-backup/" + (conf.logins().isEmpty() ? "" : r.account() + "/") + r.stream();
@@ -5779,13 +5898,9 @@ final class Utf8Launch {
   }
 }
 
-/** The store-dir argument and the key options, shared by every command that reads a store. */
-final class StoreOptions {
+/** The key options, for every command that reads an encrypted store or starts a server on it. */
+class KeyOptions {
   @Spec(Spec.Target.MIXEE) CommandSpec command;
-
-  @Parameters(index = "0", paramLabel = "<store-dir>",
-      description = "the copied nats-server store_dir (the folder holding jetstream/), or its jetstream/ folder")
-  Path storeDir;
 
   @Option(names = "--key-file", paramLabel = "FILE", description = "for an encrypted store: a file holding the "
       + "cluster's JetStream key exactly as configured in jetstream { key }, on one line (its line break, LF or CRLF, is ignored)")
@@ -5847,6 +5962,23 @@ final class StoreOptions {
     if (value.isEmpty()) throw new Refusal("the JetStream key given is empty" + (keyFile != null ? " (" + keyFile + ")" : ""));
     return new KeyRing(value.getBytes(StandardCharsets.UTF_8), cipher);
   }
+}
+
+/** The store-dir argument and the key options, shared by the commands that take nothing else. */
+final class StoreOptions extends KeyOptions {
+  @Parameters(index = "0", paramLabel = "<store-dir>",
+      description = "the copied nats-server store_dir (the folder holding jetstream/), or its jetstream/ folder")
+  Path storeDir;
+}
+
+/** The recovery server js-recover starts itself: which binary, and how long it may take to load the store. */
+final class ServerOptions {
+  @Option(names = "--nats-server", paramLabel = "BIN", description = "the nats-server to run (default: nats-server on PATH)")
+  Path natsServer;
+
+  @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "120",
+      description = "how long the server may take to load the store (default: ${DEFAULT-VALUE})")
+  int timeoutSeconds;
 }
 
 @Command(name = "inspect", mixinStandardHelpOptions = true,
@@ -6050,15 +6182,10 @@ final class VerifyCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @CommandLine.Mixin StoreOptions store;
 
-  @Option(names = "--nats-server", paramLabel = "BIN", description = "the nats-server to run (default: nats-server on PATH)")
-  Path natsServer;
+  @CommandLine.Mixin ServerOptions server;
 
   @Option(names = "--keep-running", description = "leave the server running on recovery.conf's ports for the backup")
   boolean keepRunning;
-
-  @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "120",
-      description = "how long the server may take to load the store (default: ${DEFAULT-VALUE})")
-  int timeoutSeconds;
 
   @Override public Integer call() throws Exception {
     KeyRing keys = store.keys();
@@ -6071,33 +6198,7 @@ final class VerifyCommand implements Callable<Integer> {
   private int verify(Store s, KeyRing keys) throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     List<Path> confs = RecoveryConfig.files(s);
-    for (Path conf : confs) {
-      RecoveryConfig.Settings settings = RecoveryConfig.read(conf);
-      if (settings == null) {
-        throw new Refusal("no " + conf.getFileName() + " in " + s.storeDir + ": run js-recover prepare "
-            + Reports.shellQuote(s.storeDir.toString()) + " first.");
-      }
-      if (settings.cipher() != null && keys == null) {
-        throw new Refusal("the store is encrypted: the server needs the cluster's key. Pass --key-file FILE (or set "
-            + KeyRing.ENV + ").");
-      }
-      Path served = RecoveryConfig.storeDirIn(conf);
-      if (!s.storeDir.equals(served)) {
-        throw new Refusal(conf + (served == null ? " names no store_dir" : " loads the store at " + served
-            + ", not this one (it came with a copy of another store)") + ": a server started on it would load and write "
-            + "another copy and report on that. Run js-recover prepare " + Reports.shellQuote(s.storeDir.toString())
-            + " to write one for this store; nothing was started or changed.");
-      }
-    }
-    List<String> notPrepared = new RecoveryPlan(s).notPrepared();
-    if (!notPrepared.isEmpty()) {
-      throw new Refusal(s.storeDir + " is not prepared for a standalone server, so verify starts none on it (one "
-          + "changes what it cannot load: nats-server 2.9 deletes the meta.key of an encrypted stream it fails to "
-          + "load):\n  " + String.join("\n  ", notPrepared) + "\nRun js-recover prepare first; nothing was started or "
-          + "changed.");
-    }
-    Path bin = LoadCheck.findServer(natsServer);
-    LoadCheck.refuseKnownDataLoss(bin, s);
+    Path bin = RecoveryServer.preflight(s, keys, server.natsServer, "verify");
     Reports.warnings(s, out); // before the server starts: it acts on some of them at once (max_age)
     LoadCheck check = new LoadCheck();
     List<Path> logs = new ArrayList<>();
@@ -6107,24 +6208,16 @@ final class VerifyCommand implements Callable<Integer> {
       boolean keep = keepRunning && conf.equals(RecoveryConfig.path(s));
       int port = keep ? settings.port() : RecoveryConfig.freePort();
       int httpPort = keep ? settings.httpPort() : RecoveryConfig.freePort();
-      Path log = Files.createTempFile("js-recover-verify-", ".log");
-      logs.add(log);
-      ProcessBuilder pb = new ProcessBuilder(bin.toString(), "-c", conf.toString(), "-a", "127.0.0.1",
-          "-p", String.valueOf(port), "-m", String.valueOf(httpPort))
-          .redirectErrorStream(true).redirectOutput(log.toFile());
-      if (keys != null) pb.environment().put(KeyRing.ENV, keys.forServerEnvironment());
-      out.printf("Starting %s on %s (ports %d, %d; log %s)...%n", bin, conf, port, httpPort, log);
-      out.flush();
-      try (LoadCheck.Server server = new LoadCheck.Server(pb)) {
-        check.readJsz(LoadCheck.awaitJetStream(server.process, httpPort, log, timeoutSeconds));
-        check.readLog(log);
-        if (keep && server.process.isAlive()) {
-          server.leaveRunning();
+      try (RecoveryServer started = RecoveryServer.start(bin, s, conf, keys, port, httpPort, out)) {
+        logs.add(started.log);
+        check.readJsz(started.awaitLoaded(server.timeoutSeconds));
+        check.readLog(started.log);
+        if (keep && started.server.process.isAlive()) {
+          started.leaveRunning();
           leftRunning = String.format("The server on %s is left running (pid %d) on nats://127.0.0.1:%d, logging to %s; "
-              + "stop it with: kill %d", conf.getFileName(), server.process.pid(), port, log, server.process.pid());
+              + "stop it with: kill %d", conf.getFileName(), started.server.process.pid(), port, started.log,
+              started.server.process.pid());
         }
-      } finally { // a server that timed out was stopped too
-        if (keys != null && leftRunning == null) reportResealed(LoadCheck.resealUnderNewMetaKeys(s, keys), bin, out);
       }
     }
     boolean allLoaded = Reports.loadTable(s, check, out);
@@ -6140,15 +6233,6 @@ final class VerifyCommand implements Callable<Integer> {
           + "full log is ") + logs.stream().map(Path::toString).collect(Collectors.joining(", ")));
     }
     return allLoaded ? 0 : 1;
-  }
-
-  private static void reportResealed(List<MetaAsset> resealed, Path bin, PrintWriter out) {
-    if (resealed.isEmpty()) return;
-    out.printf("%s wrote a new meta.key for %d encrypted asset(s) at its stop but left their meta.inf sealed under the "
-        + "old one (a server bug, fixed by nats-server PR #7678), so its next start would load none of them. js-recover "
-        + "resealed each meta.inf under its new meta.key:%n  %s%n", bin, resealed.size(),
-        resealed.stream().map(MetaAsset::label).collect(Collectors.joining("\n  ")));
-    out.flush();
   }
 }
 
@@ -6207,8 +6291,8 @@ final class UndoCommand implements Callable<Integer> {
 
 /** The recovery server serving a prepared store, and which of its streams go. */
 final class SourceOptions {
-  @Option(names = "--from", paramLabel = "URL", description = "the recovery server serving the store "
-      + "(js-recover verify --keep-running prints it)")
+  @Option(names = "--from", paramLabel = "URL", description = "a recovery server already serving the store (default: "
+      + "start one on the store's recovery.conf, as verify does, and stop it at the end)")
   String from;
 
   @Option(names = "--account", paramLabel = "A", description = "the account whose streams go (needed when the store has several)")
@@ -6217,7 +6301,46 @@ final class SourceOptions {
   @Option(names = "--stream", paramLabel = "S", description = "only stream S (repeatable; default: every stream of the account)")
   List<String> streams = new ArrayList<>();
 
-  StoreSource open(Path storeDir) throws IOException, Refusal { return new StoreSource(storeDir, account, streams); }
+  /** What restore and backup do with the recovery server. */
+  interface Work {
+    List<TransferOutcome> with(StoreSource store, String url) throws Exception;
+  }
+
+  /**
+   * Runs {@code work} against the recovery server. With --from, the one it names: the store is only read then, and
+   * neither locked nor checked for other users, since that server is one. Otherwise one started here as verify
+   * starts it (the same refusals first), on the config that serves the chosen account, with the store locked until
+   * that server has stopped.
+   */
+  List<TransferOutcome> run(String command, Path storeDir, KeyRing keys, ServerOptions server, PrintWriter err, Work work)
+      throws Exception {
+    if (from != null) return work.with(new StoreSource(StoreWalker.walk(storeDir, keys), account, streams), from);
+    Store located = StoreWalker.locate(storeDir);
+    List<TransferOutcome> outcomes;
+    try (StoreLock lock = lock(located.storeDir, command)) {
+      StoreSource source = new StoreSource(StoreWalker.walk(located, keys), account, streams);
+      Path bin = RecoveryServer.preflight(source.store, keys, server.natsServer, command);
+      Reports.warnings(source.store, err); // before the server starts: it acts on some of them at once (max_age)
+      try (RecoveryServer started = RecoveryServer.start(bin, source.store, source.config(), keys, RecoveryConfig.freePort(),
+          RecoveryConfig.freePort(), err)) {
+        started.awaitLoaded(server.timeoutSeconds);
+        outcomes = work.with(source, started.url());
+      }
+      err.println("The recovery server was stopped.");
+      err.flush();
+      return outcomes;
+    }
+  }
+
+  /** The store's lock; refused most often because the server verify --keep-running left up holds the store. */
+  private static StoreLock lock(Path storeDir, String command) throws Refusal {
+    try {
+      return StoreLock.acquire(storeDir, command);
+    } catch (Refusal r) {
+      throw new Refusal(r.getMessage() + " To " + command + " from a recovery server already serving this store, name it "
+          + "with --from URL.");
+    }
+  }
 }
 
 /** The new cluster, reached as the nats CLI reaches it. Its credentials are never printed or written. */
@@ -6250,6 +6373,8 @@ final class TargetOptions {
     description = {"Carries every stream of a prepared store, with its consumers, into a new cluster with the JetStream "
         + "API's own snapshot and restore, each with its original replica count, and checks each arrived whole: its "
         + "messages, first and last sequence, deleted count, and every consumer's position equal the source's.",
+        "Starts the recovery server itself on the store's recovery.conf (recovery-global.conf for $G beside named "
+            + "accounts), as verify does, with the same refusals first, and stops it at the end; or uses the one --from names.",
         "A stream already in the target is skipped when it holds the same, refused when it differs (--replace deletes "
             + "the target's copy first). One stream failing does not stop the others. Exit 0 only when every stream "
             + "arrived whole; a rerun skips what already did."})
@@ -6261,6 +6386,8 @@ final class RestoreCommand implements Callable<Integer> {
   Path storeDir;
 
   @CommandLine.Mixin SourceOptions source;
+  @CommandLine.Mixin KeyOptions key;
+  @CommandLine.Mixin ServerOptions server;
 
   @Option(names = "--from-backup", paramLabel = "DIR", description = "restore from a folder js-recover backup (or the "
       + "nats CLI) wrote, instead of from the recovery server")
@@ -6285,7 +6412,7 @@ final class RestoreCommand implements Callable<Integer> {
 
   @Override public Integer call() throws Exception {
     if ((storeDir == null) == (fromBackup == null)) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "give a prepared <store-dir> (with --from URL) or --from-backup DIR");
+      throw new CommandLine.ParameterException(spec.commandLine(), "give a prepared <store-dir> or --from-backup DIR");
     }
     if (replicas != null && (replicas < 1 || replicas > 5)) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--replicas must be 1 to 5");
@@ -6300,36 +6427,38 @@ final class RestoreCommand implements Callable<Integer> {
         outcomes = delivery.checked(BackupFolder.restore(folders, delivery, replicas, cluster, tags));
       }
     } else {
-      StoreSource store = source.open(storeDir);
-      String url = store.serverUrl(source.from);
-      outcomes = new ArrayList<>();
-      io.nats.client.Connection to = null;
-      try {
-        to = target.connect();
-      } catch (Refusal r) {
-        for (var s : store.streams) outcomes.add(new TransferOutcome(s.account(), s.stream(), n(s), TransferOutcome.Result.FAILED, 0, 0, r.getMessage()));
-      }
-      if (to != null) {
-        try (io.nats.client.Connection target = to) {
-          Delivery delivery = new Delivery(target, replace, err, terminal);
-          for (String acc : store.accounts()) {
-            List<RecoveryPlan.OriginalReplicas> streams = store.streams(acc);
-            io.nats.client.Connection from;
-            try {
-              from = store.connect(url, acc);
-            } catch (Refusal r) {
-              for (var s : streams) outcomes.add(new TransferOutcome(acc, s.stream(), n(s), TransferOutcome.Result.FAILED, 0, 0, "source: " + r.getMessage()));
-              continue;
-            }
-            try (from) {
-              for (var s : streams) outcomes.add(restore(delivery, from, s));
-            }
-          }
-          outcomes = delivery.checked(outcomes);
-        }
-      }
+      outcomes = source.run("restore", storeDir, key.keys(), server, err, (store, url) -> restore(store, url, err, terminal));
     }
     return report(outcomes, out, json) ? 0 : 1;
+  }
+
+  /** Every stream of the chosen account from the recovery server at url into the target, then each checked. */
+  private List<TransferOutcome> restore(StoreSource store, String url, PrintWriter err, boolean terminal) throws Exception {
+    List<TransferOutcome> outcomes = new ArrayList<>();
+    io.nats.client.Connection to;
+    try {
+      to = target.connect();
+    } catch (Refusal r) {
+      for (var s : store.streams) outcomes.add(new TransferOutcome(s.account(), s.stream(), n(s), TransferOutcome.Result.FAILED, 0, 0, r.getMessage()));
+      return outcomes;
+    }
+    try (io.nats.client.Connection target = to) {
+      Delivery delivery = new Delivery(target, replace, err, terminal);
+      for (String acc : store.accounts()) {
+        List<RecoveryPlan.OriginalReplicas> streams = store.streams(acc);
+        io.nats.client.Connection from;
+        try {
+          from = store.connect(url, acc);
+        } catch (Refusal r) {
+          for (var s : streams) outcomes.add(new TransferOutcome(acc, s.stream(), n(s), TransferOutcome.Result.FAILED, 0, 0, "source: " + r.getMessage()));
+          continue;
+        }
+        try (from) {
+          for (var s : streams) outcomes.add(restore(delivery, from, s));
+        }
+      }
+      return delivery.checked(outcomes);
+    }
   }
 
   private int n(RecoveryPlan.OriginalReplicas s) { return replicas != null ? replicas : s.replicas(); }
@@ -6363,7 +6492,8 @@ final class RestoreCommand implements Callable<Integer> {
     description = {"Writes every stream of a prepared store, with its consumers, into <backup-dir>/<stream>/ as the nats "
         + "CLI's stream backup does (backup.json with the original replica count, stream.tar.s2 as the server sent it), "
         + "plus js-recover.json with the consumers' positions, for js-recover restore --from-backup or nats stream restore.",
-        "A stream folder already complete is kept; exit 0 only when every stream was written."})
+        "Starts and stops the recovery server as restore does, or uses the one --from names. A stream folder already "
+            + "complete is kept; exit 0 only when every stream was written."})
 final class BackupCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -6374,27 +6504,30 @@ final class BackupCommand implements Callable<Integer> {
   Path backupDir;
 
   @CommandLine.Mixin SourceOptions source;
+  @CommandLine.Mixin KeyOptions key;
+  @CommandLine.Mixin ServerOptions server;
 
   @Option(names = "--json", description = "print one JSON document of the outcomes instead of the table")
   boolean json;
 
   @Override public Integer call() throws Exception {
-    StoreSource store = source.open(storeDir);
-    String url = store.serverUrl(source.from);
     PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-    List<TransferOutcome> outcomes = new ArrayList<>();
-    for (String acc : store.accounts()) {
-      io.nats.client.Connection from;
-      try {
-        from = store.connect(url, acc);
-      } catch (Refusal r) {
-        for (var s : store.streams(acc)) outcomes.add(new TransferOutcome(acc, s.stream(), s.replicas(), TransferOutcome.Result.FAILED, 0, 0, r.getMessage()));
-        continue;
+    List<TransferOutcome> outcomes = source.run("backup", storeDir, key.keys(), server, err, (store, url) -> {
+      List<TransferOutcome> written = new ArrayList<>();
+      for (String acc : store.accounts()) {
+        io.nats.client.Connection from;
+        try {
+          from = store.connect(url, acc);
+        } catch (Refusal r) {
+          for (var s : store.streams(acc)) written.add(new TransferOutcome(acc, s.stream(), s.replicas(), TransferOutcome.Result.FAILED, 0, 0, r.getMessage()));
+          continue;
+        }
+        try (from) {
+          for (var s : store.streams(acc)) written.add(BackupFolder.write(from, s, backupDir, err, System.console() != null));
+        }
       }
-      try (from) {
-        for (var s : store.streams(acc)) outcomes.add(BackupFolder.write(from, s, backupDir, err, System.console() != null));
-      }
-    }
+      return written;
+    });
     return RestoreCommand.report(outcomes, out, json) ? 0 : 1;
   }
 }

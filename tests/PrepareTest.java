@@ -237,6 +237,28 @@ class PrepareTest {
   }
 
   @Test
+  void nextStepsAreVerifyThenRestoreWithEachStreamsOriginalReplicaCountThenTheNatsCliAsTheAlternative() {
+    StoreBuilder store = survivor().stream("$G", "SMALL", 1);
+    StoreBuilder accounts = new StoreBuilder(tmp.resolve("accounts")).stream("A", "ORDERS", 3).stream("B", "EVENTS", 1);
+
+    Cli.Result r = Cli.run("prepare", store.storeDir.toString());
+    Cli.Result several = Cli.run("prepare", accounts.storeDir.toString());
+
+    assertEquals(0, r.exit(), r.all());
+    String steps = r.out().substring(r.out().indexOf("Next steps:"));
+    assertTrue(steps.contains("\n       js-recover verify " + store.storeDir + "\n"), steps);
+    assertTrue(steps.contains("\n       js-recover restore --to <new-cluster> " + store.storeDir + "\n"), steps);
+    String counts = steps.lines().filter(l -> l.contains("original replica counts: ")).findFirst().orElseThrow();
+    for (String each : List.of("ORDERS 3", "WQ 3", "_js_ 3", "SMALL 1")) assertTrue(counts.contains(each), counts);
+    assertTrue(steps.indexOf("js-recover restore") < steps.indexOf("Or with the nats CLI"), steps);
+    assertEquals(0, several.exit(), several.all());
+    assertTrue(several.out().contains("js-recover restore --account A --to <new-cluster> " + accounts.storeDir + "\n"
+        + "         original replica counts: ORDERS 3\n"), several.out());
+    assertTrue(several.out().contains("js-recover restore --account B --to <new-cluster> " + accounts.storeDir + "\n"
+        + "         original replica counts: EVENTS 1\n"), several.out());
+  }
+
+  @Test
   void filesKeepTheirModeOwnerAndGroup() throws Exception {
     StoreBuilder store = survivor();
     Path meta = store.streamDir("$G", "ORDERS").resolve("meta.inf");

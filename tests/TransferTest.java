@@ -115,6 +115,79 @@ class TransferTest {
     for (JsonNode s : json.path("streams")) assertEquals("already_whole", s.path("outcome").asText(), s.toString());
   }
 
+  @Test void withoutFromAnEncryptedStoreIsServedByAServerRestoreAndBackupStartAndStop() throws Exception {
+    // The survivor of an encrypted R3 cluster (an R3 stream with an R3 consumer, written by 2.9), prepared with its key.
+    EncryptedStoreTest encrypted = new EncryptedStoreTest();
+    encrypted.tmp = Files.createDirectories(tmp.resolve(generation.name() + "-encrypted"));
+    StoreBuilder survivor = encrypted.survivor(EncryptedStoreTest.CHACHA);
+    Path keyFile = Files.writeString(encrypted.tmp.resolve("js.key"), EncryptedStoreTest.CHACHA.key() + "\n");
+    assertEquals(0, Cli.run("prepare", "--key-file", keyFile.toString(), survivor.storeDir.toString()).exit());
+    Path storeDir = survivor.storeDir.toRealPath();
+
+    Cli.Result r = Cli.run("restore", "--nats-server", generation.binary().toString(), "--key-file", keyFile.toString(),
+        "--to", targetUrl(), storeDir.toString());
+
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.err().contains("Starting " + generation.binary() + " on " + storeDir.resolve("recovery.conf")), r.err());
+    assertTrue(r.err().contains("The recovery server was stopped."), r.err());
+    assertTrue(r.out().matches("(?s).*\\$G +ORD-1 +3 +restored.*"), r.out());
+    assertTrue(r.out().contains("1 consumer(s) at their positions"), r.out());
+    assertTrue(r.out().contains("1 of 1 stream(s) done."), r.out());
+    assertFalse(r.all().contains(EncryptedStoreTest.CHACHA.key()), "the key was printed");
+    assertEquals(List.of(), serversOn(storeDir), "restore left its server running");
+    assertFalse(Files.exists(storeDir.resolve(StoreLock.FILE)), "restore left its lock");
+    try (Connection nc = target.connect("$G")) {
+      StreamInfo got = nc.jetStreamManagement().getStreamInfo("ORD-1");
+      assertEquals(3, got.getConfiguration().getReplicas());
+      assertEquals(2, got.getClusterInfo().getReplicas().size(), "ORD-1's peers");
+      assertEquals(List.of("C1"), nc.jetStreamManagement().getConsumerNames("ORD-1"));
+    }
+    Cli.Result backup = Cli.run("backup", "--nats-server", generation.binary().toString(), "--key-file", keyFile.toString(),
+        storeDir.toString(), encrypted.tmp.resolve("backup").toString());
+    assertEquals(0, backup.exit(), backup.all());
+    assertTrue(backup.out().matches("(?s).*\\$G +ORD-1 +3 +written.*"), backup.out());
+    assertEquals(List.of(), serversOn(storeDir), "backup left its server running");
+    // What the server's stop left (2.10.27 seals meta.inf under a meta.key it replaced) was resealed: it loads again.
+    Cli.Result inspected = Cli.run("inspect", "--key-file", keyFile.toString(), storeDir.toString());
+    assertFalse(inspected.out().contains("Problems"), "restore left a store that no longer opens:\n" + inspected.out());
+  }
+
+  @Test void globalBesideANamedAccountRestoresFromTheServerOfItsOwnConfig() throws Exception {
+    // $G's stream written with no accounts configured, ACME's with: a server serves $G's JetStream only without accounts.
+    Path work = tmp.resolve(generation.name() + "-global");
+    VerifyTest.fill(generation, NatsConfig.defaults(), "$G", work.resolve("store"), "G_S", 2);
+    VerifyTest.fill(generation, NatsConfig.defaults().withAccount("ACME", "acme", "acme-pw"), "ACME", work.resolve("acme-store"), "ACME_S", 3);
+    StoreBuilder.copyTree(work.resolve("acme-store/jetstream/ACME"), work.resolve("store/jetstream/ACME"));
+    assertEquals(0, Cli.run("prepare", work.resolve("store").toString()).exit());
+    Path storeDir = work.resolve("store").toRealPath();
+    String bin = generation.binary().toString();
+
+    Cli.Result both = Cli.run("restore", "--nats-server", bin, "--to", targetUrl(), storeDir.toString());
+    Cli.Result global = Cli.run("restore", "--account", "$G", "--nats-server", bin, "--to", targetUrl(), storeDir.toString());
+    Cli.Result acme = Cli.run("restore", "--account", "ACME", "--nats-server", bin, "--to", targetUrl(), storeDir.toString());
+
+    assertEquals(1, both.exit(), both.all());
+    assertTrue(both.err().contains("the store holds streams in 2 accounts ($G, ACME)"), both.err());
+    assertEquals(0, global.exit(), global.all());
+    assertTrue(global.err().contains(" on " + storeDir.resolve("recovery-global.conf") + " ("), global.err());
+    assertTrue(global.out().matches("(?s).*\\$G +G_S +1 +restored.*"), global.out());
+    assertEquals(0, acme.exit(), acme.all());
+    assertTrue(acme.err().contains(" on " + storeDir.resolve("recovery.conf") + " ("), acme.err());
+    assertTrue(acme.out().matches("(?s).*ACME +ACME_S +1 +restored.*"), acme.out());
+    assertEquals(List.of(), serversOn(storeDir), "restore left a server running");
+    try (Connection nc = target.connect("$G")) {
+      assertEquals(2, nc.jetStreamManagement().getStreamInfo("G_S").getStreamState().getMsgCount());
+      assertEquals(3, nc.jetStreamManagement().getStreamInfo("ACME_S").getStreamState().getMsgCount());
+    }
+  }
+
+  /** Processes started on a file of this store (nats-server -c <store>/recovery.conf). */
+  static List<String> serversOn(Path storeDir) {
+    return ProcessHandle.allProcesses().filter(ProcessHandle::isAlive)
+        .map(p -> p.pid() + " " + p.info().commandLine().orElse(""))
+        .filter(line -> line.contains(storeDir + "/recovery")).toList();
+  }
+
   @Test void anInterruptedRestoreCompletesWhenRunAgain() throws Exception {
     // The operator's link to the new cluster drops in the middle of ORDERS' archive.
     try (Connection source = recovery.connect("$G"); Connection broken = target.connect("$G")) {
