@@ -4885,7 +4885,8 @@ final class NatsLogin {
 }
 
 /** What became of one stream in a restore or backup. */
-record TransferOutcome(String account, String stream, int replicas, TransferOutcome.Result result, long bytes, double seconds, String detail) {
+/** replicas is null when no run could read the stream's original count. */
+record TransferOutcome(String account, String stream, Integer replicas, TransferOutcome.Result result, long bytes, double seconds, String detail) {
   enum Result {
     RESTORED("restored"), ALREADY_WHOLE("already whole"), WRITTEN("written"), KEPT("kept"), REFUSED("refused"), FAILED("failed");
 
@@ -5147,6 +5148,10 @@ final class BackupFolder {
       boolean terminal) {
     Progress progress = null;
     try {
+      if (s.replicas() == null) {
+        throw new Refusal(RestoreCommand.UNKNOWN_REPLICAS.replace("restored", "backed up") + ". Fix its config (see "
+            + "js-recover inspect) and run prepare again, or use restore --replicas N from the recovery server");
+      }
       Path folder = of(backupDir, s.stream());
       if (complete(folder)) {
         return new TransferOutcome(s.account(), s.stream(), s.replicas(), TransferOutcome.Result.KEPT, Files.size(folder.resolve(ARCHIVE)), 0,
@@ -5719,7 +5724,7 @@ final class Reports {
     List<String[]> rows = new ArrayList<>();
     rows.add(new String[] {"ACCOUNT", "STREAM", "REPLICAS", "OUTCOME", "SIZE", "SECONDS"});
     for (TransferOutcome o : outcomes) {
-      rows.add(new String[] {o.account(), o.stream(), String.valueOf(o.replicas()), o.result().word, Progress.size(o.bytes()),
+      rows.add(new String[] {o.account(), o.stream(), o.replicas() == null ? "?" : String.valueOf(o.replicas()), o.result().word, Progress.size(o.bytes()),
           String.format("%.1f", o.seconds())});
     }
     out.println();
@@ -6461,18 +6466,24 @@ final class RestoreCommand implements Callable<Integer> {
     }
   }
 
-  private int n(RecoveryPlan.OriginalReplicas s) { return replicas != null ? replicas : s.replicas(); }
+  private Integer n(RecoveryPlan.OriginalReplicas s) { return replicas != null ? replicas : s.replicas(); }
 
   private TransferOutcome restore(Delivery delivery, io.nats.client.Connection from, RecoveryPlan.OriginalReplicas s) {
     try {
+      if (n(s) == null) throw new Refusal(UNKNOWN_REPLICAS + ": give --replicas N");
       Transfer.Shape want = Transfer.shape(from, s.stream());
       if (want == null) throw new Refusal("the recovery server does not serve this stream: did verify show it loaded?");
       return delivery.deliver(s.account(), s.stream(), n(s), want, from.getServerInfo().getVersion(),
           delivery.relay(from, s.stream(), n(s), cluster, tags));
     } catch (Refusal r) {
-      return new TransferOutcome(s.account(), s.stream(), n(s), TransferOutcome.Result.FAILED, 0, 0, "source: " + r.getMessage());
+      return new TransferOutcome(s.account(), s.stream(), n(s), TransferOutcome.Result.FAILED, 0, 0,
+          (n(s) == null ? "" : "source: ") + r.getMessage());
     }
   }
+
+  /** No prepare run could read the stream's config (--force left it unreadable): its replica count is not known. */
+  static final String UNKNOWN_REPLICAS = "its original replica count is unknown (no prepare run could read its config), "
+      + "so it is not restored with a guess; nothing was sent";
 
   static boolean report(List<TransferOutcome> outcomes, PrintWriter out, boolean json) throws IOException {
     boolean done;

@@ -259,6 +259,45 @@ class TransferTest {
     }
   }
 
+  @Test void aStreamWhoseOriginalReplicaCountIsUnknownIsNotRestoredWithAGuess() throws Exception {
+    // A --force run that could not read PLACED's config (torn) records its count as unknown, and the config is still
+    // unreadable: no run can know the count. (The recovery server serves the copy whose PLACED was readable.)
+    Path unknown = tmp.resolve(generation.name()).resolve("unknown-replicas");
+    StoreBuilder.copyTree(store, unknown);
+    Files.writeString(unknown.resolve("jetstream/$G/streams/PLACED/meta.inf"), "{\"name\":\"PLA");
+    try (var runs = Files.list(unknown.resolve("js-recover-backup"))) {
+      for (Path manifest : runs.map(run -> run.resolve("manifest.json")).filter(Files::isRegularFile).toList()) {
+        com.fasterxml.jackson.databind.node.ObjectNode m = (com.fasterxml.jackson.databind.node.ObjectNode) Json.MAPPER.readTree(manifest.toFile());
+        for (JsonNode s : m.path("streams")) {
+          if (s.path("stream").asText().equals("PLACED")) ((com.fasterxml.jackson.databind.node.ObjectNode) s).putNull("replicas");
+        }
+        Files.write(manifest, Json.MAPPER.writeValueAsBytes(m));
+      }
+    }
+
+    Cli.Result r = Cli.run("restore", "--from", recovery.clientUrl(), "--to", targetUrl(), "--stream", "PLACED", "--stream",
+        "SINGLE", unknown.toString());
+    Cli.Result backup = Cli.run("backup", "--from", recovery.clientUrl(), "--stream", "PLACED", unknown.toString(),
+        tmp.resolve(generation.name()).resolve("unknown-backup").toString());
+
+    assertEquals(1, r.exit(), r.all());
+    assertTrue(r.out().contains("NOT DONE $G > PLACED: its original replica count is unknown (no prepare run could read its "
+        + "config), so it is not restored with a guess; nothing was sent: give --replicas N"), r.out());
+    assertTrue(r.out().matches("(?s).*\\$G +SINGLE +1 +restored.*"), r.out());
+    try (Connection nc = target.connect("$G")) {
+      assertFalse(nc.jetStreamManagement().getStreamNames().contains("PLACED"), "PLACED was restored with a guessed count");
+    }
+    assertEquals(1, backup.exit(), backup.all());
+    assertTrue(backup.out().contains("NOT DONE $G > PLACED: its original replica count is unknown (no prepare run could read its "
+        + "config), so it is not backed up with a guess; nothing was sent."), backup.out());
+    assertFalse(Files.exists(tmp.resolve(generation.name()).resolve("unknown-backup/PLACED/backup.json")));
+
+    Cli.Result given = Cli.run("restore", "--from", recovery.clientUrl(), "--to", targetUrl(), "--stream", "PLACED",
+        "--replicas", "3", unknown.toString());
+    assertEquals(0, given.exit(), given.all());
+    assertTrue(given.out().matches("(?s).*\\$G +PLACED +3 +restored.*"), given.out());
+  }
+
   @Test void aTargetWithoutJetStreamOrWithWrongCredentialsFailsEveryStreamClearly() throws Exception {
     NatsConfig auth = NatsConfig.defaults().withAccount("APP", "app", "app-secret").withSystemAccount("SYS", "sys", "sys-secret");
     try (NatsServerProcess other = NatsServerProcess.standalone(generation, auth, tmp.resolve(generation.name() + "-other-store"),
