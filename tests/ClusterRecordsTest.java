@@ -1,0 +1,87 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.TreeSet;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The cluster-record readers on the Raft folders real clusters left on their survivor (tests/fixtures/cluster-*):
+ * the meta group's inventory must name every stream and consumer the cluster served before the incident, with
+ * its Raft group and peers, and the stream logs must hold the messages the cluster stored.
+ */
+class ClusterRecordsTest {
+  static Path raft(String version) {
+    return Path.of("tests/fixtures/cluster-" + version + "/store/jetstream/$SYS/_js_");
+  }
+
+  static JsonNode truth(String version) throws Exception {
+    return new ObjectMapper().readTree(Files.readAllBytes(Path.of("tests/fixtures/cluster-" + version + "/TRUTH.json")));
+  }
+
+  @Test void nodeIdsAreTheServersHashOfTheirNames() throws Exception {
+    // peers.idx of every fixture lists the ids of n1, n2 and n3 (the servers of capture.java)
+    Raft.Group meta = Raft.read(raft("2.9.10").resolve("_meta_"), null);
+    assertEquals(new TreeSet<>(List.of(Raft.nodeId("n1"), Raft.nodeId("n2"), Raft.nodeId("n3"))), new TreeSet<>(meta.peers().ids()));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"2.9.10", "2.10.27", "2.15.1"})
+  void theInventoryListsEveryStreamAndConsumerTheClusterServed(String version) throws Exception {
+    Raft.Group meta = Raft.read(raft(version).resolve("_meta_"), null);
+    assertEquals(List.of(), meta.damage());
+    assertNotNull(meta.snapshot(), "a cleanly stopped survivor has a meta snapshot");
+    ClusterInventory inv = ClusterInventory.of(meta);
+    assertEquals(List.of(), inv.notes);
+    assertEquals(3, inv.expectedPeers);
+    List<String> want = new ArrayList<>(), got = new ArrayList<>();
+    for (JsonNode s : truth(version).path("streams")) {
+      List<String> nodes = new ArrayList<>();
+      s.path("nodes").forEach(n -> nodes.add(Raft.nodeId(n.asText())));
+      want.add(s.path("account").asText() + " > " + s.path("name").asText() + " peers " + new TreeSet<>(nodes));
+      for (JsonNode c : s.path("consumers")) want.add(s.path("account").asText() + " > " + s.path("name").asText() + " > " + c.path("name").asText());
+    }
+    for (ClusterAsset s : inv.streams.values()) {
+      got.add(s.account() + " > " + s.stream() + " peers " + new TreeSet<>(s.peers()));
+      assertTrue(s.group().startsWith(s.peers().size() == 1 ? "S-R1F-" : "S-R3F-"), s.group());
+      for (ClusterAsset c : inv.consumersOf(s)) got.add(c.account() + " > " + c.stream() + " > " + c.consumer());
+    }
+    want.sort(null);
+    got.sort(null);
+    assertEquals(want, got);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"2.9.10", "2.10.27", "2.15.1"})
+  void streamLogsHoldTheMessagesTheClusterStored(String version) throws Exception {
+    ClusterInventory inv = ClusterInventory.of(Raft.read(raft(version).resolve("_meta_"), null));
+    int decoded = 0;
+    for (JsonNode s : truth(version).path("streams")) {
+      ClusterAsset a = inv.streams.get(ClusterInventory.key(s.path("account").asText(), s.path("name").asText()));
+      Path dir = raft(version).resolve(a.group());
+      if (!Files.isDirectory(dir)) continue; // R1: no Raft folder
+      GroupLog log = GroupLog.of(Raft.read(dir, null));
+      assertEquals(List.of(), log.damage, a.stream());
+      for (GroupLog.StreamMsg m : log.messages) {
+        for (JsonNode sample : s.path("samples")) {
+          if (sample.path("seq").asLong() != m.seq()) continue;
+          assertEquals(sample.path("subject").asText(), m.subject(), a.stream() + " seq " + m.seq());
+          assertEquals(sample.path("data").asText(), Base64.getEncoder().encodeToString(m.payload()), a.stream() + " seq " + m.seq());
+          decoded++;
+        }
+      }
+    }
+    // 2.10.27's survivor kept its stream logs after their snapshots; the others compacted them on the clean stop
+    if (version.equals("2.10.27")) assertTrue(decoded > 50, decoded + " logged messages matched");
+  }
+}
