@@ -3086,6 +3086,157 @@ final class GroupLog {
   }
 }
 
+/**
+ * The survivor's cluster records set against its store: where the system account's {@code _js_} is (in place,
+ * or in the backup of the first prepare), the inventory, which assets are on this disk and why the others are
+ * not, and per stream and consumer what its Raft log holds beyond the store (messages above the store's last
+ * sequence, acks above the stored ack floor). Reads only.
+ */
+final class ClusterRecords {
+  /** One asset of the inventory as this survivor has it. {@code notHere} says why it is not on this disk (null when it is). */
+  record Placement(ClusterAsset asset, boolean onDisk, Path raftFolder, String notHere, long storedLast, GroupLog log,
+      long raftOnly, long beyondCommit) {}
+
+  final Path raftDir;
+  final ClusterInventory inventory;
+  /** This node's id when the groups on its disk name exactly one common peer, else null. */
+  final String self;
+  final List<Placement> placements = new ArrayList<>();
+
+  private ClusterRecords(Path raftDir, ClusterInventory inventory, String self) {
+    this.raftDir = raftDir;
+    this.inventory = inventory;
+    this.self = self;
+  }
+
+  /** The {@code _js_} folder holding {@code _meta_}: in place, else moved by the first prepare that moved it. */
+  static Path locate(Store store) {
+    for (Path r : store.raftDirs) if (Files.isDirectory(r.resolve(Raft.META_GROUP))) return r;
+    try {
+      for (Backups.Run run : Backups.runs(store)) {
+        for (JsonNode moved : run.manifest().path("raft_dirs")) {
+          Path r = run.dir().resolve(moved.path("to").asText());
+          if (Files.isDirectory(r.resolve(Raft.META_GROUP))) return r;
+        }
+      }
+    } catch (IOException unreadableBackup) {
+      // the walker reports the backup's damage; without it there are no records to read
+    }
+    return null;
+  }
+
+  /** null when the store holds no meta group (a standalone server's store). */
+  static ClusterRecords read(Store store, KeyRing keys) {
+    Path raftDir = locate(store);
+    if (raftDir == null) return null;
+    byte[] jsKey = keys == null ? null : keys.key();
+    ClusterInventory inv = ClusterInventory.of(Raft.read(raftDir.resolve(Raft.META_GROUP), jsKey));
+    Map<String, StoredStream> onDisk = new HashMap<>();
+    store.streams.forEach(s -> onDisk.put(ClusterInventory.key(s.meta().account, s.meta().stream), s));
+    ClusterRecords cr = new ClusterRecords(raftDir, inv, self(inv, onDisk.keySet()));
+    for (ClusterAsset s : inv.streams.values()) {
+      StoredStream stored = onDisk.get(ClusterInventory.key(s.account(), s.stream()));
+      long last = stored == null ? 0 : lastSeq(stored.meta(), jsKey);
+      Placement sp = cr.place(s, stored != null, last, jsKey);
+      cr.placements.add(sp);
+      for (ClusterAsset c : inv.consumersOf(s)) {
+        MetaAsset meta = stored == null ? null
+            : stored.consumers().stream().filter(m -> m.consumer.equals(c.consumer())).findFirst().orElse(null);
+        cr.placements.add(cr.place(c, meta != null, meta == null ? 0 : ackFloor(meta), jsKey));
+      }
+    }
+    return cr;
+  }
+
+  private Placement place(ClusterAsset a, boolean onDisk, long stored, byte[] jsKey) {
+    Path folder = a.group() == null ? null : raftDir.resolve(a.group());
+    if (folder != null && !Files.isDirectory(folder)) folder = null;
+    GroupLog log = folder == null || !onDisk ? null : GroupLog.of(Raft.read(folder, jsKey));
+    long raftOnly = 0, beyond = 0;
+    if (log != null) {
+      List<Long> indexes = a.consumer() == null
+          ? log.messagesAfter(stored).stream().map(GroupLog.StreamMsg::index).toList()
+          : log.acksAbove(stored).stream().map(GroupLog.Ack::index).toList();
+      raftOnly = indexes.size();
+      beyond = log.beyondKnownCommit(indexes);
+    }
+    return new Placement(a, onDisk, folder, onDisk ? null : notHere(a), stored, log, raftOnly, beyond);
+  }
+
+  private String notHere(ClusterAsset a) {
+    if (a.memory()) return "held in memory only";
+    List<String> elsewhere = a.peers().stream().filter(p -> !p.equals(self)).map(inventory::named).toList();
+    if (self != null && !a.peers().contains(self)) return "only on the lost peers " + String.join(", ", elsewhere);
+    return "not on this disk (its peers: " + String.join(", ", a.peers().stream().map(inventory::named).toList()) + ")";
+  }
+
+  /** The one peer every file-storage stream on this disk lists: this node. */
+  private static String self(ClusterInventory inv, java.util.Set<String> onDisk) {
+    java.util.Set<String> common = null;
+    for (ClusterAsset s : inv.streams.values()) {
+      if (s.memory() || !onDisk.contains(ClusterInventory.key(s.account(), s.stream()))) continue;
+      if (common == null) common = new java.util.HashSet<>(s.peers());
+      else common.retainAll(s.peers());
+    }
+    return common != null && common.size() == 1 ? common.iterator().next() : null;
+  }
+
+  /** The highest sequence the stream's blocks (any record, erased included) or its index.db hold. */
+  static long lastSeq(MetaAsset stream, byte[] jsKey) {
+    long last = 0;
+    Path msgs = stream.dir.resolve("msgs");
+    try {
+      Path index = msgs.resolve("index.db");
+      if (Files.isRegularFile(index)) {
+        Outcome<StreamIndex> si = StreamIndex.read(stream.stream, Files.readAllBytes(index), stream.opened);
+        if (si.ok()) last = si.value().lastSeq();
+      }
+      try (DirectoryStream<Path> blocks = Files.newDirectoryStream(msgs, "*.blk")) {
+        for (Path b : blocks) {
+          String n = b.getFileName().toString();
+          int i = Integer.parseInt(n.substring(0, n.length() - 4));
+          BlockKey key = null;
+          Path keyFile = msgs.resolve(i + ".key");
+          if (Files.isRegularFile(keyFile)) {
+            if (jsKey == null) continue;
+            Outcome<BlockKey> k = BlockKey.open(jsKey, stream.account, stream.stream, i, Files.readAllBytes(keyFile),
+                stream.opened == null ? null : stream.opened.cipher());
+            if (!k.ok()) continue;
+            key = k.value();
+          }
+          last = Math.max(last, MsgBlock.scan(stream.stream, i, Files.readAllBytes(b), key, false, null).highestSeq());
+        }
+      }
+    } catch (IOException | NumberFormatException unreadable) {
+      // what could be read counts; the walker reports the rest
+    }
+    return last;
+  }
+
+  /** The stored ack floor (stream sequence) of a consumer's o.dat, 0 when it has none or it does not read. */
+  static long ackFloor(MetaAsset consumer) {
+    try {
+      Path odat = consumer.dir.resolve("o.dat");
+      if (!Files.isRegularFile(odat)) return 0;
+      Outcome<ConsumerState> st = ConsumerState.decode(Files.readAllBytes(odat), consumer.opened);
+      return st.ok() ? st.value().ackFloor().streamSeq() : 0;
+    } catch (IOException unreadable) {
+      return 0;
+    }
+  }
+
+  /** Peers the meta group lists other than this node. */
+  List<String> lostPeers() { return inventory.peers.stream().filter(p -> !p.equals(self)).toList(); }
+
+  int quorum() { return (int) (inventory.expectedPeers / 2 + 1); }
+
+  /** The acks a stream's consumers' logs hold beyond their stored ack floors. */
+  long raftOnlyAcks(ClusterAsset stream) {
+    return placements.stream().filter(p -> p.asset().consumer() != null && p.asset().account().equals(stream.account())
+        && p.asset().stream().equals(stream.stream())).mapToLong(Placement::raftOnly).sum();
+  }
+}
+
 // =================================================================================================
 // 8. Rewriter
 //
@@ -5443,6 +5594,87 @@ final class Reports {
     problems(store, out, false);
   }
 
+  /** inspect's cluster block: the cluster as the survivor last knew it, from its Raft records (none: nothing printed). */
+  static void clusterTable(ClusterRecords cr, Store store, PrintWriter out) {
+    if (cr == null) return;
+    ClusterInventory inv = cr.inventory;
+    Raft.Group meta = inv.meta;
+    out.println();
+    out.printf("Cluster records (%s): meta %s, %d log entr%s after it%s%n", store.rel(cr.raftDir.resolve(Raft.META_GROUP)),
+        meta.snapshot() == null ? "without snapshot" : "snapshot " + meta.snapshot().file(), meta.log().size(),
+        meta.log().size() == 1 ? "y" : "ies", meta.knownCommit() == 0 ? "" : ", known committed to index " + meta.knownCommit());
+    inv.notes.forEach(n -> out.println("  note: " + n));
+    List<String> peers = inv.peers.stream().map(inv::named).toList();
+    out.printf("  The meta group expects %d peer(s) (%s); electing a leader needs %d of them to answer.%n", inv.expectedPeers,
+        String.join(", ", peers), cr.quorum());
+    if (cr.self != null) {
+      out.printf("  This survivor is %s, 1 of %d: %s%n", inv.named(cr.self), inv.expectedPeers, cr.quorum() <= 1
+          ? "it can form quorum alone." : "it cannot elect a meta leader alone. Recover it standalone: what is on this disk "
+          + "comes back; what lived only on the lost peers " + String.join(", ", cr.lostPeers().stream().map(inv::named).toList())
+          + " or only in memory does not.");
+    }
+    List<String[]> rows = new ArrayList<>();
+    rows.add(new String[] {"ACCOUNT", "STREAM", "CONSUMER", "RAFT GROUP", "PEERS", "STORAGE", "HERE", "RAFT LOG ONLY"});
+    for (ClusterRecords.Placement p : cr.placements) {
+      ClusterAsset a = p.asset();
+      String logOnly = p.log() == null ? "-" : p.raftOnly() + (a.consumer() == null ? " msg" : " ack")
+          + (p.beyondCommit() > 0 ? " (" + p.beyondCommit() + " beyond commit)" : "");
+      rows.add(new String[] {a.account(), a.stream(), a.consumer() == null ? "" : a.consumer(), String.valueOf(a.group()),
+          String.join(",", a.peers().stream().map(inv::named).toList()), a.storage(), p.onDisk() ? "yes" : p.notHere(), logOnly});
+    }
+    table(rows, out);
+    for (ClusterRecords.Placement p : cr.placements) {
+      ClusterAsset a = p.asset();
+      if (a.consumer() != null || !p.onDisk()) continue;
+      long msgs = p.raftOnly(), acks = cr.raftOnlyAcks(a);
+      if (msgs + acks > 0) out.printf("  %s > %s: %d message(s) and %d ack(s) are in the Raft log only%n", a.account(), a.stream(), msgs, acks);
+    }
+  }
+
+  /** inspect --json's "cluster" member; null when the store holds no meta group. */
+  static JsonNode clusterJson(ClusterRecords cr) {
+    if (cr == null) return Json.NODES.nullNode();
+    ClusterInventory inv = cr.inventory;
+    Raft.Group meta = inv.meta;
+    ObjectNode o = Json.NODES.objectNode();
+    o.put("raft_dir", cr.raftDir.toString());
+    ObjectNode m = o.putObject("meta");
+    m.put("expected_peers", inv.expectedPeers).put("quorum", cr.quorum()).put("self", cr.self);
+    ArrayNode peers = m.putArray("peers");
+    inv.peers.forEach(id -> peers.addObject().put("id", id).put("name", inv.names.get(id)).put("lost", !id.equals(cr.self)));
+    m.put("snapshot", meta.snapshot() == null ? null : meta.snapshot().file());
+    m.put("log_entries_after_snapshot", meta.log().size()).put("known_commit", meta.knownCommit())
+        .put("log_encrypted_without_key", meta.sealedWithoutKey());
+    ArrayNode notes = m.putArray("notes");
+    inv.notes.forEach(notes::add);
+    ArrayNode assets = o.putArray("assets");
+    for (ClusterRecords.Placement p : cr.placements) {
+      ClusterAsset a = p.asset();
+      ObjectNode j = assets.addObject().put("account", a.account()).put("stream", a.stream()).put("consumer", a.consumer())
+          .put("raft_group", a.group()).put("storage", a.storage()).put("from", a.from()).put("on_this_disk", p.onDisk())
+          .put("not_here", p.notHere()).put("raft_folder", p.raftFolder() != null);
+      ArrayNode ap = j.putArray("peers");
+      a.peers().forEach(ap::add);
+      j.set("config", a.config());
+      if (p.log() != null) {
+        ObjectNode l = j.putObject("raft_log");
+        l.put("known_commit", p.log().group.knownCommit()).put("entries_after_snapshot", p.log().group.log().size());
+        if (a.consumer() == null) {
+          l.put("stored_last_seq", p.storedLast()).put("messages", p.log().messages.size()).put("messages_beyond_store", p.raftOnly())
+              .put("last_seq", p.log().messages.stream().mapToLong(GroupLog.StreamMsg::seq).max().orElse(0))
+              .put("deletes", p.log().deletes.size()).put("purges", p.log().purges.size());
+        } else {
+          l.put("stored_ack_floor", p.storedLast()).put("acks", p.log().acks.size()).put("acks_beyond_store", p.raftOnly())
+              .put("delivered_stream_seq", p.log().deliveredStreamSeq);
+        }
+        l.put("beyond_known_commit", p.beyondCommit());
+        ArrayNode dmg = l.putArray("damage");
+        p.log().damage.forEach(dmg::add);
+      }
+    }
+    return o;
+  }
+
   static ObjectNode inspectJson(Store store) {
     ObjectNode doc = Json.NODES.objectNode();
     doc.put("store_dir", store.storeDir.toString());
@@ -5904,12 +6136,15 @@ final class InspectCommand implements Callable<Integer> {
   boolean json;
 
   @Override public Integer call() throws Exception {
-    Store s = StoreWalker.walk(store.storeDir, store.keys());
+    KeyRing keys = store.keys();
+    Store s = StoreWalker.walk(store.storeDir, keys);
+    ClusterRecords cluster = ClusterRecords.read(s, keys);
     PrintWriter out = spec.commandLine().getOut();
     if (json) {
-      out.println(Json.MAPPER.writeValueAsString(Reports.inspectJson(s)));
+      out.println(Json.MAPPER.writeValueAsString(Reports.inspectJson(s).set("cluster", Reports.clusterJson(cluster))));
     } else {
       Reports.inspectTable(s, out);
+      Reports.clusterTable(cluster, s, out);
       out.println();
       out.println("Next: js-recover prepare --dry-run " + Reports.shellQuote(s.storeDir.toString()));
     }

@@ -14,6 +14,7 @@ import java.util.TreeSet;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The cluster-record readers on the Raft folders real clusters left on their survivor (tests/fixtures/cluster-*):
@@ -83,5 +84,49 @@ class ClusterRecordsTest {
     }
     // 2.10.27's survivor kept its stream logs after their snapshots; the others compacted them on the clean stop
     if (version.equals("2.10.27")) assertTrue(decoded > 50, decoded + " logged messages matched");
+  }
+
+  @Test void inspectShowsTheClusterAsTheSurvivorLastKnewIt(@TempDir Path tmp) throws Exception {
+    Path store = tmp.resolve("store");
+    StoreBuilder.copyTree(Path.of("tests/fixtures/cluster-2.15.1/store"), store);
+    JsonNode truth = truth("2.15.1");
+    String survivor = null;
+    int assets = 0;
+    for (JsonNode s : truth.path("streams")) {
+      if (s.path("name").asText().equals("SINGLE")) survivor = s.path("nodes").get(0).asText();
+      assets += 1 + s.path("consumers").size();
+    }
+    Cli.Result table = Cli.run("inspect", store.toString());
+    assertEquals(0, table.exit(), table.all());
+    assertTrue(table.out().contains("The meta group expects 3 peer(s)"), table.out());
+    assertTrue(table.out().contains("electing a leader needs 2 of them to answer"), table.out());
+    assertTrue(table.out().contains("This survivor is " + Raft.nodeId(survivor) + ", 1 of 3: it cannot elect a meta leader alone"), table.out());
+
+    JsonNode cluster = new ObjectMapper().readTree(Cli.run("inspect", "--json", store.toString()).out()).path("cluster");
+    assertEquals(3, cluster.path("meta").path("expected_peers").asInt());
+    assertEquals(2, cluster.path("meta").path("quorum").asInt());
+    assertEquals(Raft.nodeId(survivor), cluster.path("meta").path("self").asText());
+    assertEquals(assets, cluster.path("assets").size());
+    for (JsonNode a : cluster.path("assets")) {
+      assertTrue(a.path("on_this_disk").asBoolean(), a.toString());
+      assertTrue(a.path("peers").toString().contains(Raft.nodeId(survivor)), a.toString());
+      assertFalse(a.path("raft_group").asText().isEmpty(), a.toString());
+      assertTrue(a.path("config").isObject(), a.toString());
+    }
+
+    // prepare moves _js_ into its backup: inspect still reads the records there
+    assertEquals(0, Cli.run("prepare", store.toString()).exit());
+    Cli.Result after = Cli.run("inspect", store.toString());
+    assertTrue(after.out().contains("Cluster records (js-recover-backup/"), after.out());
+    assertTrue(after.out().contains("This survivor is " + Raft.nodeId(survivor)), after.out());
+  }
+
+  @Test void aStandaloneStoreHasNoClusterRecords(@TempDir Path tmp) throws Exception {
+    Path store = tmp.resolve("store");
+    StoreBuilder.copyTree(Path.of("tests/fixtures/cluster-2.15.1/store/jetstream/$G"), store.resolve("jetstream/$G"));
+    Cli.Result table = Cli.run("inspect", store.toString());
+    assertEquals(0, table.exit(), table.all());
+    assertFalse(table.out().contains("Cluster records"), table.out());
+    assertTrue(new ObjectMapper().readTree(Cli.run("inspect", "--json", store.toString()).out()).path("cluster").isNull());
   }
 }
