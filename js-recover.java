@@ -2849,6 +2849,7 @@ final class ClusterInventory {
   }
 
   private void applySnapshot(byte[] data, String from) {
+    if (data.length == 0) return; // a cluster without streams snapshots nothing
     Outcome<byte[]> json = S2.decodeBlock(data, 0, data.length, MAX_SNAPSHOT);
     if (!json.ok()) {
       notes.add(from + ": snapshot data does not decode (s2: " + json.damage().why() + ")");
@@ -2936,6 +2937,13 @@ final class ClusterInventory {
     List<String> ids = new ArrayList<>();
     peers.forEach(p -> ids.add(p.asText()));
     return List.copyOf(ids);
+  }
+
+  /** Streams and consumers together, by their keys. */
+  Map<String, ClusterAsset> assets() {
+    Map<String, ClusterAsset> all = new HashMap<>(streams);
+    all.putAll(consumers);
+    return all;
   }
 
   /** A node id with its server name when one is known: {@code 44jzkV9D (n2)}. */
@@ -3132,8 +3140,14 @@ final class ClusterRecords {
     byte[] jsKey = keys == null ? null : keys.key();
     ClusterInventory inv = ClusterInventory.of(Raft.read(raftDir.resolve(Raft.META_GROUP), jsKey));
     Map<String, StoredStream> onDisk = new HashMap<>();
-    store.streams.forEach(s -> onDisk.put(ClusterInventory.key(s.meta().account, s.meta().stream), s));
-    ClusterRecords cr = new ClusterRecords(raftDir, inv, self(inv, onDisk.keySet()));
+    java.util.Set<String> here = new java.util.HashSet<>();
+    for (StoredStream s : store.streams) {
+      String k = ClusterInventory.key(s.meta().account, s.meta().stream);
+      onDisk.put(k, s);
+      here.add(k);
+      s.consumers().forEach(c -> here.add(ClusterInventory.key(k, c.consumer)));
+    }
+    ClusterRecords cr = new ClusterRecords(raftDir, inv, self(inv, here));
     for (ClusterAsset s : inv.streams.values()) {
       StoredStream stored = onDisk.get(ClusterInventory.key(s.account(), s.stream()));
       long last = stored == null ? 0 : lastSeq(stored.meta(), jsKey);
@@ -3170,15 +3184,18 @@ final class ClusterRecords {
     return "not on this disk (its peers: " + String.join(", ", a.peers().stream().map(inventory::named).toList()) + ")";
   }
 
-  /** The one peer every file-storage stream on this disk lists: this node. */
+  /**
+   * This node: the one meta peer that every file-storage stream on this disk lists and no file-storage asset
+   * absent from this disk does (its peers would have its folder). null when that leaves more than one.
+   */
   private static String self(ClusterInventory inv, java.util.Set<String> onDisk) {
-    java.util.Set<String> common = null;
-    for (ClusterAsset s : inv.streams.values()) {
-      if (s.memory() || !onDisk.contains(ClusterInventory.key(s.account(), s.stream()))) continue;
-      if (common == null) common = new java.util.HashSet<>(s.peers());
-      else common.retainAll(s.peers());
+    java.util.Set<String> candidates = new java.util.HashSet<>(inv.peers);
+    for (Map.Entry<String, ClusterAsset> a : inv.assets().entrySet()) {
+      if (a.getValue().memory()) continue;
+      if (onDisk.contains(a.getKey())) candidates.retainAll(a.getValue().peers());
+      else candidates.removeAll(a.getValue().peers());
     }
-    return common != null && common.size() == 1 ? common.iterator().next() : null;
+    return candidates.size() == 1 ? candidates.iterator().next() : null;
   }
 
   /** The highest sequence the stream's blocks (any record, erased included) or its index.db hold. */
