@@ -129,4 +129,36 @@ class ClusterRecordsTest {
     assertFalse(table.out().contains("Cluster records"), table.out());
     assertTrue(new ObjectMapper().readTree(Cli.run("inspect", "--json", store.toString()).out()).path("cluster").isNull());
   }
+
+  @Test void aDamagedMetaSnapshotIsNamedAndNothingChanges(@TempDir Path tmp) throws Exception {
+    Path store = tmp.resolve("store");
+    StoreBuilder.copyTree(Path.of("tests/fixtures/cluster-2.15.1/store"), store);
+    Path snap = store.resolve("jetstream/$SYS/_js_/_meta_/snapshots/snap.1.24");
+    byte[] b = Files.readAllBytes(snap);
+    b[b.length / 2] ^= 0x40;
+    Files.write(snap, b);
+    String before = StoreBuilder.treeDigest(store);
+    Cli.Result r = Cli.run("inspect", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("note: _meta_/snapshots: snap.1.24: checksum mismatch"), r.out());
+    assertTrue(r.out().contains("note: no meta snapshot: the inventory holds only what the log after it still has"), r.out());
+    assertEquals(before, StoreBuilder.treeDigest(store), "inspect changed the store");
+  }
+
+  @Test void aSnapshotOfAClusterWithoutStreamsIsAnEmptyInventory() {
+    // 2.15 writes snap.<t>.<i> with no data at all while the cluster holds no stream: header, peer state, hash
+    byte[] peers = {3, 0, 0, 0, 1, 0, 0, 0, 'f', 'j', 'F', 'y', 'E', 'j', 'c', '1', 0, 0};
+    java.nio.ByteBuffer file = java.nio.ByteBuffer.allocate(20 + peers.length + 8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    file.putLong(1).putLong(2).putInt(peers.length).put(peers);
+    byte[] bytes = file.array();
+    long hash = HighwayHash64.keyedBy("_meta_").hashBytes(bytes, 0, bytes.length - 8);
+    java.nio.ByteBuffer.wrap(bytes, bytes.length - 8, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(hash);
+    Outcome<Raft.Snapshot> snap = Raft.snapshot("_meta_", "snap.1.2", bytes);
+    assertTrue(snap.ok(), String.valueOf(snap.damage()));
+    assertEquals(List.of("fjFyEjc1"), snap.value().peers().ids());
+    ClusterInventory inv = ClusterInventory.of(new Raft.Group("_meta_", Path.of("_meta_"), snap.value(), null, null, List.of(), List.of(), false));
+    assertEquals(List.of(), inv.notes);
+    assertTrue(inv.streams.isEmpty());
+    assertEquals(3, inv.expectedPeers);
+  }
 }
