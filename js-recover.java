@@ -3198,7 +3198,10 @@ final class ClusterRecords {
     return candidates.size() == 1 ? candidates.iterator().next() : null;
   }
 
-  /** The highest sequence the stream's blocks (any record, erased included) or its index.db hold. */
+  /**
+   * The highest sequence the stream's last block (any record, erased included) or its index.db holds: blocks
+   * are written in sequence order, so the last one alone is read, however large the stream.
+   */
   static long lastSeq(MetaAsset stream, byte[] jsKey) {
     long last = 0;
     Path msgs = stream.dir.resolve("msgs");
@@ -3208,26 +3211,28 @@ final class ClusterRecords {
         Outcome<StreamIndex> si = StreamIndex.read(stream.stream, Files.readAllBytes(index), stream.opened);
         if (si.ok()) last = si.value().lastSeq();
       }
+      int lastBlock = -1;
       try (DirectoryStream<Path> blocks = Files.newDirectoryStream(msgs, "*.blk")) {
         for (Path b : blocks) {
           String n = b.getFileName().toString();
-          int i = Integer.parseInt(n.substring(0, n.length() - 4));
-          BlockKey key = null;
-          Path keyFile = msgs.resolve(i + ".key");
-          if (Files.isRegularFile(keyFile)) {
-            if (jsKey == null) continue;
-            Outcome<BlockKey> k = BlockKey.open(jsKey, stream.account, stream.stream, i, Files.readAllBytes(keyFile),
-                stream.opened == null ? null : stream.opened.cipher());
-            if (!k.ok()) continue;
-            key = k.value();
-          }
-          last = Math.max(last, MsgBlock.scan(stream.stream, i, Files.readAllBytes(b), key, false, null).highestSeq());
+          lastBlock = Math.max(lastBlock, Integer.parseInt(n.substring(0, n.length() - 4)));
         }
       }
+      if (lastBlock < 0) return last;
+      BlockKey key = null;
+      Path keyFile = msgs.resolve(lastBlock + ".key");
+      if (Files.isRegularFile(keyFile)) {
+        if (jsKey == null) return last;
+        Outcome<BlockKey> k = BlockKey.open(jsKey, stream.account, stream.stream, lastBlock, Files.readAllBytes(keyFile),
+            stream.opened == null ? null : stream.opened.cipher());
+        if (!k.ok()) return last;
+        key = k.value();
+      }
+      byte[] file = Files.readAllBytes(msgs.resolve(lastBlock + ".blk"));
+      return Math.max(last, MsgBlock.scan(stream.stream, lastBlock, file, key, false, null).highestSeq());
     } catch (IOException | NumberFormatException unreadable) {
-      // what could be read counts; the walker reports the rest
+      return last; // what could be read counts; the walker reports the rest
     }
-    return last;
   }
 
   /** The stored ack floor (stream sequence) of a consumer's o.dat, 0 when it has none or it does not read. */
