@@ -3163,7 +3163,8 @@ final class ClusterRecords {
   }
 
   private Placement place(ClusterAsset a, boolean onDisk, long stored, byte[] jsKey) {
-    Path folder = a.group() == null ? null : raftDir.resolve(a.group());
+    // a group name is the server's own (S-R3F-…): anything else is not followed out of _js_
+    Path folder = a.group() == null || !a.group().matches("[A-Za-z0-9_-]+") ? null : raftDir.resolve(a.group());
     if (folder != null && !Files.isDirectory(folder)) folder = null;
     GroupLog log = folder == null || !onDisk ? null : GroupLog.of(Raft.read(folder, jsKey));
     long raftOnly = 0, beyond = 0;
