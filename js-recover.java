@@ -42,14 +42,16 @@
  *   5. Compression          s2 blocks and framed streams (compressed message blocks)
  *   6. Block and state readers  message blocks, block keys, 2.9 N.idx, 2.10+ index.db,
  *                           consumer o.dat: bytes in, records and damage out
- *   7. Rewriter             the byte-exact edit of one meta.inf
- *   8. Prepare              the plan, the backup, atomic replacement, the manifest, undo,
+ *   7. Cluster records      the Raft folders under <system account>/_js_: the meta group's inventory
+ *                           of every stream and consumer, each group's log entries and commit index
+ *   8. Rewriter             the byte-exact edit of one meta.inf
+ *   9. Prepare              the plan, the backup, atomic replacement, the manifest, undo,
  *                           recovery.conf, and the load check behind verify
- *   9. Transfer             snapshot and restore over the JetStream API, server to server or to a
+ *  10. Transfer             snapshot and restore over the JetStream API, server to server or to a
  *                           backup folder, each stream checked at both ends
- *  10. Reports              inspect table and JSON, several survivors compared, next steps,
+ *  11. Reports              inspect table and JSON, several survivors compared, next steps,
  *                           transfer outcomes
- *  11. Commands             picocli: inspect, prepare, verify, undo, restore, backup,
+ *  12. Commands             picocli: inspect, prepare, verify, undo, restore, backup,
  *                           version, help
  */
 
@@ -2434,7 +2436,13 @@ final class MsgBlock {
    * time, subject, and the lengths of headers and payload; not the payload itself.
    */
   record Record(long offset, int length, Kind kind, long seq, long ts, String subject, int headerLength,
-      int payloadLength, Hash hash) {}
+      int payloadLength, Hash hash) {
+    /** The payload's bytes in the plaintext {@code data} the record was scanned from. */
+    byte[] payload(byte[] data) {
+      int end = (int) offset + length - HASH;
+      return java.util.Arrays.copyOfRange(data, end - payloadLength, end);
+    }
+  }
 
   /**
    * What one pass over a block found. {@code messages}/{@code bytes} count live records with a good (or
@@ -2490,9 +2498,14 @@ final class MsgBlock {
    * a hash mismatch is reported and the scan goes on.
    */
   static Scan scan(String stream, int index, byte[] file, BlockKey key, boolean verify, Consumer<Record> each) {
-    Outcome<Plain> plain = open(file, key);
+    return scan(stream, index, file.length, key != null, open(file, key), verify, each);
+  }
+
+  /** As above, over a block already {@link #open opened}: a reader that needs the payloads keeps the plaintext. */
+  static Scan scan(String stream, int index, long fileLength, boolean encrypted, Outcome<Plain> plain, boolean verify,
+      Consumer<Record> each) {
     if (!plain.ok()) {
-      return new Scan(index, file.length, 0, false, key != null, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      return new Scan(index, fileLength, 0, false, encrypted, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
           List.of(plain.damage()), plain.damage().why() + " at file offset " + plain.damage().offset());
     }
     byte[] b = plain.value().data();
@@ -2563,7 +2576,7 @@ final class MsgBlock {
     if (messages == 0) firstSeq = highest + 1;
     long deleted = messages == 0 ? 0 : lastSeq - firstSeq + 1 - messages;
     Plain p = plain.value();
-    return new Scan(index, file.length, n, p.compressed(), key != null, records, messages, bytes, firstSeq, firstTs,
+    return new Scan(index, fileLength, n, p.compressed(), encrypted, records, messages, bytes, firstSeq, firstTs,
         lastSeq, lastTs, Math.max(highest, lastSeq), deleted, tombstones, p.lastChecksum(), List.copyOf(damage), null);
   }
 }
@@ -2812,7 +2825,740 @@ record ConsumerState(SeqPair delivered, SeqPair ackFloor, List<ConsumerState.Pen
 }
 
 // =================================================================================================
-// 7. Rewriter
+// 7. Cluster records
+//
+// <system account>/_js_/_meta_ (the meta group: every stream and consumer the cluster knew, wherever
+// it lived) and _js_/S-…, C-… (one folder per replicated stream or consumer group), as raft.go and
+// jetstream_cluster.go write them: peers.idx, tav.idx, 2.15's commit.idx, the latest
+// snapshots/snap.<term>.<index> and the log, a file store whose record N is the append entry of Raft
+// index N. Read as the server reads them at restart; nothing is written, damage comes back as data.
+// =================================================================================================
+
+/** The Raft files of one group folder and their decoders (layouts in the reference RAFT-RECORDS.md). */
+final class Raft {
+  static final String META_GROUP = "_meta_", SNAPSHOTS = "snapshots", PEERS = "peers.idx", COMMIT = "commit.idx";
+  /** EntryType values. */
+  static final int NORMAL = 0, OLD_SNAPSHOT = 1, PEER_STATE = 2, ADD_PEER = 3, REMOVE_PEER = 4, SNAPSHOT = 6;
+  private static final int ID_LEN = 8, AE_HEADER = ID_LEN + 4 * 8 + 2;
+  private static final String DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+  /** One entry of an append entry: its EntryType and data (for NORMAL, an entryOp byte and its payload). */
+  record Entry(int type, byte[] data) {}
+
+  /** One append entry, as (*appendEntry).encode writes it; {@code index} is its Raft index (its record's sequence). */
+  record AppendEntry(long index, String leader, long term, long commit, long pterm, long pindex, List<Entry> entries) {}
+
+  /** peers.idx, and the peer state in snapshots and PeerState entries. */
+  record Peers(long clusterSize, List<String> ids) {}
+
+  record Snapshot(String file, long term, long index, Peers peers, byte[] data) {}
+
+  /** What one group folder holds. Fields are null when their file is absent; {@code damage} names what could not be read. */
+  record Group(String name, Path dir, Snapshot snapshot, Peers peers, Long commitFile, List<AppendEntry> log,
+      List<String> damage, boolean sealedWithoutKey) {
+    /** The highest index this node knew committed: commit.idx, the entries' own commit fields, the snapshot. */
+    long knownCommit() {
+      long c = commitFile == null ? 0 : commitFile;
+      if (snapshot != null) c = Math.max(c, snapshot.index());
+      for (AppendEntry ae : log) c = Math.max(c, ae.commit());
+      return c;
+    }
+
+    long lastIndex() { return log.isEmpty() ? (snapshot == null ? 0 : snapshot.index()) : log.get(log.size() - 1).index(); }
+  }
+
+  private Raft() {}
+
+  /** A server's node id as Raft stores it: getHash(server name), sha256 mapped to base 62, 8 characters. */
+  static String nodeId(String serverName) {
+    try {
+      byte[] sha = java.security.MessageDigest.getInstance("SHA-256").digest(serverName.getBytes(StandardCharsets.UTF_8));
+      StringBuilder id = new StringBuilder(ID_LEN);
+      for (int i = 0; i < ID_LEN; i++) id.append(DIGITS.charAt((sha[i] & 0xff) % DIGITS.length()));
+      return id.toString();
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
+  }
+
+  /** {@code u32 clusterSize | u32 n | n x id[8] | u16 domainExt}. */
+  static Outcome<Peers> peers(byte[] b, int off, int len) {
+    if (len < 8) return Outcome.bad(off, "peer state of " + len + " bytes, fewer than 8");
+    long size = LittleEndian.int32(b, off) & 0xffffffffL, n = LittleEndian.int32(b, off + 4) & 0xffffffffL;
+    if (n > (len - 8) / ID_LEN) return Outcome.bad(off + 4, "peer state names " + n + " peers, its " + len + " bytes hold fewer");
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < n; i++) ids.add(new String(b, off + 8 + i * ID_LEN, ID_LEN, StandardCharsets.ISO_8859_1));
+    return Outcome.ok(new Peers(size, List.copyOf(ids)));
+  }
+
+  /** {@code u64 lastTerm | u64 lastIndex | u32 len | peer state | data | hash[8]}, hash keyed sha256(group). */
+  static Outcome<Snapshot> snapshot(String group, String file, byte[] b) {
+    if (b.length < 20 + MsgBlock.HASH) return Outcome.bad(0, file + " has " + b.length + " bytes, too few for a snapshot");
+    int end = b.length - MsgBlock.HASH;
+    if (HighwayHash64.keyedBy(group).hashBytes(b, 0, end) != LittleEndian.int64(b, end)) {
+      return Outcome.bad(end, file + ": checksum mismatch (the server deletes such a snapshot)");
+    }
+    long plen = LittleEndian.int32(b, 16) & 0xffffffffL;
+    if (plen > end - 20) return Outcome.bad(16, file + ": peer state length " + plen + " runs past the data");
+    Outcome<Peers> peers = peers(b, 20, (int) plen);
+    if (!peers.ok()) return Outcome.bad(peers.damage().offset(), file + ": " + peers.damage().why());
+    return Outcome.ok(new Snapshot(file, LittleEndian.int64(b, 0), LittleEndian.int64(b, 8), peers.value(),
+        java.util.Arrays.copyOfRange(b, 20 + (int) plen, end)));
+  }
+
+  /** 2.15's commit.idx: {@code u64 commit | hash[8]} keyed sha256(group). */
+  static Outcome<Long> commitIndex(String group, byte[] b) {
+    if (b.length != 16) return Outcome.bad(0, COMMIT + " has " + b.length + " bytes, not 16");
+    if (HighwayHash64.keyedBy(group).hashBytes(b, 0, 8) != LittleEndian.int64(b, 8)) return Outcome.bad(8, COMMIT + ": checksum mismatch");
+    return Outcome.ok(LittleEndian.int64(b, 0));
+  }
+
+  /** {@code leader[8] | term | commit | pterm | pindex (u64) | u16 n | n x (u32 len | type | data)} [| uvarint lterm]. */
+  static Outcome<AppendEntry> appendEntry(long index, byte[] b) {
+    if (b.length < AE_HEADER) return Outcome.bad(0, "append entry of " + b.length + " bytes, fewer than " + AE_HEADER);
+    int n = (b[40] & 0xff) | (b[41] & 0xff) << 8, at = AE_HEADER;
+    List<Entry> entries = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      long len = at + 4 <= b.length ? LittleEndian.int32(b, at) & 0xffffffffL : -1;
+      if (len < 1 || len > b.length - at - 4) return Outcome.bad(at, "entry " + i + " of " + n + " does not fit its append entry");
+      entries.add(new Entry(b[at + 4] & 0xff, java.util.Arrays.copyOfRange(b, at + 5, at + 4 + (int) len)));
+      at += 4 + (int) len;
+    }
+    return Outcome.ok(new AppendEntry(index, new String(b, 0, ID_LEN, StandardCharsets.ISO_8859_1), LittleEndian.int64(b, 8),
+        LittleEndian.int64(b, 16), LittleEndian.int64(b, 24), LittleEndian.int64(b, 32), List.copyOf(entries)));
+  }
+
+  /**
+   * Reads a group folder ({@code jsKey} null when none is known). The log is the group's file store: its
+   * blocks are sealed like a stream's, with the group's name as account and stream. Without the key a sealed
+   * log is skipped ({@code sealedWithoutKey}); the snapshot and the .idx files are never encrypted.
+   */
+  static Group read(Path dir, byte[] jsKey) {
+    String name = dir.getFileName().toString();
+    List<String> damage = new ArrayList<>();
+    Peers peers = null;
+    Long commit = null;
+    Snapshot snap = null;
+    byte[] b = readIfPresent(dir.resolve(PEERS), damage);
+    if (b != null) peers = keep(peers(b, 0, b.length), PEERS, damage);
+    b = readIfPresent(dir.resolve(COMMIT), damage);
+    if (b != null) commit = keep(commitIndex(name, b), COMMIT, damage);
+    Path latest = latestSnapshot(dir.resolve(SNAPSHOTS));
+    if (latest != null && (b = readIfPresent(latest, damage)) != null) {
+      snap = keep(snapshot(name, latest.getFileName().toString(), b), SNAPSHOTS, damage);
+    }
+    List<AppendEntry> log = new ArrayList<>();
+    boolean sealed = false;
+    for (Map.Entry<Integer, Path> blk : blocks(dir.resolve("msgs")).entrySet()) {
+      int index = blk.getKey();
+      byte[] file = readIfPresent(blk.getValue(), damage);
+      if (file == null) continue;
+      BlockKey key = null;
+      byte[] keyFile = readIfPresent(blk.getValue().resolveSibling(index + ".key"), damage);
+      if (keyFile != null) {
+        if (jsKey == null) {
+          sealed = true;
+          continue;
+        }
+        Outcome<BlockKey> k = BlockKey.open(jsKey, name, name, index, keyFile, null);
+        if (!k.ok()) {
+          damage.add("msgs/" + k.damage().why());
+          continue;
+        }
+        key = k.value();
+      }
+      Outcome<MsgBlock.Plain> plain = MsgBlock.open(file, key);
+      byte[] data = plain.ok() ? plain.value().data() : null;
+      MsgBlock.Scan scan = MsgBlock.scan(name, index, file.length, key != null, plain, true, r -> {
+        if (r.kind() != MsgBlock.Kind.MESSAGE || r.hash() == MsgBlock.Hash.MISMATCH) return;
+        Outcome<AppendEntry> ae = appendEntry(r.seq(), r.payload(data));
+        if (ae.ok()) log.add(ae.value());
+        else damage.add("msgs/" + index + ".blk record " + r.seq() + ": " + ae.damage().why());
+      });
+      scan.damage().forEach(d -> damage.add("msgs/" + index + ".blk at " + d.offset() + ": " + d.why()));
+    }
+    log.sort(Comparator.comparingLong(AppendEntry::index));
+    // What the server replays: the entries after the snapshot it installs.
+    long after = snap == null ? 0 : snap.index();
+    log.removeIf(ae -> ae.index() <= after);
+    return new Group(name, dir, snap, peers, commit, List.copyOf(log), List.copyOf(damage), sealed);
+  }
+
+  /** setupLastSnapshot's choice: the highest term, then the highest index, of the snap.<term>.<index> files. */
+  static Path latestSnapshot(Path snapshots) {
+    Path best = null;
+    long bt = -1, bi = -1;
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(snapshots)) {
+      for (Path f : files) {
+        String[] p = f.getFileName().toString().split("\\.");
+        if (p.length != 3 || !p[0].equals("snap")) continue;
+        try {
+          long t = Long.parseUnsignedLong(p[1]), i = Long.parseUnsignedLong(p[2]);
+          if (t > bt || (t == bt && i > bi)) {
+            best = f;
+            bt = t;
+            bi = i;
+          }
+        } catch (NumberFormatException notASnapshot) {
+          // the server skips it too
+        }
+      }
+    } catch (IOException noSnapshots) {
+      return null;
+    }
+    return best;
+  }
+
+  private static java.util.TreeMap<Integer, Path> blocks(Path msgs) {
+    java.util.TreeMap<Integer, Path> found = new java.util.TreeMap<>();
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(msgs, "*.blk")) {
+      for (Path f : files) {
+        String n = f.getFileName().toString();
+        try {
+          found.put(Integer.parseInt(n.substring(0, n.length() - 4)), f);
+        } catch (NumberFormatException notABlock) {
+          // not a block the server would read
+        }
+      }
+    } catch (IOException noLog) {
+      // memory groups keep no log
+    }
+    return found;
+  }
+
+  private static byte[] readIfPresent(Path f, List<String> damage) {
+    try {
+      return Files.readAllBytes(f);
+    } catch (NoSuchFileException absent) {
+      return null;
+    } catch (IOException e) {
+      damage.add(f.getFileName() + ": cannot read: " + e.getMessage());
+      return null;
+    }
+  }
+
+  private static <T> T keep(Outcome<T> o, String what, List<String> damage) {
+    if (!o.ok()) damage.add(what + ": " + o.damage().why());
+    return o.value();
+  }
+
+  /** The normal entries of a log with their Raft index, in log order: (index, op byte, payload after the op). */
+  record Op(long index, int op, byte[] data, int from) {}
+
+  static List<Op> ops(List<AppendEntry> log) {
+    List<Op> ops = new ArrayList<>();
+    for (AppendEntry ae : log) {
+      for (Entry e : ae.entries()) {
+        if (e.type() == NORMAL && e.data().length > 0) ops.add(new Op(ae.index(), e.data()[0] & 0xff, e.data(), 1));
+      }
+    }
+    return ops;
+  }
+}
+
+/** A stream or consumer as the meta group assigned it. {@code from} says which record last set it. */
+record ClusterAsset(String account, String stream, String consumer, JsonNode config, String group, List<String> peers,
+    String storage, String from) {
+  boolean memory() { return "memory".equals(storage) || (config != null && config.path("mem_storage").asBoolean(false)); }
+}
+
+/**
+ * The cluster's inventory as this node last knew it: the meta snapshot, then every meta log entry after it in
+ * order, as applyMetaSnapshot and applyMetaEntries apply them on restart (an update keeps the stream's consumers,
+ * a stream removal drops them, a snapshot entry replaces everything).
+ */
+final class ClusterInventory {
+  /** The decoded snapshot may not exceed this: a damaged length must not exhaust memory. */
+  static final int MAX_SNAPSHOT = 256 << 20;
+  static final int ASSIGN_STREAM = 0, ASSIGN_CONSUMER = 1, REMOVE_STREAM = 2, REMOVE_CONSUMER = 3,
+      ASSIGN_COMPRESSED_CONSUMER = 9, UPDATE_STREAM = 11;
+
+  final Raft.Group meta;
+  /** Keyed {@code account \0 stream} and {@code account \0 stream \0 consumer}, so a stream's consumers sort after it. */
+  final java.util.TreeMap<String, ClusterAsset> streams = new java.util.TreeMap<>(), consumers = new java.util.TreeMap<>();
+  /** Node ids the meta group lists, and the group size it expects. */
+  List<String> peers = List.of();
+  long expectedPeers;
+  /** Server names by node id, from the assignments' client.server (only servers that handled a request). */
+  final java.util.TreeMap<String, String> names = new java.util.TreeMap<>();
+  /** What limits this inventory, in plain words. */
+  final List<String> notes = new ArrayList<>();
+
+  private ClusterInventory(Raft.Group meta) { this.meta = meta; }
+
+  static String key(String account, String stream) { return account + '\0' + stream; }
+
+  static ClusterInventory of(Raft.Group meta) {
+    ClusterInventory inv = new ClusterInventory(meta);
+    meta.damage().forEach(d -> inv.notes.add("_meta_/" + d));
+    if (meta.peers() != null) inv.setPeers(meta.peers());
+    if (meta.snapshot() != null) {
+      inv.setPeers(meta.snapshot().peers());
+      inv.applySnapshot(meta.snapshot().data(), meta.snapshot().file());
+    } else {
+      inv.notes.add("no meta snapshot: the inventory holds only what the log after it still has");
+    }
+    if (meta.sealedWithoutKey()) {
+      inv.notes.add("the meta log is encrypted and no key was given: the inventory is as of the snapshot"
+          + (meta.snapshot() == null ? "" : " " + meta.snapshot().file()) + "; give the cluster's JetStream key for the later changes");
+    }
+    for (Raft.AppendEntry ae : meta.log()) {
+      for (Raft.Entry e : ae.entries()) inv.apply(ae.index(), e);
+    }
+    return inv;
+  }
+
+  private void setPeers(Raft.Peers p) {
+    peers = p.ids();
+    expectedPeers = Math.max(p.clusterSize(), p.ids().size());
+  }
+
+  private void apply(long index, Raft.Entry e) {
+    String from = "log#" + index;
+    byte[] d = e.data();
+    switch (e.type()) {
+      case Raft.PEER_STATE -> {
+        Outcome<Raft.Peers> p = Raft.peers(d, 0, d.length);
+        if (p.ok()) setPeers(p.value());
+        else notes.add(from + ": peer state: " + p.damage().why());
+      }
+      case Raft.ADD_PEER -> {
+        String id = new String(d, StandardCharsets.ISO_8859_1);
+        if (!peers.contains(id)) {
+          List<String> more = new ArrayList<>(peers);
+          more.add(id);
+          peers = List.copyOf(more);
+          expectedPeers = Math.max(expectedPeers, peers.size());
+        }
+      }
+      case Raft.REMOVE_PEER -> {
+        String id = new String(d, StandardCharsets.ISO_8859_1);
+        peers = peers.stream().filter(p -> !p.equals(id)).toList();
+      }
+      case Raft.SNAPSHOT, Raft.OLD_SNAPSHOT -> {
+        streams.clear();
+        consumers.clear();
+        applySnapshot(d, from);
+      }
+      case Raft.NORMAL -> { if (d.length > 0) applyOp(d[0] & 0xff, d, from); }
+      default -> { }
+    }
+  }
+
+  private void applySnapshot(byte[] data, String from) {
+    if (data.length == 0) return; // a cluster without streams snapshots nothing
+    Outcome<byte[]> json = S2.decodeBlock(data, 0, data.length, MAX_SNAPSHOT);
+    if (!json.ok()) {
+      notes.add(from + ": snapshot data does not decode (s2: " + json.damage().why() + ")");
+      return;
+    }
+    try {
+      JsonNode all = Json.MAPPER.readTree(json.value());
+      for (JsonNode sa : all) {
+        ClusterAsset s = stream(sa, "snapshot " + from);
+        streams.put(key(s.account(), s.stream()), s);
+        for (JsonNode ca : sa.path("Consumers")) putConsumer(consumer(ca, "snapshot " + from));
+      }
+    } catch (IOException e) {
+      notes.add(from + ": snapshot JSON does not parse: " + e.getMessage());
+    }
+  }
+
+  private void applyOp(int op, byte[] d, String from) {
+    byte[] json = java.util.Arrays.copyOfRange(d, 1, d.length);
+    if (op == ASSIGN_COMPRESSED_CONSUMER) {
+      Outcome<byte[]> plain = S2.decodeStream(d, 1, d.length - 1, MAX_SNAPSHOT);
+      if (!plain.ok()) {
+        notes.add(from + ": compressed consumer assignment does not decode (s2: " + plain.damage().why() + ")");
+        return;
+      }
+      json = plain.value();
+      op = ASSIGN_CONSUMER;
+    }
+    if (op != ASSIGN_STREAM && op != UPDATE_STREAM && op != REMOVE_STREAM && op != ASSIGN_CONSUMER && op != REMOVE_CONSUMER) return;
+    JsonNode a;
+    try {
+      a = Json.MAPPER.readTree(json);
+    } catch (IOException e) {
+      notes.add(from + ": assignment JSON does not parse: " + e.getMessage());
+      return;
+    }
+    switch (op) {
+      case ASSIGN_STREAM, UPDATE_STREAM -> {
+        ClusterAsset s = stream(a, from);
+        streams.put(key(s.account(), s.stream()), s);
+      }
+      case REMOVE_STREAM -> {
+        ClusterAsset s = stream(a, from);
+        String k = key(s.account(), s.stream());
+        streams.remove(k);
+        consumers.subMap(k + '\0', k + '\1').clear();
+      }
+      case ASSIGN_CONSUMER -> putConsumer(consumer(a, from));
+      default -> {
+        ClusterAsset c = consumer(a, from);
+        String k = key(key(c.account(), c.stream()), c.consumer());
+        ClusterAsset had = consumers.get(k);
+        // processConsumerRemoval removes only the assignment of the same group.
+        if (had != null && (c.group() == null || c.group().equals(had.group()))) consumers.remove(k);
+      }
+    }
+  }
+
+  private void putConsumer(ClusterAsset c) { consumers.put(key(key(c.account(), c.stream()), c.consumer()), c); }
+
+  /** client.svc when set, else client.acc (ClientInfo.serviceAccount); the server that took the request is named. */
+  private String account(JsonNode a) {
+    JsonNode client = a.path("client");
+    String server = client.path("server").asText("");
+    if (!server.isEmpty()) names.put(Raft.nodeId(server), server);
+    String svc = client.path("svc").asText("");
+    return svc.isEmpty() ? client.path("acc").asText("") : svc;
+  }
+
+  private ClusterAsset stream(JsonNode sa, String from) {
+    JsonNode g = sa.path("group");
+    return new ClusterAsset(account(sa), sa.path("stream").path("name").asText(""), null, sa.get("stream"),
+        g.path("name").asText(null), ids(g.path("peers")), g.path("store").asText(sa.path("stream").path("storage").asText("")), from);
+  }
+
+  private ClusterAsset consumer(JsonNode ca, String from) {
+    JsonNode g = ca.path("group");
+    String name = ca.path("name").asText("");
+    if (name.isEmpty()) name = ca.path("consumer").path("durable_name").asText("");
+    return new ClusterAsset(account(ca), ca.path("stream").asText(""), name, ca.get("consumer"), g.path("name").asText(null),
+        ids(g.path("peers")), g.path("store").asText(ca.path("consumer").path("mem_storage").asBoolean(false) ? "memory" : "file"), from);
+  }
+
+  private static List<String> ids(JsonNode peers) {
+    List<String> ids = new ArrayList<>();
+    peers.forEach(p -> ids.add(p.asText()));
+    return List.copyOf(ids);
+  }
+
+  /** Streams and consumers together, by their keys. */
+  Map<String, ClusterAsset> assets() {
+    Map<String, ClusterAsset> all = new HashMap<>(streams);
+    all.putAll(consumers);
+    return all;
+  }
+
+  /** A node id with its server name when one is known: {@code 44jzkV9D (n2)}. */
+  String named(String id) { return names.containsKey(id) ? id + " (" + names.get(id) + ")" : id; }
+
+  List<ClusterAsset> consumersOf(ClusterAsset stream) {
+    String k = key(stream.account(), stream.stream());
+    return List.copyOf(consumers.subMap(k + '\0', k + '\1').values());
+  }
+}
+
+/**
+ * What a stream's or consumer's Raft log holds after its snapshot: stream messages (with sequence, time,
+ * subject, headers and payload), deletes, purges; consumer acks and deliveries. Decoded as
+ * applyStreamEntries and applyConsumerEntries read them.
+ */
+final class GroupLog {
+  static final int STREAM_MSG = 4, PURGE = 5, DELETE_MSG = 6, UPDATE_DELIVERED = 7, UPDATE_ACKS = 8,
+      COMPRESSED_STREAM_MSG = 14, DELETE_RANGE = 15, BATCH_MSG = 16, BATCH_COMMIT_MSG = 17;
+
+  /** One message as the leader proposed it; {@code seq} is the stream sequence it gets, {@code index} its Raft index. */
+  record StreamMsg(long index, long seq, long ts, String subject, String reply, byte[] headers, byte[] payload) {}
+
+  record Ack(long index, long consumerSeq, long streamSeq) {}
+
+  final Raft.Group group;
+  final List<StreamMsg> messages = new ArrayList<>();
+  /** Deleted stream sequences (deleteMsgOp: work-queue and interest removals on 2.11+, API deletes). */
+  final TreeSet<Long> deletes = new TreeSet<>();
+  final List<JsonNode> purges = new ArrayList<>();
+  final List<JsonNode> deleteRanges = new ArrayList<>();
+  final List<Ack> acks = new ArrayList<>();
+  long deliveredStreamSeq;
+  /** The count of failed proposals the snapshot records (clfs): stream sequence = lseq + 1 - clfs. */
+  long clfs;
+  final List<String> damage = new ArrayList<>();
+
+  private GroupLog(Raft.Group group) { this.group = group; }
+
+  static GroupLog of(Raft.Group group) {
+    GroupLog g = new GroupLog(group);
+    g.damage.addAll(group.damage());
+    if (group.snapshot() != null) g.clfs = clfsOf(group.snapshot().data());
+    for (Raft.Op op : Raft.ops(group.log())) g.apply(op.index(), op.op(), op.data(), op.from());
+    return g;
+  }
+
+  /** 2.9 stream snapshots are JSON with "clfs"; 2.10+ are EncodedStreamState (magic 42, version 1, uvarint msgs, bytes, first, last, failed...). */
+  static long clfsOf(byte[] snap) {
+    if (snap.length > 0 && snap[0] == '{') {
+      try {
+        return Json.MAPPER.readTree(snap).path("clfs").asLong(0);
+      } catch (IOException notAStreamSnapshot) {
+        return 0;
+      }
+    }
+    if (snap.length < 2 || snap[0] != 42) return 0; // a consumer's snapshot
+    VarintReader r = new VarintReader(snap, 2, snap.length);
+    for (int i = 0; i < 4; i++) r.uvarint();
+    long failed = r.uvarint();
+    return r.failed() ? 0 : failed;
+  }
+
+  private void apply(long index, int op, byte[] d, int at) {
+    switch (op) {
+      case STREAM_MSG -> streamMsg(index, d, at, d.length);
+      case COMPRESSED_STREAM_MSG -> {
+        Outcome<byte[]> plain = S2.decodeBlock(d, at, d.length - at, MsgBlock.MAX_RECORD);
+        if (plain.ok()) streamMsg(index, plain.value(), 0, plain.value().length);
+        else damage.add("log#" + index + ": compressed message does not decode (s2: " + plain.damage().why() + ")");
+      }
+      case BATCH_MSG, BATCH_COMMIT_MSG -> {
+        VarintReader r = new VarintReader(d, at, d.length);
+        int idAt = r.take(2);
+        if (!r.failed()) r.take((d[idAt] & 0xff) | (d[idAt + 1] & 0xff) << 8);
+        r.uvarint();
+        if (r.failed() || r.pos >= d.length) damage.add("log#" + index + ": batch entry does not fit");
+        else apply(index, d[r.pos] & 0xff, d, r.pos + 1);
+      }
+      case DELETE_MSG -> json(index, d, at).ifPresent(j -> deletes.add(j.path("seq").asLong()));
+      case PURGE -> json(index, d, at).ifPresent(purges::add);
+      case DELETE_RANGE -> json(index, d, at).ifPresent(deleteRanges::add);
+      case UPDATE_ACKS -> {
+        VarintReader r = new VarintReader(d, at, d.length);
+        long dseq = r.uvarint(), sseq = r.uvarint();
+        if (r.failed()) damage.add("log#" + index + ": ack update does not fit");
+        else acks.add(new Ack(index, dseq, sseq));
+      }
+      case UPDATE_DELIVERED -> {
+        VarintReader r = new VarintReader(d, at, d.length);
+        r.uvarint();
+        long sseq = r.uvarint();
+        if (r.failed()) damage.add("log#" + index + ": delivered update does not fit");
+        else deliveredStreamSeq = Math.max(deliveredStreamSeq, sseq);
+      }
+      default -> { }
+    }
+  }
+
+  /** {@code lseq u64 | ts i64 | u16 subj | u16 reply | u16 hdr | u32 msg} [| uvarint flags]. */
+  private void streamMsg(long index, byte[] b, int at, int end) {
+    int p = at + 16;
+    String[] texts = new String[2];
+    byte[] hdr = null, msg = null;
+    for (int part = 0; part < 4 && p >= 0; part++) {
+      int w = part == 3 ? 4 : 2;
+      if (end - p < w) {
+        p = -1;
+        break;
+      }
+      long len = w == 4 ? LittleEndian.int32(b, p) & 0xffffffffL : (b[p] & 0xff) | (b[p + 1] & 0xff) << 8;
+      p += w;
+      if (len > end - p) {
+        p = -1;
+        break;
+      }
+      if (part < 2) texts[part] = new String(b, p, (int) len, StandardCharsets.UTF_8);
+      else if (part == 2) hdr = java.util.Arrays.copyOfRange(b, p, p + (int) len);
+      else msg = java.util.Arrays.copyOfRange(b, p, p + (int) len);
+      p += (int) len;
+    }
+    if (p < 0 || end - at < 16) {
+      damage.add("log#" + index + ": stream message does not fit its entry");
+      return;
+    }
+    messages.add(new StreamMsg(index, LittleEndian.int64(b, at) + 1 - clfs, LittleEndian.int64(b, at + 8), texts[0], texts[1], hdr, msg));
+  }
+
+  private java.util.Optional<JsonNode> json(long index, byte[] d, int at) {
+    try {
+      return java.util.Optional.of(Json.MAPPER.readTree(d, at, d.length - at));
+    } catch (IOException e) {
+      damage.add("log#" + index + ": JSON does not parse: " + e.getMessage());
+      return java.util.Optional.empty();
+    }
+  }
+
+  /** Messages the log holds above {@code storedLastSeq}. */
+  List<StreamMsg> messagesAfter(long storedLastSeq) { return messages.stream().filter(m -> m.seq() > storedLastSeq).toList(); }
+
+  /** Acks the log holds above the stored ack floor (stream sequence). */
+  List<Ack> acksAbove(long storedAckFloor) { return acks.stream().filter(a -> a.streamSeq() > storedAckFloor).toList(); }
+
+  /** Entries above the highest commit index this node knew: a publisher may have seen a timeout for them. */
+  long beyondKnownCommit(List<Long> indexes) {
+    long commit = group.knownCommit();
+    return indexes.stream().filter(i -> i > commit).count();
+  }
+}
+
+/**
+ * The survivor's cluster records set against its store: where the system account's {@code _js_} is (in place,
+ * or in the backup of the first prepare), the inventory, which assets are on this disk and why the others are
+ * not, and per stream and consumer what its Raft log holds beyond the store (messages above the store's last
+ * sequence, acks above the stored ack floor). Reads only.
+ */
+final class ClusterRecords {
+  /** One asset of the inventory as this survivor has it. {@code notHere} says why it is not on this disk (null when it is). */
+  record Placement(ClusterAsset asset, boolean onDisk, Path raftFolder, String notHere, long storedLast, GroupLog log,
+      long raftOnly, long beyondCommit) {}
+
+  final Path raftDir;
+  final ClusterInventory inventory;
+  /** This node's id when the groups on its disk name exactly one common peer, else null. */
+  final String self;
+  final List<Placement> placements = new ArrayList<>();
+
+  private ClusterRecords(Path raftDir, ClusterInventory inventory, String self) {
+    this.raftDir = raftDir;
+    this.inventory = inventory;
+    this.self = self;
+  }
+
+  /** The {@code _js_} folder holding {@code _meta_}: in place, else moved by the first prepare that moved it. */
+  static Path locate(Store store) {
+    for (Path r : store.raftDirs) if (Files.isDirectory(r.resolve(Raft.META_GROUP))) return r;
+    try {
+      for (Backups.Run run : Backups.runs(store)) {
+        for (JsonNode moved : run.manifest().path("raft_dirs")) {
+          Path r = run.dir().resolve(moved.path("to").asText());
+          if (Files.isDirectory(r.resolve(Raft.META_GROUP))) return r;
+        }
+      }
+    } catch (IOException unreadableBackup) {
+      // the walker reports the backup's damage; without it there are no records to read
+    }
+    return null;
+  }
+
+  /** null when the store holds no meta group (a standalone server's store). */
+  static ClusterRecords read(Store store, KeyRing keys) {
+    Path raftDir = locate(store);
+    if (raftDir == null) return null;
+    byte[] jsKey = keys == null ? null : keys.key();
+    ClusterInventory inv = ClusterInventory.of(Raft.read(raftDir.resolve(Raft.META_GROUP), jsKey));
+    Map<String, StoredStream> onDisk = new HashMap<>();
+    java.util.Set<String> here = new java.util.HashSet<>();
+    for (StoredStream s : store.streams) {
+      String k = ClusterInventory.key(s.meta().account, s.meta().stream);
+      onDisk.put(k, s);
+      here.add(k);
+      s.consumers().forEach(c -> here.add(ClusterInventory.key(k, c.consumer)));
+    }
+    ClusterRecords cr = new ClusterRecords(raftDir, inv, self(inv, here));
+    for (ClusterAsset s : inv.streams.values()) {
+      StoredStream stored = onDisk.get(ClusterInventory.key(s.account(), s.stream()));
+      long last = stored == null ? 0 : lastSeq(stored.meta(), jsKey);
+      Placement sp = cr.place(s, stored != null, last, jsKey);
+      cr.placements.add(sp);
+      for (ClusterAsset c : inv.consumersOf(s)) {
+        MetaAsset meta = stored == null ? null
+            : stored.consumers().stream().filter(m -> m.consumer.equals(c.consumer())).findFirst().orElse(null);
+        cr.placements.add(cr.place(c, meta != null, meta == null ? 0 : ackFloor(meta), jsKey));
+      }
+    }
+    return cr;
+  }
+
+  private Placement place(ClusterAsset a, boolean onDisk, long stored, byte[] jsKey) {
+    // a group name is the server's own (S-R3F-…): anything else is not followed out of _js_
+    Path folder = a.group() == null || !a.group().matches("[A-Za-z0-9_-]+") ? null : raftDir.resolve(a.group());
+    if (folder != null && !Files.isDirectory(folder)) folder = null;
+    GroupLog log = folder == null || !onDisk ? null : GroupLog.of(Raft.read(folder, jsKey));
+    long raftOnly = 0, beyond = 0;
+    if (log != null) {
+      List<Long> indexes = a.consumer() == null
+          ? log.messagesAfter(stored).stream().map(GroupLog.StreamMsg::index).toList()
+          : log.acksAbove(stored).stream().map(GroupLog.Ack::index).toList();
+      raftOnly = indexes.size();
+      beyond = log.beyondKnownCommit(indexes);
+    }
+    return new Placement(a, onDisk, folder, onDisk ? null : notHere(a), stored, log, raftOnly, beyond);
+  }
+
+  private String notHere(ClusterAsset a) {
+    if (a.memory()) return "held in memory only";
+    List<String> elsewhere = a.peers().stream().filter(p -> !p.equals(self)).map(inventory::named).toList();
+    if (self != null && !a.peers().contains(self)) return "only on the lost peers " + String.join(", ", elsewhere);
+    return "not on this disk (its peers: " + String.join(", ", a.peers().stream().map(inventory::named).toList()) + ")";
+  }
+
+  /**
+   * This node: the one meta peer that every file-storage stream on this disk lists and no file-storage asset
+   * absent from this disk does (its peers would have its folder). null when that leaves more than one.
+   */
+  private static String self(ClusterInventory inv, java.util.Set<String> onDisk) {
+    java.util.Set<String> candidates = new java.util.HashSet<>(inv.peers);
+    for (Map.Entry<String, ClusterAsset> a : inv.assets().entrySet()) {
+      if (a.getValue().memory()) continue;
+      if (onDisk.contains(a.getKey())) candidates.retainAll(a.getValue().peers());
+      else candidates.removeAll(a.getValue().peers());
+    }
+    return candidates.size() == 1 ? candidates.iterator().next() : null;
+  }
+
+  /**
+   * The highest sequence the stream's last block (any record, erased included) or its index.db holds: blocks
+   * are written in sequence order, so the last one alone is read, however large the stream.
+   */
+  static long lastSeq(MetaAsset stream, byte[] jsKey) {
+    long last = 0;
+    Path msgs = stream.dir.resolve("msgs");
+    try {
+      Path index = msgs.resolve("index.db");
+      if (Files.isRegularFile(index)) {
+        Outcome<StreamIndex> si = StreamIndex.read(stream.stream, Files.readAllBytes(index), stream.opened);
+        if (si.ok()) last = si.value().lastSeq();
+      }
+      int lastBlock = -1;
+      try (DirectoryStream<Path> blocks = Files.newDirectoryStream(msgs, "*.blk")) {
+        for (Path b : blocks) {
+          String n = b.getFileName().toString();
+          lastBlock = Math.max(lastBlock, Integer.parseInt(n.substring(0, n.length() - 4)));
+        }
+      }
+      if (lastBlock < 0) return last;
+      BlockKey key = null;
+      Path keyFile = msgs.resolve(lastBlock + ".key");
+      if (Files.isRegularFile(keyFile)) {
+        if (jsKey == null) return last;
+        Outcome<BlockKey> k = BlockKey.open(jsKey, stream.account, stream.stream, lastBlock, Files.readAllBytes(keyFile),
+            stream.opened == null ? null : stream.opened.cipher());
+        if (!k.ok()) return last;
+        key = k.value();
+      }
+      byte[] file = Files.readAllBytes(msgs.resolve(lastBlock + ".blk"));
+      return Math.max(last, MsgBlock.scan(stream.stream, lastBlock, file, key, false, null).highestSeq());
+    } catch (IOException | NumberFormatException unreadable) {
+      return last; // what could be read counts; the walker reports the rest
+    }
+  }
+
+  /** The stored ack floor (stream sequence) of a consumer's o.dat, 0 when it has none or it does not read. */
+  static long ackFloor(MetaAsset consumer) {
+    try {
+      Path odat = consumer.dir.resolve("o.dat");
+      if (!Files.isRegularFile(odat)) return 0;
+      Outcome<ConsumerState> st = ConsumerState.decode(Files.readAllBytes(odat), consumer.opened);
+      return st.ok() ? st.value().ackFloor().streamSeq() : 0;
+    } catch (IOException unreadable) {
+      return 0;
+    }
+  }
+
+  /** Peers the meta group lists other than this node. */
+  List<String> lostPeers() { return inventory.peers.stream().filter(p -> !p.equals(self)).toList(); }
+
+  int quorum() { return (int) (inventory.expectedPeers / 2 + 1); }
+
+  /** The acks a stream's consumers' logs hold beyond their stored ack floors. */
+  long raftOnlyAcks(ClusterAsset stream) {
+    return placements.stream().filter(p -> p.asset().consumer() != null && p.asset().account().equals(stream.account())
+        && p.asset().stream().equals(stream.stream())).mapToLong(Placement::raftOnly).sum();
+  }
+}
+
+// =================================================================================================
+// 8. Rewriter
 //
 // meta.inf is edited as bytes, not re-serialised: every field, its order, its spelling (Go
 // escapes '>' as \u003e), unknown fields of newer servers and every number stay exactly as the
@@ -2959,7 +3705,7 @@ final class MetaRewriter {
 }
 
 // =================================================================================================
-// 8. Prepare: the plan, the backup, atomic replacement, the manifest, undo, recovery.conf, verify
+// 9. Prepare: the plan, the backup, atomic replacement, the manifest, undo, recovery.conf, verify
 //
 // Order of work, so that a kill at any moment loses nothing and a rerun completes the job:
 //   manifest (the whole plan, with every new meta.sum) -> copies of the originals -> Raft
@@ -4441,7 +5187,7 @@ final class RecoveryServer implements AutoCloseable {
 }
 
 // =================================================================================================
-// 9. Transfer: one stream with its consumers, server to server or server to folder, checked at both ends
+// 10. Transfer: one stream with its consumers, server to server or server to folder, checked at both ends
 //
 // The JetStream API's own snapshot and restore carry the data: the source server writes the archive
 // and the target server reads it; js-recover relays the bytes as they come and never reads or writes
@@ -5247,7 +5993,7 @@ final class BackupFolder {
 }
 
 // =================================================================================================
-// 10. Reports: the inspect table and JSON, what prepare did, next steps
+// 11. Reports: the inspect table and JSON, what prepare did, next steps
 // =================================================================================================
 
 /**
@@ -5388,6 +6134,87 @@ final class Reports {
     }
     warnings(store, out);
     problems(store, out, false);
+  }
+
+  /** inspect's cluster block: the cluster as the survivor last knew it, from its Raft records (none: nothing printed). */
+  static void clusterTable(ClusterRecords cr, Store store, PrintWriter out) {
+    if (cr == null) return;
+    ClusterInventory inv = cr.inventory;
+    Raft.Group meta = inv.meta;
+    out.println();
+    out.printf("Cluster records (%s): meta %s, %d log entr%s after it%s%n", store.rel(cr.raftDir.resolve(Raft.META_GROUP)),
+        meta.snapshot() == null ? "without snapshot" : "snapshot " + meta.snapshot().file(), meta.log().size(),
+        meta.log().size() == 1 ? "y" : "ies", meta.knownCommit() == 0 ? "" : ", known committed to index " + meta.knownCommit());
+    inv.notes.forEach(n -> out.println("  note: " + n));
+    List<String> peers = inv.peers.stream().map(inv::named).toList();
+    out.printf("  The meta group expects %d peer(s) (%s); electing a leader needs %d of them to answer.%n", inv.expectedPeers,
+        String.join(", ", peers), cr.quorum());
+    if (cr.self != null) {
+      out.printf("  This survivor is %s, 1 of %d: %s%n", inv.named(cr.self), inv.expectedPeers, cr.quorum() <= 1
+          ? "it can form quorum alone." : "it cannot elect a meta leader alone. Recover it standalone: what is on this disk "
+          + "comes back; what lived only on the lost peers " + String.join(", ", cr.lostPeers().stream().map(inv::named).toList())
+          + " or only in memory does not.");
+    }
+    List<String[]> rows = new ArrayList<>();
+    rows.add(new String[] {"ACCOUNT", "STREAM", "CONSUMER", "RAFT GROUP", "PEERS", "STORAGE", "HERE", "RAFT LOG ONLY"});
+    for (ClusterRecords.Placement p : cr.placements) {
+      ClusterAsset a = p.asset();
+      String logOnly = p.log() == null ? "-" : p.raftOnly() + (a.consumer() == null ? " msg" : " ack")
+          + (p.beyondCommit() > 0 ? " (" + p.beyondCommit() + " beyond commit)" : "");
+      rows.add(new String[] {a.account(), a.stream(), a.consumer() == null ? "" : a.consumer(), String.valueOf(a.group()),
+          String.join(",", a.peers().stream().map(inv::named).toList()), a.storage(), p.onDisk() ? "yes" : p.notHere(), logOnly});
+    }
+    table(rows, out);
+    for (ClusterRecords.Placement p : cr.placements) {
+      ClusterAsset a = p.asset();
+      if (a.consumer() != null || !p.onDisk()) continue;
+      long msgs = p.raftOnly(), acks = cr.raftOnlyAcks(a);
+      if (msgs + acks > 0) out.printf("  %s > %s: %d message(s) and %d ack(s) are in the Raft log only%n", a.account(), a.stream(), msgs, acks);
+    }
+  }
+
+  /** inspect --json's "cluster" member; null when the store holds no meta group. */
+  static JsonNode clusterJson(ClusterRecords cr) {
+    if (cr == null) return Json.NODES.nullNode();
+    ClusterInventory inv = cr.inventory;
+    Raft.Group meta = inv.meta;
+    ObjectNode o = Json.NODES.objectNode();
+    o.put("raft_dir", cr.raftDir.toString());
+    ObjectNode m = o.putObject("meta");
+    m.put("expected_peers", inv.expectedPeers).put("quorum", cr.quorum()).put("self", cr.self);
+    ArrayNode peers = m.putArray("peers");
+    inv.peers.forEach(id -> peers.addObject().put("id", id).put("name", inv.names.get(id)).put("lost", !id.equals(cr.self)));
+    m.put("snapshot", meta.snapshot() == null ? null : meta.snapshot().file());
+    m.put("log_entries_after_snapshot", meta.log().size()).put("known_commit", meta.knownCommit())
+        .put("log_encrypted_without_key", meta.sealedWithoutKey());
+    ArrayNode notes = m.putArray("notes");
+    inv.notes.forEach(notes::add);
+    ArrayNode assets = o.putArray("assets");
+    for (ClusterRecords.Placement p : cr.placements) {
+      ClusterAsset a = p.asset();
+      ObjectNode j = assets.addObject().put("account", a.account()).put("stream", a.stream()).put("consumer", a.consumer())
+          .put("raft_group", a.group()).put("storage", a.storage()).put("from", a.from()).put("on_this_disk", p.onDisk())
+          .put("not_here", p.notHere()).put("raft_folder", p.raftFolder() != null);
+      ArrayNode ap = j.putArray("peers");
+      a.peers().forEach(ap::add);
+      j.set("config", a.config());
+      if (p.log() != null) {
+        ObjectNode l = j.putObject("raft_log");
+        l.put("known_commit", p.log().group.knownCommit()).put("entries_after_snapshot", p.log().group.log().size());
+        if (a.consumer() == null) {
+          l.put("stored_last_seq", p.storedLast()).put("messages", p.log().messages.size()).put("messages_beyond_store", p.raftOnly())
+              .put("last_seq", p.log().messages.stream().mapToLong(GroupLog.StreamMsg::seq).max().orElse(0))
+              .put("deletes", p.log().deletes.size()).put("purges", p.log().purges.size());
+        } else {
+          l.put("stored_ack_floor", p.storedLast()).put("acks", p.log().acks.size()).put("acks_beyond_store", p.raftOnly())
+              .put("delivered_stream_seq", p.log().deliveredStreamSeq);
+        }
+        l.put("beyond_known_commit", p.beyondCommit());
+        ArrayNode dmg = l.putArray("damage");
+        p.log().damage.forEach(dmg::add);
+      }
+    }
+    return o;
   }
 
   static ObjectNode inspectJson(Store store, Map<String, StreamContents> contents) {
@@ -5755,7 +6582,7 @@ final class Reports {
 }
 
 // =================================================================================================
-// 11. Commands
+// 12. Commands
 // =================================================================================================
 
 @Command(name = "js-recover", mixinStandardHelpOptions = true, versionProvider = JsRecover.VersionProvider.class,
@@ -6007,6 +6834,7 @@ final class InspectCommand implements Callable<Integer> {
     KeyRing keys = store.keys();
     Store s = StoreWalker.walk(store.storeDir, keys);
     Map<String, StreamContents> contents = readContents(s, keys, verifyData);
+    ClusterRecords cluster = ClusterRecords.read(s, keys);
     PrintWriter out = spec.commandLine().getOut();
     if (!moreStoreDirs.isEmpty()) {
       List<Survivors.Copy> copies = new ArrayList<>(List.of(new Survivors.Copy(s, contents)));
@@ -6021,9 +6849,10 @@ final class InspectCommand implements Callable<Integer> {
       return 0;
     }
     if (json) {
-      out.println(Json.MAPPER.writeValueAsString(Reports.inspectJson(s, contents)));
+      out.println(Json.MAPPER.writeValueAsString(Reports.inspectJson(s, contents).set("cluster", Reports.clusterJson(cluster))));
     } else {
       Reports.inspectTable(s, contents, out);
+      Reports.clusterTable(cluster, s, out);
       out.println();
       out.println("Next: js-recover prepare --dry-run " + Reports.shellQuote(s.storeDir.toString()));
     }
