@@ -323,12 +323,12 @@ class InspectContentsTest {
     Path early = tmp.resolve(generation.name() + "-n3"), late = tmp.resolve(generation.name() + "-n1");
     try (NatsCluster cluster = NatsCluster.start(generation, NatsConfig.defaults())) {
       try (Connection nc = cluster.connect("$G")) {
-        nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("ORD").subjects("ord.>").replicas(3).build());
-        for (int i = 1; i <= 10; i++) nc.jetStream().publish("ord.x", ("order " + i).getBytes(StandardCharsets.UTF_8));
+        new Workload(nc).stream(StreamConfiguration.builder().name("ORD").subjects("ord.>").replicas(3));
+        for (int i = 1; i <= 10; i++) publishOnce(nc, "order " + i);
         cluster.awaitReplicasCurrent();
         cluster.node("n3").stop();
-        // Two of three still make a quorum: both hold what they acknowledge.
-        for (int i = 11; i <= 15; i++) nc.jetStream().publish("ord.x", ("order " + i).getBytes(StandardCharsets.UTF_8));
+        // Two of three still make a quorum (once they elect a leader, if n3 led): both hold what they acknowledge.
+        for (int i = 11; i <= 15; i++) publishOnce(nc, "order " + i);
       }
       cluster.node("n1").stop();
       cluster.node("n2").stop();
@@ -346,6 +346,18 @@ class InspectContentsTest {
     assertEquals(late.toRealPath().toString(), ord.get("recover_from").asText());
     assertEquals("highest last sequence (15)", ord.get("why").asText());
     assertFalse(ord.get("only_on_one_copy").asBoolean());
+  }
+
+  /**
+   * Publishes to ORD, trying again while the stream has no leader (a node just stopped, a stream just created); the
+   * message id makes the stream store a retried message once.
+   */
+  static void publishOnce(Connection nc, String order) {
+    Await.until(java.time.Duration.ofSeconds(20), "ORD to take " + order, () -> {
+      nc.jetStream().publish("ord.x", order.getBytes(StandardCharsets.UTF_8),
+          io.nats.client.PublishOptions.builder().messageId(order).build());
+      return null;
+    });
   }
 
   static void deleteTree(Path dir) throws Exception {
