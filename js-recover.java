@@ -2757,7 +2757,8 @@ final class MetaRewriter {
 //
 // Order of work, so that a kill at any moment loses nothing and a rerun completes the job:
 //   manifest (the whole plan, with every new meta.sum) -> copies of the originals -> Raft
-//   folders moved -> each meta.inf replaced, then its meta.sum -> manifest marked complete.
+//   folders moved -> each meta.inf replaced, then its meta.sum (each fsynced, then renamed) -> every
+//   folder holding a replaced file fsynced -> manifest marked complete.
 // A rerun recognises a meta.inf whose meta.sum an interrupted run had not yet written (its sum
 // is in that run's manifest) and finishes it; everything else it finds already done.
 // =================================================================================================
@@ -3176,6 +3177,7 @@ final class PrepareRun {
       });
     }
     if (!failures.isEmpty()) throw failures.get(0);
+    syncFolders();
     if (!changedMeanwhile.isEmpty()) {
       Collections.sort(changedMeanwhile);
       throw new Refusal("these files changed while prepare ran, so they were left as they are:\n  "
@@ -3186,6 +3188,26 @@ final class PrepareRun {
     manifest.put("status", Backups.COMPLETE);
     manifest.put("finished", Instant.now().toString());
     writeManifest();
+  }
+
+  /**
+   * Makes the renames durable before the manifest says complete: each file was fsynced before its rename, and
+   * each folder holding a renamed file is fsynced once here (a rerun completes only the runs not marked complete,
+   * so a power loss must not leave a new meta.inf beside an old meta.sum under a complete manifest). One fsync
+   * per folder, not per file: at 10,000 streams and 30,000 consumers that is 40,000 fsyncs beside the 80,000 of
+   * the files.
+   */
+  private void syncFolders() throws IOException {
+    List<Path> dirs = plan.changes.stream().map(c -> c.asset().dir).distinct().toList();
+    List<IOException> failures = Collections.synchronizedList(new ArrayList<>());
+    StoreWalker.parallel(dirs, dir -> {
+      try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+        d.force(true);
+      } catch (IOException e) {
+        failures.add(e);
+      }
+    });
+    if (!failures.isEmpty()) throw failures.get(0);
   }
 
   /** The manifest of a run of this plan, as first written (status in-progress). */
