@@ -438,7 +438,12 @@ final class StoreWalker {
     // group per task (a store holds a group per stream and consumer, too many to stat one by one).
     List<Path> raftEntries = new ArrayList<>();
     for (Path raft : store.raftDirs) raftEntries.addAll(list(store, raft));
-    parallel(raftEntries, entry -> stampTree(store, entry));
+    try (StepProgress progress = new StepProgress("reading Raft state", raftEntries.size(), "groups")) {
+      parallel(raftEntries, entry -> {
+        stampTree(store, entry);
+        progress.step();
+      });
+    }
     List<StoredStream> streams = Collections.synchronizedList(new ArrayList<>());
     try (StepProgress progress = new StepProgress("reading", streamDirs.size(), "streams")) {
       parallel(streamDirs, sd -> {

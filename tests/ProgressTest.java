@@ -32,6 +32,7 @@ class ProgressTest {
 
     Run inspect = run("inspect", "--json", store.storeDir.toString());
     assertEquals(0, inspect.exit(), inspect.err());
+    assertTrue(inspect.err().contains("js-recover: reading Raft state: 121 of 121 groups"), inspect.err());
     assertTrue(inspect.err().contains("js-recover: reading: 40 of 40 streams"), inspect.err());
     assertFalse(inspect.err().contains("\r"), "not a terminal: plain lines, nothing redrawn");
     assertEquals(40, Json.MAPPER.readTree(inspect.out()).path("streams").size(), "stdout is the JSON document alone");
