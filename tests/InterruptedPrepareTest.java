@@ -59,6 +59,44 @@ class InterruptedPrepareTest {
     assertTrue(interrupted >= 1, "no kill landed inside the write phase: the test proved nothing");
   }
 
+  @Test
+  void aGeneratedClusterStoreKilledAtSeveralPointsEndsStandaloneWithEveryOriginalKept() throws Exception {
+    int interrupted = 0;
+    for (long delayMillis : new long[] {0, 5, 30, 120}) {
+      StoreBuilder store = ClusterStoreGenerator.generate(tmp.resolve("cluster-" + delayMillis), 200, 3);
+      Map<String, Integer> originals = StoreBuilder.contents(store.storeDir);
+
+      Process run = JsRecoverProcess.builder("prepare", "--no-progress", store.storeDir.toString())
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      Path manifest = awaitManifest(store, run);
+      Thread.sleep(delayMillis);
+      run.destroyForcibly().waitFor();
+      if (manifest != null && Files.readString(manifest).contains("\"in-progress\"")) interrupted++;
+
+      Cli.Result rerun = Cli.run("prepare", store.storeDir.toString());
+      assertEquals(0, rerun.exit(), "rerun after a kill " + delayMillis + " ms into the write phase:\n" + rerun.all());
+
+      Cli.Result inspect = Cli.run("inspect", "--json", store.storeDir.toString());
+      com.fasterxml.jackson.databind.JsonNode report = Json.MAPPER.readTree(inspect.out());
+      assertEquals(0, report.path("problems").size(), "every meta.sum valid: " + report.path("problems"));
+      assertEquals(200, report.path("streams").size());
+      for (com.fasterxml.jackson.databind.JsonNode s : report.path("streams")) {
+        assertEquals(1, s.path("replicas").asInt(), s.toString());
+        assertTrue(s.path("sum_ok").asBoolean(), s.toString());
+        for (com.fasterxml.jackson.databind.JsonNode c : s.path("consumers")) {
+          assertTrue(c.path("replicas").asInt() <= 1 && c.path("sum_ok").asBoolean(), s.path("name") + " " + c);
+        }
+      }
+      try (Stream<Path> all = Files.walk(store.jetstream())) {
+        assertTrue(all.noneMatch(p -> p.getFileName().toString().equals("_js_")), "no Raft folder left in jetstream/");
+      }
+      Map<String, Integer> after = StoreBuilder.contents(store.storeDir);
+      originals.forEach((sha, n) -> assertTrue(after.getOrDefault(sha, 0) >= n, "an original file's bytes were lost"));
+    }
+    System.out.println("kills of a generated cluster store inside the write phase: " + interrupted + " of 4");
+    assertTrue(interrupted >= 1, "no kill landed inside the write phase: the test proved nothing");
+  }
+
   /** The manifest is the first thing prepare writes: its appearance opens the write phase. */
   static Path awaitManifest(StoreBuilder store, Process run) throws Exception {
     Path backups = store.storeDir.resolve("js-recover-backup");

@@ -1,0 +1,84 @@
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.stream.IntStream;
+
+/**
+ * A synthetic survivor of a 3-node cluster at scale (KV-heavy deployments run tens of thousands of streams), as
+ * nats-server 2.10+/2.15 writes it: N streams of num_replicas 3, every fourth with placement, M consumers each (M < 1024)
+ * (every other one num_replicas 3, the rest 0: inherit), meta.inf as Go's json.Marshal writes it with meta.sum
+ * over it, a small message block and index.db per stream, o.dat per consumer, and under $SYS/_js_ the meta group
+ * and a Raft group (S-R3F-… or C-R3F-…) per stream and per consumer.
+ */
+final class ClusterStoreGenerator {
+  static final String ACCOUNT = "$G", SYSTEM = "$SYS";
+
+  private ClusterStoreGenerator() {}
+
+  /** Every meta file a prepare rewrites or reads: meta.inf and meta.sum of each stream and consumer. */
+  static long metaFiles(int streams, int consumersPerStream) { return 2L * streams * (1 + consumersPerStream); }
+
+  static String streamName(int i) { return "KV_bucket_" + i; }
+
+  static String consumerName(int c) { return "C" + c; }
+
+  static StoreBuilder generate(Path storeDir, int streams, int consumersPerStream) {
+    StoreBuilder store = new StoreBuilder(storeDir);
+    Path js = store.jetstream().resolve(SYSTEM).resolve("_js_");
+    raftGroup(js.resolve("_meta_"));
+    // Files are written in parallel: generating the 50,000-stream store one file at a time takes minutes.
+    IntStream.range(0, streams).parallel().forEach(i -> {
+      String name = streamName(i);
+      String placement = i % 4 == 0 ? ",\"placement\":{\"cluster\":\"C1\",\"tags\":[\"az:" + (i % 3) + "\"]}" : "";
+      byte[] metaInf = streamJson(name, placement).getBytes(StandardCharsets.UTF_8);
+      Path dir = store.streamDir(ACCOUNT, name);
+      StoreBuilder.write(dir.resolve("meta.inf"), metaInf);
+      StoreBuilder.write(dir.resolve("meta.sum"), StoreBuilder.sum(name, metaInf).getBytes(StandardCharsets.US_ASCII));
+      StoreBuilder.write(dir.resolve("msgs").resolve("1.blk"), ("messages of " + name).getBytes(StandardCharsets.UTF_8));
+      StoreBuilder.write(dir.resolve("msgs").resolve("index.db"), new byte[] {22, 2, 0, 0});
+      raftGroup(js.resolve("S-R3F-" + groupId('S', i, 0)));
+      for (int c = 0; c < consumersPerStream; c++) {
+        String consumer = consumerName(c);
+        byte[] cInf = consumerJson(consumer, c % 2 == 0 ? 3 : 0).getBytes(StandardCharsets.UTF_8);
+        Path cDir = store.consumerDir(ACCOUNT, name, consumer);
+        StoreBuilder.write(cDir.resolve("meta.inf"), cInf);
+        StoreBuilder.write(cDir.resolve("meta.sum"), StoreBuilder.sum(name + "/" + consumer, cInf).getBytes(StandardCharsets.US_ASCII));
+        StoreBuilder.write(cDir.resolve("o.dat"), new byte[] {1, 2, 3, 4});
+        raftGroup(js.resolve("C-R3F-" + groupId('C', i, c)));
+      }
+    });
+    return store;
+  }
+
+  /** A stream config as 2.15 writes it (2.10 writes the same but for allow_msg_ttl). */
+  static String streamJson(String name, String placement) {
+    return "{\"Created\":\"2026-11-28T04:47:37.47095545Z\",\"name\":\"" + name + "\",\"subjects\":[\"$KV." + name
+        + ".\\u003e\"],\"retention\":\"limits\",\"max_consumers\":-1,\"max_msgs\":-1,\"max_bytes\":-1,\"max_age\":0,"
+        + "\"max_msgs_per_subject\":1,\"max_msg_size\":-1,\"discard\":\"new\",\"storage\":\"file\",\"num_replicas\":3,"
+        + "\"duplicate_window\":120000000000" + placement + ",\"compression\":\"none\",\"allow_direct\":true,"
+        + "\"mirror_direct\":false,\"sealed\":false,\"deny_delete\":true,\"deny_purge\":false,\"allow_rollup_hdrs\":true,"
+        + "\"consumer_limits\":{},\"allow_msg_ttl\":false,\"metadata\":{\"_nats.req.level\":\"0\"}}";
+  }
+
+  static String consumerJson(String name, int replicas) {
+    return "{\"Created\":\"2026-11-28T04:47:36.779015633Z\",\"Name\":\"" + name + "\",\"durable_name\":\"" + name
+        + "\",\"name\":\"" + name + "\",\"deliver_policy\":\"all\",\"ack_policy\":\"explicit\",\"ack_wait\":30000000000,"
+        + "\"max_deliver\":-1,\"replay_policy\":\"instant\",\"max_waiting\":512,\"max_ack_pending\":1000,"
+        + "\"num_replicas\":" + replicas + ",\"metadata\":{\"_nats.req.level\":\"0\"}}";
+  }
+
+  /** The files of one Raft group as the server leaves them: peers, term and vote, a log block. */
+  private static void raftGroup(Path dir) {
+    StoreBuilder.write(dir.resolve("peers.idx"), new byte[34]);
+    StoreBuilder.write(dir.resolve("tav.idx"), new byte[16]);
+    StoreBuilder.write(dir.resolve("msgs").resolve("1.blk"), ("raft log of " + dir.getFileName()).getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** An 8-character group name, unique per stream and consumer, like the server's random ones. */
+  private static String groupId(char kind, int stream, int consumer) {
+    long n = ((long) stream * 1024 + consumer) * 2 + (kind == 'C' ? 1 : 0);
+    String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    StringBuilder b = new StringBuilder();
+    for (int k = 0; k < 8; k++, n /= alphabet.length()) b.append(alphabet.charAt((int) (n % alphabet.length())));
+    return b.toString();
+  }
+}
