@@ -5030,11 +5030,11 @@ final class LoadCheck {
 
   /** Refuses, before it starts, a server known to destroy data of this store as it loads it. */
   static void refuseKnownDataLoss(Path bin, Store store) throws Refusal {
-    String version = version(bin);
-    if (version == null || !purgesFirstSeqStreams(version)) return;
     List<String> hit = store.streams.stream().filter(st -> st.meta().config != null
         && st.meta().config.path("first_seq").asLong(0) > 0).map(st -> st.meta().label()).toList();
-    if (hit.isEmpty()) return;
+    if (hit.isEmpty()) return; // no stream the bug can touch: the server is not even asked its version
+    String version = version(bin);
+    if (version == null || !purgesFirstSeqStreams(version)) return;
     throw new Refusal(bin + " is " + version + ", which deletes every message of " + String.join(", ", hit)
         + " as it loads it: their first_seq is set, and " + FIRST_SEQ_PURGE.replace("such a stream", "a stream like that")
         + ". Pass --nats-server with another release (2.10.28+, 2.11.2+, 2.9); nothing was started or changed.");
