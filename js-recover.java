@@ -5331,6 +5331,8 @@ final class Transfer {
   static final int STREAM_NOT_FOUND = 10059, RESTORE_PENDING = 10130;
   /** A target gives up a restore that gets no more chunks (an interrupted run's): after about 10 s on 2.9 and 2.10. */
   static final java.time.Duration STALLED_RESTORE = java.time.Duration.ofSeconds(30);
+  /** How often a chunk nobody listened for yet is sent again. */
+  static final java.time.Duration NOT_LISTENING_PAUSE = java.time.Duration.ofMillis(100);
 
   /** One consumer's position: what it delivered, what is acknowledged, what is left. */
   record Position(long delivered, long deliveredStream, long ackFloor, long ackFloorStream, long numPending,
@@ -5552,7 +5554,7 @@ final class Transfer {
       chunks++;
       io.nats.client.Message reply;
       try {
-        reply = target.request(deliver, bytes, CHUNK_TIMEOUT);
+        reply = requestOnceListened(target, deliver, bytes, CHUNK_TIMEOUT);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new Refusal("interrupted during the restore");
@@ -5569,6 +5571,25 @@ final class Transfer {
     /** The empty request that ends the archive; the target answers once the stream is built from it. */
     JsonNode finish() throws Refusal {
       return request(target, deliver, new byte[0], FINISH_TIMEOUT);
+    }
+  }
+
+  /**
+   * A request to a subject the target has just opened. A cluster node may not yet know that another node listens
+   * on it (the interest crosses the routes on its own): jnats then gives null at once, as for a timeout. Nobody
+   * took the message, so it is sent again, until someone answers or the timeout has passed; null means no answer.
+   */
+  static io.nats.client.Message requestOnceListened(io.nats.client.Connection nc, String subject, byte[] body,
+      java.time.Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) return null;
+      long asked = System.nanoTime();
+      io.nats.client.Message reply = nc.request(subject, body, java.time.Duration.ofNanos(left));
+      // An answer, or a real timeout (the wait used up): done. Back at once: nobody listened (yet).
+      if (reply != null || System.nanoTime() - asked >= left / 2) return reply;
+      Thread.sleep(NOT_LISTENING_PAUSE.toMillis());
     }
   }
 
