@@ -41,14 +41,15 @@ class FirstStartTest {
   @TempDir static Path tmp;
   @Parameter ServerGeneration generation;
 
-  /** The store as the server left it; INT's msgs/ as it was before its consumers acknowledged anything. */
-  Path store, intBeforeAcks;
+  /** The store as the server left it; INT's and FINT's msgs/ as they were before their consumers acknowledged anything. */
+  Path store, intBeforeAcks, fintBeforeAcks;
   Map<String, StreamState> written;
 
   @BeforeParameterizedClassInvocation void writeStore() throws Exception {
     Path work = Files.createDirectories(tmp.resolve(generation.name()));
     store = work.resolve("store");
     intBeforeAcks = work.resolve("int-msgs-before-acks");
+    fintBeforeAcks = work.resolve("fint-msgs-before-acks");
     try (NatsServerProcess server = NatsServerProcess.standalone(generation, NatsConfig.defaults(), store, work.resolve("s1"))) {
       try (Connection nc = server.connect("$G")) {
         JetStreamManagement jsm = nc.jetStreamManagement();
@@ -64,6 +65,10 @@ class FirstStartTest {
         jsm.addOrUpdateConsumer("INT", InspectContentsTest.pull("A", null));
         jsm.addOrUpdateConsumer("INT", InspectContentsTest.pull("B", null));
         for (int i = 1; i <= 15; i++) js.publish("int.x", ("int " + i).getBytes(StandardCharsets.UTF_8));
+        jsm.addStream(StreamConfiguration.builder().name("FINT").subjects("fint.>").retentionPolicy(RetentionPolicy.Interest).build());
+        jsm.addOrUpdateConsumer("FINT", InspectContentsTest.pull("F", "fint.a"));
+        jsm.addOrUpdateConsumer("FINT", InspectContentsTest.pull("G", "fint.b"));
+        for (int i = 1; i <= 10; i++) js.publish(i % 2 == 1 ? "fint.a" : "fint.b", ("f " + i).getBytes(StandardCharsets.UTF_8));
         jsm.addStream(StreamConfiguration.builder().name("ORPHAN").subjects("orphan.>").retentionPolicy(RetentionPolicy.Interest).build());
         jsm.addOrUpdateConsumer("ORPHAN", InspectContentsTest.pull("X", null));
         for (int i = 1; i <= 12; i++) js.publish("orphan.x", ("o " + i).getBytes(StandardCharsets.UTF_8));
@@ -74,11 +79,15 @@ class FirstStartTest {
       server.stop();
     }
     StoreBuilder.copyTree(store.resolve("jetstream/$G/streams/INT/msgs"), intBeforeAcks);
+    StoreBuilder.copyTree(store.resolve("jetstream/$G/streams/FINT/msgs"), fintBeforeAcks);
     try (NatsServerProcess server = NatsServerProcess.standalone(generation, NatsConfig.defaults(), store, work.resolve("s2"));
         Connection nc = server.connect("$G")) {
       // A acknowledges 1..8; B 1..5 and 7, not 6: its ack floor is 5, 6 is pending, 7 acknowledged above the floor.
-      acknowledge(nc, "A", 8, List.of(1, 2, 3, 4, 5, 6, 7, 8));
-      acknowledge(nc, "B", 7, List.of(1, 2, 3, 4, 5, 7));
+      acknowledge(nc, "INT", "A", 8, List.of(1, 2, 3, 4, 5, 6, 7, 8));
+      acknowledge(nc, "INT", "B", 7, List.of(1, 2, 3, 4, 5, 7));
+      // F takes fint.a (odd sequences) and acknowledges all 5 (floor 9); G takes fint.b and acknowledges 2 and 4 (floor 4).
+      acknowledge(nc, "FINT", "F", 5, List.of(1, 2, 3, 4, 5));
+      acknowledge(nc, "FINT", "G", 5, List.of(1, 2));
       written = new TreeMap<>();
       JetStreamManagement jsm = nc.jetStreamManagement();
       for (String s : jsm.getStreamNames()) written.put(s, jsm.getStreamInfo(s).getStreamState());
@@ -86,8 +95,9 @@ class FirstStartTest {
     }
   }
 
-  static void acknowledge(Connection nc, String consumer, int fetch, List<Integer> acked) throws Exception {
-    JetStreamSubscription sub = nc.jetStream().subscribe(null, PullSubscribeOptions.bind("INT", consumer));
+  /** {@code consumer} fetches {@code fetch} messages and acknowledges the {@code acked}-th of them (1-based). */
+  static void acknowledge(Connection nc, String stream, String consumer, int fetch, List<Integer> acked) throws Exception {
+    JetStreamSubscription sub = nc.jetStream().subscribe(null, PullSubscribeOptions.bind(stream, consumer));
     List<Message> got = sub.fetch(fetch, Duration.ofSeconds(5));
     assertEquals(fetch, got.size());
     for (int n : acked) got.get(n - 1).ackSync(Duration.ofSeconds(5));
@@ -197,11 +207,14 @@ class FirstStartTest {
     // INT's blocks as they were before any acknowledgement (its removals never reached the disk), its consumers' o.dat
     // after: A's floor 8; B's floor 5 with 7 acknowledged above it and 6 pending.
     Path survivor = copy("floors");
-    Path msgs = streamDir(survivor, "INT").resolve("msgs");
-    InspectContentsTest.deleteTree(msgs);
-    StoreBuilder.copyTree(intBeforeAcks, msgs);
+    for (String stream : List.of("INT", "FINT")) {
+      Path msgs = streamDir(survivor, stream).resolve("msgs");
+      InspectContentsTest.deleteTree(msgs);
+      StoreBuilder.copyTree(stream.equals("INT") ? intBeforeAcks : fintBeforeAcks, msgs);
+    }
 
-    JsonNode in = InspectContentsTest.stream(InspectContentsTest.inspect(survivor), "INT");
+    JsonNode doc = InspectContentsTest.inspect(survivor);
+    JsonNode in = InspectContentsTest.stream(doc, "INT"), filtered = InspectContentsTest.stream(doc, "FINT");
     Map<String, StreamState> server = started(survivor, "floors");
 
     assertEquals(15, in.get("messages").asLong());
@@ -209,6 +222,12 @@ class FirstStartTest {
     assertEquals(generation.atLeast(10) ? 6 : 5, in.get("removed_at_start").get("interest").asLong(), in.toString());
     assertServerKept(server.get("INT"), in);
     assertEquals(6, server.get("INT").getFirstSequence());
+    // Filtered consumers: 2.10+ remove each message the consumers its subject goes to have acknowledged (1-5, 7, 9:
+    // F's fint.a up to 9 and G's fint.b up to 4); 2.9 purges up to the lowest floor whatever the subjects: G's, 5 (a
+    // filtered consumer's floor passes the messages not for it).
+    assertEquals(10, filtered.get("messages").asLong());
+    assertEquals(generation.atLeast(10) ? 7 : 5, filtered.get("removed_at_start").get("interest").asLong(), filtered.toString());
+    assertServerKept(server.get("FINT"), filtered);
   }
 
   @Test void aDamagedRecordInABlockTheServerRebuildsDropsTheRestOfTheBlock() throws Exception {
