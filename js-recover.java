@@ -944,9 +944,10 @@ final class StreamContents {
       }
     }
 
-    /** Whether this pass judged the count and byte limits with these totals (or they are not exceeded). */
+    /** Whether this pass judged the count and byte limits as these totals have them: with them, or both within. */
     boolean knew(long msgs, long bytes) {
-      return this.msgs == msgs && this.bytes == bytes || this.msgs < 0 && !rules.over(msgs, bytes);
+      boolean judgedWithin = this.msgs < 0 || !rules.over(this.msgs, this.bytes);
+      return this.msgs == msgs && this.bytes == bytes || judgedWithin && !rules.over(msgs, bytes);
     }
 
     /** {@code damage}: messages the blocks' rebuild drops, before any limit runs. */
