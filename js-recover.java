@@ -824,15 +824,146 @@ final class StoreWalker {
  * filter, max_age or interest retention needs each message. One block in memory at a time.
  */
 final class StreamContents {
-  /** Damage in block {@code block} at {@code offset} of its records (-1: the block as a whole). */
-  record Damaged(int block, long offset, String why) {}
+  /**
+   * Damage in block {@code block} at {@code offset} of its records (-1: the block as a whole). {@code dropped}: the
+   * messages after it that the first start drops as it rebuilds the block (cut at its first bad record); -1 when the
+   * start does not rebuild the block (an index it trusts: the damage stays, and reading that record fails).
+   */
+  record Damaged(int block, long offset, String why, long dropped) {
+    Damaged(int block, long offset, String why) { this(block, offset, why, -1); }
+  }
 
   /** A consumer's o.dat, or why it cannot be read ({@code state} null). */
   record Position(MetaAsset consumer, ConsumerState state, long numPending, String unreadable) {}
 
-  /** What the first server start removes, per limit; zero when nothing. */
-  record AtStart(long maxAge, long maxMsgs, long maxMsgsPerSubject, long interest) {
-    long total() { return maxAge + maxMsgs + maxMsgsPerSubject + interest; }
+  /**
+   * What the first server start removes, in the order it removes them, each counting only what the ones before
+   * left: the records after a bad one in a block it rebuilds, then max_msgs, max_bytes, max_age,
+   * max_msgs_per_subject, interest retention. Zero when nothing.
+   */
+  record AtStart(long damage, long maxMsgs, long maxBytes, long maxAge, long maxMsgsPerSubject, long interest) {
+    static final AtStart NONE = new AtStart(0, 0, 0, 0, 0, 0);
+  }
+
+  /**
+   * What the first start removes from a stream, in the server's order (filestore.go newFileStore, 2.9 to 2.15:
+   * enforceMsgLimit, enforceBytesLimit, expireMsgsOnRecover, enforceMsgPerSubjectLimit; then the interest check as the
+   * stream's consumers load): each limit counts only what the ones before it left. Fed, oldest first, the messages
+   * the blocks' rebuild keeps; max_msgs and max_bytes are judged only once the totals they see are known.
+   */
+  static final class FirstStart {
+    /**
+     * A stream's limits as the server applies them at load. max_msgs and max_bytes trim a discard-old stream (2.9: a
+     * discard-new one too); max_age removes from the head while messages are at least that old. Interest retention
+     * (stream.go checkForOrphanMsgs, consumer.go checkStateForInterestStream): 2.9 purges up to the lowest ack floor
+     * of its consumers when that floor is past the first message; 2.10+ removes a message once every consumer whose
+     * filter takes it has acknowledged it (at or below its ack floor, or delivered and no longer pending). Without
+     * consumers neither removes anything.
+     */
+    record Rules(long maxMsgs, long maxBytes, long maxAge, long cutoff, long perSubject, boolean v29, boolean interest,
+        List<ConsumerState> states, List<List<String[]>> filters, List<java.util.Set<Long>> pending, long lowestFloor) {
+      static Rules of(JsonNode cfg, boolean v29, boolean interest, List<ConsumerState> states,
+          List<List<String[]>> filters, long nowNanos) {
+        JsonNode c = cfg == null ? JsonNodeFactory.instance.objectNode() : cfg;
+        boolean trims = v29 || !"new".equals(c.path("discard").asText("old"));
+        long maxAge = c.path("max_age").asLong(0);
+        List<java.util.Set<Long>> pending = new ArrayList<>();
+        for (ConsumerState st : states) {
+          pending.add(st == null ? java.util.Set.of()
+              : st.pending().stream().map(ConsumerState.Pending::streamSeq).collect(Collectors.toSet()));
+        }
+        long lowest = states.stream().mapToLong(st -> st == null ? 0 : st.ackFloor().streamSeq()).min().orElse(0);
+        return new Rules(trims ? c.path("max_msgs").asLong(-1) : -1, trims ? c.path("max_bytes").asLong(-1) : -1, maxAge,
+            maxAge > 0 ? nowNanos - maxAge : Long.MIN_VALUE, c.path("max_msgs_per_subject").asLong(-1), v29, interest,
+            states, filters, pending, lowest);
+      }
+
+      /** Whether these totals exceed max_msgs or max_bytes as the server enforces them. */
+      boolean over(long msgs, long bytes) { return maxMsgs > 0 && msgs > maxMsgs || maxBytes > 0 && bytes > maxBytes; }
+
+      /** Whether the interest check can remove anything: some consumer on disk got a message. */
+      boolean interestCanRemove() {
+        return interest && states.stream().anyMatch(st -> st != null && st.delivered().streamSeq() > 0);
+      }
+
+      /** Whether the interest check removes this message (2.9: before its first-sequence condition, see removed). */
+      boolean acknowledged(long seq, String subject) {
+        if (!interest) return false;
+        if (v29) return seq <= lowestFloor;
+        boolean taken = false;
+        for (int k = 0; k < states.size(); k++) {
+          if (!matches(filters.get(k), subject)) continue;
+          taken = true;
+          ConsumerState st = states.get(k);
+          if (st == null) return false; // no position: the consumer starts from its config and still wants it
+          boolean acked = seq <= st.ackFloor().streamSeq()
+              || !pending.get(k).isEmpty() && seq <= st.delivered().streamSeq() && !pending.get(k).contains(seq);
+          if (!acked) return false;
+        }
+        return taken;
+      }
+    }
+
+    private final Rules rules;
+    private final long msgs, bytes; // what the count and byte limits see; -1: not known
+    private final Map<String, long[]> subjects; // per subject: messages left, of them acknowledged; null: not counted
+    private long byMsgs, byBytes, byAge, bytesGone, acknowledged, firstLeft = -1;
+    private boolean young;
+
+    FirstStart(Rules rules, long[] known, boolean perSubject) {
+      this.rules = rules;
+      this.msgs = known == null ? -1 : known[0];
+      this.bytes = known == null ? -1 : known[1];
+      this.subjects = perSubject ? new HashMap<>() : null;
+    }
+
+    void accept(long seq, long ts, long length, String subject) {
+      if (msgs >= 0 && rules.maxMsgs() > 0 && msgs - byMsgs > rules.maxMsgs()) {
+        byMsgs++;
+        bytesGone += length;
+        return;
+      }
+      if (bytes >= 0 && rules.maxBytes() > 0 && bytes - bytesGone > rules.maxBytes()) {
+        byBytes++;
+        bytesGone += length;
+        return;
+      }
+      if (!young && ts <= rules.cutoff()) {
+        byAge++;
+        return;
+      }
+      young = true;
+      if (firstLeft < 0) firstLeft = seq;
+      boolean acked = rules.acknowledged(seq, subject);
+      if (subjects != null) {
+        long[] n = subjects.computeIfAbsent(subject, k -> new long[2]);
+        n[0]++;
+        if (acked) n[1]++;
+      } else if (acked) {
+        acknowledged++;
+      }
+    }
+
+    /** Whether this pass judged the count and byte limits as these totals have them: with them, or both within. */
+    boolean knew(long msgs, long bytes) {
+      boolean judgedWithin = this.msgs < 0 || !rules.over(this.msgs, this.bytes);
+      return this.msgs == msgs && this.bytes == bytes || judgedWithin && !rules.over(msgs, bytes);
+    }
+
+    /** {@code damage}: messages the blocks' rebuild drops, before any limit runs. */
+    AtStart removed(long damage) {
+      long overSubject = 0, acked = acknowledged;
+      if (subjects != null) {
+        // Per subject the limit removes the oldest; the interest check then removes those of the acknowledged left.
+        for (long[] n : subjects.values()) {
+          long over = Math.max(0, n[0] - rules.perSubject());
+          overSubject += over;
+          acked += Math.max(0, n[1] - over);
+        }
+      }
+      if (rules.v29() && rules.lowestFloor() <= firstLeft) acked = 0; // 2.9 purges only past the first message
+      return new AtStart(damage, byMsgs, byBytes, byAge, overSubject, acked);
+    }
   }
 
   final MetaAsset stream;
@@ -847,7 +978,9 @@ final class StreamContents {
   long messages, bytes, firstSeq, lastSeq, firstTs, lastTs;
   final List<Damaged> damaged = new ArrayList<>();
   final List<Position> consumers = new ArrayList<>();
-  AtStart atStart = new AtStart(0, 0, 0, 0);
+  AtStart atStart = AtStart.NONE;
+  /** What the first start does to an interest stream that no consumer on disk reads; null otherwise. */
+  String interestNote;
 
   private StreamContents(MetaAsset stream) { this.stream = stream; }
 
@@ -990,9 +1123,9 @@ final class StreamContents {
     }
 
     JsonNode cfg = m.config;
-    long maxAge = cfg == null ? 0 : cfg.path("max_age").asLong(0), maxMsgs = cfg == null ? -1 : cfg.path("max_msgs").asLong(-1);
-    long perSubject = cfg == null ? -1 : cfg.path("max_msgs_per_subject").asLong(-1);
-    boolean interest = "interest".equals(m.text("retention"));
+    // 2.10+ servers delete N.idx as they load a stream: one left means a 2.9 server wrote it (read where 2.9 differs).
+    boolean v29 = !Files.exists(db, LinkOption.NOFOLLOW_LINKS)
+        && files.keySet().stream().anyMatch(n -> Files.exists(msgs.resolve(n + ".idx"), LinkOption.NOFOLLOW_LINKS));
     List<List<String[]>> filters = new ArrayList<>();
     List<ConsumerState> states = new ArrayList<>();
     for (MetaAsset c : s.consumers()) {
@@ -1010,24 +1143,26 @@ final class StreamContents {
       filters.add(filters(c));
       consumers.add(new Position(c, st, 0, why));
     }
-    // Interest retention keeps a message while some consumer has not acknowledged it.
-    long interestFloor = states.stream().mapToLong(st -> st == null ? 0 : st.ackFloor().streamSeq()).min().orElse(0);
+    boolean interest = "interest".equals(m.text("retention"));
+    FirstStart.Rules rules = FirstStart.Rules.of(cfg, v29, interest, states, filters, nowNanos);
     boolean filtered = filters.stream().anyMatch(f -> !f.isEmpty());
-    long cutoff = nowNanos - maxAge;
-    boolean maybeExpired = maxAge > 0 && (index != null ? index.messages() > 0 && index.firstTs() < cutoff : true);
+    boolean maybeExpired = rules.maxAge() > 0 && (index != null ? index.messages() > 0 && index.firstTs() <= rules.cutoff() : true);
+    // The totals the count and byte limits see, when an index gives them before any record is read.
+    long[] known = index != null ? new long[] {index.messages(), index.bytes()} : allIdx ? new long[] {idxMsgs, idxBytes} : null;
     // Without an index the server rebuilds from the records, where deletes it kept only in memory or in the lost
     // index are back: it then applies the per-subject limit and interest retention again at load.
-    boolean scan = verify || filtered || maybeExpired || (interest && interestFloor > 0) || (index == null && !allIdx);
-    Map<String, long[]> perSubjectCounts = perSubject > 0 && index == null ? new HashMap<>() : null;
+    boolean scan = verify || filtered || maybeExpired || rules.interestCanRemove() || (index == null && !allIdx)
+        || (known != null && rules.over(known[0], known[1]));
+    boolean perSubjectCounted = rules.perSubject() > 0 && index == null;
 
     long[] pending = new long[states.size()];
-    long expired = 0, below = 0;
+    // A trusted index gives the counts the server loads (a record whose hash fails is counted: it is read from no record).
+    if (index != null) {
+      set(index.messages(), index.bytes(), index.firstSeq(), index.firstTs(), index.lastSeq(), index.lastTs(), "index.db");
+    } else if (allIdx) {
+      set(idxMsgs, idxBytes, idxMsgs == 0 ? idxLast + 1 : idxFirst, idxFirstTs, idxLast, idxLastTs, "N.idx");
+    }
     if (!scan) {
-      if (index != null) {
-        set(index.messages(), index.bytes(), index.firstSeq(), index.firstTs(), index.lastSeq(), index.lastTs(), "index.db");
-      } else {
-        set(idxMsgs, idxBytes, idxMsgs == 0 ? idxLast + 1 : idxFirst, idxFirstTs, idxLast, idxLastTs, "N.idx");
-      }
       // Unfiltered consumers only here: what each block holds above the consumer's delivered sequence.
       for (int k = 0; k < states.size(); k++) {
         if (states.get(k) == null) continue;
@@ -1040,23 +1175,35 @@ final class StreamContents {
     } else {
       // 2.10+ rebuilding from records removes what its tombstones name, wherever they are. A tombstone comes after
       // the record it removes: a pass that meets one it did not apply yet is run again with it (no trusted index only).
+      // A pass whose limits did not know the totals they turned out to exceed is run again with them.
       boolean tombstonesCount = index == null && floors.isEmpty();
       java.util.Set<Long> tombstoned = new java.util.HashSet<>(), seen = new java.util.HashSet<>();
       long indexFloor = index == null ? 0 : index.firstSeq();
       long[] acc = new long[6]; // messages, bytes, first, firstTs, lastTs, highest
-      long[] counts = new long[2]; // expired, below the interest floor
+      long[] cut = new long[3]; // per rebuilt block: the first bad record's offset (-1: none yet), messages and bytes after it
       List<Damaged> found = new ArrayList<>();
+      FirstStart start;
+      long droppedMsgs, droppedBytes;
       while (true) {
         java.util.Arrays.fill(acc, 0);
-        java.util.Arrays.fill(counts, 0);
         java.util.Arrays.fill(pending, 0);
-        if (perSubjectCounts != null) perSubjectCounts.clear();
+        droppedMsgs = droppedBytes = 0;
         found.clear();
+        seen.clear();
+        FirstStart limits = start = new FirstStart(rules, known, perSubjectCounted);
         for (int n : files.keySet()) {
           if (m.sealed() && !blockKeys.containsKey(n)) continue;
           long floor = Math.max(indexFloor, floors.getOrDefault(n, 0L));
-          MsgBlock.Scan sc = MsgBlock.scan(m.stream, n, Files.readAllBytes(files.get(n)), blockKeys.get(n), verify, r -> {
-            if (tombstonesCount && r.kind() == MsgBlock.Kind.TOMBSTONE) seen.add(r.seq());
+          // A block no index vouches for is rebuilt from its records, hashed, and cut at the first bad one (2.9
+          // does not hash the records it already knows deleted).
+          boolean rebuilt = index == null && !floors.containsKey(n);
+          cut[0] = -1;
+          cut[1] = cut[2] = 0;
+          MsgBlock.Scan sc = MsgBlock.scan(m.stream, n, Files.readAllBytes(files.get(n)), blockKeys.get(n), verify || rebuilt, r -> {
+            boolean bad = r.hash() == MsgBlock.Hash.MISMATCH && !(v29 && r.kind() == MsgBlock.Kind.DELETED);
+            if (rebuilt && bad && cut[0] < 0) cut[0] = r.offset();
+            boolean dropped = cut[0] >= 0;
+            if (tombstonesCount && r.kind() == MsgBlock.Kind.TOMBSTONE && !dropped) seen.add(r.seq());
             if (r.kind() != MsgBlock.Kind.MESSAGE || r.hash() == MsgBlock.Hash.MISMATCH || r.seq() < floor
                 || gone.contains(r.seq()) || tombstoned.contains(r.seq())) return;
             if (acc[0]++ == 0) {
@@ -1065,37 +1212,45 @@ final class StreamContents {
             }
             acc[1] += r.length();
             acc[4] = r.ts();
-            if (maxAge > 0 && r.ts() < cutoff) counts[0]++;
-            if (interest && r.seq() <= interestFloor) counts[1]++;
-            if (perSubjectCounts != null) perSubjectCounts.computeIfAbsent(r.subject(), k -> new long[1])[0]++;
             for (int k = 0; k < pending.length; k++) {
               ConsumerState st = states.get(k);
               if (st != null && r.seq() > st.delivered().streamSeq() && matches(filters.get(k), r.subject())) pending[k]++;
             }
+            if (dropped) {
+              cut[1]++;
+              cut[2] += r.length();
+            } else {
+              limits.accept(r.seq(), r.ts(), r.length(), r.subject());
+            }
           });
           acc[5] = Math.max(acc[5], sc.highestSeq());
-          for (Damage d : sc.damage()) found.add(new Damaged(n, sc.unreadable() == null ? d.offset() : -1, d.why()));
+          droppedMsgs += cut[1];
+          droppedBytes += cut[2];
+          for (Damage d : sc.damage()) {
+            long dropped = !rebuilt ? -1 : d.offset() == cut[0] ? cut[1] : 0;
+            found.add(new Damaged(n, sc.unreadable() == null ? d.offset() : -1, d.why(), dropped));
+          }
         }
-        if (tombstoned.containsAll(seen)) break;
+        long liveMsgs = acc[0] - droppedMsgs, liveBytes = acc[1] - droppedBytes;
+        if (tombstoned.containsAll(seen) && start.knew(liveMsgs, liveBytes)) break;
         tombstoned.addAll(seen);
+        known = new long[] {liveMsgs, liveBytes};
       }
       damaged.addAll(found);
-      expired = counts[0];
-      below = counts[1];
-      if (index != null) {
-        set(index.messages(), index.bytes(), index.firstSeq(), index.firstTs(), index.lastSeq(), index.lastTs(), "index.db");
-      } else {
+      if (index == null && !allIdx) {
         long last = Math.max(acc[5], idxLast);
-        set(acc[0], acc[1], acc[0] == 0 ? last + 1 : acc[2], acc[3], last, acc[4], allIdx ? "N.idx" : "records");
+        set(acc[0], acc[1], acc[0] == 0 ? last + 1 : acc[2], acc[3], last, acc[4], "records");
       }
+      atStart = start.removed(droppedMsgs);
     }
     for (int k = 0; k < consumers.size(); k++) {
       Position p = consumers.get(k);
       consumers.set(k, new Position(p.consumer(), p.state(), p.state() == null ? 0 : pending[k], p.unreadable()));
     }
-    long overPerSubject = perSubjectCounts == null ? 0
-        : perSubjectCounts.values().stream().mapToLong(n -> Math.max(0, n[0] - perSubject)).sum();
-    atStart = new AtStart(expired, maxMsgs > 0 ? Math.max(0, messages - expired - maxMsgs) : 0, overPerSubject, below);
+    if (interest && s.consumers().isEmpty() && messages > 0) {
+      interestNote = "interest retention and no consumer on disk: the first start removes none of its " + messages
+          + " message(s) (only a consumer's acknowledgement removes one); they stay until consumers are created again";
+    }
   }
 
   private void set(long msgs, long bytes, long first, long firstTs, long last, long lastTs, String source) {
@@ -6234,18 +6389,21 @@ final class Reports {
       if (!known) notes.add(at + c.sealed + " (" + c.blocks + " block(s), " + c.blockBytes + " bytes on disk)");
       if (c.indexNote != null) notes.add(at + c.indexNote);
       for (StreamContents.Damaged d : c.damaged) {
-        notes.add(at + "DAMAGED " + (d.block() < 0 ? "" : "block " + d.block() + (d.offset() < 0 ? "" : " offset " + d.offset()) + ": ")
-            + d.why());
+        String where = d.block() < 0 ? "" : "block " + d.block() + (d.offset() < 0 ? "" : " offset " + d.offset());
+        notes.add(at + "DAMAGED " + (where.isEmpty() ? "" : where + ": ") + d.why());
+        if (d.dropped() > 0) {
+          notes.add(at + "the first server start drops the " + d.dropped() + " message(s) after the damage at " + where
+              + " (it cuts a block it rebuilds at the first bad record)");
+        }
       }
       StreamContents.AtStart gone = c.atStart;
-      if (gone.maxAge() > 0) notes.add(at + "the first server start removes " + gone.maxAge() + " message(s) already older than max_age");
-      if (gone.maxMsgs() > 0) notes.add(at + "the first server start removes " + gone.maxMsgs() + " message(s) over max_msgs");
-      if (gone.maxMsgsPerSubject() > 0) {
-        notes.add(at + "the first server start removes " + gone.maxMsgsPerSubject() + " message(s) over max_msgs_per_subject");
-      }
-      if (gone.interest() > 0) {
-        notes.add(at + "the first server start removes " + gone.interest() + " message(s) every consumer on disk has acknowledged");
-      }
+      String removes = at + "the first server start removes ";
+      if (gone.maxMsgs() > 0) notes.add(removes + gone.maxMsgs() + " message(s) over max_msgs, oldest first");
+      if (gone.maxBytes() > 0) notes.add(removes + gone.maxBytes() + " message(s) over max_bytes, oldest first");
+      if (gone.maxAge() > 0) notes.add(removes + gone.maxAge() + " message(s) already older than max_age");
+      if (gone.maxMsgsPerSubject() > 0) notes.add(removes + gone.maxMsgsPerSubject() + " message(s) over max_msgs_per_subject");
+      if (gone.interest() > 0) notes.add(removes + gone.interest() + " message(s) every consumer on disk has acknowledged");
+      if (c.interestNote != null) notes.add(at + c.interestNote);
       for (StreamContents.Position p : c.consumers) {
         ConsumerState st = p.state();
         consumerRows.add(st == null
@@ -6488,10 +6646,13 @@ final class Reports {
     ArrayNode damaged = o.putArray("damaged");
     for (StreamContents.Damaged d : c.damaged) {
       damaged.addObject().put("block", d.block() < 0 ? null : d.block()).put("offset", d.offset() < 0 ? null : d.offset())
-          .put("why", d.why());
+          .put("why", d.why()).put("dropped_at_start", d.dropped() < 0 ? null : d.dropped());
     }
-    o.putObject("removed_at_start").put("max_age", c.atStart.maxAge()).put("max_msgs", c.atStart.maxMsgs())
-        .put("max_msgs_per_subject", c.atStart.maxMsgsPerSubject()).put("interest", c.atStart.interest());
+    StreamContents.AtStart gone = c.atStart;
+    o.putObject("removed_at_start").put("damage", gone.damage()).put("max_msgs", gone.maxMsgs())
+        .put("max_bytes", gone.maxBytes()).put("max_age", gone.maxAge()).put("max_msgs_per_subject", gone.maxMsgsPerSubject())
+        .put("interest", gone.interest());
+    o.put("interest_note", c.interestNote);
   }
 
   /** A consumer's position in inspect --json, as the server's consumer info names it. */
