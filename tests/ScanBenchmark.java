@@ -119,7 +119,9 @@ public class ScanBenchmark {
     String stream = t.stream();
     AtomicLong data = new AtomicLong(), records = new AtomicLong(), damaged = new AtomicLong();
     java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
-    long t0 = System.nanoTime(), cpu0 = threads.getCurrentThreadCpuTime();
+    com.sun.management.OperatingSystemMXBean os =
+        (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    long t0 = System.nanoTime(), cpu0 = parallel ? os.getProcessCpuTime() : threads.getCurrentThreadCpuTime();
     (parallel ? t.blocks().parallelStream() : t.blocks().stream()).forEach(n -> {
       try {
         BlockKey key = t.cipher() == null ? null : BlockKey.open(KEY.getBytes(StandardCharsets.UTF_8), "$G", stream, n,
@@ -133,8 +135,10 @@ public class ScanBenchmark {
       }
     });
     double secs = (System.nanoTime() - t0) / 1e9, mbs = data.get() / 1e6 / secs;
-    // On one thread, MB per CPU second too: what a core does, whatever else the machine runs.
-    String perCpu = parallel ? "" : String.format(", %.0f MB per CPU s", data.get() / 1e6 / ((threads.getCurrentThreadCpuTime() - cpu0) / 1e9));
+    // MB per CPU second too: what a core does, whatever else the machine runs (on all cores: the whole process's CPU
+    // time, JIT and GC threads included, so a figure a little below the one thread's is all cores busy).
+    long cpu = (parallel ? os.getProcessCpuTime() : threads.getCurrentThreadCpuTime()) - cpu0;
+    String perCpu = String.format(", %.0f MB per CPU s", data.get() / 1e6 / (cpu / 1e9));
     return new Result(mbs, String.format("  %-6s %-13s %-9s %8.0f MB/s  (%d records, %.0f MB in %.2f s%s, %d damaged)", stream,
         verify ? "verify-data" : "no hashing", parallel ? "parallel" : "1 thread", mbs, records.get(), data.get() / 1e6, secs,
         perCpu, damaged.get()));
