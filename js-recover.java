@@ -41,7 +41,8 @@
  *                           each stream holds (StreamContents, for inspect); the lock that keeps
  *                           other runs and live servers off a store
  *   3. Checksum             HighwayHash-64, what meta.sum holds
- *   4. Crypto               opening and resealing encrypted meta.inf
+ *   4. Crypto               opening and resealing encrypted meta.inf; the ChaCha20 keystream of
+ *                           encrypted message blocks
  *   5. Compression          s2 blocks and framed streams (compressed message blocks)
  *   6. Block and state readers  message blocks, block keys, 2.9 N.idx, 2.10+ index.db,
  *                           consumer o.dat: bytes in, records and damage out
@@ -2566,7 +2567,8 @@ record BlockKey(MetaCrypto.Cipher cipher, byte[] seed, byte[] nonce) {
       // XChaCha20: HChaCha20 subkey from nonce[0:16], then ChaCha20 with 0x00000000 || nonce[16:24]; 64-byte blocks.
       byte[] n12 = new byte[12];
       System.arraycopy(nonce, 16, n12, 4, 8);
-      new ChaCha20(MetaCrypto.hChaCha20(seed, java.util.Arrays.copyOf(nonce, 16)), n12).xor(fileOffset, bytes, 0, out, 0, bytes.length);
+      ChaCha20 keystream = new ChaCha20(MetaCrypto.hChaCha20(seed, java.util.Arrays.copyOf(nonce, 16)), n12);
+      keystream.xor(fileOffset, bytes, 0, out, 0, bytes.length);
       return out;
     }
     try {
