@@ -17,10 +17,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * MetaCrypto against published test vectors (HChaCha20 and XChaCha20-Poly1305 from
- * draft-irtf-cfrg-xchacha-03, AES-256-GCM with 16-byte IVs from Wycheproof), against encrypted
+ * MetaCrypto against published test vectors (HChaCha20, XChaCha20 and XChaCha20-Poly1305 from
+ * draft-irtf-cfrg-xchacha-03, ChaCha20 from RFC 8439, AES-256-GCM with 16-byte IVs from Wycheproof), against encrypted
  * stores written by nats-server 2.9.10 (embedded below; fixtures/encrypted-2.9.10 has the files
- * and the script that made them). EncryptedStoreTest has a live server load what prepare reseals.
+ * and the script that made them). EncryptedStoreTest has a live server load what prepare reseals; BlockReaderTest
+ * decrypts the message blocks real servers of every generation encrypted with both ciphers.
  */
 class CryptoTest {
   private static final HexFormat HEX = HexFormat.of();
@@ -119,6 +120,10 @@ class CryptoTest {
 
   private static final List<StoredMeta> STORED = List.of(CHACHA_STREAM, CHACHA_CONSUMER, AES_STREAM, AES_CONSUMER);
 
+  /** The plaintext of the RFC 8439 and draft-irtf-cfrg-xchacha examples. */
+  private static final String SUNSCREEN = "Ladies and Gentlemen of the class of '99: If I could offer you only one tip"
+      + " for the future, sunscreen would be it.";
+
   @Test
   void hChaCha20MatchesTheDraftVector() {
     // draft-irtf-cfrg-xchacha-03 section 2.2.1
@@ -129,13 +134,90 @@ class CryptoTest {
   }
 
   @Test
+  void chaCha20KeystreamMatchesTheRfc8439Vector() {
+    // RFC 8439 section 2.4.2: initial block counter 1, so the keystream starts at byte 64
+    byte[] key = HEX.parseHex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+    byte[] nonce = HEX.parseHex("000000000000004a00000000");
+    byte[] plaintext = SUNSCREEN.getBytes(UTF_8), out = new byte[plaintext.length];
+    new ChaCha20(key, nonce).xor(64, plaintext, 0, out, 0, plaintext.length);
+    assertEquals("6e2e359a2568f98041ba0728dd0d6981e97e7aec1d4360c20a27afccfd9fae0bf91b65c5524733ab8f593dabcd62b357"
+        + "1639d624e65152ab8f530c359f0861d807ca0dbf500d6a6156a38e088a22b65e52bc514d16ccf806818ce91ab77937365af90bbf74a3"
+        + "5be6b40b8eedf2785e42874d", HEX.formatHex(out));
+  }
+
+  @Test
+  void xChaCha20BlockKeystreamMatchesTheDraftVector() {
+    // draft-irtf-cfrg-xchacha-03 appendix A.3.2, with block counter 1 (A.3.2.2): a block key with this seed and
+    // nonce decrypts these bytes at file offset 64 to the plaintext, and (a keystream XOR) the reverse
+    byte[] key = HEX.parseHex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
+    byte[] nonce = HEX.parseHex("404142434445464748494a4b4c4d4e4f5051525354555658");
+    byte[] plaintext = ("The dhole (pronounced \"dole\") is also known as the Asiatic wild dog, red dog, and whistling dog."
+        + " It is about the size of a German shepherd but looks more like a long-legged fox. This highly elusive and"
+        + " skilled jumper is classified with wolves, coyotes, jackals, and foxes in the taxonomic family Canidae.")
+        .getBytes(UTF_8);
+    String ciphertext = "7d0a2e6b7f7c65a236542630294e063b7ab9b555a5d5149aa21e4ae1e4fbce87"
+        + "ecc8e08a8b5e350abe622b2ffa617b202cfad72032a3037e76ffdcdc4376ee05"
+        + "3a190d7e46ca1de04144850381b9cb29f051915386b8a710b8ac4d027b8b050f"
+        + "7cba5854e028d564e453b8a968824173fc16488b8970cac828f11ae53cabd201"
+        + "12f87107df24ee6183d2274fe4c8b1485534ef2c5fbc1ec24bfc3663efaa08bc"
+        + "047d29d25043532db8391a8a3d776bf4372a6955827ccb0cdd4af403a7ce4c63"
+        + "d595c75a43e045f0cce1f29c8b93bd65afc5974922f214a40b7c402cdb91ae73"
+        + "c0b63615cdad0480680f16515a7ace9d39236464328a37743ffc28f4ddb324f4"
+        + "d0f5bbdc270c65b1749a6efff1fbaa09536175ccd29fb9e6057b307320d31683"
+        + "8a9c71f70b5b5907a66f7ea49aadc409";
+    BlockKey blockKey = new BlockKey(MetaCrypto.Cipher.CHACHA, key, nonce);
+    assertEquals(ciphertext, HEX.formatHex(blockKey.decryptAt(plaintext, 64)));
+    assertArrayEquals(plaintext, blockKey.decryptAt(HEX.parseHex(ciphertext), 64));
+  }
+
+  @Test
+  void chaCha20AgreesWithTheJdkCipherFromAnyPositionForAnyLength() throws GeneralSecurityException {
+    // Our keystream computes 256 blocks (16 KB) at a time: starts and ends inside a block, on a batch edge and
+    // across several batches must all equal RFC 8439 as the JDK's ChaCha20 implements it, also in place.
+    java.util.Random random = new java.util.Random(8439);
+    byte[] key = new byte[32], nonce = new byte[12], data = new byte[70_000];
+    random.nextBytes(key);
+    random.nextBytes(nonce);
+    random.nextBytes(data);
+    for (int round = 0; round < 300; round++) {
+      int counter = random.nextInt(2000), skip = round % 3 == 0 ? 0 : random.nextInt(64);
+      int len = round % 5 == 0 ? 16384 * (1 + random.nextInt(3)) - skip : random.nextInt(data.length);
+      javax.crypto.Cipher jdk = javax.crypto.Cipher.getInstance("ChaCha20");
+      jdk.init(javax.crypto.Cipher.ENCRYPT_MODE, new javax.crypto.spec.SecretKeySpec(key, "ChaCha20"),
+          new javax.crypto.spec.ChaCha20ParameterSpec(nonce, counter));
+      jdk.update(new byte[skip]);
+      byte[] expected = jdk.doFinal(data, 0, len), inPlace = Arrays.copyOf(data, len);
+      new ChaCha20(key, nonce).xor(64L * counter + skip, inPlace, 0, inPlace, 0, len);
+      assertArrayEquals(expected, inPlace, "counter " + counter + ", skip " + skip + ", length " + len);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(MetaCrypto.Cipher.class)
+  void aBlockDecryptedFromAnyOffsetMatchesTheWholeBlock(MetaCrypto.Cipher cipher) {
+    // What the last-checksum read relies on, across the slices a whole block is decrypted in.
+    java.util.Random random = new java.util.Random(cipher.ordinal());
+    byte[] seed = new byte[32], nonce = new byte[cipher.nonceSize], file = new byte[100_000];
+    random.nextBytes(seed);
+    random.nextBytes(nonce);
+    random.nextBytes(file);
+    BlockKey key = new BlockKey(cipher, seed, nonce);
+    byte[] whole = key.decrypt(file);
+    assertFalse(Arrays.equals(file, whole));
+    assertArrayEquals(file, key.decrypt(whole));
+    for (int from : new int[] {1, 15, 16, 63, 64, 16384, 16385, 50_001, 99_992}) {
+      assertArrayEquals(Arrays.copyOfRange(whole, from, file.length),
+          key.decryptAt(Arrays.copyOfRange(file, from, file.length), from), "from " + from);
+    }
+  }
+
+  @Test
   void xChaCha20Poly1305MatchesTheDraftVector() throws GeneralSecurityException {
     // draft-irtf-cfrg-xchacha-03 appendix A.3.1
     byte[] key = HEX.parseHex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
     byte[] nonce = HEX.parseHex("404142434445464748494a4b4c4d4e4f5051525354555657");
     byte[] aad = HEX.parseHex("50515253c0c1c2c3c4c5c6c7");
-    byte[] plaintext = ("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the"
-        + " future, sunscreen would be it.").getBytes(UTF_8);
+    byte[] plaintext = SUNSCREEN.getBytes(UTF_8);
     String ciphertextAndTag = "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb"
         + "731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b452"
         + "2f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff9"

@@ -25,7 +25,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Scan throughput of the message block reader, printed as figures (not a timed test):
  *   ./jbang tests/ScanBenchmark.java [MB-per-stream] [dir]
  * (defaults: 300 MB, a temp dir removed afterwards). The newest installed nats-server (2.15, else 2.10) writes a
- * plain and an s2-compressed stream of that many MB of JSON-like messages, and a chacha-encrypted store one more.
+ * plain and an s2-compressed stream of that many MB of JSON-like messages, and a chacha- and an aes-encrypted store
+ * one more each.
  * Then every block of each is read from disk and scanned, with and without record hash verification, on one thread
  * and on all cores (an encrypted block's key file is opened as part of its scan); each figure is the best of
  * {@value #ROUNDS} rounds.
@@ -40,8 +41,7 @@ public class ScanBenchmark {
     Path dir = args.length > 1 ? Path.of(args[1]) : Files.createTempDirectory("js-recover-scan-bench");
     ServerGeneration generation = ServerGeneration.all().stream().filter(g -> g.found().isPresent() && g.atLeast(10))
         .reduce((a, b) -> b).orElseThrow(() -> new IllegalStateException("needs nats-server 2.10+: run " + ServerGeneration.FETCH));
-    Path store = dir.resolve("store"), sealed = dir.resolve("store-chacha");
-    NatsConfig encrypted = NatsConfig.defaults().withEncryption(KEY, "chacha");
+    Path store = dir.resolve("store");
     if (!Files.exists(store.resolve("jetstream"))) {
       long t0 = System.nanoTime();
       try (NatsServerProcess server = NatsServerProcess.standalone(generation, NatsConfig.defaults(), store, dir.resolve("server"))) {
@@ -51,18 +51,22 @@ public class ScanBenchmark {
         }
         server.stop();
       }
-      try (NatsServerProcess server = NatsServerProcess.standalone(generation, encrypted, sealed, dir.resolve("server-chacha"))) {
-        try (Connection nc = server.connect("$G")) {
-          fill(nc, "CHACHA", CompressionOption.None, mb);
+      for (String cipher : SEALED) {
+        try (NatsServerProcess server = NatsServerProcess.standalone(generation, NatsConfig.defaults().withEncryption(KEY, cipher),
+            dir.resolve("store-" + cipher), dir.resolve("server-" + cipher))) {
+          try (Connection nc = server.connect("$G")) {
+            fill(nc, cipher.toUpperCase(), CompressionOption.None, mb);
+          }
+          server.stop();
         }
-        server.stop();
       }
-      System.out.printf("stores: 3 streams of %d MB written by %s (%s) in %.1f s at %s%n", mb, generation,
+      System.out.printf("stores: 4 streams of %d MB written by %s (%s) in %.1f s at %s%n", mb, generation,
           generation.version(), (System.nanoTime() - t0) / 1e9, dir);
     }
     System.out.printf("cores: %d, max heap %d MiB%n", Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20);
-    for (String stream : List.of("PLAIN", "S2", "CHACHA")) {
-      Path streamDir = (stream.equals("CHACHA") ? sealed : store).resolve("jetstream/$G/streams").resolve(stream);
+    for (String stream : List.of("PLAIN", "S2", "CHACHA", "AES")) {
+      String cipherName = stream.toLowerCase();
+      Path streamDir = (SEALED.contains(cipherName) ? dir.resolve("store-" + cipherName) : store).resolve("jetstream/$G/streams").resolve(stream);
       Path msgs = streamDir.resolve("msgs");
       MetaCrypto.Cipher cipher = null;
       if (Files.exists(streamDir.resolve("meta.key"))) {
@@ -105,6 +109,9 @@ public class ScanBenchmark {
 
   static final String KEY = "scan benchmark key";
 
+  /** The ciphers of the encrypted stores, one store each (a server encrypts all of its store with one). */
+  static final List<String> SEALED = List.of("chacha", "aes");
+
   /** A stream's blocks; {@code cipher} is null when they are not encrypted. */
   record Target(String stream, Path msgs, List<Integer> blocks, MetaCrypto.Cipher cipher) {}
 
@@ -112,7 +119,9 @@ public class ScanBenchmark {
     String stream = t.stream();
     AtomicLong data = new AtomicLong(), records = new AtomicLong(), damaged = new AtomicLong();
     java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
-    long t0 = System.nanoTime(), cpu0 = threads.getCurrentThreadCpuTime();
+    com.sun.management.OperatingSystemMXBean os =
+        (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    long t0 = System.nanoTime(), cpu0 = parallel ? os.getProcessCpuTime() : threads.getCurrentThreadCpuTime();
     (parallel ? t.blocks().parallelStream() : t.blocks().stream()).forEach(n -> {
       try {
         BlockKey key = t.cipher() == null ? null : BlockKey.open(KEY.getBytes(StandardCharsets.UTF_8), "$G", stream, n,
@@ -126,8 +135,10 @@ public class ScanBenchmark {
       }
     });
     double secs = (System.nanoTime() - t0) / 1e9, mbs = data.get() / 1e6 / secs;
-    // On one thread, MB per CPU second too: what a core does, whatever else the machine runs.
-    String perCpu = parallel ? "" : String.format(", %.0f MB per CPU s", data.get() / 1e6 / ((threads.getCurrentThreadCpuTime() - cpu0) / 1e9));
+    // MB per CPU second too: what a core does, whatever else the machine runs (on all cores: the whole process's CPU
+    // time, JIT and GC threads included, so a figure a little below the one thread's is all cores busy).
+    long cpu = (parallel ? os.getProcessCpuTime() : threads.getCurrentThreadCpuTime()) - cpu0;
+    String perCpu = String.format(", %.0f MB per CPU s", data.get() / 1e6 / (cpu / 1e9));
     return new Result(mbs, String.format("  %-6s %-13s %-9s %8.0f MB/s  (%d records, %.0f MB in %.2f s%s, %d damaged)", stream,
         verify ? "verify-data" : "no hashing", parallel ? "parallel" : "1 thread", mbs, records.get(), data.get() / 1e6, secs,
         perCpu, damaged.get()));
