@@ -276,7 +276,7 @@ class FirstStartTest {
   static long flip(Path store, String payload) throws Exception {
     Path blk = streamDir(store, "LIM").resolve("msgs/1.blk");
     byte[] file = Files.readAllBytes(blk);
-    int at = InspectContentsTest.indexOf(file, payload.getBytes(StandardCharsets.UTF_8));
+    int at = InspectContentsTest.lastIndexOf(file, payload.getBytes(StandardCharsets.UTF_8));
     file[at + payload.length() - 1] ^= 0x20;
     Files.write(blk, file);
     return InspectContentsTest.recordOffset(file, at);

@@ -247,7 +247,8 @@ class InspectContentsTest {
     StoreBuilder.copyTree(plain.store(), copy);
     Path blk = copy.resolve("jetstream/$G/streams/LIM/msgs/1.blk");
     byte[] file = Files.readAllBytes(blk);
-    int at = indexOf(file, "message 30".getBytes(StandardCharsets.UTF_8));
+    // The last match: record 3's "message 3" followed by a hash whose first byte is '0' matches too (1 store in 256).
+    int at = lastIndexOf(file, "message 30".getBytes(StandardCharsets.UTF_8));
     file[at + 9] ^= 0x20;
     Files.write(blk, file);
     long recordStart = recordOffset(file, at);
@@ -292,7 +293,7 @@ class InspectContentsTest {
     StoreBuilder.copyTree(plain.store(), shorter);
     Path blk = shorter.resolve("jetstream/$G/streams/LIM/msgs/1.blk");
     byte[] file = Files.readAllBytes(blk);
-    Files.write(blk, java.util.Arrays.copyOf(file, (int) recordOffset(file, indexOf(file, "message 40".getBytes(StandardCharsets.UTF_8)))));
+    Files.write(blk, java.util.Arrays.copyOf(file, (int) recordOffset(file, lastIndexOf(file, "message 40".getBytes(StandardCharsets.UTF_8)))));
     StoreBuilder.copyTree(shorter.resolve("jetstream/$G/streams/KV_cfg"), tmp.resolve(generation.name() + "-kv-aside"));
     deleteTree(shorter.resolve("jetstream/$G/streams/KV_cfg"));
     String digestA = StoreBuilder.treeDigest(plain.store()), digestB = StoreBuilder.treeDigest(shorter);
@@ -379,9 +380,9 @@ class InspectContentsTest {
     }
   }
 
-  static int indexOf(byte[] hay, byte[] needle) {
+  static int lastIndexOf(byte[] hay, byte[] needle) {
     outer:
-    for (int i = 0; i + needle.length <= hay.length; i++) {
+    for (int i = hay.length - needle.length; i >= 0; i--) {
       for (int j = 0; j < needle.length; j++) if (hay[i + j] != needle[j]) continue outer;
       return i;
     }
