@@ -4229,7 +4229,10 @@ final class RecoveryPlan {
     store.raftDirs.forEach(r -> dirs.add(r.getParent()));
     dirs.addAll(store.raftDirs); // moving a folder to another parent rewrites its ".." entry
     store.leftoverTemps.forEach(t -> dirs.add(t.getParent()));
-    recreation.recreated.forEach(c -> dirs.add(c.stream().dir)); // the folder is built there, then renamed into obs/
+    for (ConsumerRecreation.Recreated c : recreation.recreated) { // the folder is built there, then renamed into obs/
+      dirs.add(c.stream().dir);
+      if (Files.isDirectory(c.dir().getParent())) dirs.add(c.dir().getParent());
+    }
     for (Path d : dirs) if (!Files.isWritable(d)) blockers.add(d + ": not writable; " + asOwner);
     blockers.addAll(ownershipBlockers());
     blockers.addAll(spaceBlockers());

@@ -183,6 +183,22 @@ class ConsumerRecreationTest {
     }
   }
 
+  @Test void theHalfBuiltFolderOfAKilledRunIsMovedAsideAndTheConsumerRecreated() throws Exception {
+    // A run killed while building the folder leaves it beside obs/, never in it: the server would read it as a consumer.
+    Path store = survivorWithout("2.15.1", "EVENTS/AUDIT");
+    Path halfBuilt = store.resolve("jetstream/$G/streams/EVENTS/AUDIT.4242" + StoreWalker.TEMP_SUFFIX);
+    Files.createDirectories(halfBuilt);
+    Files.writeString(halfBuilt.resolve("meta.inf"), "{\"Name\":\"AUD");
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("leftover jetstream/$G/streams/EVENTS/AUDIT.4242" + StoreWalker.TEMP_SUFFIX), r.out());
+    assertFalse(Files.exists(halfBuilt));
+    assertTrue(Files.isRegularFile(consumerDir(store, "EVENTS/AUDIT").resolve("o.dat")));
+    try (Stream<Path> left = Files.list(store.resolve("jetstream/$G/streams/EVENTS"))) {
+      assertEquals(List.of(), left.filter(p -> p.toString().endsWith(StoreWalker.TEMP_SUFFIX)).toList());
+    }
+  }
+
   @Test void somethingInTheConsumersPlaceIsLeftAsItIs() throws Exception {
     Path store = survivorWithout("2.15.1", "EVENTS/AUDIT");
     Path squatter = consumerDir(store, "EVENTS/AUDIT");
