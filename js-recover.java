@@ -4034,41 +4034,8 @@ final class ConsumerRecreation {
     MetaRewriter.Edit edit = MetaRewriter.forStandalone(consumer);
     fields.addAll(edit.changes());
     byte[] jsKey = keys == null ? null : keys.key();
-    long last = ClusterRecords.lastSeq(stream, jsKey);
-    ConsumerState position = null;
-    String from = null;
-    if (p.raftFolder() != null) {
-      Raft.Group group = Raft.read(p.raftFolder(), jsKey);
-      Raft.Snapshot snap = group.snapshot();
-      Outcome<ConsumerState> st = snap == null ? null : ConsumerState.decode(snap.data(), null);
-      // Without a snapshot the log is the whole history only when it starts at index 1.
-      boolean whole = snap == null && !group.log().isEmpty() && group.log().get(0).index() == 1;
-      if ((st != null && st.ok()) || whole) {
-        long commit = group.knownCommit();
-        List<GroupLog.ConsumerUpdate> updates = GroupLog.of(group).consumerUpdates;
-        List<GroupLog.ConsumerUpdate> committed = updates.stream().filter(u -> u.index() <= commit).toList();
-        ConsumerState.SeqPair zero = new ConsumerState.SeqPair(0, 0);
-        ConsumerState base = whole ? new ConsumerState(zero, zero, List.of(), Collections.emptySortedMap()) : st.value();
-        ConsumerState replayed = ConsumerStateWriter.applied(base, committed, a.config().path("ack_policy").asText("explicit"),
-            a.config().path("max_deliver").asLong(-1));
-        position = atMost(replayed, last);
-        from = "position from its Raft " + (whole ? "log " : "snapshot " + snap.file() + " and log ") + store.rel(p.raftFolder())
-            + " (" + committed.size() + " update(s) applied" + (committed.size() == updates.size() ? "" : ", "
-                + (updates.size() - committed.size()) + " beyond its known commit index not") + "): ack floor at stream "
-            + "sequence " + position.ackFloor().streamSeq() + ", delivered to " + position.delivered().streamSeq() + ", "
-            + position.pending().size() + " pending (delivered again)"
-            + (position.equals(replayed) ? "" : ", cut to the stream's last sequence " + last + " here");
-      }
-    }
-    if (position == null) {
-      long start = "by_start_sequence".equals(a.config().path("deliver_policy").asText())
-          ? Math.max(1, a.config().path("opt_start_seq").asLong(1)) : 1;
-      ConsumerState.SeqPair before = new ConsumerState.SeqPair(0, start - 1);
-      position = new ConsumerState(before, before, List.of(), Collections.emptySortedMap());
-      from = "delivery from " + (start > 1 ? "its opt_start_seq " + start : "the stream's first message")
-          + " (no record of its position on this node)";
-    }
-    byte[] metaInf = edit.json(), state = ConsumerStateWriter.encode(position, nowSeconds), metaKey = null;
+    Position position = position(store, p, ClusterRecords.lastSeq(stream, jsKey), jsKey);
+    byte[] metaInf = edit.json(), state = ConsumerStateWriter.encode(position.state(), nowSeconds), metaKey = null;
     if (stream.sealed()) { // a new asset key, sealed as genEncryptionKeys seals one; meta.inf and o.dat under it
       byte[] seed = new byte[32];
       RANDOM.nextBytes(seed);
@@ -4078,8 +4045,49 @@ final class ConsumerRecreation {
       state = MetaCrypto.seal(c, seed, state);
     }
     recreated.add(new Recreated(p, stream, dir, metaInf, HighwayHash64.metaSum(consumer.checksumKey(), metaInf), metaKey,
-        state, List.copyOf(fields), position, from));
+        state, List.copyOf(fields), position.state(), position.from()));
     return null;
+  }
+
+  /** A position to write and where it comes from, in the operator's words. */
+  private record Position(ConsumerState state, String from) {}
+
+  /**
+   * What the consumer's own Raft group on this node proves: its snapshot, or a log that starts at index 1, with
+   * the log's updates at or below its known commit index applied; else delivery from the stream's first message.
+   * Nothing lies beyond {@code last}, the stream's last sequence here.
+   */
+  private static Position position(Store store, ClusterRecords.Placement p, long last, byte[] jsKey) {
+    JsonNode config = p.asset().config();
+    String why = "no record of its position on this node";
+    if (p.raftFolder() != null) {
+      Raft.Group group = Raft.read(p.raftFolder(), jsKey);
+      Raft.Snapshot snap = group.snapshot();
+      Outcome<ConsumerState> st = snap == null ? null : ConsumerState.decode(snap.data(), null);
+      boolean whole = snap == null && !group.log().isEmpty() && group.log().get(0).index() == 1;
+      if ((st != null && st.ok()) || whole) {
+        long commit = group.knownCommit();
+        List<GroupLog.ConsumerUpdate> updates = GroupLog.of(group).consumerUpdates;
+        List<GroupLog.ConsumerUpdate> committed = updates.stream().filter(u -> u.index() <= commit).toList();
+        ConsumerState.SeqPair zero = new ConsumerState.SeqPair(0, 0);
+        ConsumerState base = whole ? new ConsumerState(zero, zero, List.of(), Collections.emptySortedMap()) : st.value();
+        ConsumerState replayed = ConsumerStateWriter.applied(base, committed, config.path("ack_policy").asText("explicit"),
+            config.path("max_deliver").asLong(-1)), at = atMost(replayed, last);
+        return new Position(at, "position from its Raft " + (whole ? "log " : "snapshot " + snap.file() + " and log ")
+            + store.rel(p.raftFolder()) + " (" + committed.size() + " update(s) applied" + (committed.size() == updates.size()
+                ? "" : ", " + (updates.size() - committed.size()) + " beyond its known commit index not") + "): ack floor at "
+            + "stream sequence " + at.ackFloor().streamSeq() + ", delivered to " + at.delivered().streamSeq() + ", "
+            + at.pending().size() + " pending (delivered again)"
+            + (at.equals(replayed) ? "" : ", cut to the stream's last sequence " + last + " here"));
+      }
+      why = "its Raft folder " + store.rel(p.raftFolder()) + " holds " + (st != null
+          ? "a snapshot that does not decode (" + st.damage().why() + ")" : "no snapshot and no log from index 1");
+    }
+    long start = "by_start_sequence".equals(config.path("deliver_policy").asText())
+        ? Math.max(1, config.path("opt_start_seq").asLong(1)) : 1;
+    ConsumerState.SeqPair before = new ConsumerState.SeqPair(0, start - 1);
+    return new Position(new ConsumerState(before, before, List.of(), Collections.emptySortedMap()),
+        "delivery from " + (start > 1 ? "its opt_start_seq " + start : "the stream's first message") + " (" + why + ")");
   }
 
   /** The state with nothing beyond the stream's last sequence here: a lagging survivor must not skip what comes next. */
