@@ -4059,6 +4059,12 @@ final class ConsumerRecreation {
    */
   private static Position position(Store store, ClusterRecords.Placement p, long last, byte[] jsKey) {
     JsonNode config = p.asset().config();
+    // Where the server starts a consumer without state (selectStartingSeqNo) when that is not "all": by_start_sequence
+    // starts at opt_start_seq, and nothing before it ever mattered to the consumer. The others start from the first.
+    long start = "by_start_sequence".equals(config.path("deliver_policy").asText())
+        ? Math.max(1, config.path("opt_start_seq").asLong(1)) : 1;
+    ConsumerState.SeqPair before = new ConsumerState.SeqPair(0, start - 1);
+    ConsumerState fresh = new ConsumerState(before, before, List.of(), Collections.emptySortedMap());
     String why = "no record of its position on this node";
     if (p.raftFolder() != null) {
       Raft.Group group = Raft.read(p.raftFolder(), jsKey);
@@ -4072,22 +4078,22 @@ final class ConsumerRecreation {
         ConsumerState.SeqPair zero = new ConsumerState.SeqPair(0, 0);
         ConsumerState base = whole ? new ConsumerState(zero, zero, List.of(), Collections.emptySortedMap()) : st.value();
         ConsumerState replayed = ConsumerStateWriter.applied(base, committed, config.path("ack_policy").asText("explicit"),
-            config.path("max_deliver").asLong(-1)), at = atMost(replayed, last);
+            config.path("max_deliver").asLong(-1));
+        boolean beforeStart = replayed.delivered().streamSeq() < start - 1; // recorded before it was placed
+        if (beforeStart) replayed = fresh;
+        ConsumerState at = atMost(replayed, last);
         return new Position(at, "position from its Raft " + (whole ? "log " : "snapshot " + snap.file() + " and log ")
             + store.rel(p.raftFolder()) + " (" + committed.size() + " update(s) applied" + (committed.size() == updates.size()
                 ? "" : ", " + (updates.size() - committed.size()) + " beyond its known commit index not") + "): ack floor at "
             + "stream sequence " + at.ackFloor().streamSeq() + ", delivered to " + at.delivered().streamSeq() + ", "
-            + at.pending().size() + " pending (delivered again)"
+            + at.pending().size() + " pending (delivered again)" + (beforeStart ? ", from its opt_start_seq " + start : "")
             + (at.equals(replayed) ? "" : ", cut to the stream's last sequence " + last + " here"));
       }
       why = "its Raft folder " + store.rel(p.raftFolder()) + " holds " + (st != null
           ? "a snapshot that does not decode (" + st.damage().why() + ")" : "no snapshot and no log from index 1");
     }
-    long start = "by_start_sequence".equals(config.path("deliver_policy").asText())
-        ? Math.max(1, config.path("opt_start_seq").asLong(1)) : 1;
-    ConsumerState.SeqPair before = new ConsumerState.SeqPair(0, start - 1);
-    return new Position(new ConsumerState(before, before, List.of(), Collections.emptySortedMap()),
-        "delivery from " + (start > 1 ? "its opt_start_seq " + start : "the stream's first message") + " (" + why + ")");
+    return new Position(fresh, "delivery from " + (start > 1 ? "its opt_start_seq " + start : "the stream's first message")
+        + " (" + why + ")");
   }
 
   /** The state with nothing beyond the stream's last sequence here: a lagging survivor must not skip what comes next. */

@@ -8,6 +8,7 @@ import io.nats.client.JetStreamManagement;
 import io.nats.client.api.AckPolicy;
 import io.nats.client.api.ConsumerConfiguration;
 import io.nats.client.api.ConsumerInfo;
+import io.nats.client.api.DeliverPolicy;
 import io.nats.client.api.RetentionPolicy;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
@@ -31,7 +32,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Every consumer back, on real clusters of every generation: an encrypted 3-node cluster with an R3 interest stream
  * INT whose only consumer on every disk (A_R3) wants int.a, while int.b is wanted by a memory-storage durable (no
  * folder on any node) and, on 2.9, by R1 durables placed on every node (2.10+ refuses R1 consumers on an R3 interest
- * stream, 10134: there the R1 durables are on the limits stream LIM). Nothing is acknowledged. Two nodes are
+ * stream, 10134: there the R1 durables are on the limits stream LIM); two more memory durables deliver "new" and
+ * from a start sequence, which a server applies to a consumer without state. Nothing is acknowledged. Two nodes are
  * SIGKILLed, the survivor is stopped; on a copy of its store prepare recreates every consumer the survivor lacks,
  * and a standalone server serves every message and every consumer (name, filter, ack policy) with every message
  * still pending. Without prepare's recreation INT would lose every int.b message at the first start.
@@ -42,6 +44,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ConsumerRecreationClusterTest {
   static final String KEY = "consumers back key";
   static final int INT_A = 30, INT_B = 20, LIM_A = 10;
+  /** B_FROM starts at this sequence: the last 10 of int.b, published after int.a's 30. */
+  static final long FROM_SEQ = INT_A + INT_B - 9;
   @TempDir static Path tmp;
   @Parameter ServerGeneration generation;
 
@@ -71,7 +75,12 @@ class ConsumerRecreationClusterTest {
       w.stream(StreamConfiguration.builder().name("LIM").subjects("lim.>").storageType(StorageType.File).replicas(3));
       jsm.addOrUpdateConsumer("INT", ConsumerConfiguration.builder().durable("A_R3").filterSubject("int.a").build());
       jsm.addOrUpdateConsumer("INT", ConsumerConfiguration.builder().durable("B_MEM").filterSubject("int.b").memStorage(true).build());
-      absent.add("INT > B_MEM");
+      // Deliver policies a server applies to a consumer without state: "new" would start after the last message.
+      jsm.addOrUpdateConsumer("INT", ConsumerConfiguration.builder().durable("B_NEW").filterSubject("int.b").memStorage(true)
+          .deliverPolicy(DeliverPolicy.New).build());
+      jsm.addOrUpdateConsumer("INT", ConsumerConfiguration.builder().durable("B_FROM").filterSubject("int.b").memStorage(true)
+          .deliverPolicy(DeliverPolicy.ByStartSequence).startSequence(FROM_SEQ).build());
+      absent.addAll(List.of("INT > B_MEM", "INT > B_NEW", "INT > B_FROM"));
       for (int i = 0; i < 30 && r1ByNode.size() < 3; i++) {
         String name = "R1_" + i;
         jsm.addOrUpdateConsumer(r1Stream, ConsumerConfiguration.builder().durable(name).filterSubject(r1Filter)
@@ -150,7 +159,8 @@ class ConsumerRecreationClusterTest {
         assertEquals(want.getDurable(), got.getDurable(), e.getKey());
         assertEquals(want.getFilterSubject(), got.getFilterSubject(), e.getKey());
         assertEquals(want.getAckPolicy(), got.getAckPolicy(), e.getKey());
-        long matching = "int.a".equals(want.getFilterSubject()) ? INT_A : "int.b".equals(want.getFilterSubject()) ? INT_B : LIM_A;
+        long matching = "int.a".equals(want.getFilterSubject()) ? INT_A : p[1].equals("B_FROM") ? INT_A + INT_B - FROM_SEQ + 1
+            : "int.b".equals(want.getFilterSubject()) ? INT_B : LIM_A;
         assertEquals(matching, info.getNumPending(), e.getKey() + ": nothing was acknowledged, everything is pending");
         assertEquals(0, info.getNumAckPending(), e.getKey());
       }
