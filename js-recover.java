@@ -24,6 +24,8 @@
  *   5. js-recover prepare /recovery/store
  *        streams: num_replicas -> 1, placement removed; consumers: num_replicas > 1 -> 0
  *        (inherit the stream's); meta.sum recomputed (meta.inf resealed when encrypted);
+ *        consumers the cluster's records list without a folder here (R1 on a lost node, memory)
+ *        recreated with a position that loses nothing;
  *        <account>/_js_ Raft state moved, with the original bytes of every rewritten file and
  *        a manifest, into <store>/js-recover-backup/<run>/. Nothing is deleted. Writes
  *        <store>/recovery.conf, a loopback-only standalone server config for this store.
@@ -44,12 +46,14 @@
  *   4. Crypto               opening and resealing encrypted meta.inf
  *   5. Compression          s2 blocks and framed streams (compressed message blocks)
  *   6. Block and state readers  message blocks, block keys, 2.9 N.idx, 2.10+ index.db,
- *                           consumer o.dat: bytes in, records and damage out
+ *                           consumer o.dat: bytes in, records and damage out (and o.dat's
+ *                           encoding, for the consumers prepare recreates)
  *   7. Cluster records      the Raft folders under <system account>/_js_: the meta group's inventory
  *                           of every stream and consumer, each group's log entries and commit index
  *   8. Rewriter             the byte-exact edit of one meta.inf
- *   9. Prepare              the plan, the backup, atomic replacement, the manifest, undo,
- *                           recovery.conf, and the load check behind verify
+ *   9. Prepare              the plan, the consumers recreated from the cluster records, the backup,
+ *                           atomic replacement, the manifest, undo, recovery.conf, and the load
+ *                           check behind verify
  *  10. Transfer             snapshot and restore over the JetStream API, server to server or to a
  *                           backup folder, each stream checked at both ends
  *  11. Reports              inspect table and JSON, several survivors compared, next steps,
@@ -2371,7 +2375,8 @@ final class S2 {
 // msgs/N.blk (records), msgs/N.key (block key), 2.9 msgs/N.idx, 2.10+ msgs/index.db and a
 // consumer's o.dat, read as the server reads them (filestore.go: rebuildStateLocked,
 // readIndexInfo, recoverFullState, decodeConsumerState). Bytes in, records out: nothing is
-// written, and damage comes back as data with its offset, never as an exception.
+// written, and damage comes back as data with its offset, never as an exception. ConsumerStateWriter
+// turns a consumer state back into o.dat's bytes (encodeConsumerState) for prepare to write.
 // =================================================================================================
 
 /** Go's encoding/binary varints over a byte array; {@link #failed()} once a read ran off the end or overflowed. */
