@@ -4013,6 +4013,10 @@ final class ConsumerRecreation {
         || name.endsWith(StoreWalker.TEMP_SUFFIX)) {
       return "its name cannot be a folder name";
     }
+    if (a.config() != null && a.config().path("durable_name").asText("").isEmpty()) {
+      return "an ephemeral consumer (no durable name): the client it served is gone, and a server removes it once it has "
+          + "been inactive for its inactive_threshold";
+    }
     if (stream.config == null) {
       return stream.sealed() ? "its stream is encrypted and its config did not open: pass the cluster's JetStream key "
           + "(--key-file FILE) to recreate it" : "its stream's config cannot be read";

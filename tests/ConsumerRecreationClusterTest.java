@@ -15,6 +15,7 @@ import io.nats.client.api.StreamConfiguration;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -44,6 +45,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ConsumerRecreationClusterTest {
   static final String KEY = "consumers back key";
   static final int INT_A = 30, INT_B = 20, LIM_A = 10;
+  static final String EPHEMERAL = "EPH";
   /** B_FROM starts at this sequence: the last 10 of int.b, published after int.a's 30. */
   static final long FROM_SEQ = INT_A + INT_B - 9;
   @TempDir static Path tmp;
@@ -81,6 +83,9 @@ class ConsumerRecreationClusterTest {
       jsm.addOrUpdateConsumer("INT", ConsumerConfiguration.builder().durable("B_FROM").filterSubject("int.b").memStorage(true)
           .deliverPolicy(DeliverPolicy.ByStartSequence).startSequence(FROM_SEQ).build());
       absent.addAll(List.of("INT > B_MEM", "INT > B_NEW", "INT > B_FROM"));
+      // An ephemeral (a client's, gone with it) is not recreated; it wants only what A_R3 keeps too.
+      jsm.addOrUpdateConsumer("INT", ConsumerConfiguration.builder().name(EPHEMERAL).filterSubject("int.a").memStorage(true)
+          .inactiveThreshold(Duration.ofHours(1)).build());
       for (int i = 0; i < 30 && r1ByNode.size() < 3; i++) {
         String name = "R1_" + i;
         jsm.addOrUpdateConsumer(r1Stream, ConsumerConfiguration.builder().durable(name).filterSubject(r1Filter)
@@ -123,6 +128,7 @@ class ConsumerRecreationClusterTest {
   @Test void theSurvivorLacksTheMemoryAndLostR1Durables() throws Exception {
     assertTrue(absent.size() >= 3, "a memory durable and R1 durables on both lost nodes: " + absent);
     for (String a : live.keySet()) {
+      if (a.endsWith(" > " + EPHEMERAL)) continue; // memory storage: on no disk
       String[] p = a.split(" > ");
       Path dir = survivorStore.resolve("jetstream/$G/streams/" + p[0] + "/obs/" + p[1]);
       assertEquals(!absent.contains(a), Files.isDirectory(dir), a);
@@ -142,7 +148,8 @@ class ConsumerRecreationClusterTest {
       assertTrue(dry.out().contains(line), dry.out());
       assertTrue(r.out().contains(line), r.out());
     }
-    assertTrue(r.out().contains(absent.size() + " recreated, 0 not"), r.out());
+    assertTrue(r.out().contains(absent.size() + " recreated, 1 not"), r.out());
+    assertTrue(r.out().contains("consumer $G > INT > " + EPHEMERAL + ": NOT recreated: an ephemeral consumer"), r.out());
 
     NatsServerProcess server = NatsServerProcess.standalone(generation, config, store, work.resolve("prepared-server"));
     try (server; Connection nc = server.connect("$G")) {
@@ -151,8 +158,11 @@ class ConsumerRecreationClusterTest {
       assertEquals(LIM_A, jsm.getStreamInfo("LIM").getStreamState().getMsgCount());
       TreeSet<String> served = new TreeSet<>();
       for (String s : List.of("INT", "LIM")) jsm.getConsumerNames(s).forEach(c -> served.add(s + " > " + c));
-      assertEquals(live.keySet(), served, "every consumer back");
+      TreeSet<String> durables = new TreeSet<>(live.keySet());
+      durables.remove("INT > " + EPHEMERAL);
+      assertEquals(durables, served, "every durable consumer back");
       for (Map.Entry<String, ConsumerConfiguration> e : live.entrySet()) {
+        if (!durables.contains(e.getKey())) continue;
         String[] p = e.getKey().split(" > ");
         ConsumerInfo info = jsm.getConsumerInfo(p[0], p[1]);
         ConsumerConfiguration want = e.getValue(), got = info.getConsumerConfiguration();
