@@ -199,6 +199,29 @@ class ConsumerRecreationTest {
     }
   }
 
+  @Test void aPositionBeyondTheStreamHereIsCutToItsLastSequence() throws Exception {
+    // A survivor whose stream lags the consumer's log: its state must not skip the messages stored after recovery.
+    Path store = survivorWithout("2.15.1", "EVENTS/AUDIT");
+    deleteTree(store.resolve("jetstream/$G/streams/EVENTS/msgs"));
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("cut to the stream's last sequence 0 here"), r.out());
+    ConsumerState st = state(consumerDir(store, "EVENTS/AUDIT"));
+    assertEquals(0, st.delivered().streamSeq());
+    assertEquals(0, st.ackFloor().streamSeq());
+    assertEquals(List.of(), st.pending());
+  }
+
+  @Test void aSecondPrepareFindsTheRecreatedConsumersInPlace() throws Exception {
+    Path store = survivorWithout("2.15.1", "EVENTS/AUDIT", "SINGLE/SINGLE_C");
+    assertEquals(0, Cli.run("prepare", store.toString()).exit());
+    String after = StoreBuilder.treeDigest(store.resolve("jetstream"));
+    Cli.Result again = Cli.run("prepare", store.toString());
+    assertEquals(0, again.exit(), again.all());
+    assertTrue(again.out().contains("is already prepared"), again.out());
+    assertEquals(after, StoreBuilder.treeDigest(store.resolve("jetstream")));
+  }
+
   @Test void somethingInTheConsumersPlaceIsLeftAsItIs() throws Exception {
     Path store = survivorWithout("2.15.1", "EVENTS/AUDIT");
     Path squatter = consumerDir(store, "EVENTS/AUDIT");
