@@ -222,6 +222,20 @@ class ConsumerRecreationTest {
     assertEquals(after, StoreBuilder.treeDigest(store.resolve("jetstream")));
   }
 
+  @Test void undoAlsoMovesAsideTheHalfBuiltFolderOfAKilledRun() throws Exception {
+    Path store = survivorWithout("2.15.1", "EVENTS/AUDIT");
+    Map<String, String> before = UndoTest.snapshot(store.resolve("jetstream"));
+    assertEquals(0, Cli.run("prepare", store.toString()).exit());
+    // as a run killed while building the folder leaves it (its manifest names the consumer)
+    Path halfBuilt = store.resolve("jetstream/$G/streams/EVENTS/AUDIT.4242" + StoreWalker.TEMP_SUFFIX);
+    Files.createDirectories(halfBuilt);
+    Files.writeString(halfBuilt.resolve("meta.inf"), "{");
+    Cli.Result r = Cli.run("undo", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("aside    jetstream/$G/streams/EVENTS/AUDIT.4242" + StoreWalker.TEMP_SUFFIX + " (temp file of a killed run)"), r.out());
+    UndoTest.assertSameTree(before, UndoTest.snapshot(store.resolve("jetstream")), "jetstream/ after undo");
+  }
+
   @Test void somethingInTheConsumersPlaceIsLeftAsItIs() throws Exception {
     Path store = survivorWithout("2.15.1", "EVENTS/AUDIT");
     Path squatter = consumerDir(store, "EVENTS/AUDIT");
