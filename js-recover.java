@@ -24,6 +24,8 @@
  *   5. js-recover prepare /recovery/store
  *        streams: num_replicas -> 1, placement removed; consumers: num_replicas > 1 -> 0
  *        (inherit the stream's); meta.sum recomputed (meta.inf resealed when encrypted);
+ *        consumers the cluster's records list without a folder here (R1 on a lost node, memory)
+ *        recreated with a position that loses nothing;
  *        <account>/_js_ Raft state moved, with the original bytes of every rewritten file and
  *        a manifest, into <store>/js-recover-backup/<run>/. Nothing is deleted. Writes
  *        <store>/recovery.conf, a loopback-only standalone server config for this store.
@@ -45,12 +47,14 @@
  *                           encrypted message blocks
  *   5. Compression          s2 blocks and framed streams (compressed message blocks)
  *   6. Block and state readers  message blocks, block keys, 2.9 N.idx, 2.10+ index.db,
- *                           consumer o.dat: bytes in, records and damage out
+ *                           consumer o.dat: bytes in, records and damage out (and o.dat's
+ *                           encoding, for the consumers prepare recreates)
  *   7. Cluster records      the Raft folders under <system account>/_js_: the meta group's inventory
  *                           of every stream and consumer, each group's log entries and commit index
  *   8. Rewriter             the byte-exact edit of one meta.inf
- *   9. Prepare              the plan, the backup, atomic replacement, the manifest, undo,
- *                           recovery.conf, and the load check behind verify
+ *   9. Prepare              the plan, the consumers recreated from the cluster records, the backup,
+ *                           atomic replacement, the manifest, undo, recovery.conf, and the load
+ *                           check behind verify
  *  10. Transfer             snapshot and restore over the JetStream API, server to server or to a
  *                           backup folder, each stream checked at both ends
  *  11. Reports              inspect table and JSON, several survivors compared, next steps,
@@ -2625,7 +2629,8 @@ final class S2 {
 // msgs/N.blk (records), msgs/N.key (block key), 2.9 msgs/N.idx, 2.10+ msgs/index.db and a
 // consumer's o.dat, read as the server reads them (filestore.go: rebuildStateLocked,
 // readIndexInfo, recoverFullState, decodeConsumerState). Bytes in, records out: nothing is
-// written, and damage comes back as data with its offset, never as an exception.
+// written, and damage comes back as data with its offset, never as an exception. ConsumerStateWriter
+// turns a consumer state back into o.dat's bytes (encodeConsumerState) for prepare to write.
 // =================================================================================================
 
 /** Go's encoding/binary varints over a byte array; {@link #failed()} once a read ran off the end or overflowed. */
@@ -3130,6 +3135,7 @@ record ConsumerState(SeqPair delivered, SeqPair ackFloor, List<ConsumerState.Pen
   record Pending(long streamSeq, long consumerSeq, long ts) {}
 
   static final int MAGIC = 22;
+  static final String FILE = "o.dat";
 
   /** Decodes o.dat; {@code consumerKey} is the opened consumer meta.key on an encrypted store, else null. */
   static Outcome<ConsumerState> decode(byte[] file, MetaCrypto.Opened consumerKey) {
@@ -3174,6 +3180,114 @@ record ConsumerState(SeqPair delivered, SeqPair ackFloor, List<ConsumerState.Pen
     return Outcome.ok(new ConsumerState(new SeqPair(dC, dS), new SeqPair(afC, afS), List.copyOf(pending),
         java.util.Collections.unmodifiableSortedMap(redelivered)));
   }
+}
+
+/**
+ * o.dat as encodeConsumerState writes it (the same in 2.9.10, 2.10 and main): {@code 22, 2}, uvarint ack floor
+ * (consumer, stream), delivered (consumer, stream), the pending count, then, when any, a base time in seconds and
+ * each pending message relative to the ack floor and that base, then the redelivery counts. Sealed with the
+ * consumer's asset key (MetaCrypto.seal) on an encrypted store. What {@link ConsumerState#decode} reads back.
+ */
+final class ConsumerStateWriter {
+  private ConsumerStateWriter() {}
+
+  /** {@code nowSeconds} is the base time the server takes (now, rounded to the second). */
+  static byte[] encode(ConsumerState s, long nowSeconds) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    out.write(ConsumerState.MAGIC);
+    out.write(2);
+    long afC = s.ackFloor().consumerSeq(), afS = s.ackFloor().streamSeq();
+    for (long v : new long[] {afC, afS, s.delivered().consumerSeq(), s.delivered().streamSeq(), s.pending().size()}) uvarint(out, v);
+    if (!s.pending().isEmpty()) {
+      varint(out, nowSeconds);
+      for (ConsumerState.Pending p : s.pending()) {
+        uvarint(out, p.streamSeq() - afS);
+        uvarint(out, p.consumerSeq() - afC);
+        varint(out, nowSeconds - p.ts() / 1_000_000_000L);
+      }
+    }
+    uvarint(out, s.redelivered().size());
+    s.redelivered().forEach((seq, count) -> {
+      uvarint(out, seq - afS);
+      uvarint(out, count);
+    });
+    return out.toByteArray();
+  }
+
+  /**
+   * The state a consumer's file store reaches from {@code from} by these log updates, as UpdateDelivered and
+   * UpdateAcks (filestore.go) apply them for its ack policy ("none", "all", "explicit") and max_deliver. One
+   * departure, towards redelivery: an ack above the delivered position moves it to that ack, not one past it.
+   */
+  static ConsumerState applied(ConsumerState from, List<GroupLog.ConsumerUpdate> updates, String ackPolicy, long maxDeliver) {
+    boolean none = "none".equals(ackPolicy), all = "all".equals(ackPolicy);
+    long dC = from.delivered().consumerSeq(), dS = from.delivered().streamSeq();
+    long aC = from.ackFloor().consumerSeq(), aS = from.ackFloor().streamSeq();
+    java.util.TreeMap<Long, long[]> pending = new java.util.TreeMap<>(); // stream seq -> {consumer seq, ts}
+    from.pending().forEach(p -> pending.put(p.streamSeq(), new long[] {p.consumerSeq(), p.ts()}));
+    java.util.TreeMap<Long, Long> redelivered = new java.util.TreeMap<>(from.redelivered());
+    for (GroupLog.ConsumerUpdate u : updates) {
+      long dseq = u.consumerSeq(), sseq = u.streamSeq();
+      if (dseq <= aC || (none && (u.ack() || u.dc() != 1))) continue; // old replays; AckNone takes no acks
+      if (!u.ack()) {
+        if (none) {
+          if (dseq > dC) dC = aC = dseq;
+          if (sseq > dS) dS = aS = sseq;
+          continue;
+        }
+        if (sseq > dS) pending.put(sseq, new long[] {dseq, u.ts()});
+        else if (pending.containsKey(sseq)) pending.get(sseq)[1] = u.ts();
+        dC = Math.max(dC, dseq);
+        dS = Math.max(dS, sseq);
+        if (u.dc() > 1) {
+          if (maxDeliver > 0 && u.dc() > maxDeliver) pending.remove(sseq);
+          if (redelivered.getOrDefault(sseq, 0L) < u.dc() - 1) redelivered.put(sseq, u.dc() - 1);
+        }
+        continue;
+      }
+      dS = Math.max(dS, sseq);
+      long[] p = pending.remove(sseq);
+      if (p == null) {
+        redelivered.remove(sseq);
+        continue;
+      }
+      if (all) {
+        aC = dseq;
+        aS = sseq;
+        pending.headMap(sseq, true).clear();
+        redelivered.headMap(sseq, true).clear();
+        continue;
+      }
+      if (dseq > p[0] && p[0] > 0) dseq = p[0]; // the original delivery
+      if (pending.isEmpty()) {
+        aC = dC;
+        aS = dS;
+      } else if (dseq == aC + 1) {
+        aC = dseq;
+        aS = sseq;
+        Map.Entry<Long, long[]> next = pending.higherEntry(sseq);
+        if (dC > dseq && next != null && next.getKey() <= dS && next.getValue()[0] > 0) {
+          aC = next.getValue()[0] - 1;
+          aS = next.getKey() - 1;
+        }
+      }
+      redelivered.remove(sseq);
+    }
+    List<ConsumerState.Pending> left = new ArrayList<>();
+    pending.forEach((seq, p) -> left.add(new ConsumerState.Pending(seq, p[0], p[1])));
+    return new ConsumerState(new ConsumerState.SeqPair(dC, dS), new ConsumerState.SeqPair(aC, aS), List.copyOf(left),
+        Collections.unmodifiableSortedMap(redelivered));
+  }
+
+  private static void uvarint(java.io.ByteArrayOutputStream out, long v) {
+    while (Long.compareUnsigned(v, 0x80) >= 0) {
+      out.write((int) (v & 0x7f) | 0x80);
+      v >>>= 7;
+    }
+    out.write((int) v);
+  }
+
+  private static void varint(java.io.ByteArrayOutputStream out, long v) { uvarint(out, (v << 1) ^ (v >> 63)); }
 }
 
 // =================================================================================================
@@ -3410,7 +3524,7 @@ final class Raft {
 
 /** A stream or consumer as the meta group assigned it. {@code from} says which record last set it. */
 record ClusterAsset(String account, String stream, String consumer, JsonNode config, String group, List<String> peers,
-    String storage, String from) {
+    String storage, String from, String created) {
   boolean memory() { return "memory".equals(storage) || (config != null && config.path("mem_storage").asBoolean(false)); }
 }
 
@@ -3571,7 +3685,8 @@ final class ClusterInventory {
   private ClusterAsset stream(JsonNode sa, String from) {
     JsonNode g = sa.path("group");
     return new ClusterAsset(account(sa), sa.path("stream").path("name").asText(""), null, sa.get("stream"),
-        g.path("name").asText(null), ids(g.path("peers")), g.path("store").asText(sa.path("stream").path("storage").asText("")), from);
+        g.path("name").asText(null), ids(g.path("peers")), g.path("store").asText(sa.path("stream").path("storage").asText("")), from,
+        sa.path("created").asText(null));
   }
 
   private ClusterAsset consumer(JsonNode ca, String from) {
@@ -3579,7 +3694,8 @@ final class ClusterInventory {
     String name = ca.path("name").asText("");
     if (name.isEmpty()) name = ca.path("consumer").path("durable_name").asText("");
     return new ClusterAsset(account(ca), ca.path("stream").asText(""), name, ca.get("consumer"), g.path("name").asText(null),
-        ids(g.path("peers")), g.path("store").asText(ca.path("consumer").path("mem_storage").asBoolean(false) ? "memory" : "file"), from);
+        ids(g.path("peers")), g.path("store").asText(ca.path("consumer").path("mem_storage").asBoolean(false) ? "memory" : "file"), from,
+        ca.path("created").asText(null));
   }
 
   private static List<String> ids(JsonNode peers) {
@@ -3618,6 +3734,9 @@ final class GroupLog {
 
   record Ack(long index, long consumerSeq, long streamSeq) {}
 
+  /** A consumer's updateDelivered (with its delivery count and time in ns) or updateAcks (dc 0), in log order. */
+  record ConsumerUpdate(long index, boolean ack, long consumerSeq, long streamSeq, long dc, long ts) {}
+
   final Raft.Group group;
   final List<StreamMsg> messages = new ArrayList<>();
   /** Deleted stream sequences (deleteMsgOp: work-queue and interest removals on 2.11+, API deletes). */
@@ -3625,6 +3744,7 @@ final class GroupLog {
   final List<JsonNode> purges = new ArrayList<>();
   final List<JsonNode> deleteRanges = new ArrayList<>();
   final List<Ack> acks = new ArrayList<>();
+  final List<ConsumerUpdate> consumerUpdates = new ArrayList<>();
   long deliveredStreamSeq;
   /** The count of failed proposals the snapshot records (clfs): stream sequence = lseq + 1 - clfs. */
   long clfs;
@@ -3679,14 +3799,19 @@ final class GroupLog {
         VarintReader r = new VarintReader(d, at, d.length);
         long dseq = r.uvarint(), sseq = r.uvarint();
         if (r.failed()) damage.add("log#" + index + ": ack update does not fit");
-        else acks.add(new Ack(index, dseq, sseq));
+        else {
+          acks.add(new Ack(index, dseq, sseq));
+          consumerUpdates.add(new ConsumerUpdate(index, true, dseq, sseq, 0, 0));
+        }
       }
       case UPDATE_DELIVERED -> {
         VarintReader r = new VarintReader(d, at, d.length);
-        r.uvarint();
-        long sseq = r.uvarint();
+        long dseq = r.uvarint(), sseq = r.uvarint(), dc = r.uvarint(), ts = r.varint();
         if (r.failed()) damage.add("log#" + index + ": delivered update does not fit");
-        else deliveredStreamSeq = Math.max(deliveredStreamSeq, sseq);
+        else {
+          deliveredStreamSeq = Math.max(deliveredStreamSeq, sseq);
+          consumerUpdates.add(new ConsumerUpdate(index, false, dseq, sseq, dc, ts));
+        }
       }
       default -> { }
     }
@@ -4077,6 +4202,175 @@ record AssetChange(MetaAsset asset, List<MetaRewriter.FieldChange> fields, byte[
   }
 }
 
+/**
+ * Consumers the cluster's inventory lists for a stream on this disk that have no folder here: R1 durables that
+ * lived on a lost node, memory-storage durables (no folder on any node). On an interest stream the first
+ * standalone start removes every message only they still needed, so prepare writes each back as obs/<name>/:
+ * meta.inf from its assignment, changed as prepare changes any consumer (MetaRewriter) and given file storage
+ * (a memory consumer's state is neither read at start nor kept: the server would start it by its deliver
+ * policy, "new" after the last message), meta.sum, meta.key when the stream is encrypted, and an o.dat that
+ * loses nothing: the position its own Raft snapshot on this node records, else delivery from the stream's first
+ * message (from its opt_start_seq when it started there). Without o.dat the server would start it by its
+ * deliver policy too.
+ */
+final class ConsumerRecreation {
+  /** One consumer to write back; {@code from} says where its position comes from. */
+  record Recreated(ClusterRecords.Placement placement, MetaAsset stream, Path dir, byte[] metaInf, String metaSum,
+      byte[] metaKey, byte[] state, List<MetaRewriter.FieldChange> fields, ConsumerState position, String from) {
+    ClusterAsset asset() { return placement.asset(); }
+
+    String label() { return asset().account() + " > " + asset().stream() + " > " + asset().consumer(); }
+
+    String describe() {
+      List<String> parts = new ArrayList<>(List.of("recreated from its assignment (" + asset().from() + "; "
+          + placement.notHere() + ")"));
+      fields.forEach(f -> parts.add(f.describe()));
+      parts.add(from);
+      return String.join(", ", parts);
+    }
+  }
+
+  /** A consumer the inventory lists without a folder here that is not written back, and why. */
+  record Skipped(ClusterAsset asset, String why) {
+    String label() { return asset.account() + " > " + asset.stream() + " > " + asset.consumer(); }
+  }
+
+  static final ConsumerRecreation NONE = new ConsumerRecreation(null);
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
+  /** null when the store holds no cluster records. */
+  final ClusterRecords records;
+  final List<Recreated> recreated = new ArrayList<>();
+  final List<Skipped> skipped = new ArrayList<>();
+
+  private ConsumerRecreation(ClusterRecords records) { this.records = records; }
+
+  static ConsumerRecreation plan(Store store, ClusterRecords records, KeyRing keys) {
+    ConsumerRecreation r = new ConsumerRecreation(records);
+    if (records == null) return r;
+    Map<String, StoredStream> streams = new HashMap<>();
+    store.streams.forEach(s -> streams.put(ClusterInventory.key(s.meta().account, s.meta().stream), s));
+    long nowSeconds = Math.round(System.currentTimeMillis() / 1000.0); // encodeConsumerState's base: now, rounded
+    for (ClusterRecords.Placement p : records.placements) {
+      ClusterAsset a = p.asset();
+      StoredStream s = a.consumer() == null || p.onDisk() ? null : streams.get(ClusterInventory.key(a.account(), a.stream()));
+      if (s == null) continue; // on this disk, or its stream is not: inspect says so
+      String why = r.add(store, p, s.meta(), keys, nowSeconds);
+      if (why != null) r.skipped.add(new Skipped(a, why));
+    }
+    return r;
+  }
+
+  /** Plans one consumer; returns why it cannot be written back, or null. */
+  private String add(Store store, ClusterRecords.Placement p, MetaAsset stream, KeyRing keys, long nowSeconds) {
+    ClusterAsset a = p.asset();
+    String name = a.consumer();
+    if (name.isEmpty() || name.equals(".") || name.equals("..") || name.contains("/") || name.indexOf('\0') >= 0
+        || name.endsWith(StoreWalker.TEMP_SUFFIX)) {
+      return "its name cannot be a folder name";
+    }
+    if (a.config() != null && a.config().path("durable_name").asText("").isEmpty()) {
+      return "an ephemeral consumer (no durable name): the client it served is gone, and a server removes it once it has "
+          + "been inactive for its inactive_threshold";
+    }
+    if (stream.config == null) {
+      return stream.sealed() ? "its stream is encrypted and its config did not open: pass the cluster's JetStream key "
+          + "(--key-file FILE) to recreate it" : "its stream's config cannot be read";
+    }
+    if (a.config() == null || !a.config().isObject()) return "its assignment holds no config";
+    Path dir = stream.dir.resolve(StoreWalker.CONSUMERS).resolve(name);
+    if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) return store.rel(dir) + " exists but is no consumer folder; left as is";
+    // meta.inf is FileConsumerInfo: Created and Name, then the config's own members.
+    ObjectNode info = Json.NODES.objectNode();
+    info.put("Created", a.created() != null ? a.created() : Instant.now().toString());
+    info.put("Name", name);
+    info.setAll((ObjectNode) a.config().deepCopy());
+    List<MetaRewriter.FieldChange> fields = new ArrayList<>();
+    JsonNode memory = info.remove("mem_storage");
+    if (memory != null && !memory.isNull()) fields.add(new MetaRewriter.FieldChange("mem_storage", memory, null));
+    MetaAsset consumer = new MetaAsset(AssetKind.CONSUMER, stream.account, stream.stream, name, dir);
+    try {
+      consumer.json = Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(info);
+    } catch (IOException e) {
+      throw new UncheckedIOException("a tree of parsed JSON always writes", e);
+    }
+    String refused = GoJson.whyRefused(consumer.json, AssetKind.CONSUMER);
+    if (refused != null) return "its assigned config " + refused;
+    MetaRewriter.Edit edit = MetaRewriter.forStandalone(consumer);
+    fields.addAll(edit.changes());
+    byte[] jsKey = keys == null ? null : keys.key();
+    Position position = position(store, p, ClusterRecords.lastSeq(stream, jsKey), jsKey);
+    byte[] metaInf = edit.json(), state = ConsumerStateWriter.encode(position.state(), nowSeconds), metaKey = null;
+    if (stream.sealed()) { // a new asset key, sealed as genEncryptionKeys seals one; meta.inf and o.dat under it
+      byte[] seed = new byte[32];
+      RANDOM.nextBytes(seed);
+      MetaCrypto.Cipher c = stream.opened.cipher();
+      metaKey = MetaCrypto.seal(c, MetaCrypto.prf(jsKey, consumer.account, consumer.cryptoContext()), seed);
+      metaInf = MetaCrypto.seal(c, seed, metaInf);
+      state = MetaCrypto.seal(c, seed, state);
+    }
+    recreated.add(new Recreated(p, stream, dir, metaInf, HighwayHash64.metaSum(consumer.checksumKey(), metaInf), metaKey,
+        state, List.copyOf(fields), position.state(), position.from()));
+    return null;
+  }
+
+  /** A position to write and where it comes from, in the operator's words. */
+  private record Position(ConsumerState state, String from) {}
+
+  /**
+   * What the consumer's own Raft group on this node proves: its snapshot, or a log that starts at index 1, with
+   * the log's updates at or below its known commit index applied; else delivery from the stream's first message.
+   * Nothing lies beyond {@code last}, the stream's last sequence here.
+   */
+  private static Position position(Store store, ClusterRecords.Placement p, long last, byte[] jsKey) {
+    JsonNode config = p.asset().config();
+    // Where the server starts a consumer without state (selectStartingSeqNo) when that is not "all": by_start_sequence
+    // starts at opt_start_seq, and nothing before it ever mattered to the consumer. The others start from the first.
+    long start = "by_start_sequence".equals(config.path("deliver_policy").asText())
+        ? Math.max(1, config.path("opt_start_seq").asLong(1)) : 1;
+    ConsumerState.SeqPair before = new ConsumerState.SeqPair(0, start - 1);
+    ConsumerState fresh = new ConsumerState(before, before, List.of(), Collections.emptySortedMap());
+    String why = "no record of its position on this node";
+    if (p.raftFolder() != null) {
+      Raft.Group group = Raft.read(p.raftFolder(), jsKey);
+      Raft.Snapshot snap = group.snapshot();
+      Outcome<ConsumerState> st = snap == null ? null : ConsumerState.decode(snap.data(), null);
+      boolean whole = snap == null && !group.log().isEmpty() && group.log().get(0).index() == 1;
+      if ((st != null && st.ok()) || whole) {
+        long commit = group.knownCommit();
+        List<GroupLog.ConsumerUpdate> updates = GroupLog.of(group).consumerUpdates;
+        List<GroupLog.ConsumerUpdate> committed = updates.stream().filter(u -> u.index() <= commit).toList();
+        ConsumerState.SeqPair zero = new ConsumerState.SeqPair(0, 0);
+        ConsumerState base = whole ? new ConsumerState(zero, zero, List.of(), Collections.emptySortedMap()) : st.value();
+        ConsumerState replayed = ConsumerStateWriter.applied(base, committed, config.path("ack_policy").asText("explicit"),
+            config.path("max_deliver").asLong(-1));
+        boolean beforeStart = replayed.delivered().streamSeq() < start - 1; // recorded before it was placed
+        if (beforeStart) replayed = fresh;
+        ConsumerState at = atMost(replayed, last);
+        return new Position(at, "position from its Raft " + (whole ? "log " : "snapshot " + snap.file() + " and log ")
+            + store.rel(p.raftFolder()) + " (" + committed.size() + " update(s) applied" + (committed.size() == updates.size()
+                ? "" : ", " + (updates.size() - committed.size()) + " beyond its known commit index not") + "): ack floor at "
+            + "stream sequence " + at.ackFloor().streamSeq() + ", delivered to " + at.delivered().streamSeq() + ", "
+            + at.pending().size() + " pending (delivered again)" + (beforeStart ? ", from its opt_start_seq " + start : "")
+            + (at.equals(replayed) ? "" : ", cut to the stream's last sequence " + last + " here"));
+      }
+      why = "its Raft folder " + store.rel(p.raftFolder()) + " holds " + (st != null
+          ? "a snapshot that does not decode (" + st.damage().why() + ")" : "no snapshot and no log from index 1");
+    }
+    return new Position(fresh, "delivery from " + (start > 1 ? "its opt_start_seq " + start : "the stream's first message")
+        + " (" + why + ")");
+  }
+
+  /** The state with nothing beyond the stream's last sequence here: a lagging survivor must not skip what comes next. */
+  private static ConsumerState atMost(ConsumerState s, long last) {
+    if (s.delivered().streamSeq() <= last) return s;
+    java.util.SortedMap<Long, Long> redelivered = new java.util.TreeMap<>(s.redelivered().headMap(last + 1));
+    return new ConsumerState(new ConsumerState.SeqPair(s.delivered().consumerSeq(), last),
+        new ConsumerState.SeqPair(s.ackFloor().consumerSeq(), Math.min(s.ackFloor().streamSeq(), last)),
+        s.pending().stream().filter(q -> q.streamSeq() <= last).toList(), Collections.unmodifiableSortedMap(redelivered));
+  }
+}
+
 final class RecoveryPlan {
   /**
    * A stream and the replica count it had before any prepare: what the new cluster restores it with.
@@ -4087,9 +4381,13 @@ final class RecoveryPlan {
   final Store store;
   final List<AssetChange> changes = new ArrayList<>();
   final List<OriginalReplicas> originalReplicas = new ArrayList<>();
+  final ConsumerRecreation recreation;
 
-  RecoveryPlan(Store store) {
+  RecoveryPlan(Store store) { this(store, ConsumerRecreation.NONE); }
+
+  RecoveryPlan(Store store, ConsumerRecreation recreation) {
     this.store = store;
+    this.recreation = recreation;
     Map<String, Integer> earlier = Backups.originalReplicas(store.earlierRuns);
     for (MetaAsset a : store.assets()) {
       if (a.config == null) continue; // unreadable: a problem prepare refused or --force leaves as is
@@ -4114,7 +4412,7 @@ final class RecoveryPlan {
   }
 
   boolean nothingToDo() {
-    return changes.isEmpty() && store.raftDirs.isEmpty() && store.leftoverTemps.isEmpty();
+    return changes.isEmpty() && store.raftDirs.isEmpty() && store.leftoverTemps.isEmpty() && recreation.recreated.isEmpty();
   }
 
   /**
@@ -4210,6 +4508,10 @@ final class RecoveryPlan {
     store.raftDirs.forEach(r -> dirs.add(r.getParent()));
     dirs.addAll(store.raftDirs); // moving a folder to another parent rewrites its ".." entry
     store.leftoverTemps.forEach(t -> dirs.add(t.getParent()));
+    for (ConsumerRecreation.Recreated c : recreation.recreated) { // the folder is built there, then renamed into obs/
+      dirs.add(c.stream().dir);
+      if (Files.isDirectory(c.dir().getParent())) dirs.add(c.dir().getParent());
+    }
     for (Path d : dirs) if (!Files.isWritable(d)) blockers.add(d + ": not writable; " + asOwner);
     blockers.addAll(ownershipBlockers());
     blockers.addAll(spaceBlockers());
@@ -4223,6 +4525,7 @@ final class RecoveryPlan {
     if (me == null || me.uid() == 0) return blockers; // root keeps any owner and group
     List<Path> kept = new ArrayList<>(List.of(store.jetstreamDir)); // the backup is owned like jetstream/
     changes.forEach(c -> kept.add(c.asset().metaInfPath()));
+    recreation.recreated.forEach(c -> kept.add(c.stream().metaInfPath())); // a recreated consumer's files are owned like it
     for (Path p : kept) {
       try {
         FileOwnership o = FileOwnership.of(p);
@@ -4258,6 +4561,9 @@ final class RecoveryPlan {
     long temps = 0;
     for (AssetChange c : changes) {
       temps += block * (c.newMetaInf() == null ? 1 : 1 + blocks(c.newMetaInf().length, block));
+    }
+    for (ConsumerRecreation.Recreated c : recreation.recreated) {
+      temps += block * (4 + blocks(c.metaInf().length, block) + blocks(c.state().length, block)); // folder, sum, key
     }
     Map<java.nio.file.FileStore, Long> need = new HashMap<>();
     List<String> blockers = new ArrayList<>();
@@ -4452,6 +4758,38 @@ final class PrepareRun {
   private boolean touched; // set before jetstream/ is first changed: from then on the backup must stay
   private final List<Path> moved = new ArrayList<>();
   private final java.util.concurrent.atomic.AtomicInteger rewritten = new java.util.concurrent.atomic.AtomicInteger();
+  private int recreated;
+
+  /**
+   * Writes a recreated consumer's folder whole as a temp folder beside obs/ (a killed run leaves it where the walker
+   * finds it as a leftover and the next prepare moves it aside; the server reads every entry of obs/ as a consumer),
+   * then renames it into obs/. Files and folders get the mode, owner and group of the stream's own.
+   */
+  private void recreate(ConsumerRecreation.Recreated c) throws IOException {
+    Path obs = c.dir().getParent(), streamDir = obs.getParent();
+    FileOwnership folder = FileOwnership.of(streamDir), file = FileOwnership.of(c.stream().metaInfPath());
+    Path temp = streamDir.resolve(c.dir().getFileName() + "." + ProcessHandle.current().pid() + StoreWalker.TEMP_SUFFIX);
+    Files.createDirectory(temp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(folder.permissions()));
+    folder.applyTo(temp);
+    writeAtomically(temp.resolve(MetaAsset.META_INF), c.metaInf(), file);
+    writeAtomically(temp.resolve(MetaAsset.META_SUM), c.metaSum().getBytes(StandardCharsets.US_ASCII), file);
+    if (c.metaKey() != null) writeAtomically(temp.resolve(MetaAsset.META_KEY), c.metaKey(), file);
+    writeAtomically(temp.resolve(ConsumerState.FILE), c.state(), file);
+    fsync(temp);
+    if (!Files.isDirectory(obs, LinkOption.NOFOLLOW_LINKS)) {
+      Files.createDirectory(obs, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(folder.permissions()));
+      folder.applyTo(obs);
+    }
+    Files.move(temp, c.dir(), StandardCopyOption.ATOMIC_MOVE); // fails, changing nothing, if the name is taken meanwhile
+    fsync(obs);
+    fsync(streamDir);
+  }
+
+  private static void fsync(Path dir) throws IOException {
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    }
+  }
 
   private void carryOut() throws IOException, Refusal {
     writeManifest();
@@ -4489,6 +4827,10 @@ final class PrepareRun {
           + "\nA nats-server is still writing this store. Stop it (or copy the store from a stopped server) and "
           + "run prepare again; what was done so far is recorded in " + run.resolve(Backups.MANIFEST));
     }
+    for (ConsumerRecreation.Recreated c : plan.recreation.recreated) {
+      recreate(c);
+      recreated++;
+    }
     manifest.put("status", Backups.COMPLETE);
     manifest.put("finished", Instant.now().toString());
     writeManifest();
@@ -4505,8 +4847,8 @@ final class PrepareRun {
     List<Path> dirs = plan.changes.stream().map(c -> c.asset().dir).distinct().toList();
     List<IOException> failures = Collections.synchronizedList(new ArrayList<>());
     StoreWalker.parallel(dirs, dir -> {
-      try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-        d.force(true);
+      try {
+        fsync(dir);
       } catch (IOException e) {
         failures.add(e);
       }
@@ -4558,6 +4900,23 @@ final class PrepareRun {
     ArrayNode temps = m.putArray("leftover_temp_files");
     for (Path t : store.leftoverTemps) {
       temps.addObject().put("from", store.rel(t)).put("to", Backups.LEFTOVERS + "/" + store.rel(t));
+    }
+    ArrayNode recreated = m.putArray("recreated_consumers");
+    for (ConsumerRecreation.Recreated c : plan.recreation.recreated) {
+      ObjectNode o = recreated.addObject().put("account", c.asset().account()).put("stream", c.asset().stream())
+          .put("consumer", c.asset().consumer()).put("folder", store.rel(c.dir())).put("absent_because", c.placement().notHere())
+          .put("config_from", c.asset().from()).put("raft_group", c.asset().group()).put("delivery_from", c.from())
+          .put("encrypted", c.metaKey() != null).put("meta_sum", c.metaSum());
+      ArrayNode fields = o.putArray("fields");
+      for (MetaRewriter.FieldChange f : c.fields()) {
+        ObjectNode fo = fields.addObject().put("field", f.field());
+        if (c.metaKey() != null) fo.put("values", "not recorded: the config is encrypted");
+        else fo.set("from", f.from());
+        if (c.metaKey() == null && f.to() != null) fo.set("to", f.to());
+        if (f.to() == null) fo.put("removed", true);
+      }
+      o.putObject("position").put("delivered_stream_seq", c.position().delivered().streamSeq())
+          .put("ack_floor_stream_seq", c.position().ackFloor().streamSeq()).put("pending", c.position().pending().size());
     }
     ArrayNode streams = m.putArray("streams");
     plan.originalReplicas.forEach(r ->
@@ -4789,6 +5148,8 @@ final class PrepareRun {
     List<String> left = new ArrayList<>();
     if (toMove > 0) left.add(toMove + " Raft folder(s) and leftover temp file(s) to move");
     if (toRewrite > 0) left.add(toRewrite + " config(s) to rewrite (a standalone server would not load those)");
+    int toRecreate = plan.recreation.recreated.size() - recreated;
+    if (toRecreate > 0) left.add(toRecreate + " consumer(s) to recreate");
     left.add("the manifest to mark complete");
     left.add(RecoveryConfig.FILE + " to (re)write");
     return new Refusal("prepare stopped half-way: " + cause + ".\n"
@@ -4854,6 +5215,8 @@ final class Undo {
   final List<Backups.Run> runs;
   final Map<Path, Original> restores = new java.util.TreeMap<>(); // only files whose bytes differ now
   final List<Path> createdByPrepare = new ArrayList<>();
+  /** Consumer folders prepare recreated from the cluster's records (ConsumerRecreation). */
+  final List<Path> recreatedByPrepare = new ArrayList<>();
   final List<Path> temps = new ArrayList<>();
   final List<RaftMove> raftMoves = new ArrayList<>();
   final Path recoveryConf;
@@ -4952,6 +5315,15 @@ final class Undo {
     }
     own.forEach(oldest::putIfAbsent);
     if (!Files.exists(zip, LinkOption.NOFOLLOW_LINKS)) return;
+    for (JsonNode c : m.path("recreated_consumers")) {
+      Path folder = inJetstream(c.path("folder").asText(""));
+      if (folder == null || !folder.getParent().getFileName().toString().equals(StoreWalker.CONSUMERS)) {
+        blockers.add(where + Backups.MANIFEST + " is damaged: a recreated consumer names no consumer folder inside jetstream/");
+        return;
+      }
+      assetDirs.add(folder.getParent().getParent()); // where a killed run left the folder it was building
+      if (Files.exists(folder, LinkOption.NOFOLLOW_LINKS) && !recreatedByPrepare.contains(folder)) recreatedByPrepare.add(folder);
+    }
     for (JsonNode r : m.path("raft_dirs")) {
       Path to = inJetstream(r.path("from").asText(""));
       Path from = run.dir().resolve(r.path("to").asText("")).normalize();
@@ -5006,12 +5378,14 @@ final class Undo {
     String aside = dryRun ? Backups.DIR + "/" + PREFIX + "<time>/" : "";
     restores.forEach((f, o) -> out.printf("  restore  %s from %s%n", store.rel(f), o.from()));
     createdByPrepare.forEach(f -> out.printf("  aside    %s (prepare created it)%n", store.rel(f)));
+    recreatedByPrepare.forEach(f -> out.printf("  aside    %s (a consumer prepare recreated from the cluster's records)%n", store.rel(f)));
     temps.forEach(t -> out.printf("  aside    %s (temp file of a killed run)%n", store.rel(t)));
     raftMoves.forEach(mv -> out.printf("  raft     %s back from %s%n", store.rel(mv.to()), store.rel(mv.from())));
     if (recoveryConf != null) out.printf("  aside    %s%n", store.rel(recoveryConf));
     out.printf("%nTotals: %d file(s) %s, %d Raft folder(s) %s, %d file(s) %s%s.%n", restores.size(),
         dryRun ? "to restore" : "restored", raftMoves.size(), dryRun ? "to move back" : "moved back",
-        createdByPrepare.size() + temps.size() + (recoveryConf == null ? 0 : 1), dryRun ? "to move aside" : "moved aside",
+        createdByPrepare.size() + recreatedByPrepare.size() + temps.size() + (recoveryConf == null ? 0 : 1),
+        dryRun ? "to move aside" : "moved aside",
         aside.isEmpty() ? "" : " into " + aside);
   }
 
@@ -5021,6 +5395,7 @@ final class Undo {
     Path undo = Backups.newFolder(store, PREFIX, folders);
     for (Path f : temps) PrepareRun.move(f, undo.resolve(Backups.LEFTOVERS).resolve(store.rel(f)), folders);
     for (Path f : createdByPrepare) PrepareRun.move(f, undo.resolve(CREATED).resolve(store.rel(f)), folders);
+    for (Path f : recreatedByPrepare) PrepareRun.move(f, undo.resolve(CREATED).resolve(store.rel(f)), folders);
     for (Map.Entry<Path, Original> e : restores.entrySet()) {
       Path file = e.getKey();
       boolean present = Files.exists(file, LinkOption.NOFOLLOW_LINKS);
@@ -6784,6 +7159,10 @@ final class Reports {
       out.printf("  %s %s: %s%s%n", c.asset().kind == AssetKind.STREAM ? "stream  " : "consumer", c.asset().label(),
           c.describe(), c.asset().sealed() && c.newMetaInf() != null ? " (resealed)" : "");
     }
+    for (ConsumerRecreation.Recreated c : plan.recreation.recreated) {
+      out.printf("  consumer %s: %s%s%n", c.label(), c.describe(), c.metaKey() != null ? " (sealed under a new meta.key)" : "");
+    }
+    for (ConsumerRecreation.Skipped c : plan.recreation.skipped) out.printf("  consumer %s: NOT recreated: %s%n", c.label(), c.why());
     for (Path r : store.raftDirs) out.printf("  raft     %s: %s to %s/<run>/%s/%n", store.rel(r), moved, Backups.DIR, Backups.RAFT);
     for (Path t : store.leftoverTemps) {
       out.printf("  leftover %s (temp file of an interrupted run): %s to %s/<run>/%s/%n", store.rel(t), moved,
@@ -6792,7 +7171,19 @@ final class Reports {
     out.printf("%nTotals: %d of %d stream(s) and %d of %d consumer(s) %s, %d Raft folder(s) %s.%n",
         plan.streamsChanged(), store.streams.size(), plan.consumersChanged(), store.consumerCount(),
         dryRun ? "would change" : "changed", store.raftDirs.size(), dryRun ? "would move" : "moved");
+    recreation(store, plan.recreation, dryRun, out);
     warnings(store, out);
+  }
+
+  /** What prepare does with the consumers the cluster's records list and this disk lacks; nothing without records. */
+  static void recreation(Store store, ConsumerRecreation r, boolean dryRun, PrintWriter out) {
+    if (r.records == null) return;
+    int listed = r.recreated.size() + r.skipped.size();
+    out.printf("Cluster records (%s): %d consumer(s) of the streams on this disk have no folder here%s%n",
+        store.rel(r.records.raftDir), listed,
+        listed == 0 ? "." : ": " + r.recreated.size() + (dryRun ? " would be" : "") + " recreated, " + r.skipped.size()
+            + " not (said above).");
+    r.records.inventory.notes.forEach(n -> out.println("  note: " + n));
   }
 
   /** {@code global}: the settings of $G's own server when $G is served apart, else null. */
@@ -7332,7 +7723,7 @@ final class PrepareCommand implements Callable<Integer> {
           + changed.get(0) + "); nothing was changed. A nats-server is still writing it: stop that server, or copy the "
           + "store from a stopped one, and run prepare again.");
     }
-    RecoveryPlan plan = new RecoveryPlan(s);
+    RecoveryPlan plan = new RecoveryPlan(s, ConsumerRecreation.plan(s, ClusterRecords.read(s, keys), keys));
     if (force || dryRun) Reports.problems(s, out, force);
     List<String> refusedFor = new ArrayList<>();
     if (!s.problems.isEmpty() && !force) refusedFor.add(s.problems.size() + " problem(s) (see above; or --force)");

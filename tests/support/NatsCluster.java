@@ -150,6 +150,22 @@ final class NatsCluster implements AutoCloseable {
     });
   }
 
+  /**
+   * Waits until {@code node}'s own meta records on disk (snapshot and log, read as js-recover reads them; {@code key}
+   * null when not encrypted) list every one of {@code consumers} ("STREAM > CONSUMER"). The API answers once the
+   * meta leader and one follower hold an assignment; the third node may write it later, and a test that kills
+   * before then tests a survivor that never knew the consumer.
+   */
+  void awaitMetaRecords(String node, byte[] key, java.util.Collection<String> consumers) {
+    Path meta = node(node).storeDir().resolve("jetstream/$SYS/_js_/_meta_");
+    Await.until(REPLICATION_TIMEOUT, node + "'s meta records to list every consumer", () -> {
+      ClusterInventory inv = ClusterInventory.of(Raft.read(meta, key));
+      Set<String> missing = new TreeSet<>(consumers);
+      inv.consumers.values().forEach(c -> missing.remove(c.stream() + " > " + c.consumer()));
+      return missing.isEmpty() ? null : "not yet in " + meta + ": " + missing + " " + inv.notes;
+    });
+  }
+
   private static boolean isLeader(NatsServerProcess node, JsonValue cluster) {
     return cluster != null && node.name().equals(readString(cluster, "leader"));
   }

@@ -113,7 +113,10 @@ final class NatsServerProcess implements AutoCloseable {
             Optional<Path> file = files.filter(f -> f.toString().endsWith(".ports")).findFirst();
             if (file.isEmpty()) return "no ports file yet";
             ports[0] = JsonParser.parse(Files.readString(file.get()));
-            return null;
+            // the server may not have finished writing it: read again until it names both ports
+            boolean whole = !JsonValueUtils.readStringList(ports[0], "nats").isEmpty()
+                && !JsonValueUtils.readStringList(ports[0], "monitoring").isEmpty();
+            return whole ? null : "ports file not yet complete";
           }
         });
       } catch (IllegalStateException e) {
