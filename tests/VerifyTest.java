@@ -30,6 +30,21 @@ class VerifyTest {
 
   static List<ServerGeneration> generations() { return ServerGeneration.all(); }
 
+  @Test void theHealthcheckWarningsVerifysOwnPollingCausesAreLeftOutAndTheServersOwnKept() throws Exception {
+    // 2.10+ warn for each /healthz asked while the store still loads: verify asks it, so under load they came and went.
+    Path log = Files.writeString(tmp.resolve("server.log"), String.join("\n",
+        "[7] 2026/11/28 08:00:00.000001 [WRN] Plaintext passwords detected, use nkeys or bcrypt",
+        "[7] 2026/11/28 08:00:00.000002 [WRN] Healthcheck failed: \"JetStream has not yet loaded all assets\"",
+        "[7] 2026/11/28 08:00:00.000003 [WRN]   Error unmarshalling stream metafile \"/s/jetstream/$G/streams/P/meta.inf\"",
+        "[7] 2026/11/28 08:00:00.000004 [INF] Server is ready", ""));
+    LoadCheck check = new LoadCheck();
+
+    check.readLog(log);
+
+    assertEquals(List.of("[7] 2026/11/28 08:00:00.000003 [WRN]   Error unmarshalling stream metafile \"/s/jetstream/$G/streams/P/meta.inf\""),
+        check.serverWarnings);
+  }
+
   /** The chacha survivor of EncryptedStoreTest: an R3 stream written by 2.9 (no index.db) with an R3 consumer. */
   StoreBuilder encryptedSurvivor() throws Exception {
     EncryptedStoreTest encrypted = new EncryptedStoreTest();
