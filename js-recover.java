@@ -7485,8 +7485,12 @@ final class TargetOptions {
     description = {"Carries every stream of a prepared store, with its consumers, into a new cluster with the JetStream "
         + "API's own snapshot and restore, each with its original replica count, and checks each arrived whole: its "
         + "messages, first and last sequence, deleted count, and every consumer's position equal the source's.",
+        "Every account goes, $G included, each read as its recovery user and written as the target user its login "
+            + "names (--to, --creds or --nkey ACCOUNT=...; the plain ones serve an account without): one login reaches one "
+            + "account, so two accounts that would log in as the same user are refused before anything is sent.",
         "Starts the recovery server itself on the store's recovery.conf (recovery-global.conf for $G beside named "
-            + "accounts), as verify does, with the same refusals first, and stops it at the end; or uses the one --from names.",
+            + "accounts, one after the other), as verify does, with the same refusals first, and stops it at the end; or "
+            + "uses the one --from names.",
         "A stream already in the target is skipped when it holds the same, refused when it differs (--replace deletes "
             + "the target's copy first). One stream failing does not stop the others. Exit 0 only when every stream "
             + "arrived whole; a rerun skips what already did."})
@@ -7560,14 +7564,14 @@ final class RestoreCommand implements Callable<Integer> {
       try {
         to = target.connect(logins.get(acc));
       } catch (Refusal r) {
-        for (var s : streams) outcomes.add(new TransferOutcome(acc, s.stream(), n(s), TransferOutcome.Result.FAILED, 0, 0, r.getMessage()));
+        failEach(streams, r.getMessage(), outcomes);
         continue;
       }
       try (io.nats.client.Connection target = to) {
         try {
           from = store.connect(url, acc);
         } catch (Refusal r) {
-          for (var s : streams) outcomes.add(new TransferOutcome(acc, s.stream(), n(s), TransferOutcome.Result.FAILED, 0, 0, "source: " + r.getMessage()));
+          failEach(streams, "source: " + r.getMessage(), outcomes);
           continue;
         }
         Delivery delivery = new Delivery(target, replace, err, terminal);
@@ -7579,6 +7583,11 @@ final class RestoreCommand implements Callable<Integer> {
       }
     }
     return outcomes;
+  }
+
+  /** Every stream of an account that could not log in, failed with why. */
+  private void failEach(List<RecoveryPlan.OriginalReplicas> streams, String why, List<TransferOutcome> outcomes) {
+    for (var s : streams) outcomes.add(new TransferOutcome(s.account(), s.stream(), n(s), TransferOutcome.Result.FAILED, 0, 0, why));
   }
 
   private Integer n(RecoveryPlan.OriginalReplicas s) { return replicas != null ? replicas : s.replicas(); }

@@ -63,12 +63,11 @@ class TargetLoginTest {
 
   @Test void everyAccountGoesInOneCommandEachAsItsOwnUserAndOneBadLoginStopsOnlyItsAccount() throws Exception {
     String bin = generation.binary().toString();
-    List<String> logins = List.of("--to", "nats://new-g:new-g-pw@" + hostPort(), "--to", "A=nats://new-a:new-a-pw@" + hostPort());
+    List<String> args = List.of("restore", "--nats-server", bin, "--to", "nats://new-g:new-g-pw@" + hostPort(),
+        "--to", "A=nats://new-a:new-a-pw@" + hostPort());
 
-    Cli.Result wrongB = Cli.run(concat(List.of("restore", "--nats-server", bin), logins, "--to", "B=nats://new-b:not-b-pw@" + hostPort(),
-        store.toString()));
-    Cli.Result r = Cli.run(concat(List.of("restore", "--nats-server", bin), logins, "--to", "B=nats://new-b:new-b-pw@" + hostPort(),
-        store.toString()));
+    Cli.Result wrongB = Cli.run(TransferTest.concat(args, "--to", "B=nats://new-b:not-b-pw@" + hostPort(), store.toString()));
+    Cli.Result r = Cli.run(TransferTest.concat(args, "--to", "B=nats://new-b:new-b-pw@" + hostPort(), store.toString()));
 
     assertEquals(1, wrongB.exit(), wrongB.all());
     assertTrue(wrongB.out().contains("NOT DONE B > ORDERS: cannot connect to nats://" + hostPort() + ": "), wrongB.out());
@@ -134,10 +133,10 @@ class TargetLoginTest {
         extra, dir.resolve("server"))) {
       List<String> args = List.of("restore", "--nats-server", generation.binary().toString(), "--account", "A", "--to", to.clientUrl());
 
-      Cli.Result missing = Cli.run(concat(args, "--creds", dir.resolve("nope.creds").toString(), store.toString()));
-      Cli.Result bad = Cli.run(concat(args, "--creds", garbled.toString(), store.toString()));
-      Cli.Result unknown = Cli.run(concat(args, "--creds", strangerCreds.toString(), store.toString()));
-      Cli.Result r = Cli.run(concat(args, "--creds", creds.toString(), store.toString()));
+      Cli.Result missing = Cli.run(TransferTest.concat(args, "--creds", dir.resolve("nope.creds").toString(), store.toString()));
+      Cli.Result bad = Cli.run(TransferTest.concat(args, "--creds", garbled.toString(), store.toString()));
+      Cli.Result unknown = Cli.run(TransferTest.concat(args, "--creds", strangerCreds.toString(), store.toString()));
+      Cli.Result r = Cli.run(TransferTest.concat(args, "--creds", creds.toString(), store.toString()));
 
       assertEquals(1, missing.exit(), missing.all());
       assertTrue(missing.out().contains("NOT DONE A > ORDERS: --creds " + dir.resolve("nope.creds") + " is not a readable file"),
@@ -176,17 +175,5 @@ class TargetLoginTest {
         + "************************* IMPORTANT *************************\nNKEY Seed printed below can be used to sign and "
         + "prove identity.\nNKEYs are sensitive and should be treated as secrets.\n\n-----BEGIN USER NKEY SEED-----\n"
         + new String(user.getSeed()) + "\n------END USER NKEY SEED------\n\n*************************************************************\n");
-  }
-
-  private static String[] concat(List<String> args, String... more) {
-    List<String> all = new ArrayList<>(args);
-    all.addAll(List.of(more));
-    return all.toArray(String[]::new);
-  }
-
-  private static String[] concat(List<String> args, List<String> middle, String... more) {
-    List<String> all = new ArrayList<>(middle);
-    all.addAll(List.of(more));
-    return concat(args, all.toArray(String[]::new));
   }
 }

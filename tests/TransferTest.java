@@ -445,7 +445,7 @@ class TransferTest {
     }
   }
 
-  private static String[] concat(List<String> args, String... more) {
+  static String[] concat(List<String> args, String... more) {
     List<String> all = new ArrayList<>(args);
     all.addAll(List.of(more));
     return all.toArray(String[]::new);
