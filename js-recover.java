@@ -6032,12 +6032,12 @@ final class Delivery {
 final class BackupFolder {
   static final String REQUEST = "backup.json", ARCHIVE = "stream.tar.s2", CHECK = "js-recover.json";
 
-  /** The folder for a stream; stream names are folder names in the server's own store too. */
-  static Path of(Path backupDir, String stream) throws Refusal {
-    if (stream.isEmpty() || stream.equals(".") || stream.equals("..") || stream.contains("/") || stream.contains("\\")) {
-      throw new Refusal("stream name " + stream + " cannot be a folder name");
+  /** The folder for a stream, or an account; their names are folder names in the server's own store too. */
+  static Path of(Path backupDir, String name) throws Refusal {
+    if (name.isEmpty() || name.equals(".") || name.equals("..") || name.contains("/") || name.contains("\\")) {
+      throw new Refusal("the name " + name + " cannot be a folder name");
     }
-    return backupDir.resolve(stream);
+    return backupDir.resolve(name);
   }
 
   /** backup.json is written last: a folder that has it is complete. */
@@ -6099,19 +6099,37 @@ final class BackupFolder {
     }
   }
 
-  /** The stream folders to restore: backupDir itself when it is one, else the folders in it. */
-  static List<Path> list(Path backupDir) throws Refusal {
-    if (complete(backupDir)) return List.of(backupDir);
+  /**
+   * The stream folders to restore, per account folder: backupDir itself when it is a stream folder, else the folders
+   * in it (key ""); or, for a backup of several accounts, the stream folders in each account's folder (key: its name).
+   */
+  static Map<String, List<Path>> list(Path backupDir) throws Refusal {
+    if (complete(backupDir)) return Map.of("", List.of(backupDir));
     if (Files.isRegularFile(backupDir.resolve(ARCHIVE))) {
       throw new Refusal(backupDir + " has no " + REQUEST + ": an interrupted backup. Run js-recover backup again to complete it.");
     }
+    List<Path> folders = folders(backupDir);
+    if (folders.isEmpty()) throw new Refusal("no stream backup in " + backupDir + ": name a folder holding " + REQUEST + ", or one of such folders.");
+    // An account's folder holds stream folders only; a stream folder, even an interrupted one, holds none.
+    List<Path> accounts = new ArrayList<>();
+    for (Path f : folders) if (!complete(f) && !Files.exists(f.resolve(ARCHIVE)) && !folders(f).isEmpty()) accounts.add(f);
+    if (accounts.isEmpty()) return Map.of("", folders);
+    if (accounts.size() < folders.size()) {
+      throw new Refusal(backupDir + " holds both account folders (" + accounts.stream().map(f -> f.getFileName().toString())
+          .collect(Collectors.joining(", ")) + ") and stream folders: name one account's folder with --from-backup.");
+    }
+    Map<String, List<Path>> byAccount = new java.util.TreeMap<>();
+    for (Path account : accounts) byAccount.put(account.getFileName().toString(), folders(account));
+    return byAccount;
+  }
+
+  private static List<Path> folders(Path dir) throws Refusal {
     List<Path> folders = new ArrayList<>();
-    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(backupDir, Files::isDirectory)) {
+    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(dir, Files::isDirectory)) {
       dirs.forEach(folders::add);
     } catch (IOException e) {
-      throw new Refusal("cannot read the backup folder " + backupDir + ": " + e);
+      throw new Refusal("cannot read the backup folder " + dir + ": " + e);
     }
-    if (folders.isEmpty()) throw new Refusal("no stream backup in " + backupDir + ": name a folder holding " + REQUEST + ", or one of such folders.");
     Collections.sort(folders);
     return folders;
   }
@@ -7537,11 +7555,7 @@ final class RestoreCommand implements Callable<Integer> {
     boolean terminal = StepProgress.stderrIsTerminal(); // progress goes to stderr: stdout may be a file or a pipe
     List<TransferOutcome> outcomes;
     if (fromBackup != null) {
-      List<Path> folders = BackupFolder.list(fromBackup);
-      try (io.nats.client.Connection to = target.connect(target.plain())) {
-        Delivery delivery = new Delivery(to, replace, err, terminal);
-        outcomes = delivery.checked(BackupFolder.restore(folders, delivery, replicas, cluster, tags));
-      }
+      outcomes = fromBackup(BackupFolder.list(fromBackup), err, terminal);
     } else {
       Map<String, TargetOptions.Login> logins = new HashMap<>();
       outcomes = source.run("restore", storeDir, key.keys(), server, err, store -> logins.putAll(target.logins(store.accounts())),
@@ -7580,6 +7594,31 @@ final class RestoreCommand implements Callable<Integer> {
           for (var s : streams) delivered.add(restore(delivery, from, s));
         }
         outcomes.addAll(delivery.checked(delivered));
+      }
+    }
+    return outcomes;
+  }
+
+  /**
+   * Every stream folder into the target: with one login for a backup of one account, with a login per account for a
+   * backup of several (its account folders), each account going on when another cannot log in.
+   */
+  private List<TransferOutcome> fromBackup(Map<String, List<Path>> byAccount, PrintWriter err, boolean terminal) throws Refusal {
+    Map<String, TargetOptions.Login> logins = byAccount.size() == 1 ? Map.of(byAccount.keySet().iterator().next(), target.plain())
+        : target.logins(new ArrayList<>(byAccount.keySet()));
+    List<TransferOutcome> outcomes = new ArrayList<>();
+    for (var account : byAccount.entrySet()) {
+      try (io.nats.client.Connection to = target.connect(logins.get(account.getKey()))) {
+        Delivery delivery = new Delivery(to, replace, err, terminal);
+        outcomes.addAll(delivery.checked(BackupFolder.restore(account.getValue(), delivery, replicas, cluster, tags)));
+      } catch (Refusal r) {
+        if (byAccount.size() == 1) throw r;
+        for (Path f : account.getValue()) {
+          outcomes.add(new TransferOutcome(account.getKey(), f.getFileName().toString(), null, TransferOutcome.Result.FAILED, 0, 0, r.getMessage()));
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new Refusal("interrupted");
       }
     }
     return outcomes;
@@ -7626,7 +7665,8 @@ final class RestoreCommand implements Callable<Integer> {
 @Command(name = "backup", mixinStandardHelpOptions = true,
     description = {"Writes every stream of a prepared store, with its consumers, into <backup-dir>/<stream>/ as the nats "
         + "CLI's stream backup does (backup.json with the original replica count, stream.tar.s2 as the server sent it), "
-        + "plus js-recover.json with the consumers' positions, for js-recover restore --from-backup or nats stream restore.",
+        + "plus js-recover.json with the consumers' positions, for js-recover restore --from-backup or nats stream restore. "
+        + "With several accounts, each account's streams go into <backup-dir>/<account>/.",
         "Starts and stops the recovery server as restore does, or uses the one --from names. A stream folder already "
             + "complete is kept; exit 0 only when every stream was written."})
 final class BackupCommand implements Callable<Integer> {
@@ -7647,9 +7687,11 @@ final class BackupCommand implements Callable<Integer> {
 
   @Override public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-    List<TransferOutcome> outcomes = source.run("backup", storeDir, key.keys(), server, err, BackupCommand::oneAccount, (store, url, accounts) -> {
+    List<TransferOutcome> outcomes = source.run("backup", storeDir, key.keys(), server, err, store -> {}, (store, url, accounts) -> {
       List<TransferOutcome> written = new ArrayList<>();
       for (String acc : accounts) {
+        // Stream names repeat across accounts: with several, each account's stream folders go into a folder of its own.
+        Path dir = store.accounts().size() > 1 ? BackupFolder.of(backupDir, acc) : backupDir;
         io.nats.client.Connection from;
         try {
           from = store.connect(url, acc);
@@ -7658,21 +7700,12 @@ final class BackupCommand implements Callable<Integer> {
           continue;
         }
         try (from) {
-          for (var s : store.streams(acc)) written.add(BackupFolder.write(from, s, backupDir, err, StepProgress.stderrIsTerminal()));
+          for (var s : store.streams(acc)) written.add(BackupFolder.write(from, s, dir, err, StepProgress.stderrIsTerminal()));
         }
       }
       return written;
     });
     return RestoreCommand.report(outcomes, out, json) ? 0 : 1;
-  }
-
-  /** A backup folder is one account's: stream names repeat across accounts, and a restore from it uses one login. */
-  private static void oneAccount(StoreSource store) throws Refusal {
-    if (store.accounts().size() > 1) {
-      throw new Refusal("the store holds streams in " + store.accounts().size() + " accounts (" + String.join(", ", store.accounts())
-          + "), and a backup folder holds one account's: run backup once per account with --account A and a <backup-dir> of "
-          + "its own. Nothing was written.");
-    }
   }
 }
 

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,6 +58,16 @@ class TargetLoginTest {
     if (target != null) target.close();
   }
 
+  /** Each test starts from a new cluster whose accounts hold no stream. */
+  @BeforeEach void emptyTarget() throws Exception {
+    for (String account : List.of("GLOBAL", "A", "B")) {
+      try (Connection nc = target.connect(account)) {
+        JetStreamManagement jsm = nc.jetStreamManagement();
+        for (String name : jsm.getStreamNames()) jsm.deleteStream(name);
+      }
+    }
+  }
+
   private String hostPort() {
     return target.nodes().get(0).clientUrl().replace("nats://", "");
   }
@@ -95,6 +106,31 @@ class TargetLoginTest {
     for (String secret : List.of("new-a-pw", "new-b-pw", "new-g-pw", "not-b-pw", conf.login("A").password(), conf.login("B").password())) {
       assertFalse(wrongB.all().contains(secret) || r.all().contains(secret), "a password was printed");
     }
+  }
+
+  @Test void everyAccountIsBackedUpInAFolderOfItsOwnAndRestoredFromItAsItsOwnUser() throws Exception {
+    Path backup = tmp.resolve(generation.name() + "-backup");
+    List<String> logins = List.of("restore", "--to", "A=nats://new-a:new-a-pw@" + hostPort(), "--to", "B=nats://new-b:new-b-pw@" + hostPort());
+
+    Cli.Result written = Cli.run("backup", "--nats-server", generation.binary().toString(), store.toString(), backup.toString());
+    Cli.Result oneLogin = Cli.run("restore", "--from-backup", backup.toString(), "--to", "nats://new-g:new-g-pw@" + hostPort());
+    Cli.Result r = Cli.run(TransferTest.concat(logins, "--from-backup", backup.toString(), "--to", "nats://new-g:new-g-pw@" + hostPort()));
+    Cli.Result oneAccount = Cli.run("restore", "--from-backup", backup.resolve("B").toString(), "--to", "nats://new-b:new-b-pw@" + hostPort());
+
+    assertEquals(0, written.exit(), written.all());
+    for (String folder : List.of("$G/G_S", "A/ORDERS", "B/ORDERS")) {
+      assertTrue(Files.isRegularFile(backup.resolve(folder).resolve("backup.json")), folder + " not written: " + written.all());
+    }
+    assertEquals(1, oneLogin.exit(), oneLogin.all());
+    assertTrue(oneLogin.err().contains("accounts $G and A and B would log in to the new cluster as the same user"), oneLogin.all());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("  account $G: 1 of 1 stream(s) done\n  account A: 1 of 1 stream(s) done\n"
+        + "  account B: 1 of 1 stream(s) done\n"), r.out());
+    assertEquals(List.of("G_S 2: 0 1"), streams("GLOBAL"));
+    assertEquals(List.of("ORDERS 3: 0 1 2"), streams("A"));
+    assertEquals(List.of("ORDERS 5: 0 1 2 3 4"), streams("B"));
+    assertEquals(0, oneAccount.exit(), oneAccount.all());
+    assertTrue(oneAccount.out().matches("(?s).*B +ORDERS +1 +already whole.*"), oneAccount.out());
   }
 
   /** Each stream of the target account: name, count and every payload's byte. */

@@ -43,6 +43,25 @@ class TransferRefusalTest {
     assertEquals(4, java.nio.file.Files.size(interrupted.resolve("stream.tar.s2")), "the backup was changed");
   }
 
+  @Test void aBackupOfAccountFoldersBesideStreamFoldersOrOneAccountsWithAccountLoginsIsRefusedBeforeConnecting() throws Exception {
+    Path backup = tmp.resolve("backup");
+    for (String folder : List.of("A/ORDERS", "SINGLE")) {
+      Files.writeString(Files.createDirectories(backup.resolve(folder)).resolve("backup.json"), "{\"config\":{},\"state\":{}}");
+    }
+    String before = StoreBuilder.treeDigest(backup);
+
+    Cli.Result mixed = Cli.run("restore", "--from-backup", backup.toString(), "--to", "nats://127.0.0.1:1");
+    Cli.Result perAccount = Cli.run("restore", "--from-backup", backup.resolve("SINGLE").toString(), "--to", "A=nats://127.0.0.1:1");
+
+    assertEquals(1, mixed.exit(), mixed.all());
+    assertTrue(mixed.err().contains(backup + " holds both account folders (A) and stream folders: name one account's folder "
+        + "with --from-backup."), mixed.all());
+    assertEquals(1, perAccount.exit(), perAccount.all());
+    assertTrue(perAccount.err().contains("--from-backup restores with one login: give --to URL, --creds FILE or --nkey FILE "
+        + "without ACCOUNT=. Nothing was sent."), perAccount.all());
+    assertEquals(before, StoreBuilder.treeDigest(backup), "the backup changed");
+  }
+
   @Test void anUnpreparedStoreIsRefused() {
     Path store = tmp.resolve("store");
     new StoreBuilder(store).stream("$G", "ORDERS", 3);
@@ -152,7 +171,6 @@ class TransferRefusalTest {
     Cli.Result typo = restore(store, "--to", "nats://127.0.0.1:1", "--nkey", "C=" + creds);
     Cli.Result twice = restore(store, "--to", "A=nats://a:pw@127.0.0.1:1", "--to", "A=nats://a2:pw@127.0.0.1:1", "--to", "B=nats://b:pw@127.0.0.1:1");
     Cli.Result unknown = restore(store, "--to", "nats://127.0.0.1:1", "--account", "A", "--stream", "NOPE");
-    Cli.Result backup = Cli.run("backup", "--from", "nats://127.0.0.1:1", store.toString(), tmp.resolve("backup").toString());
 
     assertRefused(shared, "accounts A and B would log in to the new cluster as the same user, and one login reaches one "
         + "account: their streams would land in one account there. Give each account its own login (--to "
@@ -166,9 +184,6 @@ class TransferRefusalTest {
     assertRefused(typo, "--nkey names account C, whose streams are not among those that go (accounts: A, B). Nothing was sent.");
     assertRefused(twice, "--to is given twice for account A. Nothing was sent.");
     assertRefused(unknown, "no stream NOPE in the store in account A");
-    assertRefused(backup, "the store holds streams in 2 accounts (A, B), and a backup folder holds one account's: run backup "
-        + "once per account with --account A and a <backup-dir> of its own. Nothing was written.");
-    assertFalse(Files.exists(tmp.resolve("backup")), "the backup folder was made");
     for (Cli.Result r : List.of(shared, oneOwn, noUrl, typo, twice)) assertFalse(r.all().contains("pw@"), "a password was printed: " + r.all());
     assertEquals(before, StoreBuilder.treeDigest(store), "the store changed");
   }
