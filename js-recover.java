@@ -5491,7 +5491,11 @@ final class Transfer {
       long total = 0;
       while (true) {
         io.nats.client.Message m = chunks.nextMessage(CHUNK_TIMEOUT);
-        if (m == null) throw new Refusal("the source sent no snapshot data for " + CHUNK_TIMEOUT.toSeconds() + " s after " + total + " bytes");
+        if (m == null) { // what a stream deleted on the source during its snapshot ends with, on every version
+          throw new Refusal("the source sent no snapshot data for " + CHUNK_TIMEOUT.toSeconds() + " s after " + total + " bytes, "
+              + "and no end: is the stream still on the recovery server (deleted, or the server stopped)? Nothing of it counts "
+              + "as arrived; run the same command again");
+        }
         byte[] data = m.getData() == null ? new byte[0] : m.getData();
         boolean acked = m.getReplyTo() != null && !m.getReplyTo().isEmpty(); // jnats gives "" for no reply
         if (data.length == 0 && !acked) {

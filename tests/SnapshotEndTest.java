@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.nats.client.Connection;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -19,7 +20,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * A snapshot the source server gives up: 2.10+ stop sending when the archive is not acknowledged for a while (2 s on
  * 2.10 and 2.11, 5 s from 2.12.5) once 8 MiB are in flight, and end it with "408 No Flow Response" instead of 204;
- * what came so far must not count as the stream. 2.9 never gives up: it waits 10 ms and sends on.
+ * what came so far must not count as the stream. 2.9 never gives up: it waits 10 ms and sends on. A stream deleted
+ * on the source during its snapshot ends in silence on every version: no more chunks and no end.
  */
 @ParameterizedClass(name = "{0}")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -71,6 +73,33 @@ class SnapshotEndTest {
           + "waited longer than it allows for the archive to be taken (a slow target, link or disk). Nothing of it counts "
           + "as arrived; run the same command again", r.getMessage());
       assertTrue(taken[0] < 10 * 1024 * 1024, "the whole archive arrived: " + taken[0]);
+    }
+  }
+
+  @Test void aStreamDeletedOnTheSourceDuringItsSnapshotFailsAfterTheChunkTimeoutSayingSo() throws Exception {
+    long[] taken = new long[1];
+    try (Connection nc = source.connect("$G"); Connection other = source.connect("$G")) {
+      nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("GOING").subjects("going").storageType(StorageType.File).build());
+      byte[] payload = new byte[64 * 1024];
+      new java.util.Random(7).nextBytes(payload);
+      for (int i = 0; i < 40; i++) nc.jetStream().publish("going", payload);
+      Transfer.ChunkSink deleting = chunk -> {
+        if (taken[0] == 0) {
+          try {
+            other.jetStreamManagement().deleteStream("GOING"); // someone deletes it on the recovery server meanwhile
+          } catch (io.nats.client.JetStreamApiException e) {
+            throw new IOException(e);
+          }
+        }
+        taken[0] += chunk.length;
+      };
+
+      // The source stops sending and sends no end either (2.9, 2.10 and 2.15 alike).
+      Refusal r = assertThrows(Refusal.class, () -> Transfer.snapshot(nc, "GOING", reply -> deleting));
+
+      assertEquals("the source sent no snapshot data for 30 s after " + taken[0] + " bytes, and no end: is the stream still on "
+          + "the recovery server (deleted, or the server stopped)? Nothing of it counts as arrived; run the same command again",
+          r.getMessage());
     }
   }
 
