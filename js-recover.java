@@ -7436,7 +7436,8 @@ final class TargetOptions {
     List<String> noUrl = new ArrayList<>();
     for (String account : accounts) {
       boolean own = url.containsKey(account) || cred.containsKey(account) || nkey.containsKey(account);
-      String u = url.getOrDefault(account, url.get(null));
+      // The plain URL's user and password are the plain login's: an account with credentials of its own goes without.
+      String u = url.containsKey(account) ? url.get(account) : url.get(null) != null && own ? NatsLogin.shown(url.get(null)) : url.get(null);
       if (u == null) {
         noUrl.add(account);
         continue;

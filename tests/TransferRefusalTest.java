@@ -188,6 +188,20 @@ class TransferRefusalTest {
     assertEquals(before, StoreBuilder.treeDigest(store), "the store changed");
   }
 
+  @Test void anAccountWithCredentialsOfItsOwnLogsInWithThemAloneAndOthersWithThePlainOnes() throws Exception {
+    TargetOptions target = new TargetOptions();
+    target.urls = List.of("nats://plain:pw@new-cluster:4222", "C=nats://c:c-pw@other:4222");
+    target.creds = List.of("A=" + tmp.resolve("a.creds"), tmp.resolve("plain.creds").toString());
+    target.nkeys = List.of("B=" + tmp.resolve("b.nk"));
+
+    var logins = target.logins(List.of("A", "B", "C", "D"));
+
+    assertEquals(new TargetOptions.Login("nats://new-cluster:4222", tmp.resolve("a.creds"), null), logins.get("A"));
+    assertEquals(new TargetOptions.Login("nats://new-cluster:4222", null, tmp.resolve("b.nk")), logins.get("B"));
+    assertEquals(new TargetOptions.Login("nats://c:c-pw@other:4222", null, null), logins.get("C"));
+    assertEquals(new TargetOptions.Login("nats://plain:pw@new-cluster:4222", tmp.resolve("plain.creds"), null), logins.get("D"));
+  }
+
   @Test void fromOneServerCannotServeGlobalBesideNamedAccounts() throws Exception {
     Path store = preparedStore(new StoreBuilder(tmp.resolve("store")).stream("$G", "G_S", 1).stream("A", "ORDERS", 3));
     String before = StoreBuilder.treeDigest(store);
