@@ -38,15 +38,21 @@ class SnapshotEndTest {
     Path work = Files.createDirectories(tmp.resolve(generation.name()));
     source = NatsServerProcess.standalone(generation, NatsConfig.defaults(), work.resolve("store"), work.resolve("server"));
     try (Connection nc = source.connect("$G")) {
-      nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("BIG").subjects("big").storageType(StorageType.File).build());
-      java.util.Random random = new java.util.Random(13); // random bytes: the s2-compressed archive stays as large
-      byte[] payload = new byte[16 * 1024];
-      for (int i = 0; i < 700; i++) {
-        random.nextBytes(payload);
-        nc.jetStream().publishAsync("big", payload.clone());
-      }
-      nc.jetStream().publish("big", payload);
+      addLarge(nc, "BIG");
     }
+  }
+
+  /** 11 MiB of random bytes (the s2-compressed archive stays as large): the server sends 8 MiB, then waits for acks. */
+  private static void addLarge(Connection nc, String stream) throws Exception {
+    String subject = stream.toLowerCase();
+    nc.jetStreamManagement().addStream(StreamConfiguration.builder().name(stream).subjects(subject).storageType(StorageType.File).build());
+    java.util.Random random = new java.util.Random(13);
+    byte[] payload = new byte[16 * 1024];
+    for (int i = 0; i < 700; i++) {
+      random.nextBytes(payload);
+      nc.jetStream().publishAsync(subject, payload.clone());
+    }
+    nc.jetStream().publish(subject, payload);
   }
 
   @AfterParameterizedClassInvocation void shutDown() {
@@ -79,10 +85,7 @@ class SnapshotEndTest {
   @Test void aStreamDeletedOnTheSourceDuringItsSnapshotFailsAfterTheChunkTimeoutSayingSo() throws Exception {
     long[] taken = new long[1];
     try (Connection nc = source.connect("$G"); Connection other = source.connect("$G")) {
-      nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("GOING").subjects("going").storageType(StorageType.File).build());
-      byte[] payload = new byte[64 * 1024];
-      new java.util.Random(7).nextBytes(payload);
-      for (int i = 0; i < 40; i++) nc.jetStream().publish("going", payload);
+      addLarge(nc, "GOING"); // larger than the window: the server cannot have sent it all before the first chunk is taken
       Transfer.ChunkSink deleting = chunk -> {
         if (taken[0] == 0) {
           try {
