@@ -1342,7 +1342,7 @@ final class StepProgress implements AutoCloseable {
   }
 
   /** Whether fd 2 is a terminal (Linux: /proc/self/fd/2 names a tty); Java has no isatty for stderr. */
-  private static boolean stderrIsTerminal() {
+  static boolean stderrIsTerminal() {
     try {
       String target = Files.readSymbolicLink(Path.of("/proc/self/fd/2")).toString();
       return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty");
@@ -6129,13 +6129,21 @@ final class Transfer {
       long total = 0;
       while (true) {
         io.nats.client.Message m = chunks.nextMessage(CHUNK_TIMEOUT);
-        if (m == null) throw new Refusal("the source sent no snapshot data for " + CHUNK_TIMEOUT.toSeconds() + " s after " + total + " bytes");
+        if (m == null) { // what a stream deleted on the source during its snapshot ends with, on every version
+          throw new Refusal("the source sent no snapshot data for " + CHUNK_TIMEOUT.toSeconds() + " s after " + total + " bytes, "
+              + "and no end: is the stream still on the recovery server (deleted, or the server stopped)? Nothing of it counts "
+              + "as arrived; run the same command again");
+        }
         byte[] data = m.getData() == null ? new byte[0] : m.getData();
         boolean acked = m.getReplyTo() != null && !m.getReplyTo().isEmpty(); // jnats gives "" for no reply
         if (data.length == 0 && !acked) {
           // The end: 2.9 sends an empty message, 2.10+ one with status 204, or 408/500 when the snapshot failed.
           if (m.isStatusMessage() && m.getStatus().getCode() != 204) {
-            throw new Refusal("the source ended the snapshot with " + m.getStatus().getCode() + " " + m.getStatus().getMessage());
+            int code = m.getStatus().getCode();
+            throw new Refusal("the source server ended the snapshot of " + stream + " with " + code + " " + m.getStatus().getMessage()
+                + " after " + total + " bytes: " + (code == 408 ? "it waited longer than it allows for the archive to be taken (a "
+                + "slow target, link or disk)" : "it could not read the stream (its log says why)") + ". Nothing of it counts "
+                + "as arrived; run the same command again");
           }
           return total;
         }
@@ -6254,14 +6262,17 @@ final class Transfer {
   }
 
   /**
-   * Why an archive from a server of version `source` must not go to `target`, or null. An older target may not
-   * read a newer archive (2.15's format), may reject config fields it does not know (2.12+), or may misread what
-   * it does take (2.9 ignores 2.10's index.db).
+   * Why an archive from a server of version `source` must not go to `target`, or null. Not stripped down to what the
+   * older target knows: js-recover never rewrites the archive, and it is the archive that an older server cannot
+   * read (2.15's format before 2.15; 2.9 ignores 2.10's index.db and brings deleted messages back), and the consumer
+   * configs inside it carry the newer fields too; a config field dropped would change what the stream does.
    */
   static String versionRefusal(String source, String target) {
     if (compareVersions(target, source) >= 0) return null;
-    return "the target runs nats-server " + target + ", older than the source's " + source + ": an older server cannot "
-        + "be trusted with a newer one's archive and config. Restore into a cluster of " + source + " or newer";
+    return "the target runs nats-server " + target + ", older than the recovery server's " + source + ": an older server "
+        + "cannot be trusted with a newer one's archive and config, so nothing was sent. Either upgrade the new cluster to "
+        + source + " or newer, or serve the store with the release the survivor ran, if that is not newer than " + target
+        + " (restore --nats-server BIN, or --from a server of that release)";
   }
 
   static int compareVersions(String a, String b) {
@@ -6316,6 +6327,11 @@ final class Transfer {
 
 /** A jnats connection as the nats CLI makes one: URL with user and password, credentials, nkey, TLS. */
 final class NatsLogin {
+  /** A .creds file as nsc writes it: the user's JWT (three base64url parts), then the user's nkey seed. */
+  private static final java.util.regex.Pattern CREDS = java.util.regex.Pattern.compile("-{3,}BEGIN NATS USER JWT-{3,}\\s+"
+      + "[\\w-]+\\.[\\w-]+\\.[\\w-]+\\s+-{3,}END NATS USER JWT-{3,}.*-{3,}BEGIN USER NKEY SEED-{3,}\\s+S[A-Z2-7]+\\s+"
+      + "-{3,}END USER NKEY SEED-{3,}", java.util.regex.Pattern.DOTALL);
+
   /** The URL as it may be shown: without the user and password it carries. */
   static String shown(String url) {
     return url.replaceAll("(?<=://)[^@/]*@", "");
@@ -6325,10 +6341,18 @@ final class NatsLogin {
       Path tlsKey, Path tlsCa) throws Refusal {
     io.nats.client.Options.Builder options = io.nats.client.Options.builder().server(url).noReconnect()
         .connectionTimeout(java.time.Duration.ofSeconds(5)).maxControlLine(4096)
+        .ignoreDiscoveredServers() // the URLs given only: with the servers a cluster advertises, jnats retries a refused login for ever
         .errorListener(new io.nats.client.ErrorListener() {}); // errors reach the operator through our messages only
     if (user != null) options.userInfo(user, password);
     try {
-      if (creds != null) options.authHandler(io.nats.client.Nats.credentials(readable(creds, "--creds").toString()));
+      if (creds != null) {
+        String text = new String(Files.readAllBytes(readable(creds, "--creds")), StandardCharsets.ISO_8859_1);
+        if (!CREDS.matcher(text).find()) { // jnats would fail at the handshake with a message that says less
+          throw new IllegalArgumentException("--creds " + creds + " is not a credentials file: it needs the user JWT and the "
+              + "nkey seed, each between the -----BEGIN and ------END lines nsc writes");
+        }
+        options.authHandler(io.nats.client.Nats.credentials(creds.toString()));
+      }
       if (nkey != null) {
         char[] seed = new String(Files.readAllBytes(readable(nkey, "--nkey")), StandardCharsets.US_ASCII).trim().toCharArray();
         options.authHandler(io.nats.client.Nats.staticCredentials(null, seed));
@@ -6433,26 +6457,30 @@ final class StoreSource {
   final RecoveryConfig.Settings conf;
   final List<RecoveryPlan.OriginalReplicas> streams;
 
-  /** {@code store} walked with the key when one is given; without, names and replica counts come from the manifest. */
-  StoreSource(Store store, String account, List<String> only) throws IOException, Refusal {
+  /**
+   * {@code store} walked with the key when one is given; without, names and replica counts come from the manifest.
+   * {@code accounts} empty: every account with streams, $G included.
+   */
+  StoreSource(Store store, List<String> accounts, List<String> only) throws IOException, Refusal {
     this.store = store;
     conf = RecoveryConfig.read(RecoveryConfig.path(store));
     if (conf == null) {
       throw new Refusal("no recovery.conf in " + store.storeDir + ": run js-recover prepare " + Reports.shellQuote(store.storeDir.toString()) + " first.");
     }
     List<RecoveryPlan.OriginalReplicas> all = new RecoveryPlan(store).originalReplicas;
-    TreeSet<String> accounts = all.stream().map(RecoveryPlan.OriginalReplicas::account).collect(Collectors.toCollection(TreeSet::new));
-    if (account == null && accounts.size() > 1) {
-      throw new Refusal("the store holds streams in " + accounts.size() + " accounts (" + String.join(", ", accounts) + "), and one "
-          + "target login reaches one account: run once per account with --account A and that account's target credentials.");
+    TreeSet<String> inStore = all.stream().map(RecoveryPlan.OriginalReplicas::account).collect(Collectors.toCollection(TreeSet::new));
+    List<String> unknownAccounts = accounts.stream().filter(a -> !inStore.contains(a)).toList();
+    if (!unknownAccounts.isEmpty()) {
+      throw new Refusal("the store has no streams in account " + String.join(", ", unknownAccounts) + "; its accounts with streams: "
+          + String.join(", ", inStore));
     }
-    if (account != null && !accounts.contains(account)) {
-      throw new Refusal("the store has no streams in account " + account + "; its accounts with streams: " + String.join(", ", accounts));
-    }
-    streams = all.stream().filter(s -> (account == null || s.account().equals(account))
+    streams = all.stream().filter(s -> (accounts.isEmpty() || accounts.contains(s.account()))
         && (only.isEmpty() || only.contains(s.stream()))).toList();
     List<String> unknown = only.stream().filter(n -> streams.stream().noneMatch(s -> s.stream().equals(n))).toList();
-    if (!unknown.isEmpty()) throw new Refusal("no stream " + String.join(", ", unknown) + " in the store" + (account == null ? "" : " in account " + account));
+    if (!unknown.isEmpty()) {
+      throw new Refusal("no stream " + String.join(", ", unknown) + " in the store" + (accounts.isEmpty() ? "" : " in account "
+          + String.join(", ", accounts)));
+    }
   }
 
   List<String> accounts() { return streams.stream().map(RecoveryPlan.OriginalReplicas::account).distinct().toList(); }
@@ -6462,12 +6490,19 @@ final class StoreSource {
   }
 
   /**
-   * The config of the server that serves the chosen account: recovery-global.conf for $G's streams beside named
-   * accounts (nats-server serves $G's JetStream only without configured accounts), recovery.conf otherwise.
+   * The configs of the servers that serve the chosen accounts, each with its accounts, in the order verify starts
+   * them: recovery-global.conf for $G's streams beside named accounts (nats-server serves $G's JetStream only
+   * without configured accounts), recovery.conf for the others.
    */
-  Path config() {
-    return accounts().equals(List.of("$G")) && RecoveryConfig.globalApart(store) ? RecoveryConfig.globalPath(store)
-        : RecoveryConfig.path(store);
+  Map<Path, List<String>> configs() {
+    Map<Path, List<String>> configs = new java.util.LinkedHashMap<>();
+    for (String account : accounts()) {
+      Path conf = account.equals("$G") && RecoveryConfig.globalApart(store) ? RecoveryConfig.globalPath(store) : RecoveryConfig.path(store);
+      configs.computeIfAbsent(conf, c -> new ArrayList<>()).add(account);
+    }
+    Map<Path, List<String>> ordered = new java.util.LinkedHashMap<>();
+    RecoveryConfig.files(store).stream().filter(configs::containsKey).forEach(c -> ordered.put(c, configs.get(c)));
+    return ordered;
   }
 
   /** A connection to the recovery server as the account's recovery user (none for $G served alone). */
@@ -6479,11 +6514,12 @@ final class StoreSource {
 
 /** Bytes and rate of one stream's transfer on stderr: one line redrawn on a terminal, a line at the end otherwise. */
 final class Progress {
+  static final long REDRAW_NANOS = 250_000_000L;
   private final PrintWriter err;
   private final boolean terminal;
   private final String label;
   private final long started = System.nanoTime();
-  private long bytes, drawn;
+  private long bytes, drawn = started - REDRAW_NANOS; // the first chunk draws at once
 
   Progress(PrintWriter err, boolean terminal, String label) {
     this.err = err;
@@ -6498,7 +6534,7 @@ final class Progress {
   void add(long n) {
     bytes += n;
     long now = System.nanoTime();
-    if (terminal && now - drawn > 250_000_000L) {
+    if (terminal && now - drawn >= REDRAW_NANOS) {
       drawn = now;
       err.print("\r" + line() + "   ");
       err.flush();
@@ -6516,14 +6552,14 @@ final class Progress {
 
   private String line() {
     double s = Math.max(seconds(), 1e-3);
-    return String.format("%s: %s in %.1f s (%s/s)", label, size(bytes), s, size((long) (bytes / s)));
+    return String.format(java.util.Locale.ROOT, "%s: %s in %.1f s (%s/s)", label, size(bytes), s, size((long) (bytes / s)));
   }
 
   static String size(long n) {
     if (n < 1024) return n + " B";
-    if (n < 1024 * 1024) return String.format("%.1f KiB", n / 1024.0);
-    if (n < 1024L * 1024 * 1024) return String.format("%.1f MiB", n / 1048576.0);
-    return String.format("%.2f GiB", n / 1073741824.0);
+    if (n < 1024 * 1024) return String.format(java.util.Locale.ROOT, "%.1f KiB", n / 1024.0);
+    if (n < 1024L * 1024 * 1024) return String.format(java.util.Locale.ROOT, "%.1f MiB", n / 1048576.0);
+    return String.format(java.util.Locale.ROOT, "%.2f GiB", n / 1073741824.0);
   }
 }
 
@@ -6559,7 +6595,7 @@ final class Delivery {
     Progress progress = null;
     try {
       String tooOld = Transfer.versionRefusal(sourceVersion, targetVersion());
-      if (tooOld != null) return new TransferOutcome(account, stream, replicas, TransferOutcome.Result.REFUSED, 0, 0, tooOld + "; nothing was sent.");
+      if (tooOld != null) return new TransferOutcome(account, stream, replicas, TransferOutcome.Result.REFUSED, 0, 0, tooOld + ".");
       Transfer.Shape there = Transfer.shape(target, stream);
       if (there != null) {
         List<String> d = want.differences(there);
@@ -6657,12 +6693,12 @@ final class Delivery {
 final class BackupFolder {
   static final String REQUEST = "backup.json", ARCHIVE = "stream.tar.s2", CHECK = "js-recover.json";
 
-  /** The folder for a stream; stream names are folder names in the server's own store too. */
-  static Path of(Path backupDir, String stream) throws Refusal {
-    if (stream.isEmpty() || stream.equals(".") || stream.equals("..") || stream.contains("/") || stream.contains("\\")) {
-      throw new Refusal("stream name " + stream + " cannot be a folder name");
+  /** The folder for a stream, or an account; their names are folder names in the server's own store too. */
+  static Path of(Path backupDir, String name) throws Refusal {
+    if (name.isEmpty() || name.equals(".") || name.equals("..") || name.contains("/") || name.contains("\\")) {
+      throw new Refusal("the name " + name + " cannot be a folder name");
     }
-    return backupDir.resolve(stream);
+    return backupDir.resolve(name);
   }
 
   /** backup.json is written last: a folder that has it is complete. */
@@ -6724,19 +6760,37 @@ final class BackupFolder {
     }
   }
 
-  /** The stream folders to restore: backupDir itself when it is one, else the folders in it. */
-  static List<Path> list(Path backupDir) throws Refusal {
-    if (complete(backupDir)) return List.of(backupDir);
+  /**
+   * The stream folders to restore, per account folder: backupDir itself when it is a stream folder, else the folders
+   * in it (key ""); or, for a backup of several accounts, the stream folders in each account's folder (key: its name).
+   */
+  static Map<String, List<Path>> list(Path backupDir) throws Refusal {
+    if (complete(backupDir)) return Map.of("", List.of(backupDir));
     if (Files.isRegularFile(backupDir.resolve(ARCHIVE))) {
       throw new Refusal(backupDir + " has no " + REQUEST + ": an interrupted backup. Run js-recover backup again to complete it.");
     }
+    List<Path> folders = folders(backupDir);
+    if (folders.isEmpty()) throw new Refusal("no stream backup in " + backupDir + ": name a folder holding " + REQUEST + ", or one of such folders.");
+    // An account's folder holds stream folders only; a stream folder, even an interrupted one, holds none.
+    List<Path> accounts = new ArrayList<>();
+    for (Path f : folders) if (!complete(f) && !Files.exists(f.resolve(ARCHIVE)) && !folders(f).isEmpty()) accounts.add(f);
+    if (accounts.isEmpty()) return Map.of("", folders);
+    if (accounts.size() < folders.size()) {
+      throw new Refusal(backupDir + " holds both account folders (" + accounts.stream().map(f -> f.getFileName().toString())
+          .collect(Collectors.joining(", ")) + ") and stream folders: name one account's folder with --from-backup.");
+    }
+    Map<String, List<Path>> byAccount = new java.util.TreeMap<>();
+    for (Path account : accounts) byAccount.put(account.getFileName().toString(), folders(account));
+    return byAccount;
+  }
+
+  private static List<Path> folders(Path dir) throws Refusal {
     List<Path> folders = new ArrayList<>();
-    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(backupDir, Files::isDirectory)) {
+    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(dir, Files::isDirectory)) {
       dirs.forEach(folders::add);
     } catch (IOException e) {
-      throw new Refusal("cannot read the backup folder " + backupDir + ": " + e);
+      throw new Refusal("cannot read the backup folder " + dir + ": " + e);
     }
-    if (folders.isEmpty()) throw new Refusal("no stream backup in " + backupDir + ": name a folder holding " + REQUEST + ", or one of such folders.");
     Collections.sort(folders);
     return folders;
   }
@@ -7358,6 +7412,13 @@ final class Reports {
     table(rows, out);
     out.println();
     for (TransferOutcome o : outcomes) out.println((o.ok() ? "  " : "  NOT DONE ") + o.label() + ": " + o.detail());
+    Map<String, List<TransferOutcome>> byAccount = outcomes.stream().collect(Collectors.groupingBy(TransferOutcome::account,
+        java.util.LinkedHashMap::new, Collectors.toList()));
+    if (byAccount.size() > 1) {
+      out.println();
+      byAccount.forEach((account, each) -> out.printf("  account %s: %d of %d stream(s) done%n", account,
+          each.stream().filter(TransferOutcome::ok).count(), each.size()));
+    }
     long ok = outcomes.stream().filter(TransferOutcome::ok).count();
     out.printf("%n%d of %d stream(s) done%s.%n", ok, outcomes.size(), ok == outcomes.size() ? "" : "; fix what is said above "
         + "and run the same command again: streams already done are skipped");
@@ -7940,39 +8001,57 @@ final class SourceOptions {
       + "start one on the store's recovery.conf, as verify does, and stop it at the end)")
   String from;
 
-  @Option(names = "--account", paramLabel = "A", description = "the account whose streams go (needed when the store has several)")
-  String account;
+  @Option(names = "--account", paramLabel = "A", description = "only account A's streams (repeatable; default: every "
+      + "account with streams, $G included)")
+  List<String> accounts = new ArrayList<>();
 
-  @Option(names = "--stream", paramLabel = "S", description = "only stream S (repeatable; default: every stream of the account)")
+  @Option(names = "--stream", paramLabel = "S", description = "only stream S (repeatable; default: every stream of the accounts)")
   List<String> streams = new ArrayList<>();
 
-  /** What restore and backup do with the recovery server. */
+  /** What restore and backup refuse about the streams chosen, before a server starts or anything is sent. */
+  interface Check {
+    void check(StoreSource store) throws Refusal;
+  }
+
+  /** What restore and backup do with the recovery server at url, for the chosen accounts it serves. */
   interface Work {
-    List<TransferOutcome> with(StoreSource store, String url) throws Exception;
+    List<TransferOutcome> with(StoreSource store, String url, List<String> accounts) throws Exception;
   }
 
   /**
    * Runs {@code work} against the recovery server. With --from, the one it names: the store is only read then, and
-   * neither locked nor checked for other users, since that server is one. Otherwise one started here as verify
-   * starts it (the same refusals first), on the config that serves the chosen account, with the store locked until
-   * that server has stopped.
+   * neither locked nor checked for other users, since that server is one. Otherwise servers started here as verify
+   * starts them (the same refusals first), one after the other on each config that serves chosen accounts, with the
+   * store locked until the last has stopped.
    */
-  List<TransferOutcome> run(String command, Path storeDir, KeyRing keys, ServerOptions server, PrintWriter err, Work work)
-      throws Exception {
-    if (from != null) return work.with(new StoreSource(StoreWalker.walk(storeDir, keys), account, streams), from);
+  List<TransferOutcome> run(String command, Path storeDir, KeyRing keys, ServerOptions server, PrintWriter err, Check check,
+      Work work) throws Exception {
+    if (from != null) {
+      StoreSource source = new StoreSource(StoreWalker.walk(storeDir, keys), accounts, streams);
+      if (source.configs().size() > 1) {
+        throw new Refusal("with --from, one server serves either $G's streams (recovery-global.conf) or the named accounts' "
+            + "(recovery.conf), not both: add --account '$G' or --account A to say which that server serves, or leave --from "
+            + "out and " + command + " starts each in turn. Nothing was sent.");
+      }
+      check.check(source);
+      return work.with(source, from, source.accounts());
+    }
     Store located = StoreWalker.locate(storeDir);
-    List<TransferOutcome> outcomes;
+    List<TransferOutcome> outcomes = new ArrayList<>();
     try (StoreLock lock = lock(located.storeDir, command)) {
-      StoreSource source = new StoreSource(StoreWalker.walk(located, keys), account, streams);
+      StoreSource source = new StoreSource(StoreWalker.walk(located, keys), accounts, streams);
+      check.check(source);
       Path bin = RecoveryServer.preflight(source.store, keys, server.natsServer, command);
       Reports.warnings(source.store, err); // before the server starts: it acts on some of them at once (max_age)
-      try (RecoveryServer started = RecoveryServer.start(bin, source.store, source.config(), keys, RecoveryConfig.freePort(),
-          RecoveryConfig.freePort(), err)) {
-        started.awaitLoaded(server.timeoutSeconds);
-        outcomes = work.with(source, started.url());
+      for (var config : source.configs().entrySet()) {
+        try (RecoveryServer started = RecoveryServer.start(bin, source.store, config.getKey(), keys, RecoveryConfig.freePort(),
+            RecoveryConfig.freePort(), err)) {
+          started.awaitLoaded(server.timeoutSeconds);
+          outcomes.addAll(work.with(source, started.url(), config.getValue()));
+        }
+        err.println("The recovery server was stopped.");
+        err.flush();
       }
-      err.println("The recovery server was stopped.");
-      err.flush();
       return outcomes;
     }
   }
@@ -7988,17 +8067,23 @@ final class SourceOptions {
   }
 }
 
-/** The new cluster, reached as the nats CLI reaches it. Its credentials are never printed or written. */
+/**
+ * The new cluster, reached as the nats CLI reaches it, with a login per account when several accounts go: one target
+ * login reaches one account. Its credentials are never printed or written.
+ */
 final class TargetOptions {
-  @Option(names = "--to", required = true, paramLabel = "URL",
-      description = "the new cluster: nats://[USER:PASSWORD@]HOST:PORT (several URLs: comma-separated)")
-  String url;
+  @Option(names = "--to", required = true, paramLabel = "[ACCOUNT=]URL", description = "the new cluster: "
+      + "nats://[USER:PASSWORD@]HOST:PORT (several URLs: comma-separated); ACCOUNT=URL: the URL and login for that "
+      + "account's streams (repeatable)")
+  List<String> urls = new ArrayList<>();
 
-  @Option(names = "--creds", paramLabel = "FILE", description = "the target user's credentials file (JWT and seed)")
-  Path creds;
+  @Option(names = "--creds", paramLabel = "[ACCOUNT=]FILE", description = "the target user's credentials file (JWT and "
+      + "seed); ACCOUNT=FILE: for that account's streams (repeatable)")
+  List<String> creds = new ArrayList<>();
 
-  @Option(names = "--nkey", paramLabel = "FILE", description = "the target user's nkey seed file")
-  Path nkey;
+  @Option(names = "--nkey", paramLabel = "[ACCOUNT=]FILE", description = "the target user's nkey seed file; ACCOUNT=FILE: "
+      + "for that account's streams (repeatable)")
+  List<String> nkeys = new ArrayList<>();
 
   @Option(names = "--tlscert", paramLabel = "FILE", description = "client certificate (PEM) for the target")
   Path tlsCert;
@@ -8009,8 +8094,92 @@ final class TargetOptions {
   @Option(names = "--tlsca", paramLabel = "FILE", description = "CA certificate(s) (PEM) the target's must chain to")
   Path tlsCa;
 
-  io.nats.client.Connection connect() throws Refusal {
-    return NatsLogin.connect(url, null, null, creds, nkey, tlsCert, tlsKey, tlsCa);
+  /** How one account reaches the new cluster: the URL (with its user and password, if any), a creds or nkey file. */
+  record Login(String url, Path creds, Path nkey) {
+    /** Who the target takes this login for: two accounts that log in as the same user land in the same account. */
+    String user() {
+      var m = java.util.regex.Pattern.compile("^[a-zA-Z][a-zA-Z0-9+.-]*://([^@/]*)@").matcher(url);
+      return (m.find() ? m.group(1) : "") + "|" + creds + "|" + nkey;
+    }
+  }
+
+  /**
+   * Each account's login: its own URL, creds and nkey (ACCOUNT=...) where given, else the plain ones. Refuses, before
+   * anything is sent, an ACCOUNT= for an account with no streams chosen, an account with no URL, and two accounts that
+   * would log in as the same target user (with no credentials at all too): their streams would land in one account.
+   */
+  Map<String, Login> logins(List<String> accounts) throws Refusal {
+    Map<String, String> url = perAccount("--to", urls, accounts), cred = perAccount("--creds", creds, accounts),
+        nkey = perAccount("--nkey", nkeys, accounts);
+    Map<String, Login> logins = new java.util.LinkedHashMap<>();
+    List<String> noUrl = new ArrayList<>();
+    for (String account : accounts) {
+      boolean own = url.containsKey(account) || cred.containsKey(account) || nkey.containsKey(account);
+      // The plain URL's user and password are the plain login's: an account with credentials of its own goes without.
+      String u = url.containsKey(account) ? url.get(account) : url.get(null) != null && own ? NatsLogin.shown(url.get(null)) : url.get(null);
+      if (u == null) {
+        noUrl.add(account);
+        continue;
+      }
+      String c = own ? cred.get(account) : cred.get(null), n = own ? nkey.get(account) : nkey.get(null);
+      logins.put(account, new Login(u, c == null ? null : Path.of(c), n == null ? null : Path.of(n)));
+    }
+    if (!noUrl.isEmpty()) {
+      throw new Refusal("no target URL for account " + String.join(", ", noUrl) + ": give --to URL, or --to ACCOUNT=URL for "
+          + "each account. Nothing was sent.");
+    }
+    if (accounts.size() > 1) {
+      Map<String, List<String>> byUser = new java.util.LinkedHashMap<>();
+      logins.forEach((account, login) -> byUser.computeIfAbsent(login.user(), k -> new ArrayList<>()).add(account));
+      List<String> shared = byUser.values().stream().filter(a -> a.size() > 1).map(a -> String.join(" and ", a)).toList();
+      if (!shared.isEmpty()) {
+        throw new Refusal("accounts " + String.join("; ", shared) + " would log in to the new cluster as the same user, and "
+            + "one login reaches one account: their streams would land in one account there. Give each account its own "
+            + "login (--to ACCOUNT=nats://USER:PASSWORD@HOST:PORT, --creds ACCOUNT=FILE or --nkey ACCOUNT=FILE), or "
+            + "run once per account with --account A. Nothing was sent.");
+      }
+    }
+    return logins;
+  }
+
+  /**
+   * ACCOUNT=VALUE and plain VALUE (key null) of a repeatable option. A value is an ACCOUNT= one when its '=' comes
+   * before any "://" and it is not an existing file: file names and URLs may hold '=' too.
+   */
+  private static Map<String, String> perAccount(String option, List<String> values, List<String> accounts) throws Refusal {
+    Map<String, String> byAccount = new HashMap<>();
+    for (String v : values) {
+      boolean prefixed = prefixed(v);
+      String account = prefixed ? v.substring(0, v.indexOf('=')) : null;
+      if (account != null && !accounts.contains(account)) {
+        throw new Refusal(option + " names account " + account + ", whose streams are not among those that go (accounts: "
+            + String.join(", ", accounts) + "). Nothing was sent.");
+      }
+      if (byAccount.put(account, prefixed ? v.substring(v.indexOf('=') + 1) : v) != null) {
+        throw new Refusal(option + " is given twice for " + (account == null ? "every account" : "account " + account)
+            + ". Nothing was sent.");
+      }
+    }
+    return byAccount;
+  }
+
+  private static boolean prefixed(String value) {
+    int eq = value.indexOf('='), scheme = value.indexOf("://");
+    return eq > 0 && (scheme < 0 || eq < scheme) && !Files.exists(Path.of(value));
+  }
+
+  /** The one login --from-backup restores with: a backup folder holds one account's streams. */
+  Login plain() throws Refusal {
+    if (java.util.stream.Stream.of(urls, creds, nkeys).flatMap(List::stream).anyMatch(TargetOptions::prefixed)) {
+      throw new Refusal("--from-backup restores with one login: give --to URL, --creds FILE or --nkey FILE without ACCOUNT=. "
+          + "Nothing was sent.");
+    }
+    return logins(List.of("")).get("");
+  }
+
+  /** The connection to the new cluster as this login; a Refusal says why there is none. */
+  io.nats.client.Connection connect(Login login) throws Refusal {
+    return NatsLogin.connect(login.url(), null, null, login.creds(), login.nkey(), tlsCert, tlsKey, tlsCa);
   }
 }
 
@@ -8018,8 +8187,12 @@ final class TargetOptions {
     description = {"Carries every stream of a prepared store, with its consumers, into a new cluster with the JetStream "
         + "API's own snapshot and restore, each with its original replica count, and checks each arrived whole: its "
         + "messages, first and last sequence, deleted count, and every consumer's position equal the source's.",
+        "Every account goes, $G included, each read as its recovery user and written as the target user its login "
+            + "names (--to, --creds or --nkey ACCOUNT=...; the plain ones serve an account without): one login reaches one "
+            + "account, so two accounts that would log in as the same user are refused before anything is sent.",
         "Starts the recovery server itself on the store's recovery.conf (recovery-global.conf for $G beside named "
-            + "accounts), as verify does, with the same refusals first, and stops it at the end; or uses the one --from names.",
+            + "accounts, one after the other), as verify does, with the same refusals first, and stops it at the end; or "
+            + "uses the one --from names.",
         "A stream already in the target is skipped when it holds the same, refused when it differs (--replace deletes "
             + "the target's copy first). One stream failing does not stop the others. Exit 0 only when every stream "
             + "arrived whole; a rerun skips what already did."})
@@ -8063,47 +8236,81 @@ final class RestoreCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "--replicas must be 1 to 5");
     }
     PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-    boolean terminal = System.console() != null;
+    boolean terminal = StepProgress.stderrIsTerminal(); // progress goes to stderr: stdout may be a file or a pipe
     List<TransferOutcome> outcomes;
     if (fromBackup != null) {
-      List<Path> folders = BackupFolder.list(fromBackup);
-      try (io.nats.client.Connection to = target.connect()) {
-        Delivery delivery = new Delivery(to, replace, err, terminal);
-        outcomes = delivery.checked(BackupFolder.restore(folders, delivery, replicas, cluster, tags));
-      }
+      outcomes = fromBackup(BackupFolder.list(fromBackup), err, terminal);
     } else {
-      outcomes = source.run("restore", storeDir, key.keys(), server, err, (store, url) -> restore(store, url, err, terminal));
+      Map<String, TargetOptions.Login> logins = new HashMap<>();
+      outcomes = source.run("restore", storeDir, key.keys(), server, err, store -> logins.putAll(target.logins(store.accounts())),
+          (store, url, accounts) -> restore(store, url, accounts, logins, err, terminal));
     }
     return report(outcomes, out, json) ? 0 : 1;
   }
 
-  /** Every stream of the chosen account from the recovery server at url into the target, then each checked. */
-  private List<TransferOutcome> restore(StoreSource store, String url, PrintWriter err, boolean terminal) throws Exception {
+  /**
+   * Every stream of these accounts from the recovery server at url into the target, each account as its recovery user
+   * into the target account its login reaches, then each stream checked. An account that cannot log in at either end
+   * fails its streams; the others go on.
+   */
+  private List<TransferOutcome> restore(StoreSource store, String url, List<String> accounts, Map<String, TargetOptions.Login> logins,
+      PrintWriter err, boolean terminal) throws Exception {
     List<TransferOutcome> outcomes = new ArrayList<>();
-    io.nats.client.Connection to;
-    try {
-      to = target.connect();
-    } catch (Refusal r) {
-      for (var s : store.streams) outcomes.add(new TransferOutcome(s.account(), s.stream(), n(s), TransferOutcome.Result.FAILED, 0, 0, r.getMessage()));
-      return outcomes;
-    }
-    try (io.nats.client.Connection target = to) {
-      Delivery delivery = new Delivery(target, replace, err, terminal);
-      for (String acc : store.accounts()) {
-        List<RecoveryPlan.OriginalReplicas> streams = store.streams(acc);
-        io.nats.client.Connection from;
+    for (String acc : accounts) {
+      List<RecoveryPlan.OriginalReplicas> streams = store.streams(acc);
+      io.nats.client.Connection to, from;
+      try {
+        to = target.connect(logins.get(acc));
+      } catch (Refusal r) {
+        failEach(streams, r.getMessage(), outcomes);
+        continue;
+      }
+      try (io.nats.client.Connection target = to) {
         try {
           from = store.connect(url, acc);
         } catch (Refusal r) {
-          for (var s : streams) outcomes.add(new TransferOutcome(acc, s.stream(), n(s), TransferOutcome.Result.FAILED, 0, 0, "source: " + r.getMessage()));
+          failEach(streams, "source: " + r.getMessage(), outcomes);
           continue;
         }
+        Delivery delivery = new Delivery(target, replace, err, terminal);
+        List<TransferOutcome> delivered = new ArrayList<>();
         try (from) {
-          for (var s : streams) outcomes.add(restore(delivery, from, s));
+          for (var s : streams) delivered.add(restore(delivery, from, s));
         }
+        outcomes.addAll(delivery.checked(delivered));
       }
-      return delivery.checked(outcomes);
     }
+    return outcomes;
+  }
+
+  /**
+   * Every stream folder into the target: with one login for a backup of one account, with a login per account for a
+   * backup of several (its account folders), each account going on when another cannot log in.
+   */
+  private List<TransferOutcome> fromBackup(Map<String, List<Path>> byAccount, PrintWriter err, boolean terminal) throws Refusal {
+    Map<String, TargetOptions.Login> logins = byAccount.size() == 1 ? Map.of(byAccount.keySet().iterator().next(), target.plain())
+        : target.logins(new ArrayList<>(byAccount.keySet()));
+    List<TransferOutcome> outcomes = new ArrayList<>();
+    for (var account : byAccount.entrySet()) {
+      try (io.nats.client.Connection to = target.connect(logins.get(account.getKey()))) {
+        Delivery delivery = new Delivery(to, replace, err, terminal);
+        outcomes.addAll(delivery.checked(BackupFolder.restore(account.getValue(), delivery, replicas, cluster, tags)));
+      } catch (Refusal r) {
+        if (byAccount.size() == 1) throw r;
+        for (Path f : account.getValue()) {
+          outcomes.add(new TransferOutcome(account.getKey(), f.getFileName().toString(), null, TransferOutcome.Result.FAILED, 0, 0, r.getMessage()));
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new Refusal("interrupted");
+      }
+    }
+    return outcomes;
+  }
+
+  /** Every stream of an account that could not log in, failed with why. */
+  private void failEach(List<RecoveryPlan.OriginalReplicas> streams, String why, List<TransferOutcome> outcomes) {
+    for (var s : streams) outcomes.add(new TransferOutcome(s.account(), s.stream(), n(s), TransferOutcome.Result.FAILED, 0, 0, why));
   }
 
   private Integer n(RecoveryPlan.OriginalReplicas s) { return replicas != null ? replicas : s.replicas(); }
@@ -8142,7 +8349,8 @@ final class RestoreCommand implements Callable<Integer> {
 @Command(name = "backup", mixinStandardHelpOptions = true,
     description = {"Writes every stream of a prepared store, with its consumers, into <backup-dir>/<stream>/ as the nats "
         + "CLI's stream backup does (backup.json with the original replica count, stream.tar.s2 as the server sent it), "
-        + "plus js-recover.json with the consumers' positions, for js-recover restore --from-backup or nats stream restore.",
+        + "plus js-recover.json with the consumers' positions, for js-recover restore --from-backup or nats stream restore. "
+        + "With several accounts, each account's streams go into <backup-dir>/<account>/.",
         "Starts and stops the recovery server as restore does, or uses the one --from names. A stream folder already "
             + "complete is kept; exit 0 only when every stream was written."})
 final class BackupCommand implements Callable<Integer> {
@@ -8163,9 +8371,11 @@ final class BackupCommand implements Callable<Integer> {
 
   @Override public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-    List<TransferOutcome> outcomes = source.run("backup", storeDir, key.keys(), server, err, (store, url) -> {
+    List<TransferOutcome> outcomes = source.run("backup", storeDir, key.keys(), server, err, store -> {}, (store, url, accounts) -> {
       List<TransferOutcome> written = new ArrayList<>();
-      for (String acc : store.accounts()) {
+      for (String acc : accounts) {
+        // Stream names repeat across accounts: with several, each account's stream folders go into a folder of its own.
+        Path dir = store.accounts().size() > 1 ? BackupFolder.of(backupDir, acc) : backupDir;
         io.nats.client.Connection from;
         try {
           from = store.connect(url, acc);
@@ -8174,7 +8384,7 @@ final class BackupCommand implements Callable<Integer> {
           continue;
         }
         try (from) {
-          for (var s : store.streams(acc)) written.add(BackupFolder.write(from, s, backupDir, err, System.console() != null));
+          for (var s : store.streams(acc)) written.add(BackupFolder.write(from, s, dir, err, StepProgress.stderrIsTerminal()));
         }
       }
       return written;

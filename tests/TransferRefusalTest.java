@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,6 +41,25 @@ class TransferRefusalTest {
     assertEquals(1, half.exit(), half.all());
     assertTrue(half.err().contains(interrupted + " has no backup.json: an interrupted backup. Run js-recover backup again"), half.all());
     assertEquals(4, java.nio.file.Files.size(interrupted.resolve("stream.tar.s2")), "the backup was changed");
+  }
+
+  @Test void aBackupOfAccountFoldersBesideStreamFoldersOrOneAccountsWithAccountLoginsIsRefusedBeforeConnecting() throws Exception {
+    Path backup = tmp.resolve("backup");
+    for (String folder : List.of("A/ORDERS", "SINGLE")) {
+      Files.writeString(Files.createDirectories(backup.resolve(folder)).resolve("backup.json"), "{\"config\":{},\"state\":{}}");
+    }
+    String before = StoreBuilder.treeDigest(backup);
+
+    Cli.Result mixed = Cli.run("restore", "--from-backup", backup.toString(), "--to", "nats://127.0.0.1:1");
+    Cli.Result perAccount = Cli.run("restore", "--from-backup", backup.resolve("SINGLE").toString(), "--to", "A=nats://127.0.0.1:1");
+
+    assertEquals(1, mixed.exit(), mixed.all());
+    assertTrue(mixed.err().contains(backup + " holds both account folders (A) and stream folders: name one account's folder "
+        + "with --from-backup."), mixed.all());
+    assertEquals(1, perAccount.exit(), perAccount.all());
+    assertTrue(perAccount.err().contains("--from-backup restores with one login: give --to URL, --creds FILE or --nkey FILE "
+        + "without ACCOUNT=. Nothing was sent."), perAccount.all());
+    assertEquals(before, StoreBuilder.treeDigest(backup), "the backup changed");
   }
 
   @Test void anUnpreparedStoreIsRefused() {
@@ -139,19 +160,70 @@ class TransferRefusalTest {
     return p;
   }
 
-  @Test void severalAccountsNeedAccountBecauseOneTargetLoginReachesOne() {
+  @Test void severalAccountsWithoutALoginEachAreRefusedBeforeAnythingIsSent() throws Exception {
     Path store = preparedStore(new StoreBuilder(tmp.resolve("store")).stream("A", "ORDERS", 3).stream("B", "EVENTS", 3));
+    Path creds = Files.writeString(tmp.resolve("a.creds"), "not read: refused before");
     String before = StoreBuilder.treeDigest(store);
 
-    Cli.Result r = Cli.run("restore", "--from", "nats://127.0.0.1:1", "--to", "nats://127.0.0.1:1", store.toString());
-    Cli.Result unknown = Cli.run("restore", "--from", "nats://127.0.0.1:1", "--to", "nats://127.0.0.1:1", "--account", "A",
-        "--stream", "NOPE", store.toString());
+    Cli.Result shared = restore(store, "--to", "nats://new:pw@127.0.0.1:1");
+    Cli.Result oneOwn = restore(store, "--to", "nats://new:pw@127.0.0.1:1", "--creds", "A=" + creds);
+    Cli.Result noUrl = restore(store, "--to", "A=nats://a:pw@127.0.0.1:1");
+    Cli.Result typo = restore(store, "--to", "nats://127.0.0.1:1", "--nkey", "C=" + creds);
+    Cli.Result twice = restore(store, "--to", "A=nats://a:pw@127.0.0.1:1", "--to", "A=nats://a2:pw@127.0.0.1:1", "--to", "B=nats://b:pw@127.0.0.1:1");
+    Cli.Result unknown = restore(store, "--to", "nats://127.0.0.1:1", "--account", "A", "--stream", "NOPE");
 
-    assertEquals(1, r.exit(), r.all());
-    assertTrue(r.err().contains("the store holds streams in 2 accounts (A, B), and one target login reaches one account: run "
-        + "once per account with --account A"), r.all());
-    assertEquals(1, unknown.exit(), unknown.all());
-    assertTrue(unknown.err().contains("no stream NOPE in the store in account A"), unknown.all());
+    assertRefused(shared, "accounts A and B would log in to the new cluster as the same user, and one login reaches one "
+        + "account: their streams would land in one account there. Give each account its own login (--to "
+        + "ACCOUNT=nats://USER:PASSWORD@HOST:PORT, --creds ACCOUNT=FILE or --nkey ACCOUNT=FILE), or run once per account "
+        + "with --account A. Nothing was sent.");
+    // A login of its own for A and the plain one for B: two users, so both are tried (and fail: nothing listens there).
+    assertEquals(1, oneOwn.exit(), oneOwn.all());
+    assertTrue(oneOwn.out().contains("NOT DONE B > EVENTS: cannot connect to nats://127.0.0.1:1"), oneOwn.all());
+    assertTrue(oneOwn.out().contains("NOT DONE A > ORDERS: "), oneOwn.all());
+    assertRefused(noUrl, "no target URL for account B: give --to URL, or --to ACCOUNT=URL for each account. Nothing was sent.");
+    assertRefused(typo, "--nkey names account C, whose streams are not among those that go (accounts: A, B). Nothing was sent.");
+    assertRefused(twice, "--to is given twice for account A. Nothing was sent.");
+    assertRefused(unknown, "no stream NOPE in the store in account A");
+    for (Cli.Result r : List.of(shared, oneOwn, noUrl, typo, twice)) assertFalse(r.all().contains("pw@"), "a password was printed: " + r.all());
     assertEquals(before, StoreBuilder.treeDigest(store), "the store changed");
+  }
+
+  @Test void anAccountWithCredentialsOfItsOwnLogsInWithThemAloneAndOthersWithThePlainOnes() throws Exception {
+    TargetOptions target = new TargetOptions();
+    target.urls = List.of("nats://plain:pw@new-cluster:4222", "C=nats://c:c-pw@other:4222");
+    target.creds = List.of("A=" + tmp.resolve("a.creds"), tmp.resolve("plain.creds").toString());
+    target.nkeys = List.of("B=" + tmp.resolve("b.nk"));
+
+    var logins = target.logins(List.of("A", "B", "C", "D"));
+
+    assertEquals(new TargetOptions.Login("nats://new-cluster:4222", tmp.resolve("a.creds"), null), logins.get("A"));
+    assertEquals(new TargetOptions.Login("nats://new-cluster:4222", null, tmp.resolve("b.nk")), logins.get("B"));
+    assertEquals(new TargetOptions.Login("nats://c:c-pw@other:4222", null, null), logins.get("C"));
+    assertEquals(new TargetOptions.Login("nats://plain:pw@new-cluster:4222", tmp.resolve("plain.creds"), null), logins.get("D"));
+  }
+
+  @Test void fromOneServerCannotServeGlobalBesideNamedAccounts() throws Exception {
+    Path store = preparedStore(new StoreBuilder(tmp.resolve("store")).stream("$G", "G_S", 1).stream("A", "ORDERS", 3));
+    String before = StoreBuilder.treeDigest(store);
+
+    Cli.Result r = restore(store, "--to", "nats://127.0.0.1:1", "--to", "A=nats://a:pw@127.0.0.1:1");
+
+    assertRefused(r, "with --from, one server serves either $G's streams (recovery-global.conf) or the named accounts' "
+        + "(recovery.conf), not both: add --account '$G' or --account A to say which that server serves, or leave --from out "
+        + "and restore starts each in turn. Nothing was sent.");
+    assertEquals(before, StoreBuilder.treeDigest(store), "the store changed");
+  }
+
+  private static Cli.Result restore(Path store, String... args) {
+    List<String> all = new ArrayList<>(List.of("restore", "--from", "nats://127.0.0.1:1"));
+    all.addAll(List.of(args));
+    all.add(store.toString());
+    return Cli.run(all.toArray(String[]::new));
+  }
+
+  private static void assertRefused(Cli.Result r, String message) {
+    assertEquals(1, r.exit(), r.all());
+    assertTrue(r.err().contains(message), r.all());
+    assertEquals("", r.out(), "something was attempted: " + r.out());
   }
 }
