@@ -2520,8 +2520,8 @@ final class MsgBlock {
   static final int MAX_RECORD = 32 << 20;
   /** No block decodes to more: the server seals a block at 8 MiB, after a record of up to MAX_RECORD. */
   static final int MAX_DECODED = (8 << 20) + MAX_RECORD;
-  private static final int HBIT = 1 << 31;
-  private static final long EBIT = 1L << 63, TBIT = 1L << 62;
+  static final int HBIT = 1 << 31;
+  static final long EBIT = 1L << 63, TBIT = 1L << 62;
 
   enum Kind { MESSAGE, DELETED, TOMBSTONE }
 
@@ -3364,8 +3364,8 @@ final class GroupLog {
 
   final Raft.Group group;
   final List<StreamMsg> messages = new ArrayList<>();
-  /** Deleted stream sequences (deleteMsgOp: work-queue and interest removals on 2.11+, API deletes). */
-  final TreeSet<Long> deletes = new TreeSet<>();
+  /** Deleted stream sequence -> the Raft index of its deleteMsgOp (work-queue and interest removals on 2.11+, API deletes). */
+  final java.util.TreeMap<Long, Long> deletes = new java.util.TreeMap<>();
   final List<JsonNode> purges = new ArrayList<>();
   final List<JsonNode> deleteRanges = new ArrayList<>();
   final List<Ack> acks = new ArrayList<>();
@@ -3416,7 +3416,7 @@ final class GroupLog {
         if (r.failed() || r.pos >= d.length) damage.add("log#" + index + ": batch entry does not fit");
         else apply(index, d[r.pos] & 0xff, d, r.pos + 1);
       }
-      case DELETE_MSG -> json(index, d, at).ifPresent(j -> deletes.add(j.path("seq").asLong()));
+      case DELETE_MSG -> json(index, d, at).ifPresent(j -> deletes.putIfAbsent(j.path("seq").asLong(), index));
       case PURGE -> json(index, d, at).ifPresent(purges::add);
       case DELETE_RANGE -> json(index, d, at).ifPresent(deleteRanges::add);
       case UPDATE_ACKS -> {
@@ -3831,6 +3831,8 @@ final class RecoveryPlan {
   final Store store;
   final List<AssetChange> changes = new ArrayList<>();
   final List<OriginalReplicas> originalReplicas = new ArrayList<>();
+  /** What the Raft logs add to the streams (set by prepare; see RaftReplay). */
+  List<RaftReplay.StreamReplay> replays = List.of();
 
   RecoveryPlan(Store store) {
     this.store = store;
@@ -3858,8 +3860,11 @@ final class RecoveryPlan {
   }
 
   boolean nothingToDo() {
-    return changes.isEmpty() && store.raftDirs.isEmpty() && store.leftoverTemps.isEmpty();
+    return changes.isEmpty() && store.raftDirs.isEmpty() && store.leftoverTemps.isEmpty() && replayedFiles().isEmpty();
   }
+
+  /** The files the replay adds, in the order they are written (a block's key before the block). */
+  List<RaftReplay.NewFile> replayedFiles() { return replays.stream().flatMap(r -> r.files().stream()).toList(); }
 
   /**
    * What stands between this store and a standalone server, one line each: what prepare would still change, Raft
@@ -3954,6 +3959,7 @@ final class RecoveryPlan {
     store.raftDirs.forEach(r -> dirs.add(r.getParent()));
     dirs.addAll(store.raftDirs); // moving a folder to another parent rewrites its ".." entry
     store.leftoverTemps.forEach(t -> dirs.add(t.getParent()));
+    replayedFiles().forEach(f -> dirs.add(f.path().getParent()));
     for (Path d : dirs) if (!Files.isWritable(d)) blockers.add(d + ": not writable; " + asOwner);
     blockers.addAll(ownershipBlockers());
     blockers.addAll(spaceBlockers());
@@ -4026,6 +4032,321 @@ final class RecoveryPlan {
   }
 
   private static long blocks(long bytes, long block) { return (bytes + block - 1) / block; }
+}
+
+/**
+ * Records of message blocks prepare adds, as (*msgBlock).writeMsgRecord writes them (layout in {@link MsgBlock}):
+ * messages and 2.10+ delete tombstones ({@code seq|tbit}, no subject or body), each with its HighwayHash keyed by
+ * the block it goes into. A new block is a keystream over the whole file when the stream is encrypted, with its own
+ * {@code N.key} (nonce || seal(kek of "<stream>:<N>", seed)), as genEncryptionKeys makes one; it is never
+ * compressed: the server compresses a block only when it seals it.
+ */
+final class BlockWriter {
+  /** The server starts a new block past this size (defaultLargeBlockSize); replayed records fill blocks up to it. */
+  static final int BLOCK_SIZE = 8 << 20;
+
+  private final String stream;
+  private final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+  private final int index;
+  private final HighwayHash64 hh;
+
+  BlockWriter(String stream, int index) {
+    this.stream = stream;
+    this.index = index;
+    this.hh = MsgBlock.hasher(stream, index);
+  }
+
+  int index() { return index; }
+
+  int size() { return out.size(); }
+
+  void message(long seq, long ts, String subject, byte[] headers, byte[] payload) {
+    record(seq, ts, subject, headers, payload);
+  }
+
+  void tombstone(long seq, long ts) { record(seq | MsgBlock.TBIT, ts, "", null, null); }
+
+  private void record(long seqRaw, long ts, String subject, byte[] headers, byte[] payload) {
+    byte[] subj = subject == null ? new byte[0] : subject.getBytes(StandardCharsets.UTF_8);
+    byte[] hdr = headers == null ? new byte[0] : headers, msg = payload == null ? new byte[0] : payload;
+    boolean hasHeaders = hdr.length > 0; // as the server: an empty header block is no header
+    int len = MsgBlock.HEADER + subj.length + (hasHeaders ? 4 + hdr.length : 0) + msg.length + MsgBlock.HASH;
+    java.nio.ByteBuffer r = java.nio.ByteBuffer.allocate(len).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    r.putInt(hasHeaders ? len | MsgBlock.HBIT : len).putLong(seqRaw).putLong(ts).putShort((short) subj.length).put(subj);
+    if (hasHeaders) r.putInt(hdr.length).put(hdr);
+    r.put(msg);
+    // hashed: seq and ts as written, subject, headers without their length, payload
+    byte[] hashed = new byte[16 + subj.length + hdr.length + msg.length];
+    System.arraycopy(r.array(), 4, hashed, 0, 16);
+    System.arraycopy(subj, 0, hashed, 16, subj.length);
+    System.arraycopy(hdr, 0, hashed, 16 + subj.length, hdr.length);
+    System.arraycopy(msg, 0, hashed, 16 + subj.length + hdr.length, msg.length);
+    r.putLong(hh.hashBytes(hashed, 0, hashed.length));
+    out.writeBytes(r.array());
+  }
+
+  /**
+   * The block's files: {@code N.blk}, and before it {@code N.key} when {@code cipher} is not null (then
+   * {@code jsKey} and {@code account} derive the key-encryption key).
+   */
+  List<RaftReplay.NewFile> files(Path msgs, MetaCrypto.Cipher cipher, byte[] jsKey, String account) {
+    byte[] plain = out.toByteArray();
+    if (cipher == null) return List.of(new RaftReplay.NewFile(msgs.resolve(index + ".blk"), plain));
+    byte[] seed = new byte[32];
+    new java.security.SecureRandom().nextBytes(seed);
+    byte[] keyFile = MetaCrypto.seal(cipher, MetaCrypto.prf(jsKey, account, stream + ":" + index), seed);
+    BlockKey key = new BlockKey(cipher, seed, java.util.Arrays.copyOf(keyFile, cipher.nonceSize));
+    return List.of(new RaftReplay.NewFile(msgs.resolve(index + ".key"), keyFile),
+        new RaftReplay.NewFile(msgs.resolve(index + ".blk"), key.decrypt(plain))); // a keystream: the same XOR seals
+  }
+}
+
+/**
+ * What the stream Raft logs on this disk hold beyond the stream folders, replayed as applyStreamEntries would have
+ * applied it: messages above the stored last sequence (same sequence, time, subject, headers and payload), then on
+ * 2.10+ a tombstone for each deleteMsgOp whose message the blocks still hold (work-queue and interest removals of
+ * 2.11+, API deletes). Everything goes into new blocks after the last one, so no existing byte changes; a 2.10+
+ * server then finds blocks index.db does not know and rebuilds its state from the blocks, as after any crash.
+ * By default every entry the log holds is replayed (at-least-once: a PubAck'ed message may lie beyond the commit
+ * index this node knew), and those beyond it are listed; {@code committedOnly} stops at the known commit.
+ * What cannot be replayed faithfully is not written and is said instead.
+ */
+final class RaftReplay {
+  record NewFile(Path path, byte[] bytes) {}
+
+  /**
+   * One stream's replay. {@code storedLast}: the highest sequence its blocks hold; {@code messages} and
+   * {@code tombstones} (stream sequences) are what the new {@code files} carry; {@code beyondCommit} lists those
+   * (messages and deletes) whose entry lies beyond the known commit index; {@code notReplayed} says what stays in the
+   * log only, and why.
+   */
+  record StreamReplay(MetaAsset stream, String group, long storedLast, long knownCommit, List<GroupLog.StreamMsg> messages,
+      List<Long> tombstones, List<Long> beyondCommit, List<String> notReplayed, List<NewFile> files) {}
+
+  private RaftReplay() {}
+
+  /**
+   * The replay of every stream on this disk whose Raft log holds more than its folder. Empty when the Raft records
+   * are not this run's to replay: a prepare that completed replayed them already (and a server may have served
+   * the store since).
+   */
+  static List<StreamReplay> plan(Store store, KeyRing keys, boolean committedOnly) {
+    ClusterRecords cr = ClusterRecords.read(store, keys);
+    if (cr == null || !pending(store, cr.raftDir)) return List.of();
+    Map<String, StoredStream> onDisk = new HashMap<>();
+    store.streams.forEach(s -> onDisk.put(ClusterInventory.key(s.meta().account, s.meta().stream), s));
+    List<StreamReplay> replays = new ArrayList<>();
+    for (ClusterRecords.Placement p : cr.placements) {
+      if (p.asset().consumer() != null || p.log() == null) continue;
+      StoredStream s = onDisk.get(ClusterInventory.key(p.asset().account(), p.asset().stream()));
+      if (s == null || s.meta().config == null) continue; // unreadable: prepare leaves it as it is
+      StreamReplay r = stream(s.meta(), p.log(), keys == null ? null : keys.key(), committedOnly);
+      if (!r.messages().isEmpty() || !r.tombstones().isEmpty() || !r.notReplayed().isEmpty()) replays.add(r);
+    }
+    return replays;
+  }
+
+  /** Raft folders still in place, or moved by a run that did not complete (a rerun finishes its replay). */
+  private static boolean pending(Store store, Path raftDir) {
+    if (store.raftDirs.contains(raftDir)) return true;
+    try {
+      for (Backups.Run run : Backups.runs(store)) {
+        if (raftDir.startsWith(run.dir())) return !Backups.COMPLETE.equals(run.manifest().path("status").asText());
+      }
+    } catch (IOException unreadable) {
+      // Backups.manifests refuses the run for it
+    }
+    return false;
+  }
+
+  /** What the stream's newest blocks hold: every sequence's time, the tombstoned ones, the highest of all. */
+  private record Tail(long highest, Map<Long, Long> live, java.util.Set<Long> tombstoned, MetaCrypto.Cipher cipher,
+      int nextIndex, String unreadable) {}
+
+  static StreamReplay stream(MetaAsset stream, GroupLog log, byte[] jsKey, boolean committedOnly) {
+    long commit = log.group.knownCommit();
+    String group = log.group.name();
+    Tail tail = tail(stream, jsKey, log.deletes.isEmpty() ? Long.MAX_VALUE : log.deletes.firstKey());
+    if (tail.unreadable() != null) {
+      return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), List.of(),
+          List.of("nothing replayed: " + tail.unreadable()), List.of());
+    }
+    List<String> not = new ArrayList<>();
+    List<GroupLog.StreamMsg> take = new ArrayList<>();
+    List<Long> beyond = new ArrayList<>();
+    List<GroupLog.StreamMsg> after = log.messagesAfter(tail.highest());
+    long next = tail.highest() + 1;
+    for (GroupLog.StreamMsg m : after) {
+      String stop = m.seq() != next ? "the log skips or repeats a sequence there (expected " + next + ")"
+          : rollsUp(m) ? "it rolls up its subject (Nats-Rollup), which the server applies by removing older messages and "
+              + "js-recover does not" : null;
+      if (stop != null) {
+        not.add("messages from seq " + m.seq() + " (log#" + m.index() + ") on: not replayed, " + stop);
+        break;
+      }
+      if (committedOnly && m.index() > commit) {
+        not.add((after.size() - after.indexOf(m)) + " message(s) beyond the known commit index " + commit
+            + ": left in the log (--committed-only)");
+        break;
+      }
+      take.add(m);
+      next++;
+      if (m.index() > commit) beyond.add(m.seq());
+    }
+    Map<Long, Long> replayedTs = new HashMap<>();
+    take.forEach(m -> replayedTs.put(m.seq(), m.ts()));
+    boolean tombstonesKnown = stream.config.has("compression"); // a 2.10+ config: 2.9 keeps deletes in N.idx
+    long deletesLeft = 0, deletesUncommitted = 0;
+    Map<Long, Long> tombTs = new java.util.TreeMap<>();
+    for (Map.Entry<Long, Long> d : log.deletes.entrySet()) {
+      long seq = d.getKey();
+      Long ts = tail.tombstoned().contains(seq) ? null : tail.live().containsKey(seq) ? tail.live().get(seq) : replayedTs.get(seq);
+      if (ts == null) continue; // applied already, or its message is not here
+      if (!tombstonesKnown) {
+        deletesLeft++;
+      } else if (committedOnly && d.getValue() > commit) {
+        deletesUncommitted++;
+      } else {
+        tombTs.put(seq, ts);
+        if (d.getValue() > commit) beyond.add(seq);
+      }
+    }
+    if (deletesLeft > 0) {
+      not.add(deletesLeft + " delete(s) the blocks do not show applied: not replayed (a 2.9 store keeps deletes in N.idx, "
+          + "which js-recover does not rewrite)");
+    }
+    if (deletesUncommitted > 0) {
+      not.add(deletesUncommitted + " delete(s) beyond the known commit index " + commit + ": left in the log (--committed-only)");
+    }
+    if (take.isEmpty() && tombTs.isEmpty()) return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), List.of(), not, List.of());
+    String refused = !log.purges.isEmpty() || !log.deleteRanges.isEmpty()
+        ? "the log also holds " + log.purges.size() + " purge(s) and " + log.deleteRanges.size() + " delete range(s), which "
+            + "js-recover does not replay"
+        : misaligned(log, tail);
+    if (refused != null) {
+      return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), List.of(),
+          List.of(take.size() + " message(s) and " + tombTs.size() + " delete(s) not replayed: " + refused), List.of());
+    }
+    Path msgs = stream.dir.resolve("msgs");
+    List<BlockWriter> blocks = new ArrayList<>(List.of(new BlockWriter(stream.stream, tail.nextIndex())));
+    for (GroupLog.StreamMsg m : take) {
+      BlockWriter b = blocks.get(blocks.size() - 1);
+      if (b.size() >= BlockWriter.BLOCK_SIZE) blocks.add(b = new BlockWriter(stream.stream, b.index() + 1));
+      b.message(m.seq(), m.ts(), m.subject(), m.headers(), m.payload());
+    }
+    BlockWriter last = blocks.get(blocks.size() - 1); // the server writes tombstones into its last block
+    tombTs.forEach(last::tombstone);
+    List<NewFile> files = new ArrayList<>();
+    for (BlockWriter b : blocks) files.addAll(b.files(msgs, tail.cipher(), jsKey, stream.account));
+    return new StreamReplay(stream, group, tail.highest(), commit, List.copyOf(take), List.copyOf(tombTs.keySet()),
+        List.copyOf(beyond), List.copyOf(not), List.copyOf(files));
+  }
+
+  /** A message whose headers ask the server to remove the subject's (or stream's) older messages. */
+  private static boolean rollsUp(GroupLog.StreamMsg m) {
+    return m.headers() != null && new String(m.headers(), StandardCharsets.ISO_8859_1).toLowerCase(java.util.Locale.ROOT)
+        .contains("\r\nnats-rollup:");
+  }
+
+  /**
+   * Why the log's sequences cannot be trusted against this store, or null: a proposal the server rejected when
+   * applying it shifts every later sequence, and then the log's message for a stored sequence is another one.
+   */
+  private static String misaligned(GroupLog log, Tail tail) {
+    for (GroupLog.StreamMsg m : log.messages) {
+      Long ts = tail.live().get(m.seq());
+      if (ts != null && ts != m.ts()) {
+        return "the log's message for seq " + m.seq() + " (log#" + m.index() + ") is not the one the blocks hold, so its "
+            + "sequences do not line up with the store";
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Reads the stream's blocks from the last back until one holds a message at or below {@code from} (the lowest
+   * sequence a delete names): every later tombstone is then seen too, as the server writes them into its last
+   * block. The highest sequence counts tombstones (the server keeps the last sequence with one when it removes
+   * an emptied last block); with no block at all, index.db's last sequence.
+   */
+  private static Tail tail(MetaAsset stream, byte[] jsKey, long from) {
+    Path msgs = stream.dir.resolve("msgs");
+    java.util.TreeMap<Integer, Path> blocks = new java.util.TreeMap<>(Comparator.reverseOrder());
+    int highestIndex = 0;
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(msgs)) {
+      for (Path f : files) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)\\.(blk|key|idx|fss)").matcher(f.getFileName().toString());
+        if (!m.matches()) continue;
+        int index = Integer.parseInt(m.group(1));
+        highestIndex = Math.max(highestIndex, index);
+        if (m.group(2).equals("blk")) blocks.put(index, f);
+      }
+    } catch (NoSuchFileException noMessages) {
+      // a stream that never stored a message
+    } catch (IOException | NumberFormatException e) {
+      return new Tail(0, Map.of(), java.util.Set.of(), null, 0, msgs + " cannot be read: " + e.getMessage());
+    }
+    long highest = 0;
+    Map<Long, Long> live = new HashMap<>();
+    java.util.Set<Long> tombstoned = new java.util.HashSet<>();
+    MetaCrypto.Cipher cipher = stream.opened == null ? null : stream.opened.cipher();
+    boolean encrypted = stream.sealed();
+    try {
+      Path index = msgs.resolve("index.db");
+      if (blocks.isEmpty() && Files.isRegularFile(index)) {
+        Outcome<StreamIndex> si = StreamIndex.read(stream.stream, Files.readAllBytes(index), stream.opened);
+        if (si.ok()) highest = si.value().lastSeq();
+      }
+      for (Map.Entry<Integer, Path> blk : blocks.entrySet()) {
+        int n = blk.getKey();
+        BlockKey key = null;
+        Path keyFile = msgs.resolve(n + ".key");
+        if (Files.isRegularFile(keyFile)) {
+          encrypted = true;
+          if (jsKey == null) return new Tail(highest, live, tombstoned, cipher, 0, "block " + n + " is encrypted; give the cluster's JetStream key");
+          Outcome<BlockKey> k = BlockKey.open(jsKey, stream.account, stream.stream, n, Files.readAllBytes(keyFile), cipher);
+          if (!k.ok()) return new Tail(highest, live, tombstoned, cipher, 0, "msgs/" + k.damage().why());
+          key = k.value();
+          cipher = key.cipher();
+        }
+        long[] lowest = {Long.MAX_VALUE}, top = {highest};
+        MsgBlock.Scan scan = MsgBlock.scan(stream.stream, n, Files.readAllBytes(blk.getValue()), key, true, r -> {
+          if (r.hash() == MsgBlock.Hash.MISMATCH) return;
+          top[0] = Math.max(top[0], r.seq());
+          if (r.kind() == MsgBlock.Kind.TOMBSTONE) {
+            tombstoned.add(r.seq());
+            return;
+          }
+          lowest[0] = Math.min(lowest[0], r.seq());
+          if (r.kind() == MsgBlock.Kind.MESSAGE) live.put(r.seq(), r.ts());
+        });
+        if (scan.unreadable() != null || !scan.damage().isEmpty()) {
+          String why = scan.unreadable() != null ? scan.unreadable() : scan.damage().get(0).why();
+          return new Tail(highest, live, tombstoned, cipher, 0, "block " + n + " is damaged (" + why + "); the server "
+              + "truncates it there, and js-recover does not add to a stream whose end it cannot tell");
+        }
+        highest = top[0];
+        if (lowest[0] <= from) break;
+      }
+    } catch (IOException e) {
+      return new Tail(highest, live, tombstoned, cipher, 0, msgs + " cannot be read: " + e.getMessage());
+    }
+    if (encrypted && cipher == null) return new Tail(highest, live, tombstoned, null, 0, "the stream is encrypted and its cipher is unknown");
+    return new Tail(highest, live, tombstoned, encrypted ? cipher : null, highestIndex + 1, null);
+  }
+
+  /** Sequences as short ranges: {@code 5..9, 12}. */
+  static String ranges(List<Long> seqs) {
+    List<String> parts = new ArrayList<>();
+    List<Long> sorted = seqs.stream().sorted().toList();
+    for (int i = 0; i < sorted.size(); ) {
+      int j = i;
+      while (j + 1 < sorted.size() && sorted.get(j + 1) == sorted.get(j) + 1) j++;
+      parts.add(i == j ? String.valueOf(sorted.get(i)) : sorted.get(i) + ".." + sorted.get(j));
+      i = j + 1;
+    }
+    return String.join(", ", parts);
+  }
 }
 
 /** The backup folder: <store_dir>/js-recover-backup/<run>/ with manifest.json, originals.zip, raft/. */
@@ -4196,6 +4517,7 @@ final class PrepareRun {
   private boolean touched; // set before jetstream/ is first changed: from then on the backup must stay
   private final List<Path> moved = new ArrayList<>();
   private final java.util.concurrent.atomic.AtomicInteger rewritten = new java.util.concurrent.atomic.AtomicInteger();
+  private int replayed;
 
   private void carryOut() throws IOException, Refusal {
     writeManifest();
@@ -4225,6 +4547,10 @@ final class PrepareRun {
       });
     }
     if (!failures.isEmpty()) throw failures.get(0);
+    for (RaftReplay.NewFile f : plan.replayedFiles()) { // owned like the stream's meta.inf, as the server's own files
+      writeAtomically(f.path(), f.bytes(), FileOwnership.of(f.path().getParent().resolveSibling(MetaAsset.META_INF)));
+      replayed++;
+    }
     syncFolders();
     if (!changedMeanwhile.isEmpty()) {
       Collections.sort(changedMeanwhile);
@@ -4246,7 +4572,8 @@ final class PrepareRun {
    * the files.
    */
   private void syncFolders() throws IOException {
-    List<Path> dirs = plan.changes.stream().map(c -> c.asset().dir).distinct().toList();
+    List<Path> dirs = java.util.stream.Stream.concat(plan.changes.stream().map(c -> c.asset().dir),
+        plan.replayedFiles().stream().map(f -> f.path().getParent())).distinct().toList();
     List<IOException> failures = Collections.synchronizedList(new ArrayList<>());
     StoreWalker.parallel(dirs, dir -> {
       try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
@@ -4302,6 +4629,18 @@ final class PrepareRun {
     ArrayNode temps = m.putArray("leftover_temp_files");
     for (Path t : store.leftoverTemps) {
       temps.addObject().put("from", store.rel(t)).put("to", Backups.LEFTOVERS + "/" + store.rel(t));
+    }
+    ArrayNode replayed = m.putArray("replayed");
+    for (RaftReplay.StreamReplay r : plan.replays) {
+      ObjectNode o = replayed.addObject().put("account", r.stream().account).put("stream", r.stream().stream)
+          .put("raft_group", r.group()).put("stored_last_seq", r.storedLast()).put("known_commit", r.knownCommit())
+          .put("messages", r.messages().size())
+          .put("message_seqs", RaftReplay.ranges(r.messages().stream().map(GroupLog.StreamMsg::seq).toList()))
+          .put("tombstones", RaftReplay.ranges(r.tombstones())).put("beyond_known_commit", RaftReplay.ranges(r.beyondCommit()));
+      ArrayNode not = o.putArray("not_replayed");
+      r.notReplayed().forEach(not::add);
+      ArrayNode created = o.putArray("created");
+      r.files().forEach(f -> created.add(store.rel(f.path())));
     }
     ArrayNode streams = m.putArray("streams");
     plan.originalReplicas.forEach(r ->
@@ -4533,6 +4872,8 @@ final class PrepareRun {
     List<String> left = new ArrayList<>();
     if (toMove > 0) left.add(toMove + " Raft folder(s) and leftover temp file(s) to move");
     if (toRewrite > 0) left.add(toRewrite + " config(s) to rewrite (a standalone server would not load those)");
+    int toReplay = plan.replayedFiles().size() - replayed;
+    if (toReplay > 0) left.add(toReplay + " block file(s) replayed from the Raft logs to write");
     left.add("the manifest to mark complete");
     left.add(RecoveryConfig.FILE + " to (re)write");
     return new Refusal("prepare stopped half-way: " + cause + ".\n"
@@ -4662,6 +5003,16 @@ final class Undo {
       assetDirs.add(metaInf.getParent());
       if (c.path("meta_sum").path("from").isNull()) {
         own.put(metaInf.resolveSibling(MetaAsset.META_SUM), new Original(null, null, where + Backups.MANIFEST));
+      }
+    }
+    for (JsonNode r : m.path("replayed")) {
+      for (JsonNode f : r.path("created")) {
+        Path file = inJetstream(f.asText(""));
+        if (file == null) {
+          blockers.add(where + Backups.MANIFEST + " is damaged: a replayed block lies outside jetstream/");
+          return;
+        }
+        own.put(file, new Original(null, null, where + Backups.MANIFEST)); // the replay created it
       }
     }
     Path zip = run.dir().resolve(Backups.ORIGINALS);
@@ -6506,10 +6857,36 @@ final class Reports {
       out.printf("  leftover %s (temp file of an interrupted run): %s to %s/<run>/%s/%n", store.rel(t), moved,
           Backups.DIR, Backups.LEFTOVERS);
     }
-    out.printf("%nTotals: %d of %d stream(s) and %d of %d consumer(s) %s, %d Raft folder(s) %s.%n",
+    replays(plan, dryRun, out);
+    out.printf("%nTotals: %d of %d stream(s) and %d of %d consumer(s) %s, %d Raft folder(s) %s%s.%n",
         plan.streamsChanged(), store.streams.size(), plan.consumersChanged(), store.consumerCount(),
-        dryRun ? "would change" : "changed", store.raftDirs.size(), dryRun ? "would move" : "moved");
+        dryRun ? "would change" : "changed", store.raftDirs.size(), dryRun ? "would move" : "moved",
+        plan.replays.isEmpty() ? "" : String.format(", %d message(s) and %d delete(s) %s from the Raft logs",
+            plan.replays.stream().mapToLong(r -> r.messages().size()).sum(),
+            plan.replays.stream().mapToLong(r -> r.tombstones().size()).sum(), dryRun ? "would be replayed" : "replayed"));
     warnings(store, out);
+  }
+
+  /** One line per stream the Raft logs add to: what is replayed into which new files, and what stays in the log. */
+  static void replays(RecoveryPlan plan, boolean dryRun, PrintWriter out) {
+    for (RaftReplay.StreamReplay r : plan.replays) {
+      List<String> what = new ArrayList<>();
+      if (!r.messages().isEmpty()) {
+        what.add(r.messages().size() + " message(s) (seq " + RaftReplay.ranges(r.messages().stream().map(GroupLog.StreamMsg::seq).toList())
+            + ", the blocks ended at " + r.storedLast() + ")");
+      }
+      if (!r.tombstones().isEmpty()) what.add(r.tombstones().size() + " delete(s) as tombstones (seq " + RaftReplay.ranges(r.tombstones()) + ")");
+      if (!r.files().isEmpty()) {
+        out.printf("  replay   %s: %s %s from Raft group %s into %s%n", r.stream().label(), String.join(" and ", what),
+            dryRun ? "would be replayed" : "replayed", r.group(),
+            String.join(", ", r.files().stream().map(f -> plan.store.rel(f.path())).toList()));
+      }
+      if (!r.beyondCommit().isEmpty()) {
+        out.printf("           beyond the known commit index %d: seq %s (at-least-once: a publisher may have seen a timeout "
+            + "for these; --committed-only leaves them out)%n", r.knownCommit(), RaftReplay.ranges(r.beyondCommit()));
+      }
+      for (String n : r.notReplayed()) out.printf("  replay   %s: %s%n", r.stream().label(), n);
+    }
   }
 
   /** {@code global}: the settings of $G's own server when $G is served apart, else null. */
@@ -7020,6 +7397,11 @@ final class PrepareCommand implements Callable<Integer> {
       + "will not load it). Each problem is listed with what --force does with it.")
   boolean force;
 
+  @Option(names = "--committed-only", description = "replay from the Raft logs only the entries this node knew "
+      + "committed; by default every entry they hold is replayed (at-least-once: a PubAck'ed message may lie beyond "
+      + "the commit index the node had recorded) and those beyond it are listed")
+  boolean committedOnly;
+
   @Override public Integer call() throws Exception {
     store.showProgress();
     KeyRing keys = store.keys();
@@ -7050,6 +7432,7 @@ final class PrepareCommand implements Callable<Integer> {
           + "store from a stopped one, and run prepare again.");
     }
     RecoveryPlan plan = new RecoveryPlan(s);
+    plan.replays = RaftReplay.plan(s, keys, committedOnly);
     if (force || dryRun) Reports.problems(s, out, force);
     List<String> refusedFor = new ArrayList<>();
     if (!s.problems.isEmpty() && !force) refusedFor.add(s.problems.size() + " problem(s) (see above; or --force)");

@@ -1,0 +1,258 @@
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.nats.client.Connection;
+import io.nats.client.JetStreamApiException;
+import io.nats.client.JetStreamManagement;
+import io.nats.client.api.MessageInfo;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * prepare replays what a stream's Raft log holds beyond its blocks, without timing luck: the survivor of the real
+ * 2.10.27 cluster (tests/fixtures/cluster-2.10.27, stream logs kept after their snapshots) is broken the way a
+ * hard kill breaks a 2.12+ node, whose blocks are flushed lazily while the log is written through: the last five
+ * ORDERS messages are cut from its block, or a delete is in the log but not in the blocks. The replayed records
+ * must be the server's own, and a real 2.10.27 server must serve exactly what the cluster did.
+ */
+class RaftReplayTest {
+  static final Path FIXTURE = Path.of("tests/fixtures/cluster-2.10.27");
+  static final int KEPT = 15; // of ORDERS' 20 messages
+
+  @TempDir Path tmp;
+
+  Path store() throws Exception {
+    Path store = tmp.resolve("store");
+    StoreBuilder.copyTree(FIXTURE.resolve("store"), store);
+    return store;
+  }
+
+  static Path ordersBlock(Path store) { return store.resolve("jetstream/$G/streams/ORDERS/msgs/1.blk"); }
+
+  /** The records of a plain block file by sequence: bytes without the trailing hash, and whether the hash verified. */
+  static java.util.TreeMap<Long, byte[]> records(Path block, String stream, int index, List<MsgBlock.Record> seen) throws Exception {
+    byte[] file = Files.readAllBytes(block);
+    java.util.TreeMap<Long, byte[]> byseq = new java.util.TreeMap<>();
+    MsgBlock.scan(stream, index, file, null, true, r -> {
+      seen.add(r);
+      byseq.put(r.seq(), java.util.Arrays.copyOfRange(file, (int) r.offset(), (int) r.offset() + r.length() - MsgBlock.HASH));
+    });
+    return byseq;
+  }
+
+  /** The block as a hard-killed node leaves it: the records after the first {@code kept} lost. */
+  static java.util.TreeMap<Long, byte[]> cutTail(Path store, int kept) throws Exception {
+    List<MsgBlock.Record> seen = new ArrayList<>();
+    java.util.TreeMap<Long, byte[]> original = records(ordersBlock(store), "ORDERS", 1, seen);
+    byte[] file = Files.readAllBytes(ordersBlock(store));
+    Files.write(ordersBlock(store), java.util.Arrays.copyOf(file, (int) seen.get(kept).offset()));
+    return original;
+  }
+
+  @Test void messagesCutFromTheBlocksAreReplayedAsTheServerWroteThemAndServed() throws Exception {
+    Path store = store();
+    java.util.TreeMap<Long, byte[]> original = cutTail(store, KEPT);
+
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 5 message(s) (seq 16..20, the blocks ended at 15) replayed from Raft group "), r.out());
+    assertTrue(r.out().contains("into jetstream/$G/streams/ORDERS/msgs/2.blk"), r.out());
+    // the last message's entry lies beyond the highest commit the node's log records: listed, and replayed
+    assertTrue(r.out().contains("beyond the known commit index 20: seq 20 (at-least-once"), r.out());
+
+    // Byte for byte the server's records (length, sequence, time, subject, headers, payload), each hash keyed by block 2
+    List<MsgBlock.Record> seen = new ArrayList<>();
+    java.util.TreeMap<Long, byte[]> replayed = records(ordersBlock(store).resolveSibling("2.blk"), "ORDERS", 2, seen);
+    assertEquals(List.of(16L, 17L, 18L, 19L, 20L), new ArrayList<>(replayed.keySet()));
+    assertTrue(seen.stream().allMatch(rec -> rec.hash() == MsgBlock.Hash.OK), seen.toString());
+    for (long seq : replayed.keySet()) assertArrayEquals(original.get(seq), replayed.get(seq), "record " + seq);
+
+    JsonNode manifest = manifest(store);
+    JsonNode entry = manifest.path("replayed").get(0);
+    assertEquals("ORDERS", entry.path("stream").asText());
+    assertEquals("16..20", entry.path("message_seqs").asText());
+    assertEquals("20", entry.path("beyond_known_commit").asText());
+    assertEquals("jetstream/$G/streams/ORDERS/msgs/2.blk", entry.path("created").get(0).asText());
+
+    ServerGeneration v210 = ServerGeneration.all().get(1);
+    try (NatsServerProcess server = NatsServerProcess.standalone(v210, NatsConfig.defaults(), store, tmp.resolve("server"));
+        Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
+      JetStreamManagement jsm = nc.jetStreamManagement();
+      assertEquals(20, jsm.getStreamInfo("ORDERS").getStreamState().getMsgCount());
+      for (JsonNode sample : samples("ORDERS")) {
+        MessageInfo m = jsm.getMessage("ORDERS", sample.path("seq").asLong());
+        assertEquals(sample.path("subject").asText(), m.getSubject(), "seq " + m.getSeq());
+        assertEquals(sample.path("data").asText(), Base64.getEncoder().encodeToString(m.getData() == null ? new byte[0] : m.getData()), "seq " + m.getSeq());
+        JsonNode headers = sample.path("headers");
+        headers.fieldNames().forEachRemaining(h -> {
+          List<String> want = new ArrayList<>();
+          headers.path(h).forEach(v -> want.add(v.asText()));
+          assertEquals(want, m.getHeaders().get(h), "seq " + m.getSeq() + " header " + h);
+        });
+      }
+    }
+  }
+
+  @Test void committedOnlyLeavesWhatTheNodeDidNotKnowCommitted() throws Exception {
+    Path store = store();
+    cutTail(store, KEPT);
+    Cli.Result r = Cli.run("prepare", "--committed-only", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 4 message(s) (seq 16..19, the blocks ended at 15)"), r.out());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 1 message(s) beyond the known commit index 20: left in the log (--committed-only)"), r.out());
+    List<MsgBlock.Record> seen = new ArrayList<>();
+    assertEquals(List.of(16L, 17L, 18L, 19L), new ArrayList<>(records(ordersBlock(store).resolveSibling("2.blk"), "ORDERS", 2, seen).keySet()));
+  }
+
+  @Test void aDryRunShowsTheReplayAndWritesNothing() throws Exception {
+    Path store = store();
+    cutTail(store, KEPT);
+    String before = StoreBuilder.treeDigest(store);
+    Cli.Result r = Cli.run("prepare", "--dry-run", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 5 message(s) (seq 16..20, the blocks ended at 15) would be replayed"), r.out());
+    assertTrue(r.out().contains("5 message(s) and 0 delete(s) would be replayed from the Raft logs"), r.out());
+    assertEquals(before, StoreBuilder.treeDigest(store), "a dry run wrote");
+  }
+
+  @Test void undoTakesTheReplayedBlocksAway() throws Exception {
+    Path store = store();
+    cutTail(store, KEPT);
+    String before = StoreBuilder.treeDigest(store.resolve("jetstream"));
+    assertEquals(0, Cli.run("prepare", store.toString()).exit());
+    assertTrue(Files.exists(ordersBlock(store).resolveSibling("2.blk")));
+    Cli.Result undo = Cli.run("undo", store.toString());
+    assertEquals(0, undo.exit(), undo.all());
+    assertTrue(undo.out().contains("aside    jetstream/$G/streams/ORDERS/msgs/2.blk (prepare created it)"), undo.out());
+    assertEquals(before, StoreBuilder.treeDigest(store.resolve("jetstream")), "undo left the store changed");
+    // a prepare after the undo replays again
+    Cli.Result again = Cli.run("prepare", store.toString());
+    assertEquals(0, again.exit(), again.all());
+    assertTrue(again.out().contains("replay   $G > ORDERS: 5 message(s)"), again.out());
+  }
+
+  @Test void aCompletedPrepareDoesNotReplayTwice() throws Exception {
+    Path store = store();
+    cutTail(store, KEPT);
+    assertEquals(0, Cli.run("prepare", store.toString()).exit());
+    Files.delete(ordersBlock(store).resolveSibling("2.blk")); // as if a server had since removed what it served
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("already prepared"), r.out());
+    assertFalse(Files.exists(ordersBlock(store).resolveSibling("2.blk")));
+  }
+
+  @Test void aDeleteTheLogHoldsBecomesATombstoneAndTheServerForgetsTheMessage() throws Exception {
+    Path store = store();
+    List<MsgBlock.Record> seen = new ArrayList<>();
+    records(ordersBlock(store), "ORDERS", 1, seen);
+    long ts3 = seen.get(2).ts();
+    appendToStreamLog(store, "ORDERS", deleteMsg("ORDERS", 3));
+
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 1 delete(s) as tombstones (seq 3) replayed"), r.out());
+    List<MsgBlock.Record> tomb = new ArrayList<>();
+    records(ordersBlock(store).resolveSibling("2.blk"), "ORDERS", 2, tomb);
+    assertEquals(1, tomb.size());
+    assertEquals(MsgBlock.Kind.TOMBSTONE, tomb.get(0).kind());
+    assertEquals(3, tomb.get(0).seq());
+    assertEquals(ts3, tomb.get(0).ts(), "the server's tombstone carries the message's time");
+    assertEquals(MsgBlock.Hash.OK, tomb.get(0).hash());
+
+    ServerGeneration v210 = ServerGeneration.all().get(1);
+    try (NatsServerProcess server = NatsServerProcess.standalone(v210, NatsConfig.defaults(), store, tmp.resolve("server"));
+        Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
+      JetStreamManagement jsm = nc.jetStreamManagement();
+      assertEquals(19, jsm.getStreamInfo("ORDERS").getStreamState().getMsgCount());
+      try {
+        jsm.getMessage("ORDERS", 3);
+        throw new AssertionError("seq 3 is served");
+      } catch (JetStreamApiException gone) {
+        assertEquals(10037, gone.getApiErrorCode()); // no message found
+      }
+      assertEquals(4, jsm.getMessage("ORDERS", 4).getSeq());
+    }
+  }
+
+  @Test void aStoreOf29KeepsItsDeletesInTheLogAndSaysSo() throws Exception {
+    Path store = tmp.resolve("store");
+    StoreBuilder.copyTree(Path.of("tests/fixtures/cluster-2.9.10/store"), store);
+    appendToStreamLog(store, "ORDERS", deleteMsg("ORDERS", 3));
+    Cli.Result r = Cli.run("prepare", "--dry-run", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 1 delete(s) the blocks do not show applied: not replayed (a 2.9 store "
+        + "keeps deletes in N.idx, which js-recover does not rewrite)"), r.out());
+    assertEquals(0, Cli.run("prepare", store.toString()).exit());
+    assertFalse(Files.exists(store.resolve("jetstream/$G/streams/ORDERS/msgs/2.blk")), "a 2.9 server does not know tombstones");
+  }
+
+  @Test void aLogThatPurgesIsNotReplayedAndNothingIsWritten() throws Exception {
+    Path store = store();
+    cutTail(store, KEPT);
+    appendToStreamLog(store, "ORDERS", purge("ORDERS"));
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 5 message(s) and 0 delete(s) not replayed: the log also holds 1 purge(s) "
+        + "and 0 delete range(s), which js-recover does not replay"), r.out());
+    assertFalse(Files.exists(ordersBlock(store).resolveSibling("2.blk")));
+  }
+
+  static JsonNode manifest(Path store) throws Exception {
+    try (var runs = Files.list(store.resolve("js-recover-backup"))) {
+      Path run = runs.filter(Files::isDirectory).sorted().reduce((a, b) -> b).orElseThrow();
+      return new ObjectMapper().readTree(Files.readAllBytes(run.resolve("manifest.json")));
+    }
+  }
+
+  static JsonNode samples(String stream) throws Exception {
+    for (JsonNode s : new ObjectMapper().readTree(Files.readAllBytes(FIXTURE.resolve("TRUTH.json"))).path("streams")) {
+      if (s.path("name").asText().equals(stream)) return s.path("samples");
+    }
+    throw new AssertionError(stream + " not in TRUTH.json");
+  }
+
+  static byte[] deleteMsg(String stream, long seq) {
+    return op(GroupLog.DELETE_MSG, "{\"stream\":\"" + stream + "\",\"seq\":" + seq + ",\"no_erase\":true}\n");
+  }
+
+  static byte[] purge(String stream) {
+    return op(GroupLog.PURGE, "{\"stream\":\"" + stream + "\",\"last_seq\":20}\n");
+  }
+
+  static byte[] op(int op, String json) {
+    byte[] j = json.getBytes(StandardCharsets.UTF_8), d = new byte[1 + j.length];
+    d[0] = (byte) op;
+    System.arraycopy(j, 0, d, 1, j.length);
+    return d;
+  }
+
+  /**
+   * Appends one append entry holding {@code entry} (a normal entry) to the stream's Raft log, as storeToWAL
+   * stores it: the record of the next Raft index, its commit field one below (not yet known committed).
+   */
+  static void appendToStreamLog(Path store, String stream, byte[] entry) throws Exception {
+    Path raft = store.resolve("jetstream/$SYS/_js_");
+    String group = ClusterInventory.of(Raft.read(raft.resolve("_meta_"), null)).streams.get(ClusterInventory.key("$G", stream)).group();
+    Path dir = raft.resolve(group);
+    Raft.Group g = Raft.read(dir, null);
+    long index = g.lastIndex() + 1, term = g.log().isEmpty() ? 1 : g.log().get(g.log().size() - 1).term();
+    java.nio.ByteBuffer ae = java.nio.ByteBuffer.allocate(42 + 4 + 1 + entry.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    ae.put("n1leader".getBytes(StandardCharsets.ISO_8859_1)).putLong(term).putLong(index - 1).putLong(term).putLong(index - 1)
+        .putShort((short) 1).putInt(1 + entry.length).put((byte) Raft.NORMAL).put(entry);
+    Path blk = dir.resolve("msgs/1.blk");
+    BlockWriter w = new BlockWriter(group, 1);
+    w.message(index, System.currentTimeMillis() * 1_000_000L, "", null, ae.array());
+    Files.write(blk, w.files(blk.getParent(), null, null, null).get(0).bytes(), java.nio.file.StandardOpenOption.APPEND);
+  }
+}
