@@ -4116,12 +4116,21 @@ final class RaftReplay {
 
   /**
    * One stream's replay. {@code storedLast}: the highest sequence its blocks hold; {@code messages} and
-   * {@code tombstones} (stream sequences) are what the new {@code files} carry; {@code beyondCommit} lists those
-   * (messages and deletes) whose entry lies beyond the known commit index; {@code notReplayed} says what stays in the
-   * log only, and why.
+   * {@code tombstones} (stream sequences) are what the new {@code files} carry; {@code messagesBeyondCommit} and
+   * {@code deletesBeyondCommit} name those whose entry lies beyond the known commit index; {@code notReplayed} says
+   * what stays in the log only, and why.
    */
   record StreamReplay(MetaAsset stream, String group, long storedLast, long knownCommit, List<GroupLog.StreamMsg> messages,
-      List<Long> tombstones, List<Long> beyondCommit, List<String> notReplayed, List<NewFile> files) {}
+      List<Long> tombstones, List<Long> messagesBeyondCommit, List<Long> deletesBeyondCommit, List<String> notReplayed,
+      List<NewFile> files) {
+    /** What the log holds beyond the known commit index and is replayed, in words. */
+    String beyondCommit() {
+      List<String> parts = new ArrayList<>();
+      if (!messagesBeyondCommit.isEmpty()) parts.add("messages seq " + ranges(messagesBeyondCommit));
+      if (!deletesBeyondCommit.isEmpty()) parts.add("deletes of seq " + ranges(deletesBeyondCommit));
+      return String.join("; ", parts);
+    }
+  }
 
   private RaftReplay() {}
 
@@ -4168,12 +4177,12 @@ final class RaftReplay {
     String group = log.group.name();
     Tail tail = tail(stream, jsKey, log.deletes.isEmpty() ? Long.MAX_VALUE : log.deletes.firstKey());
     if (tail.unreadable() != null) {
-      return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), List.of(),
+      return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), List.of(), List.of(),
           List.of("nothing replayed: " + tail.unreadable()), List.of());
     }
     List<String> not = new ArrayList<>();
     List<GroupLog.StreamMsg> take = new ArrayList<>();
-    List<Long> beyond = new ArrayList<>();
+    List<Long> beyond = new ArrayList<>(), deletesBeyond = new ArrayList<>();
     List<GroupLog.StreamMsg> after = log.messagesAfter(tail.highest());
     long next = tail.highest() + 1;
     for (GroupLog.StreamMsg m : after) {
@@ -4208,7 +4217,7 @@ final class RaftReplay {
         deletesUncommitted++;
       } else {
         tombTs.put(seq, ts);
-        if (d.getValue() > commit) beyond.add(seq);
+        if (d.getValue() > commit) deletesBeyond.add(seq);
       }
     }
     if (deletesLeft > 0) {
@@ -4218,13 +4227,15 @@ final class RaftReplay {
     if (deletesUncommitted > 0) {
       not.add(deletesUncommitted + " delete(s) beyond the known commit index " + commit + ": left in the log (--committed-only)");
     }
-    if (take.isEmpty() && tombTs.isEmpty()) return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), List.of(), not, List.of());
+    if (take.isEmpty() && tombTs.isEmpty()) {
+      return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), List.of(), List.of(), not, List.of());
+    }
     String refused = !log.purges.isEmpty() || !log.deleteRanges.isEmpty()
         ? "the log also holds " + log.purges.size() + " purge(s) and " + log.deleteRanges.size() + " delete range(s), which "
             + "js-recover does not replay"
         : misaligned(log, tail);
     if (refused != null) {
-      return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), List.of(),
+      return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), List.of(), List.of(),
           List.of(take.size() + " message(s) and " + tombTs.size() + " delete(s) not replayed: " + refused), List.of());
     }
     Path msgs = stream.dir.resolve("msgs");
@@ -4239,7 +4250,7 @@ final class RaftReplay {
     List<NewFile> files = new ArrayList<>();
     for (BlockWriter b : blocks) files.addAll(b.files(msgs, tail.cipher(), jsKey, stream.account));
     return new StreamReplay(stream, group, tail.highest(), commit, List.copyOf(take), List.copyOf(tombTs.keySet()),
-        List.copyOf(beyond), List.copyOf(not), List.copyOf(files));
+        List.copyOf(beyond), List.copyOf(deletesBeyond), List.copyOf(not), List.copyOf(files));
   }
 
   /** A message whose headers ask the server to remove the subject's (or stream's) older messages. */
@@ -4636,7 +4647,9 @@ final class PrepareRun {
           .put("raft_group", r.group()).put("stored_last_seq", r.storedLast()).put("known_commit", r.knownCommit())
           .put("messages", r.messages().size())
           .put("message_seqs", RaftReplay.ranges(r.messages().stream().map(GroupLog.StreamMsg::seq).toList()))
-          .put("tombstones", RaftReplay.ranges(r.tombstones())).put("beyond_known_commit", RaftReplay.ranges(r.beyondCommit()));
+          .put("tombstones", RaftReplay.ranges(r.tombstones()))
+          .put("messages_beyond_known_commit", RaftReplay.ranges(r.messagesBeyondCommit()))
+          .put("deletes_beyond_known_commit", RaftReplay.ranges(r.deletesBeyondCommit()));
       ArrayNode not = o.putArray("not_replayed");
       r.notReplayed().forEach(not::add);
       ArrayNode created = o.putArray("created");
@@ -6882,8 +6895,8 @@ final class Reports {
             String.join(", ", r.files().stream().map(f -> plan.store.rel(f.path())).toList()));
       }
       if (!r.beyondCommit().isEmpty()) {
-        out.printf("           beyond the known commit index %d: seq %s (at-least-once: a publisher may have seen a timeout "
-            + "for these; --committed-only leaves them out)%n", r.knownCommit(), RaftReplay.ranges(r.beyondCommit()));
+        out.printf("           beyond the known commit index %d: %s (at-least-once: a publisher may have seen a timeout "
+            + "for these; --committed-only leaves them out)%n", r.knownCommit(), r.beyondCommit());
       }
       for (String n : r.notReplayed()) out.printf("  replay   %s: %s%n", r.stream().label(), n);
     }

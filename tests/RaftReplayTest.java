@@ -68,7 +68,7 @@ class RaftReplayTest {
     assertTrue(r.out().contains("replay   $G > ORDERS: 5 message(s) (seq 16..20, the blocks ended at 15) replayed from Raft group "), r.out());
     assertTrue(r.out().contains("into jetstream/$G/streams/ORDERS/msgs/2.blk"), r.out());
     // the last message's entry lies beyond the highest commit the node's log records: listed, and replayed
-    assertTrue(r.out().contains("beyond the known commit index 20: seq 20 (at-least-once"), r.out());
+    assertTrue(r.out().contains("beyond the known commit index 20: messages seq 20 (at-least-once"), r.out());
 
     // Byte for byte the server's records (length, sequence, time, subject, headers, payload), each hash keyed by block 2
     List<MsgBlock.Record> seen = new ArrayList<>();
@@ -81,7 +81,7 @@ class RaftReplayTest {
     JsonNode entry = manifest.path("replayed").get(0);
     assertEquals("ORDERS", entry.path("stream").asText());
     assertEquals("16..20", entry.path("message_seqs").asText());
-    assertEquals("20", entry.path("beyond_known_commit").asText());
+    assertEquals("20", entry.path("messages_beyond_known_commit").asText());
     assertEquals("jetstream/$G/streams/ORDERS/msgs/2.blk", entry.path("created").get(0).asText());
 
     ServerGeneration v210 = ServerGeneration.all().get(1);
@@ -162,6 +162,7 @@ class RaftReplayTest {
     Cli.Result r = Cli.run("prepare", store.toString());
     assertEquals(0, r.exit(), r.all());
     assertTrue(r.out().contains("replay   $G > ORDERS: 1 delete(s) as tombstones (seq 3) replayed"), r.out());
+    assertTrue(r.out().contains("beyond the known commit index 21: deletes of seq 3 (at-least-once"), r.out());
     List<MsgBlock.Record> tomb = new ArrayList<>();
     records(ordersBlock(store).resolveSibling("2.blk"), "ORDERS", 2, tomb);
     assertEquals(1, tomb.size());
@@ -183,6 +184,51 @@ class RaftReplayTest {
       }
       assertEquals(4, jsm.getMessage("ORDERS", 4).getSeq());
     }
+  }
+
+  @Test void committedOnlyLeavesADeleteBeyondTheKnownCommitInTheLog() throws Exception {
+    Path store = store();
+    appendToStreamLog(store, "ORDERS", deleteMsg("ORDERS", 3));
+    Cli.Result r = Cli.run("prepare", "--committed-only", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 1 delete(s) beyond the known commit index 21: left in the log (--committed-only)"), r.out());
+    assertFalse(Files.exists(ordersBlock(store).resolveSibling("2.blk")));
+  }
+
+  @Test void aLogWhoseSequencesDoNotLineUpWithTheBlocksIsNotReplayed() throws Exception {
+    Path store = store();
+    cutTail(store, KEPT);
+    // a message for seq 15 the blocks hold with another time: a proposal rejected at apply time shifted the log
+    appendToStreamLog(store, "ORDERS", streamMsg(14, 1, "orders.new", null, "late"));
+    Cli.Result r = Cli.run("prepare", "--dry-run", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 5 message(s) and 0 delete(s) not replayed: the log's message for seq 15 "
+        + "(log#22) is not the one the blocks hold, so its sequences do not line up with the store"), r.out());
+    assertEquals(0, Cli.run("prepare", store.toString()).exit());
+    assertFalse(Files.exists(ordersBlock(store).resolveSibling("2.blk")));
+  }
+
+  @Test void aRollupIsNotReplayedNorAnythingAfterIt() throws Exception {
+    Path store = store();
+    appendToStreamLog(store, "ORDERS", streamMsg(20, 2, "orders.new", "NATS/1.0\r\nNats-Rollup: sub\r\n\r\n", "only this"));
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: messages from seq 21 (log#22) on: not replayed, it rolls up its subject "
+        + "(Nats-Rollup), which the server applies by removing older messages and js-recover does not"), r.out());
+    assertFalse(Files.exists(ordersBlock(store).resolveSibling("2.blk")));
+  }
+
+  @Test void aDamagedLastBlockIsNotAddedTo() throws Exception {
+    Path store = store();
+    cutTail(store, KEPT);
+    byte[] b = Files.readAllBytes(ordersBlock(store));
+    b[b.length - 12] ^= 0x01; // the last record's payload: its hash no longer matches
+    Files.write(ordersBlock(store), b);
+    String before = StoreBuilder.treeDigest(store.resolve("jetstream/$G"));
+    Cli.Result r = Cli.run("prepare", "--dry-run", store.toString());
+    assertTrue(r.out().contains("replay   $G > ORDERS: nothing replayed: block 1 is damaged (record seq 15: checksum mismatch); "
+        + "the server truncates it there, and js-recover does not add to a stream whose end it cannot tell"), r.all());
+    assertEquals(before, StoreBuilder.treeDigest(store.resolve("jetstream/$G")));
   }
 
   @Test void aStoreOf29KeepsItsDeletesInTheLogAndSaysSo() throws Exception {
@@ -224,6 +270,17 @@ class RaftReplayTest {
 
   static byte[] deleteMsg(String stream, long seq) {
     return op(GroupLog.DELETE_MSG, "{\"stream\":\"" + stream + "\",\"seq\":" + seq + ",\"no_erase\":true}\n");
+  }
+
+  /** A streamMsgOp: {@code lseq | ts | u16 subject | u16 reply | u16 headers | u32 payload}. */
+  static byte[] streamMsg(long lseq, long ts, String subject, String headers, String payload) {
+    byte[] subj = subject.getBytes(StandardCharsets.UTF_8), hdr = headers == null ? new byte[0] : headers.getBytes(StandardCharsets.UTF_8);
+    byte[] msg = payload.getBytes(StandardCharsets.UTF_8);
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1 + 16 + 2 + subj.length + 2 + 2 + hdr.length + 4 + msg.length)
+        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    b.put((byte) GroupLog.STREAM_MSG).putLong(lseq).putLong(ts).putShort((short) subj.length).put(subj).putShort((short) 0)
+        .putShort((short) hdr.length).put(hdr).putInt(msg.length).put(msg);
+    return b.array();
   }
 
   static byte[] purge(String stream) {
