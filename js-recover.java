@@ -25,7 +25,8 @@
  *        streams: num_replicas -> 1, placement removed; consumers: num_replicas > 1 -> 0
  *        (inherit the stream's); meta.sum recomputed (meta.inf resealed when encrypted);
  *        <account>/_js_ Raft state moved, with the original bytes of every rewritten file and
- *        a manifest, into <store>/js-recover-backup/<run>/. Nothing is deleted. Writes
+ *        a manifest, into <store>/js-recover-backup/<run>/; what the stream Raft logs hold beyond the
+ *        blocks (messages, 2.10+ deletes) replayed into new blocks. Nothing is deleted. Writes
  *        <store>/recovery.conf, a loopback-only standalone server config for this store.
  *   6. js-recover verify /recovery/store
  *        starts nats-server on recovery.conf, proves every stream and consumer loaded, stops it
@@ -48,7 +49,8 @@
  *   7. Cluster records      the Raft folders under <system account>/_js_: the meta group's inventory
  *                           of every stream and consumer, each group's log entries and commit index
  *   8. Rewriter             the byte-exact edit of one meta.inf
- *   9. Prepare              the plan, the backup, atomic replacement, the manifest, undo,
+ *   9. Prepare              the plan, the backup, atomic replacement, the manifest, the replay of
+ *                           the stream Raft logs into new message blocks, undo,
  *                           recovery.conf, and the load check behind verify
  *  10. Transfer             snapshot and restore over the JetStream API, server to server or to a
  *                           backup folder, each stream checked at both ends
@@ -3804,9 +3806,10 @@ final class MetaRewriter {
 // 9. Prepare: the plan, the backup, atomic replacement, the manifest, undo, recovery.conf, verify
 //
 // Order of work, so that a kill at any moment loses nothing and a rerun completes the job:
-//   manifest (the whole plan, with every new meta.sum) -> copies of the originals -> Raft
-//   folders moved -> each meta.inf replaced, then its meta.sum (each fsynced, then renamed) -> every
-//   folder holding a replaced file fsynced -> manifest marked complete.
+//   manifest (the whole plan, with every new meta.sum and replayed block) -> copies of the originals -> Raft
+//   folders moved -> each meta.inf replaced, then its meta.sum (each fsynced, then renamed) -> replayed
+//   blocks written (a key before its block) -> every folder holding a new or replaced file fsynced ->
+//   manifest marked complete.
 // A rerun recognises a meta.inf whose meta.sum an interrupted run had not yet written (its sum
 // is in that run's manifest) and finishes it; everything else it finds already done.
 // =================================================================================================

@@ -42,7 +42,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Hard-killed survivors, once per server generation: a 3-node cluster with an R3 limits stream LIM and an R3 work
  * queue WQ takes a burst of async publishes while a worker drains WQ, acking each message as a request; every node
  * is SIGKILLed in the middle of it. Each node in turn is the survivor: a copy of its store is prepared and served
- * by a standalone server of the same generation, and what it serves is checked against what the clients were told:
+ * by a standalone server of the same generation (the cluster is encrypted: chacha, aes on 2.15), and what it serves is checked against what the clients were told:
  * no PubAck'ed message its disk held (blocks or Raft log) is missing, and no message whose ack the worker was
  * confirmed comes back when the stream's Raft log holds its delete. How many entries the replay found is luck of
  * the moment of the kill; the checks hold whatever it is, and the numbers are printed.
@@ -52,10 +52,13 @@ import org.junit.jupiter.params.provider.MethodSource;
 @MethodSource("ServerGeneration#all")
 class RaftReplayClusterTest {
   static final Duration BURST = Duration.ofMillis(2500);
+  static final String KEY = "replay key";
   @TempDir static Path tmp;
   @Parameter ServerGeneration generation;
 
   private NatsCluster cluster;
+  private NatsConfig config;
+  private Path keyFile;
   private final Set<Long> limAcked = new ConcurrentSkipListSet<>(), wqAcked = new ConcurrentSkipListSet<>(),
       wqConfirmed = new ConcurrentSkipListSet<>();
   /** Per survivor: its untouched copy, and what its Raft logs held before prepare. */
@@ -69,7 +72,10 @@ class RaftReplayClusterTest {
     // one instance serves every generation: nothing of the one before may count here
     for (java.util.Collection<?> c : List.of(limAcked, wqAcked, wqConfirmed)) c.clear();
     for (Map<?, ?> m : List.of(raw, limLogged, wqLogged, wqLogDeletes, wConsumerAcks, recovered)) m.clear();
-    cluster = NatsCluster.start(generation, NatsConfig.defaults());
+    // encrypted, so that the replayed blocks are sealed as the stream's own: chacha, and aes on the newest server
+    config = NatsConfig.defaults().withEncryption(KEY, generation.atLeast(15) ? "aes" : "chacha");
+    keyFile = Files.writeString(work.resolve("key"), KEY);
+    cluster = NatsCluster.start(generation, config);
     AtomicBoolean stop = new AtomicBoolean();
     List<Thread> threads = new ArrayList<>();
     try (Connection nc = cluster.connect("$G"); Connection wc = cluster.connect("$G")) {
@@ -93,7 +99,7 @@ class RaftReplayClusterTest {
       if (System.getenv("KEEP") != null) StoreBuilder.copyTree(copy, Path.of(System.getenv("KEEP"), generation.name(), n.name()));
       raw.put(n.name(), copy);
       Path js = copy.resolve("jetstream/$SYS/_js_");
-      ClusterInventory inv = ClusterInventory.of(Raft.read(js.resolve("_meta_"), null));
+      ClusterInventory inv = ClusterInventory.of(Raft.read(js.resolve("_meta_"), KEY.getBytes(StandardCharsets.UTF_8)));
       GroupLog lim = log(js, inv.streams.get(ClusterInventory.key("$G", "LIM")).group());
       GroupLog wq = log(js, inv.streams.get(ClusterInventory.key("$G", "WQ")).group());
       GroupLog w = log(js, inv.consumers.get(ClusterInventory.key(ClusterInventory.key("$G", "WQ"), "W")).group());
@@ -151,7 +157,7 @@ class RaftReplayClusterTest {
     if (cluster != null) cluster.close();
   }
 
-  static GroupLog log(Path js, String group) { return GroupLog.of(Raft.read(js.resolve(group), null)); }
+  static GroupLog log(Path js, String group) { return GroupLog.of(Raft.read(js.resolve(group), KEY.getBytes(StandardCharsets.UTF_8))); }
 
   static Set<Long> seqs(GroupLog log) {
     Set<Long> s = new TreeSet<>();
@@ -183,10 +189,10 @@ class RaftReplayClusterTest {
   Served recovered(String node) throws Exception {
     if (recovered.containsKey(node)) return recovered.get(node);
     Path copy = copyOf(node, "prepared");
-    Cli.Result r = Cli.run("prepare", copy.toString());
+    Cli.Result r = Cli.run("prepare", "--key-file", keyFile.toString(), copy.toString());
     assertEquals(0, r.exit(), r.all());
-    try (NatsServerProcess server = NatsServerProcess.standalone(generation, NatsConfig.defaults(), copy, copy.resolveSibling("server-" + node));
-        Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
+    try (NatsServerProcess server = NatsServerProcess.standalone(generation, config, copy, copy.resolveSibling("server-" + node));
+        Connection nc = NatsServerProcess.connect(config, "$G", server.clientUrl())) {
       JetStreamManagement jsm = nc.jetStreamManagement();
       Served s = new Served(served(jsm, "LIM"), served(jsm, "WQ"), r.out());
       recovered.put(node, s);
@@ -230,7 +236,7 @@ class RaftReplayClusterTest {
   @Test void committedOnlyReplaysNothingBeyondTheKnownCommit() throws Exception {
     String node = raw.keySet().iterator().next();
     Path copy = copyOf(node, "committed-only");
-    Cli.Result r = Cli.run("prepare", "--committed-only", copy.toString());
+    Cli.Result r = Cli.run("prepare", "--committed-only", "--key-file", keyFile.toString(), copy.toString());
     assertEquals(0, r.exit(), r.all());
     for (JsonNode entry : RaftReplayTest.manifest(copy).path("replayed")) {
       assertEquals("", entry.path("messages_beyond_known_commit").asText(), entry.toString());
@@ -243,10 +249,10 @@ class RaftReplayClusterTest {
     String node = raw.keySet().iterator().next();
     Path copy = copyOf(node, "undo");
     String before = StoreBuilder.treeDigest(copy.resolve("jetstream"));
-    Cli.Result dry = Cli.run("prepare", "--dry-run", copy.toString());
+    Cli.Result dry = Cli.run("prepare", "--dry-run", "--key-file", keyFile.toString(), copy.toString());
     assertEquals(0, dry.exit(), dry.all());
     assertEquals(before, StoreBuilder.treeDigest(copy.resolve("jetstream")), "the dry run wrote");
-    assertEquals(0, Cli.run("prepare", copy.toString()).exit());
+    assertEquals(0, Cli.run("prepare", "--key-file", keyFile.toString(), copy.toString()).exit());
     Cli.Result undo = Cli.run("undo", copy.toString());
     assertEquals(0, undo.exit(), undo.all());
     assertEquals(before, StoreBuilder.treeDigest(copy.resolve("jetstream")), "undo left the store changed");
