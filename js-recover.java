@@ -4152,10 +4152,26 @@ final class RaftReplay {
       if (p.asset().consumer() != null || p.log() == null) continue;
       StoredStream s = onDisk.get(ClusterInventory.key(p.asset().account(), p.asset().stream()));
       if (s == null || s.meta().config == null) continue; // unreadable: prepare leaves it as it is
-      StreamReplay r = stream(s.meta(), p.log(), keys == null ? null : keys.key(), committedOnly);
+      Map<Long, Boolean> acked = "workqueue".equals(s.meta().text("retention")) ? workQueueAcks(cr, p.asset()) : Map.of();
+      StreamReplay r = stream(s.meta(), p.log(), acked, keys == null ? null : keys.key(), committedOnly);
       if (!r.messages().isEmpty() || !r.tombstones().isEmpty() || !r.notReplayed().isEmpty()) replays.add(r);
     }
     return replays;
+  }
+
+  /**
+   * The stream sequences the logs of a work queue's consumers on this disk acknowledge (an ack removes the message
+   * from a work queue), each with whether its entry lies beyond its group's known commit.
+   */
+  private static Map<Long, Boolean> workQueueAcks(ClusterRecords cr, ClusterAsset stream) {
+    Map<Long, Boolean> acked = new HashMap<>();
+    for (ClusterRecords.Placement c : cr.placements) {
+      ClusterAsset a = c.asset();
+      if (a.consumer() == null || c.log() == null || !a.account().equals(stream.account()) || !a.stream().equals(stream.stream())) continue;
+      long commit = c.log().group.knownCommit();
+      c.log().acks.forEach(ack -> acked.merge(ack.streamSeq(), ack.index() > commit, Boolean::logicalAnd));
+    }
+    return acked;
   }
 
   /** Raft folders still in place, or moved by a run that did not complete (a rerun finishes its replay). */
@@ -4175,10 +4191,16 @@ final class RaftReplay {
   private record Tail(long highest, Map<Long, Long> live, java.util.Set<Long> tombstoned, MetaCrypto.Cipher cipher,
       int nextIndex, String unreadable) {}
 
-  static StreamReplay stream(MetaAsset stream, GroupLog log, byte[] jsKey, boolean committedOnly) {
+  /**
+   * {@code acked}: work-queue acks of the stream's consumers (sequence -> beyond its log's known commit), removals
+   * as the stream log's own deletes are.
+   */
+  static StreamReplay stream(MetaAsset stream, GroupLog log, Map<Long, Boolean> acked, byte[] jsKey, boolean committedOnly) {
     long commit = log.group.knownCommit();
     String group = log.group.name();
-    Tail tail = tail(stream, jsKey, log.deletes.isEmpty() ? Long.MAX_VALUE : log.deletes.firstKey());
+    java.util.TreeMap<Long, Boolean> removals = new java.util.TreeMap<>(acked); // sequence -> beyond the known commit
+    log.deletes.forEach((seq, index) -> removals.merge(seq, index > commit, Boolean::logicalAnd));
+    Tail tail = tail(stream, jsKey, removals.isEmpty() ? Long.MAX_VALUE : removals.firstKey());
     if (tail.unreadable() != null) {
       return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), List.of(), List.of(),
           List.of("nothing replayed: " + tail.unreadable()), List.of());
@@ -4210,25 +4232,25 @@ final class RaftReplay {
     boolean tombstonesKnown = stream.config.has("compression"); // a 2.10+ config: 2.9 keeps deletes in N.idx
     long deletesLeft = 0, deletesUncommitted = 0;
     Map<Long, Long> tombTs = new java.util.TreeMap<>();
-    for (Map.Entry<Long, Long> d : log.deletes.entrySet()) {
+    for (Map.Entry<Long, Boolean> d : removals.entrySet()) {
       long seq = d.getKey();
       Long ts = tail.tombstoned().contains(seq) ? null : tail.live().containsKey(seq) ? tail.live().get(seq) : replayedTs.get(seq);
       if (ts == null) continue; // applied already, or its message is not here
       if (!tombstonesKnown) {
         deletesLeft++;
-      } else if (committedOnly && d.getValue() > commit) {
+      } else if (committedOnly && d.getValue()) {
         deletesUncommitted++;
       } else {
         tombTs.put(seq, ts);
-        if (d.getValue() > commit) deletesBeyond.add(seq);
+        if (d.getValue()) deletesBeyond.add(seq);
       }
     }
     if (deletesLeft > 0) {
-      not.add(deletesLeft + " delete(s) the blocks do not show applied: not replayed (a 2.9 store keeps deletes in N.idx, "
-          + "which js-recover does not rewrite)");
+      not.add(deletesLeft + " delete(s) or work-queue ack(s) in the logs whose message the blocks hold: not replayed (a 2.9 "
+          + "store keeps deletes in N.idx, which js-recover does not rewrite; some may be applied there already)");
     }
     if (deletesUncommitted > 0) {
-      not.add(deletesUncommitted + " delete(s) beyond the known commit index " + commit + ": left in the log (--committed-only)");
+      not.add(deletesUncommitted + " delete(s) beyond the known commit index of their log: left in the log (--committed-only)");
     }
     if (take.isEmpty() && tombTs.isEmpty()) {
       return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), List.of(), List.of(), not, List.of());
@@ -6898,8 +6920,8 @@ final class Reports {
             String.join(", ", r.files().stream().map(f -> plan.store.rel(f.path())).toList()));
       }
       if (!r.beyondCommit().isEmpty()) {
-        out.printf("           beyond the known commit index %d: %s (at-least-once: a publisher may have seen a timeout "
-            + "for these; --committed-only leaves them out)%n", r.knownCommit(), r.beyondCommit());
+        out.printf("           beyond the known commit index of their log (the stream's: %d): %s (at-least-once: a publisher "
+            + "may have seen a timeout for these; --committed-only leaves them out)%n", r.knownCommit(), r.beyondCommit());
       }
       for (String n : r.notReplayed()) out.printf("  replay   %s: %s%n", r.stream().label(), n);
     }

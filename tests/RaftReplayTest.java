@@ -68,7 +68,7 @@ class RaftReplayTest {
     assertTrue(r.out().contains("replay   $G > ORDERS: 5 message(s) (seq 16..20, the blocks ended at 15) replayed from Raft group "), r.out());
     assertTrue(r.out().contains("into jetstream/$G/streams/ORDERS/msgs/2.blk"), r.out());
     // the last message's entry lies beyond the highest commit the node's log records: listed, and replayed
-    assertTrue(r.out().contains("beyond the known commit index 20: messages seq 20 (at-least-once"), r.out());
+    assertTrue(r.out().contains("beyond the known commit index of their log (the stream's: 20): messages seq 20 (at-least-once"), r.out());
 
     // Byte for byte the server's records (length, sequence, time, subject, headers, payload), each hash keyed by block 2
     List<MsgBlock.Record> seen = new ArrayList<>();
@@ -162,7 +162,7 @@ class RaftReplayTest {
     Cli.Result r = Cli.run("prepare", store.toString());
     assertEquals(0, r.exit(), r.all());
     assertTrue(r.out().contains("replay   $G > ORDERS: 1 delete(s) as tombstones (seq 3) replayed"), r.out());
-    assertTrue(r.out().contains("beyond the known commit index 21: deletes of seq 3 (at-least-once"), r.out());
+    assertTrue(r.out().contains("beyond the known commit index of their log (the stream's: 21): deletes of seq 3 (at-least-once"), r.out());
     List<MsgBlock.Record> tomb = new ArrayList<>();
     records(ordersBlock(store).resolveSibling("2.blk"), "ORDERS", 2, tomb);
     assertEquals(1, tomb.size());
@@ -186,12 +186,33 @@ class RaftReplayTest {
     }
   }
 
+  @Test void aWorkQueueAckInAConsumerLogRemovesTheMessage() throws Exception {
+    Path store = store();
+    // JOBS_B (filter jobs.b) had 8 and 9 delivered, its ack floor at 7: the ack of 8 reached its log, not the stream
+    appendToLog(store, ClusterInventory.key(ClusterInventory.key("$G", "JOBS"), "JOBS_B"), ackUpdate(5, 8));
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > JOBS: 1 delete(s) as tombstones (seq 8) replayed"), r.out());
+    ServerGeneration v210 = ServerGeneration.all().get(1);
+    try (NatsServerProcess server = NatsServerProcess.standalone(v210, NatsConfig.defaults(), store, tmp.resolve("server"));
+        Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
+      JetStreamManagement jsm = nc.jetStreamManagement();
+      assertEquals(7, jsm.getStreamInfo("JOBS").getStreamState().getMsgCount());
+      try {
+        jsm.getMessage("JOBS", 8);
+        throw new AssertionError("seq 8 is served");
+      } catch (JetStreamApiException gone) {
+        assertEquals(10037, gone.getApiErrorCode());
+      }
+    }
+  }
+
   @Test void committedOnlyLeavesADeleteBeyondTheKnownCommitInTheLog() throws Exception {
     Path store = store();
     appendToStreamLog(store, "ORDERS", deleteMsg("ORDERS", 3));
     Cli.Result r = Cli.run("prepare", "--committed-only", store.toString());
     assertEquals(0, r.exit(), r.all());
-    assertTrue(r.out().contains("replay   $G > ORDERS: 1 delete(s) beyond the known commit index 21: left in the log (--committed-only)"), r.out());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 1 delete(s) beyond the known commit index of their log: left in the log (--committed-only)"), r.out());
     assertFalse(Files.exists(ordersBlock(store).resolveSibling("2.blk")));
   }
 
@@ -237,8 +258,8 @@ class RaftReplayTest {
     appendToStreamLog(store, "ORDERS", deleteMsg("ORDERS", 3));
     Cli.Result r = Cli.run("prepare", "--dry-run", store.toString());
     assertEquals(0, r.exit(), r.all());
-    assertTrue(r.out().contains("replay   $G > ORDERS: 1 delete(s) the blocks do not show applied: not replayed (a 2.9 store "
-        + "keeps deletes in N.idx, which js-recover does not rewrite)"), r.out());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 1 delete(s) or work-queue ack(s) in the logs whose message the "
+        + "blocks hold: not replayed (a 2.9 store keeps deletes in N.idx, which js-recover does not rewrite"), r.out());
     assertEquals(0, Cli.run("prepare", store.toString()).exit());
     assertFalse(Files.exists(store.resolve("jetstream/$G/streams/ORDERS/msgs/2.blk")), "a 2.9 server does not know tombstones");
   }
@@ -283,6 +304,11 @@ class RaftReplayTest {
     return b.array();
   }
 
+  /** updateAcksOp: uvarint consumer sequence, uvarint stream sequence (both below 128 here: one byte each). */
+  static byte[] ackUpdate(long dseq, long sseq) {
+    return new byte[] {(byte) GroupLog.UPDATE_ACKS, (byte) dseq, (byte) sseq};
+  }
+
   static byte[] purge(String stream) {
     return op(GroupLog.PURGE, "{\"stream\":\"" + stream + "\",\"last_seq\":20}\n");
   }
@@ -299,8 +325,14 @@ class RaftReplayTest {
    * stores it: the record of the next Raft index, its commit field one below (not yet known committed).
    */
   static void appendToStreamLog(Path store, String stream, byte[] entry) throws Exception {
+    appendToLog(store, ClusterInventory.key("$G", stream), entry);
+  }
+
+  /** {@code asset}: a stream's or a consumer's inventory key. */
+  static void appendToLog(Path store, String asset, byte[] entry) throws Exception {
     Path raft = store.resolve("jetstream/$SYS/_js_");
-    String group = ClusterInventory.of(Raft.read(raft.resolve("_meta_"), null)).streams.get(ClusterInventory.key("$G", stream)).group();
+    ClusterInventory inv = ClusterInventory.of(Raft.read(raft.resolve("_meta_"), null));
+    String group = (inv.streams.containsKey(asset) ? inv.streams : inv.consumers).get(asset).group();
     Path dir = raft.resolve(group);
     Raft.Group g = Raft.read(dir, null);
     long index = g.lastIndex() + 1, term = g.log().isEmpty() ? 1 : g.log().get(g.log().size() - 1).term();
