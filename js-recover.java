@@ -3364,6 +3364,9 @@ final class GroupLog {
 
   record Ack(long index, long consumerSeq, long streamSeq) {}
 
+  /** A consumer's updateDeliveredOp ({@code ack} false: dseq, sseq, dc, ts) or updateAcksOp (dseq, sseq), in log order. */
+  record ConsumerUpdate(long index, boolean ack, long consumerSeq, long streamSeq, long deliveries, long ts) {}
+
   final Raft.Group group;
   final List<StreamMsg> messages = new ArrayList<>();
   /** Deleted stream sequence -> the Raft index of its deleteMsgOp (work-queue and interest removals on 2.11+, API deletes). */
@@ -3371,6 +3374,7 @@ final class GroupLog {
   final List<JsonNode> purges = new ArrayList<>();
   final List<JsonNode> deleteRanges = new ArrayList<>();
   final List<Ack> acks = new ArrayList<>();
+  final List<ConsumerUpdate> consumerUpdates = new ArrayList<>();
   long deliveredStreamSeq;
   /** The count of failed proposals the snapshot records (clfs): stream sequence = lseq + 1 - clfs. */
   long clfs;
@@ -3424,15 +3428,22 @@ final class GroupLog {
       case UPDATE_ACKS -> {
         VarintReader r = new VarintReader(d, at, d.length);
         long dseq = r.uvarint(), sseq = r.uvarint();
-        if (r.failed()) damage.add("log#" + index + ": ack update does not fit");
-        else acks.add(new Ack(index, dseq, sseq));
+        if (r.failed()) {
+          damage.add("log#" + index + ": ack update does not fit");
+        } else {
+          acks.add(new Ack(index, dseq, sseq));
+          consumerUpdates.add(new ConsumerUpdate(index, true, dseq, sseq, 0, 0));
+        }
       }
       case UPDATE_DELIVERED -> {
         VarintReader r = new VarintReader(d, at, d.length);
-        r.uvarint();
-        long sseq = r.uvarint();
-        if (r.failed()) damage.add("log#" + index + ": delivered update does not fit");
-        else deliveredStreamSeq = Math.max(deliveredStreamSeq, sseq);
+        long dseq = r.uvarint(), sseq = r.uvarint(), dc = r.uvarint(), ts = r.varint();
+        if (r.failed()) {
+          damage.add("log#" + index + ": delivered update does not fit");
+        } else {
+          deliveredStreamSeq = Math.max(deliveredStreamSeq, sseq);
+          consumerUpdates.add(new ConsumerUpdate(index, false, dseq, sseq, dc, ts));
+        }
       }
       default -> { }
     }
@@ -3834,8 +3845,8 @@ final class RecoveryPlan {
   final Store store;
   final List<AssetChange> changes = new ArrayList<>();
   final List<OriginalReplicas> originalReplicas = new ArrayList<>();
-  /** What the Raft logs add to the streams (set by prepare; see RaftReplay). */
-  List<RaftReplay.StreamReplay> replays = List.of();
+  /** What the Raft logs add to the streams and consumers (set by prepare; see RaftReplay). */
+  RaftReplay.Result replay = RaftReplay.Result.NONE;
 
   RecoveryPlan(Store store) {
     this.store = store;
@@ -3866,8 +3877,11 @@ final class RecoveryPlan {
     return changes.isEmpty() && store.raftDirs.isEmpty() && store.leftoverTemps.isEmpty() && replayedFiles().isEmpty();
   }
 
-  /** The files the replay adds, in the order they are written (a block's key before the block). */
-  List<RaftReplay.NewFile> replayedFiles() { return replays.stream().flatMap(r -> r.files().stream()).toList(); }
+  /** The files the replay writes, in the order they are written (a block's key before the block, o.dat last). */
+  List<RaftReplay.NewFile> replayedFiles() {
+    return java.util.stream.Stream.concat(replay.streams().stream().flatMap(r -> r.files().stream()),
+        replay.consumers().stream().map(RaftReplay.ConsumerReplay::file).filter(java.util.Objects::nonNull)).toList();
+  }
 
   /**
    * What stands between this store and a standalone server, one line each: what prepare would still change, Raft
@@ -4038,6 +4052,150 @@ final class RecoveryPlan {
 }
 
 /**
+ * A consumer's {@code o.dat} as encodeConsumerState writes it (layout in {@link ConsumerState}): version 2, pending
+ * times relative to a base of now in seconds, as the server writes them. Sealed with the consumer's asset key
+ * (nonce prefix) when it is encrypted. The one o.dat encoder: whatever else writes consumer state calls it.
+ */
+final class ConsumerStateEncoder {
+  private ConsumerStateEncoder() {}
+
+  static byte[] encode(ConsumerState st, long nowSeconds) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    out.write(ConsumerState.MAGIC);
+    out.write(2);
+    long afS = st.ackFloor().streamSeq(), afC = st.ackFloor().consumerSeq();
+    for (long v : new long[] {afC, afS, st.delivered().consumerSeq(), st.delivered().streamSeq(), st.pending().size()}) uvarint(out, v);
+    if (!st.pending().isEmpty()) {
+      varint(out, nowSeconds);
+      for (ConsumerState.Pending p : st.pending()) {
+        uvarint(out, p.streamSeq() - afS);
+        uvarint(out, p.consumerSeq() - afC);
+        varint(out, nowSeconds - p.ts() / 1_000_000_000L);
+      }
+    }
+    uvarint(out, st.redelivered().size());
+    st.redelivered().forEach((seq, count) -> {
+      uvarint(out, seq - afS);
+      uvarint(out, count);
+    });
+    return out.toByteArray();
+  }
+
+  /** o.dat's bytes: sealed when {@code consumerKey} (the opened consumer meta.key) is given. */
+  static byte[] file(ConsumerState st, MetaCrypto.Opened consumerKey) {
+    byte[] plain = encode(st, Instant.now().plusMillis(500).getEpochSecond()); // time.Now().Round(time.Second)
+    return consumerKey == null ? plain : MetaCrypto.seal(consumerKey.cipher(), consumerKey.assetKey(), plain);
+  }
+
+  private static void uvarint(java.io.ByteArrayOutputStream out, long v) {
+    while (Long.compareUnsigned(v, 0x80) >= 0) {
+      out.write((int) (v & 0x7f) | 0x80);
+      v >>>= 7;
+    }
+    out.write((int) v);
+  }
+
+  private static void varint(java.io.ByteArrayOutputStream out, long v) { uvarint(out, (v << 1) ^ (v >> 63)); }
+}
+
+/**
+ * A consumer's state while its Raft log is applied on top of o.dat, as consumerFileStore.UpdateDelivered and
+ * UpdateAcks apply each entry when a clustered server restarts (entries o.dat already holds change nothing).
+ * {@code v29}: 2.9's rules (an update to a delivered message also takes its consumer sequence; the ack floor skips
+ * ahead only past a first ack), else those of 2.10 and later.
+ */
+final class ConsumerLogReplay {
+  private final boolean v29;
+  private final String ackPolicy;
+  private final long maxDeliver;
+  private long dC, dS, aC, aS;
+  private final java.util.TreeMap<Long, long[]> pending = new java.util.TreeMap<>(); // sseq -> {dseq, ts}
+  private final java.util.TreeMap<Long, Long> redelivered = new java.util.TreeMap<>();
+
+  ConsumerLogReplay(ConsumerState stored, JsonNode config, boolean v29) {
+    this.v29 = v29;
+    this.ackPolicy = config.path("ack_policy").asText("none");
+    this.maxDeliver = config.path("max_deliver").asLong(-1);
+    dC = stored.delivered().consumerSeq();
+    dS = stored.delivered().streamSeq();
+    aC = stored.ackFloor().consumerSeq();
+    aS = stored.ackFloor().streamSeq();
+    stored.pending().forEach(p -> pending.put(p.streamSeq(), new long[] {p.consumerSeq(), p.ts()}));
+    redelivered.putAll(stored.redelivered());
+  }
+
+  void apply(GroupLog.ConsumerUpdate u) {
+    if (u.ack()) ack(u.consumerSeq(), u.streamSeq());
+    else delivered(u.consumerSeq(), u.streamSeq(), u.deliveries(), u.ts());
+  }
+
+  private void delivered(long dseq, long sseq, long dc, long ts) {
+    boolean none = ackPolicy.equals("none");
+    if ((dc != 1 && none) || dseq <= aC) return;
+    if (none) {
+      if (v29 || dseq > dC) { dC = dseq; aC = dseq; }
+      if (v29 || sseq > dS) { dS = sseq; aS = sseq; }
+      return;
+    }
+    if (sseq <= dS) {
+      long[] p = pending.get(sseq);
+      if (p != null) {
+        if (v29) p[0] = dseq;
+        p[1] = ts;
+      }
+    } else {
+      pending.put(sseq, new long[] {dseq, ts});
+    }
+    dC = Math.max(dC, dseq);
+    dS = Math.max(dS, sseq);
+    if (dc > 1) {
+      if (!v29 && maxDeliver > 0 && dc > maxDeliver) pending.remove(sseq);
+      redelivered.merge(sseq, dc - 1, v29 ? (old, now) -> now : Math::max);
+    }
+  }
+
+  private void ack(long dseq, long sseq) {
+    if (ackPolicy.equals("none")) return;
+    if (v29 ? pending.get(sseq) == null || dseq <= aC : dseq <= aC) return;
+    if (!v29) redelivered.remove(sseq);
+    long[] p = pending.get(sseq);
+    if (p == null) return;
+    if (!ackPolicy.equals("explicit")) { // all (and 2.15's flow_control): everything up to sseq
+      aC = dseq;
+      aS = sseq;
+      pending.headMap(sseq, true).clear();
+      redelivered.headMap(sseq, true).clear();
+      return;
+    }
+    pending.remove(sseq);
+    if (v29 || (dseq > p[0] && p[0] > 0)) dseq = p[0];
+    if (v29) redelivered.remove(sseq);
+    if (pending.isEmpty()) {
+      aC = dC;
+      aS = dS;
+    } else if (dseq == aC + 1) {
+      boolean first = aC == 0;
+      aC = dseq;
+      aS = sseq;
+      if ((!v29 || !first) && dC > dseq) {
+        Map.Entry<Long, long[]> next = pending.higherEntry(sseq);
+        if (next != null && (v29 ? next.getKey() < dS : next.getKey() <= dS) && next.getValue()[0] > 0) {
+          aC = next.getValue()[0] - 1;
+          aS = next.getKey() - 1;
+        }
+      }
+    }
+  }
+
+  ConsumerState state() {
+    List<ConsumerState.Pending> p = new ArrayList<>();
+    pending.forEach((sseq, v) -> p.add(new ConsumerState.Pending(sseq, v[0], v[1] / 1_000_000_000L * 1_000_000_000L)));
+    return new ConsumerState(new ConsumerState.SeqPair(dC, dS), new ConsumerState.SeqPair(aC, aS), List.copyOf(p),
+        java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(redelivered)));
+  }
+}
+
+/**
  * Records of message blocks prepare adds, as (*msgBlock).writeMsgRecord writes them (layout in {@link MsgBlock}):
  * messages and 2.10+ delete tombstones ({@code seq|tbit}, no subject or body), each with its HighwayHash keyed by
  * the block it goes into. A new block is a keystream over the whole file when the stream is encrypted, with its own
@@ -4117,6 +4275,19 @@ final class BlockWriter {
 final class RaftReplay {
   record NewFile(Path path, byte[] bytes) {}
 
+  /** What prepare replays: per stream, and per consumer whose log moves its o.dat on. */
+  record Result(List<StreamReplay> streams, List<ConsumerReplay> consumers) {
+    static final Result NONE = new Result(List.of(), List.of());
+  }
+
+  /**
+   * One consumer's o.dat with its Raft log applied: {@code before} and {@code after} the log's {@code updates}
+   * (delivered and ack updates; {@code beyondCommit} of them beyond the known commit). {@code file} is the new
+   * o.dat, {@code original} the bytes it replaces (kept in originals.zip); both null when {@code notReplayed} says why.
+   */
+  record ConsumerReplay(MetaAsset consumer, String group, ConsumerState before, ConsumerState after, int updates,
+      int beyondCommit, long knownCommit, String notReplayed, NewFile file, byte[] original) {}
+
   /**
    * One stream's replay. {@code storedLast}: the highest sequence its blocks hold; {@code messages} and
    * {@code tombstones} (stream sequences) are what the new {@code files} carry; {@code messagesBeyondCommit} and
@@ -4142,21 +4313,58 @@ final class RaftReplay {
    * are not this run's to replay: a prepare that completed replayed them already (and a server may have served
    * the store since).
    */
-  static List<StreamReplay> plan(Store store, KeyRing keys, boolean committedOnly) {
+  static Result plan(Store store, KeyRing keys, boolean committedOnly) {
     ClusterRecords cr = ClusterRecords.read(store, keys);
-    if (cr == null || !pending(store, cr.raftDir)) return List.of();
+    if (cr == null || !pending(store, cr.raftDir)) return Result.NONE;
     Map<String, StoredStream> onDisk = new HashMap<>();
     store.streams.forEach(s -> onDisk.put(ClusterInventory.key(s.meta().account, s.meta().stream), s));
     List<StreamReplay> replays = new ArrayList<>();
+    List<ConsumerReplay> consumers = new ArrayList<>();
     for (ClusterRecords.Placement p : cr.placements) {
-      if (p.asset().consumer() != null || p.log() == null) continue;
+      if (p.log() == null) continue;
       StoredStream s = onDisk.get(ClusterInventory.key(p.asset().account(), p.asset().stream()));
       if (s == null || s.meta().config == null) continue; // unreadable: prepare leaves it as it is
+      if (p.asset().consumer() != null) {
+        s.consumers().stream().filter(c -> c.consumer.equals(p.asset().consumer()) && c.config != null).findFirst()
+            .map(c -> consumer(c, p.log(), !s.meta().config.has("compression"), committedOnly)).ifPresent(consumers::add);
+        continue;
+      }
       Map<Long, Boolean> acked = "workqueue".equals(s.meta().text("retention")) ? workQueueAcks(cr, p.asset()) : Map.of();
       StreamReplay r = stream(s.meta(), p.log(), acked, keys == null ? null : keys.key(), committedOnly);
       if (!r.messages().isEmpty() || !r.tombstones().isEmpty() || !r.notReplayed().isEmpty()) replays.add(r);
     }
-    return replays;
+    consumers.removeIf(c -> c.file() == null && c.notReplayed() == null);
+    return new Result(List.copyOf(replays), List.copyOf(consumers));
+  }
+
+  /** The consumer's o.dat with its log applied, as the server applies it at restart; no file when nothing changes. */
+  static ConsumerReplay consumer(MetaAsset consumer, GroupLog log, boolean v29, boolean committedOnly) {
+    long commit = log.group.knownCommit();
+    String group = log.group.name();
+    Path odat = consumer.dir.resolve("o.dat");
+    byte[] stored;
+    try {
+      stored = Files.readAllBytes(odat);
+    } catch (IOException absent) {
+      return new ConsumerReplay(consumer, group, null, null, 0, 0, commit, null, null, null); // no state to move on
+    }
+    Outcome<ConsumerState> st = ConsumerState.decode(stored, consumer.opened);
+    if (!st.ok()) {
+      return new ConsumerReplay(consumer, group, null, null, 0, 0, commit, "o.dat not replayed: it does not read ("
+          + st.damage().why() + ")", null, null);
+    }
+    ConsumerLogReplay replay = new ConsumerLogReplay(st.value(), consumer.config, v29);
+    int updates = 0, beyond = 0;
+    for (GroupLog.ConsumerUpdate u : log.consumerUpdates) {
+      if (committedOnly && u.index() > commit) break;
+      replay.apply(u);
+      updates++;
+      if (u.index() > commit) beyond++;
+    }
+    ConsumerState after = replay.state();
+    if (after.equals(st.value())) return new ConsumerReplay(consumer, group, st.value(), after, updates, beyond, commit, null, null, null);
+    return new ConsumerReplay(consumer, group, st.value(), after, updates, beyond, commit, null,
+        new NewFile(odat, ConsumerStateEncoder.file(after, consumer.opened)), stored);
   }
 
   /**
@@ -4583,8 +4791,9 @@ final class PrepareRun {
       });
     }
     if (!failures.isEmpty()) throw failures.get(0);
-    for (RaftReplay.NewFile f : plan.replayedFiles()) { // owned like the stream's meta.inf, as the server's own files
-      writeAtomically(f.path(), f.bytes(), FileOwnership.of(f.path().getParent().resolveSibling(MetaAsset.META_INF)));
+    for (RaftReplay.NewFile f : plan.replayedFiles()) { // an o.dat keeps its owner; a new block is owned like its meta.inf
+      Path like = Files.exists(f.path(), LinkOption.NOFOLLOW_LINKS) ? f.path() : f.path().getParent().resolveSibling(MetaAsset.META_INF);
+      writeAtomically(f.path(), f.bytes(), FileOwnership.of(like));
       replayed++;
     }
     syncFolders();
@@ -4667,7 +4876,7 @@ final class PrepareRun {
       temps.addObject().put("from", store.rel(t)).put("to", Backups.LEFTOVERS + "/" + store.rel(t));
     }
     ArrayNode replayed = m.putArray("replayed");
-    for (RaftReplay.StreamReplay r : plan.replays) {
+    for (RaftReplay.StreamReplay r : plan.replay.streams()) {
       ObjectNode o = replayed.addObject().put("account", r.stream().account).put("stream", r.stream().stream)
           .put("raft_group", r.group()).put("stored_last_seq", r.storedLast()).put("known_commit", r.knownCommit())
           .put("messages", r.messages().size())
@@ -4679,6 +4888,17 @@ final class PrepareRun {
       r.notReplayed().forEach(not::add);
       ArrayNode created = o.putArray("created");
       r.files().forEach(f -> created.add(store.rel(f.path())));
+    }
+    ArrayNode consumers = m.putArray("consumers_replayed");
+    for (RaftReplay.ConsumerReplay c : plan.replay.consumers()) {
+      ObjectNode o = consumers.addObject().put("account", c.consumer().account).put("stream", c.consumer().stream)
+          .put("consumer", c.consumer().consumer).put("raft_group", c.group()).put("known_commit", c.knownCommit())
+          .put("updates", c.updates()).put("beyond_known_commit", c.beyondCommit()).put("not_replayed", c.notReplayed());
+      if (c.file() != null) {
+        o.put("o_dat", store.rel(c.file().path())).put("original", Backups.ORIGINALS + ":" + store.rel(c.file().path()));
+        o.putObject("ack_floor").put("from", Reports.position(c.before().ackFloor())).put("to", Reports.position(c.after().ackFloor()));
+        o.putObject("delivered").put("from", Reports.position(c.before().delivered())).put("to", Reports.position(c.after().delivered()));
+      }
     }
     ArrayNode streams = m.putArray("streams");
     plan.originalReplicas.forEach(r ->
@@ -4705,6 +4925,7 @@ final class PrepareRun {
         if (a.metaSum != null) addEntry(out, a.metaSumPath(), a.metaSum.getBytes(StandardCharsets.ISO_8859_1));
         if (a.metaKey != null) addEntry(out, a.metaKeyPath(), a.metaKey);
       }
+      for (RaftReplay.ConsumerReplay c : plan.replay.consumers()) if (c.original() != null) addEntry(out, c.file().path(), c.original());
       out.finish();
     });
   }
@@ -6899,15 +7120,16 @@ final class Reports {
     out.printf("%nTotals: %d of %d stream(s) and %d of %d consumer(s) %s, %d Raft folder(s) %s%s.%n",
         plan.streamsChanged(), store.streams.size(), plan.consumersChanged(), store.consumerCount(),
         dryRun ? "would change" : "changed", store.raftDirs.size(), dryRun ? "would move" : "moved",
-        plan.replays.isEmpty() ? "" : String.format(", %d message(s) and %d delete(s) %s from the Raft logs",
-            plan.replays.stream().mapToLong(r -> r.messages().size()).sum(),
-            plan.replays.stream().mapToLong(r -> r.tombstones().size()).sum(), dryRun ? "would be replayed" : "replayed"));
+        plan.replayedFiles().isEmpty() ? "" : String.format(", %d message(s), %d delete(s) and %d consumer state(s) %s from "
+            + "the Raft logs", plan.replay.streams().stream().mapToLong(r -> r.messages().size()).sum(),
+            plan.replay.streams().stream().mapToLong(r -> r.tombstones().size()).sum(),
+            plan.replay.consumers().stream().filter(c -> c.file() != null).count(), dryRun ? "would be replayed" : "replayed"));
     warnings(store, out);
   }
 
   /** One line per stream the Raft logs add to: what is replayed into which new files, and what stays in the log. */
   static void replays(RecoveryPlan plan, boolean dryRun, PrintWriter out) {
-    for (RaftReplay.StreamReplay r : plan.replays) {
+    for (RaftReplay.StreamReplay r : plan.replay.streams()) {
       List<String> what = new ArrayList<>();
       if (!r.messages().isEmpty()) {
         what.add(r.messages().size() + " message(s) (seq " + RaftReplay.ranges(r.messages().stream().map(GroupLog.StreamMsg::seq).toList())
@@ -6925,7 +7147,19 @@ final class Reports {
       }
       for (String n : r.notReplayed()) out.printf("  replay   %s: %s%n", r.stream().label(), n);
     }
+    for (RaftReplay.ConsumerReplay c : plan.replay.consumers()) {
+      if (c.notReplayed() != null) out.printf("  replay   %s: %s%n", c.consumer().label(), c.notReplayed());
+      if (c.file() == null) continue;
+      out.printf("  replay   %s: o.dat %s from Raft group %s (%d update(s)%s): ack floor %s -> %s, delivered %s -> %s%n",
+          c.consumer().label(), dryRun ? "would be moved on" : "moved on", c.group(), c.updates(),
+          c.beyondCommit() == 0 ? "" : ", " + c.beyondCommit() + " beyond the known commit index " + c.knownCommit(),
+          position(c.before().ackFloor()), position(c.after().ackFloor()), position(c.before().delivered()),
+          position(c.after().delivered()));
+    }
   }
+
+  /** A consumer position as {@code consumer/stream} sequences. */
+  static String position(ConsumerState.SeqPair p) { return p.consumerSeq() + "/" + p.streamSeq(); }
 
   /** {@code global}: the settings of $G's own server when $G is served apart, else null. */
   static void nextSteps(RecoveryPlan plan, RecoveryConfig.Settings conf, RecoveryConfig.Settings global, PrintWriter out) {
@@ -7470,7 +7704,7 @@ final class PrepareCommand implements Callable<Integer> {
           + "store from a stopped one, and run prepare again.");
     }
     RecoveryPlan plan = new RecoveryPlan(s);
-    plan.replays = RaftReplay.plan(s, keys, committedOnly);
+    plan.replay = RaftReplay.plan(s, keys, committedOnly);
     if (force || dryRun) Reports.problems(s, out, force);
     List<String> refusedFor = new ArrayList<>();
     if (!s.problems.isEmpty() && !force) refusedFor.add(s.problems.size() + " problem(s) (see above; or --force)");

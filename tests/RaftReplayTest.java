@@ -121,7 +121,7 @@ class RaftReplayTest {
     Cli.Result r = Cli.run("prepare", "--dry-run", store.toString());
     assertEquals(0, r.exit(), r.all());
     assertTrue(r.out().contains("replay   $G > ORDERS: 5 message(s) (seq 16..20, the blocks ended at 15) would be replayed"), r.out());
-    assertTrue(r.out().contains("5 message(s) and 0 delete(s) would be replayed from the Raft logs"), r.out());
+    assertTrue(r.out().contains("5 message(s), 0 delete(s) and 0 consumer state(s) would be replayed from the Raft logs"), r.out());
     assertEquals(before, StoreBuilder.treeDigest(store), "a dry run wrote");
   }
 
@@ -205,6 +205,40 @@ class RaftReplayTest {
         assertEquals(10037, gone.getApiErrorCode());
       }
     }
+  }
+
+  @Test void acksInAConsumerLogMoveItsStateOnAndTheServerDoesNotRedeliverThem() throws Exception {
+    Path store = store();
+    Path odat = store.resolve("jetstream/$G/streams/ORDERS/obs/NEW/o.dat");
+    ConsumerState stored = ConsumerState.decode(Files.readAllBytes(odat), null).value();
+    // NEW (filter orders.new) had 7..10 delivered and its ack floor at 6: the acks of 7 and 9 reached its log only
+    String asset = ClusterInventory.key(ClusterInventory.key("$G", "ORDERS"), "NEW");
+    appendToLog(store, asset, ackUpdate(7, 7));
+    appendToLog(store, asset, ackUpdate(9, 9));
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS > NEW: o.dat moved on from Raft group "), r.out());
+    assertTrue(r.out().contains("ack floor 6/6 -> 7/7, delivered 10/10 -> 10/10"), r.out());
+    ConsumerState now = ConsumerState.decode(Files.readAllBytes(odat), null).value();
+    assertEquals(new ConsumerState.SeqPair(7, 7), now.ackFloor());
+    assertEquals(stored.delivered(), now.delivered());
+    assertEquals(List.of(8L, 10L), now.pending().stream().map(ConsumerState.Pending::streamSeq).toList());
+    // the original is kept, and undo puts it back
+    JsonNode c = manifest(store).path("consumers_replayed").get(0);
+    assertEquals("NEW", c.path("consumer").asText());
+    assertEquals("6/6", c.path("ack_floor").path("from").asText());
+    assertEquals("7/7", c.path("ack_floor").path("to").asText());
+
+    ServerGeneration v210 = ServerGeneration.all().get(1);
+    try (NatsServerProcess server = NatsServerProcess.standalone(v210, NatsConfig.defaults(), store, tmp.resolve("server"));
+        Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
+      io.nats.client.api.ConsumerInfo info = nc.jetStreamManagement().getConsumerInfo("ORDERS", "NEW");
+      assertEquals(7, info.getAckFloor().getStreamSequence());
+      assertEquals(2, info.getNumAckPending()); // 8 and 10: 7 and 9 are not redelivered
+    }
+    Cli.Result undo = Cli.run("undo", store.toString());
+    assertEquals(0, undo.exit(), undo.all());
+    assertArrayEquals(Files.readAllBytes(FIXTURE.resolve("store/jetstream/$G/streams/ORDERS/obs/NEW/o.dat")), Files.readAllBytes(odat));
   }
 
   @Test void committedOnlyLeavesADeleteBeyondTheKnownCommitInTheLog() throws Exception {
