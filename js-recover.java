@@ -4286,7 +4286,7 @@ final class RaftReplay {
    * o.dat, {@code original} the bytes it replaces (kept in originals.zip); both null when {@code notReplayed} says why.
    */
   record ConsumerReplay(MetaAsset consumer, String group, ConsumerState before, ConsumerState after, int updates,
-      int beyondCommit, long knownCommit, String notReplayed, NewFile file, byte[] original) {}
+      int beyondCommit, long knownCommit, String notReplayed, NewFile file, byte[] original, String basis) {}
 
   /**
    * One stream's replay. {@code storedLast}: the highest sequence its blocks hold; {@code messages} and
@@ -4346,14 +4346,20 @@ final class RaftReplay {
     try {
       stored = Files.readAllBytes(odat);
     } catch (IOException absent) {
-      return new ConsumerReplay(consumer, group, null, null, 0, 0, commit, null, null, null); // no state to move on
+      return new ConsumerReplay(consumer, group, null, null, 0, 0, commit, null, null, null, null); // no state to move on
     }
     Outcome<ConsumerState> st = ConsumerState.decode(stored, consumer.opened);
-    if (!st.ok()) {
+    // A torn o.dat (a kill while the server wrote it): the group's snapshot holds the state the log goes on from,
+    // as a clustered server installs it at restart.
+    Raft.Snapshot snap = log.group.snapshot();
+    Outcome<ConsumerState> fromSnap = st.ok() || snap == null ? null : ConsumerState.decode(snap.data(), null);
+    String basis = st.ok() ? "o.dat" : "snapshot " + (snap == null ? "" : snap.file()) + " (o.dat does not read: " + st.damage().why() + ")";
+    if (!st.ok() && (fromSnap == null || !fromSnap.ok())) {
       return new ConsumerReplay(consumer, group, null, null, 0, 0, commit, "o.dat not replayed: it does not read ("
-          + st.damage().why() + ")", null, null);
+          + st.damage().why() + "), and no Raft snapshot of the consumer does either", null, null, null);
     }
-    ConsumerLogReplay replay = new ConsumerLogReplay(st.value(), consumer.config, v29);
+    ConsumerState base = st.ok() ? st.value() : fromSnap.value();
+    ConsumerLogReplay replay = new ConsumerLogReplay(base, consumer.config, v29);
     int updates = 0, beyond = 0;
     for (GroupLog.ConsumerUpdate u : log.consumerUpdates) {
       if (committedOnly && u.index() > commit) break;
@@ -4362,9 +4368,9 @@ final class RaftReplay {
       if (u.index() > commit) beyond++;
     }
     ConsumerState after = replay.state();
-    if (after.equals(st.value())) return new ConsumerReplay(consumer, group, st.value(), after, updates, beyond, commit, null, null, null);
-    return new ConsumerReplay(consumer, group, st.value(), after, updates, beyond, commit, null,
-        new NewFile(odat, ConsumerStateEncoder.file(after, consumer.opened)), stored);
+    if (st.ok() && after.equals(base)) return new ConsumerReplay(consumer, group, base, after, updates, beyond, commit, null, null, null, basis);
+    return new ConsumerReplay(consumer, group, base, after, updates, beyond, commit, null,
+        new NewFile(odat, ConsumerStateEncoder.file(after, consumer.opened)), stored, basis);
   }
 
   /**
@@ -4893,7 +4899,8 @@ final class PrepareRun {
     for (RaftReplay.ConsumerReplay c : plan.replay.consumers()) {
       ObjectNode o = consumers.addObject().put("account", c.consumer().account).put("stream", c.consumer().stream)
           .put("consumer", c.consumer().consumer).put("raft_group", c.group()).put("known_commit", c.knownCommit())
-          .put("updates", c.updates()).put("beyond_known_commit", c.beyondCommit()).put("not_replayed", c.notReplayed());
+          .put("updates", c.updates()).put("beyond_known_commit", c.beyondCommit()).put("not_replayed", c.notReplayed())
+          .put("from", c.basis());
       if (c.file() != null) {
         o.put("o_dat", store.rel(c.file().path())).put("original", Backups.ORIGINALS + ":" + store.rel(c.file().path()));
         o.putObject("ack_floor").put("from", Reports.position(c.before().ackFloor())).put("to", Reports.position(c.after().ackFloor()));
@@ -7150,8 +7157,8 @@ final class Reports {
     for (RaftReplay.ConsumerReplay c : plan.replay.consumers()) {
       if (c.notReplayed() != null) out.printf("  replay   %s: %s%n", c.consumer().label(), c.notReplayed());
       if (c.file() == null) continue;
-      out.printf("  replay   %s: o.dat %s from Raft group %s (%d update(s)%s): ack floor %s -> %s, delivered %s -> %s%n",
-          c.consumer().label(), dryRun ? "would be moved on" : "moved on", c.group(), c.updates(),
+      out.printf("  replay   %s: o.dat %s from Raft group %s (%s, %d update(s)%s): ack floor %s -> %s, delivered %s -> %s%n",
+          c.consumer().label(), dryRun ? "would be moved on" : "moved on", c.group(), c.basis(), c.updates(),
           c.beyondCommit() == 0 ? "" : ", " + c.beyondCommit() + " beyond the known commit index " + c.knownCommit(),
           position(c.before().ackFloor()), position(c.after().ackFloor()), position(c.before().delivered()),
           position(c.after().delivered()));

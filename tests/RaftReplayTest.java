@@ -1,6 +1,7 @@
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -84,9 +85,7 @@ class RaftReplayTest {
     assertEquals("20", entry.path("messages_beyond_known_commit").asText());
     assertEquals("jetstream/$G/streams/ORDERS/msgs/2.blk", entry.path("created").get(0).asText());
 
-    ServerGeneration v210 = ServerGeneration.all().get(1);
-    try (NatsServerProcess server = NatsServerProcess.standalone(v210, NatsConfig.defaults(), store, tmp.resolve("server"));
-        Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
+    try (NatsServerProcess server = server(store); Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
       JetStreamManagement jsm = nc.jetStreamManagement();
       assertEquals(20, jsm.getStreamInfo("ORDERS").getStreamState().getMsgCount());
       for (JsonNode sample : samples("ORDERS")) {
@@ -170,20 +169,7 @@ class RaftReplayTest {
     assertEquals(3, tomb.get(0).seq());
     assertEquals(ts3, tomb.get(0).ts(), "the server's tombstone carries the message's time");
     assertEquals(MsgBlock.Hash.OK, tomb.get(0).hash());
-
-    ServerGeneration v210 = ServerGeneration.all().get(1);
-    try (NatsServerProcess server = NatsServerProcess.standalone(v210, NatsConfig.defaults(), store, tmp.resolve("server"));
-        Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
-      JetStreamManagement jsm = nc.jetStreamManagement();
-      assertEquals(19, jsm.getStreamInfo("ORDERS").getStreamState().getMsgCount());
-      try {
-        jsm.getMessage("ORDERS", 3);
-        throw new AssertionError("seq 3 is served");
-      } catch (JetStreamApiException gone) {
-        assertEquals(10037, gone.getApiErrorCode()); // no message found
-      }
-      assertEquals(4, jsm.getMessage("ORDERS", 4).getSeq());
-    }
+    assertServedWithout(store, "ORDERS", 19, 3);
   }
 
   @Test void aWorkQueueAckInAConsumerLogRemovesTheMessage() throws Exception {
@@ -193,18 +179,22 @@ class RaftReplayTest {
     Cli.Result r = Cli.run("prepare", store.toString());
     assertEquals(0, r.exit(), r.all());
     assertTrue(r.out().contains("replay   $G > JOBS: 1 delete(s) as tombstones (seq 8) replayed"), r.out());
-    ServerGeneration v210 = ServerGeneration.all().get(1);
-    try (NatsServerProcess server = NatsServerProcess.standalone(v210, NatsConfig.defaults(), store, tmp.resolve("server"));
-        Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
+    assertServedWithout(store, "JOBS", 7, 8);
+  }
+
+  /** A real 2.10.27 server on the prepared store: it serves {@code count} messages of {@code stream}, and not {@code gone}. */
+  void assertServedWithout(Path store, String stream, long count, long gone) throws Exception {
+    try (NatsServerProcess server = server(store); Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
       JetStreamManagement jsm = nc.jetStreamManagement();
-      assertEquals(7, jsm.getStreamInfo("JOBS").getStreamState().getMsgCount());
-      try {
-        jsm.getMessage("JOBS", 8);
-        throw new AssertionError("seq 8 is served");
-      } catch (JetStreamApiException gone) {
-        assertEquals(10037, gone.getApiErrorCode());
-      }
+      assertEquals(count, jsm.getStreamInfo(stream).getStreamState().getMsgCount());
+      JetStreamApiException e = assertThrows(JetStreamApiException.class, () -> jsm.getMessage(stream, gone), "seq " + gone + " is served");
+      assertEquals(10037, e.getApiErrorCode()); // no message found
     }
+  }
+
+  /** The fixture's own generation, standalone on the prepared store. */
+  NatsServerProcess server(Path store) {
+    return NatsServerProcess.standalone(ServerGeneration.all().get(1), NatsConfig.defaults(), store, tmp.resolve("server"));
   }
 
   @Test void acksInAConsumerLogMoveItsStateOnAndTheServerDoesNotRedeliverThem() throws Exception {
@@ -229,9 +219,7 @@ class RaftReplayTest {
     assertEquals("6/6", c.path("ack_floor").path("from").asText());
     assertEquals("7/7", c.path("ack_floor").path("to").asText());
 
-    ServerGeneration v210 = ServerGeneration.all().get(1);
-    try (NatsServerProcess server = NatsServerProcess.standalone(v210, NatsConfig.defaults(), store, tmp.resolve("server"));
-        Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
+    try (NatsServerProcess server = server(store); Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
       io.nats.client.api.ConsumerInfo info = nc.jetStreamManagement().getConsumerInfo("ORDERS", "NEW");
       assertEquals(7, info.getAckFloor().getStreamSequence());
       assertEquals(2, info.getNumAckPending()); // 8 and 10: 7 and 9 are not redelivered
@@ -239,6 +227,24 @@ class RaftReplayTest {
     Cli.Result undo = Cli.run("undo", store.toString());
     assertEquals(0, undo.exit(), undo.all());
     assertArrayEquals(Files.readAllBytes(FIXTURE.resolve("store/jetstream/$G/streams/ORDERS/obs/NEW/o.dat")), Files.readAllBytes(odat));
+  }
+
+  @Test void aTornConsumerStateIsRebuiltFromItsRaftSnapshotAndLog() throws Exception {
+    Path store = tmp.resolve("store");
+    StoreBuilder.copyTree(Path.of("tests/fixtures/cluster-2.9.10/store"), store);
+    Path odat = store.resolve("jetstream/$G/streams/ORDERS/obs/NEW/o.dat");
+    byte[] whole = Files.readAllBytes(odat);
+    ConsumerState before = ConsumerState.decode(whole, null).value();
+    Files.write(odat, java.util.Arrays.copyOf(whole, 3)); // a kill while 2.9 or 2.10 rewrote it in place
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS > NEW: o.dat moved on from Raft group "), r.out());
+    assertTrue(r.out().contains("(snapshot snap."), r.out());
+    ConsumerState rebuilt = ConsumerState.decode(Files.readAllBytes(odat), null).value();
+    assertEquals(before.ackFloor(), rebuilt.ackFloor());
+    assertEquals(before.delivered(), rebuilt.delivered());
+    assertEquals(before.pending().stream().map(ConsumerState.Pending::streamSeq).toList(),
+        rebuilt.pending().stream().map(ConsumerState.Pending::streamSeq).toList());
   }
 
   @Test void committedOnlyLeavesADeleteBeyondTheKnownCommitInTheLog() throws Exception {
