@@ -4026,6 +4026,7 @@ final class RecoveryPlan {
     for (AssetChange c : changes) {
       temps += block * (c.newMetaInf() == null ? 1 : 1 + blocks(c.newMetaInf().length, block));
     }
+    for (RaftReplay.NewFile f : replayedFiles()) temps += block * blocks(f.bytes().length, block);
     Map<java.nio.file.FileStore, Long> need = new HashMap<>();
     List<String> blockers = new ArrayList<>();
     try {
@@ -4205,6 +4206,7 @@ final class ConsumerLogReplay {
 final class BlockWriter {
   /** The server starts a new block past this size (defaultLargeBlockSize); replayed records fill blocks up to it. */
   static final int BLOCK_SIZE = 8 << 20;
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
   private final String stream;
   private final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
@@ -4254,7 +4256,7 @@ final class BlockWriter {
     byte[] plain = out.toByteArray();
     if (cipher == null) return List.of(new RaftReplay.NewFile(msgs.resolve(index + ".blk"), plain));
     byte[] seed = new byte[32];
-    new java.security.SecureRandom().nextBytes(seed);
+    RANDOM.nextBytes(seed);
     byte[] keyFile = MetaCrypto.seal(cipher, MetaCrypto.prf(jsKey, account, stream + ":" + index), seed);
     BlockKey key = new BlockKey(cipher, seed, java.util.Arrays.copyOf(keyFile, cipher.nonceSize));
     return List.of(new RaftReplay.NewFile(msgs.resolve(index + ".key"), keyFile),
@@ -4273,6 +4275,9 @@ final class BlockWriter {
  * What cannot be replayed faithfully is not written and is said instead.
  */
 final class RaftReplay {
+  /** A block's files: a new block takes an index above all of them. */
+  private static final java.util.regex.Pattern BLOCK_FILE = java.util.regex.Pattern.compile("(\\d+)\\.(blk|key|idx|fss)");
+
   record NewFile(Path path, byte[] bytes) {}
 
   /** What prepare replays: per stream, and per consumer whose log moves its o.dat on. */
@@ -4525,7 +4530,7 @@ final class RaftReplay {
     int highestIndex = 0;
     try (DirectoryStream<Path> files = Files.newDirectoryStream(msgs)) {
       for (Path f : files) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)\\.(blk|key|idx|fss)").matcher(f.getFileName().toString());
+        java.util.regex.Matcher m = BLOCK_FILE.matcher(f.getFileName().toString());
         if (!m.matches()) continue;
         int index = Integer.parseInt(m.group(1));
         highestIndex = Math.max(highestIndex, index);
