@@ -27,7 +27,8 @@
  *        consumers the cluster's records list without a folder here (R1 on a lost node, memory)
  *        recreated with a position that loses nothing;
  *        <account>/_js_ Raft state moved, with the original bytes of every rewritten file and
- *        a manifest, into <store>/js-recover-backup/<run>/. Nothing is deleted. Writes
+ *        a manifest, into <store>/js-recover-backup/<run>/; what the stream Raft logs hold beyond the
+ *        blocks (messages, 2.10+ deletes) replayed into new blocks. Nothing is deleted. Writes
  *        <store>/recovery.conf, a loopback-only standalone server config for this store.
  *   6. js-recover verify /recovery/store
  *        starts nats-server on recovery.conf, proves every stream and consumer loaded, stops it
@@ -52,9 +53,10 @@
  *   7. Cluster records      the Raft folders under <system account>/_js_: the meta group's inventory
  *                           of every stream and consumer, each group's log entries and commit index
  *   8. Rewriter             the byte-exact edit of one meta.inf
- *   9. Prepare              the plan, the consumers recreated from the cluster records, the backup,
- *                           atomic replacement, the manifest, undo, recovery.conf, and the load
- *                           check behind verify
+ *   9. Prepare              the plan, the consumers recreated from the cluster records, the replay
+ *                           of the Raft logs into new message blocks and o.dat, the backup, atomic
+ *                           replacement, the manifest, undo, recovery.conf, and the load check
+ *                           behind verify
  *  10. Transfer             snapshot and restore over the JetStream API, server to server or to a
  *                           backup folder, each stream checked at both ends
  *  11. Reports              inspect table and JSON, several survivors compared, next steps,
@@ -1134,7 +1136,7 @@ final class StreamContents {
     List<List<String[]>> filters = new ArrayList<>();
     List<ConsumerState> states = new ArrayList<>();
     for (MetaAsset c : s.consumers()) {
-      Path odat = c.dir.resolve("o.dat");
+      Path odat = c.dir.resolve(ConsumerState.FILE);
       String why = null;
       ConsumerState st = null;
       if (c.sealed() && c.opened == null) why = "encrypted: give the JetStream key";
@@ -2781,8 +2783,8 @@ final class MsgBlock {
   static final int MAX_RECORD = 32 << 20;
   /** No block decodes to more: the server seals a block at 8 MiB, after a record of up to MAX_RECORD. */
   static final int MAX_DECODED = (8 << 20) + MAX_RECORD;
-  private static final int HBIT = 1 << 31;
-  private static final long EBIT = 1L << 63, TBIT = 1L << 62;
+  static final int HBIT = 1 << 31;
+  static final long EBIT = 1L << 63, TBIT = 1L << 62;
 
   enum Kind { MESSAGE, DELETED, TOMBSTONE }
 
@@ -3214,69 +3216,10 @@ final class ConsumerStateWriter {
     return out.toByteArray();
   }
 
-  /**
-   * The state a consumer's file store reaches from {@code from} by these log updates, as UpdateDelivered and
-   * UpdateAcks (filestore.go) apply them for its ack policy ("none", "all", "explicit") and max_deliver. One
-   * departure, towards redelivery: an ack above the delivered position moves it to that ack, not one past it.
-   */
-  static ConsumerState applied(ConsumerState from, List<GroupLog.ConsumerUpdate> updates, String ackPolicy, long maxDeliver) {
-    boolean none = "none".equals(ackPolicy), all = "all".equals(ackPolicy);
-    long dC = from.delivered().consumerSeq(), dS = from.delivered().streamSeq();
-    long aC = from.ackFloor().consumerSeq(), aS = from.ackFloor().streamSeq();
-    java.util.TreeMap<Long, long[]> pending = new java.util.TreeMap<>(); // stream seq -> {consumer seq, ts}
-    from.pending().forEach(p -> pending.put(p.streamSeq(), new long[] {p.consumerSeq(), p.ts()}));
-    java.util.TreeMap<Long, Long> redelivered = new java.util.TreeMap<>(from.redelivered());
-    for (GroupLog.ConsumerUpdate u : updates) {
-      long dseq = u.consumerSeq(), sseq = u.streamSeq();
-      if (dseq <= aC || (none && (u.ack() || u.dc() != 1))) continue; // old replays; AckNone takes no acks
-      if (!u.ack()) {
-        if (none) {
-          if (dseq > dC) dC = aC = dseq;
-          if (sseq > dS) dS = aS = sseq;
-          continue;
-        }
-        if (sseq > dS) pending.put(sseq, new long[] {dseq, u.ts()});
-        else if (pending.containsKey(sseq)) pending.get(sseq)[1] = u.ts();
-        dC = Math.max(dC, dseq);
-        dS = Math.max(dS, sseq);
-        if (u.dc() > 1) {
-          if (maxDeliver > 0 && u.dc() > maxDeliver) pending.remove(sseq);
-          if (redelivered.getOrDefault(sseq, 0L) < u.dc() - 1) redelivered.put(sseq, u.dc() - 1);
-        }
-        continue;
-      }
-      dS = Math.max(dS, sseq);
-      long[] p = pending.remove(sseq);
-      if (p == null) {
-        redelivered.remove(sseq);
-        continue;
-      }
-      if (all) {
-        aC = dseq;
-        aS = sseq;
-        pending.headMap(sseq, true).clear();
-        redelivered.headMap(sseq, true).clear();
-        continue;
-      }
-      if (dseq > p[0] && p[0] > 0) dseq = p[0]; // the original delivery
-      if (pending.isEmpty()) {
-        aC = dC;
-        aS = dS;
-      } else if (dseq == aC + 1) {
-        aC = dseq;
-        aS = sseq;
-        Map.Entry<Long, long[]> next = pending.higherEntry(sseq);
-        if (dC > dseq && next != null && next.getKey() <= dS && next.getValue()[0] > 0) {
-          aC = next.getValue()[0] - 1;
-          aS = next.getKey() - 1;
-        }
-      }
-      redelivered.remove(sseq);
-    }
-    List<ConsumerState.Pending> left = new ArrayList<>();
-    pending.forEach((seq, p) -> left.add(new ConsumerState.Pending(seq, p[0], p[1])));
-    return new ConsumerState(new ConsumerState.SeqPair(dC, dS), new ConsumerState.SeqPair(aC, aS), List.copyOf(left),
-        Collections.unmodifiableSortedMap(redelivered));
+  /** o.dat's bytes: sealed when {@code consumerKey} (the opened consumer meta.key) is given. */
+  static byte[] file(ConsumerState st, MetaCrypto.Opened consumerKey) {
+    byte[] plain = encode(st, Instant.now().plusMillis(500).getEpochSecond()); // time.Now().Round(time.Second)
+    return consumerKey == null ? plain : MetaCrypto.seal(consumerKey.cipher(), consumerKey.assetKey(), plain);
   }
 
   private static void uvarint(java.io.ByteArrayOutputStream out, long v) {
@@ -3739,8 +3682,8 @@ final class GroupLog {
 
   final Raft.Group group;
   final List<StreamMsg> messages = new ArrayList<>();
-  /** Deleted stream sequences (deleteMsgOp: work-queue and interest removals on 2.11+, API deletes). */
-  final TreeSet<Long> deletes = new TreeSet<>();
+  /** Deleted stream sequence -> the Raft index of its deleteMsgOp (work-queue and interest removals on 2.11+, API deletes). */
+  final java.util.TreeMap<Long, Long> deletes = new java.util.TreeMap<>();
   final List<JsonNode> purges = new ArrayList<>();
   final List<JsonNode> deleteRanges = new ArrayList<>();
   final List<Ack> acks = new ArrayList<>();
@@ -3792,7 +3735,7 @@ final class GroupLog {
         if (r.failed() || r.pos >= d.length) damage.add("log#" + index + ": batch entry does not fit");
         else apply(index, d[r.pos] & 0xff, d, r.pos + 1);
       }
-      case DELETE_MSG -> json(index, d, at).ifPresent(j -> deletes.add(j.path("seq").asLong()));
+      case DELETE_MSG -> json(index, d, at).ifPresent(j -> deletes.putIfAbsent(j.path("seq").asLong(), index));
       case PURGE -> json(index, d, at).ifPresent(purges::add);
       case DELETE_RANGE -> json(index, d, at).ifPresent(deleteRanges::add);
       case UPDATE_ACKS -> {
@@ -4013,7 +3956,7 @@ final class ClusterRecords {
   /** The stored ack floor (stream sequence) of a consumer's o.dat, 0 when it has none or it does not read. */
   static long ackFloor(MetaAsset consumer) {
     try {
-      Path odat = consumer.dir.resolve("o.dat");
+      Path odat = consumer.dir.resolve(ConsumerState.FILE);
       if (!Files.isRegularFile(odat)) return 0;
       Outcome<ConsumerState> st = ConsumerState.decode(Files.readAllBytes(odat), consumer.opened);
       return st.ok() ? st.value().ackFloor().streamSeq() : 0;
@@ -4185,9 +4128,10 @@ final class MetaRewriter {
 // 9. Prepare: the plan, the backup, atomic replacement, the manifest, undo, recovery.conf, verify
 //
 // Order of work, so that a kill at any moment loses nothing and a rerun completes the job:
-//   manifest (the whole plan, with every new meta.sum) -> copies of the originals -> Raft
-//   folders moved -> each meta.inf replaced, then its meta.sum (each fsynced, then renamed) -> every
-//   folder holding a replaced file fsynced -> manifest marked complete.
+//   manifest (the whole plan, with every new meta.sum and replayed block) -> copies of the originals -> Raft
+//   folders moved -> each meta.inf replaced, then its meta.sum (each fsynced, then renamed) -> replayed
+//   blocks written (a key before its block) -> every folder holding a new or replaced file fsynced ->
+//   manifest marked complete.
 // A rerun recognises a meta.inf whose meta.sum an interrupted run had not yet written (its sum
 // is in that run's manifest) and finishes it; everything else it finds already done.
 // =================================================================================================
@@ -4299,7 +4243,7 @@ final class ConsumerRecreation {
     MetaRewriter.Edit edit = MetaRewriter.forStandalone(consumer);
     fields.addAll(edit.changes());
     byte[] jsKey = keys == null ? null : keys.key();
-    Position position = position(store, p, ClusterRecords.lastSeq(stream, jsKey), jsKey);
+    Position position = position(store, p, ClusterRecords.lastSeq(stream, jsKey), ConsumerLogReplay.rulesOf29(stream), jsKey);
     byte[] metaInf = edit.json(), state = ConsumerStateWriter.encode(position.state(), nowSeconds), metaKey = null;
     if (stream.sealed()) { // a new asset key, sealed as genEncryptionKeys seals one; meta.inf and o.dat under it
       byte[] seed = new byte[32];
@@ -4322,7 +4266,7 @@ final class ConsumerRecreation {
    * the log's updates at or below its known commit index applied; else delivery from the stream's first message.
    * Nothing lies beyond {@code last}, the stream's last sequence here.
    */
-  private static Position position(Store store, ClusterRecords.Placement p, long last, byte[] jsKey) {
+  private static Position position(Store store, ClusterRecords.Placement p, long last, boolean v29, byte[] jsKey) {
     JsonNode config = p.asset().config();
     // Where the server starts a consumer without state (selectStartingSeqNo) when that is not "all": by_start_sequence
     // starts at opt_start_seq, and nothing before it ever mattered to the consumer. The others start from the first.
@@ -4342,8 +4286,7 @@ final class ConsumerRecreation {
         List<GroupLog.ConsumerUpdate> committed = updates.stream().filter(u -> u.index() <= commit).toList();
         ConsumerState.SeqPair zero = new ConsumerState.SeqPair(0, 0);
         ConsumerState base = whole ? new ConsumerState(zero, zero, List.of(), Collections.emptySortedMap()) : st.value();
-        ConsumerState replayed = ConsumerStateWriter.applied(base, committed, config.path("ack_policy").asText("explicit"),
-            config.path("max_deliver").asLong(-1));
+        ConsumerState replayed = ConsumerLogReplay.applied(base, committed, config, v29);
         boolean beforeStart = replayed.delivered().streamSeq() < start - 1; // recorded before it was placed
         if (beforeStart) replayed = fresh;
         ConsumerState at = atMost(replayed, last);
@@ -4382,6 +4325,8 @@ final class RecoveryPlan {
   final List<AssetChange> changes = new ArrayList<>();
   final List<OriginalReplicas> originalReplicas = new ArrayList<>();
   final ConsumerRecreation recreation;
+  /** What the Raft logs add to the streams and consumers (set by prepare; see RaftReplay). */
+  RaftReplay.Result replay = RaftReplay.Result.NONE;
 
   RecoveryPlan(Store store) { this(store, ConsumerRecreation.NONE); }
 
@@ -4412,7 +4357,14 @@ final class RecoveryPlan {
   }
 
   boolean nothingToDo() {
-    return changes.isEmpty() && store.raftDirs.isEmpty() && store.leftoverTemps.isEmpty() && recreation.recreated.isEmpty();
+    return changes.isEmpty() && store.raftDirs.isEmpty() && store.leftoverTemps.isEmpty() && recreation.recreated.isEmpty()
+        && replayedFiles().isEmpty();
+  }
+
+  /** The files the replay writes, in the order they are written (a block's key before the block, o.dat last). */
+  List<RaftReplay.NewFile> replayedFiles() {
+    return java.util.stream.Stream.concat(replay.streams().stream().flatMap(r -> r.files().stream()),
+        replay.consumers().stream().map(RaftReplay.ConsumerReplay::file).filter(java.util.Objects::nonNull)).toList();
   }
 
   /**
@@ -4512,6 +4464,7 @@ final class RecoveryPlan {
       dirs.add(c.stream().dir);
       if (Files.isDirectory(c.dir().getParent())) dirs.add(c.dir().getParent());
     }
+    replayedFiles().forEach(f -> dirs.add(f.path().getParent()));
     for (Path d : dirs) if (!Files.isWritable(d)) blockers.add(d + ": not writable; " + asOwner);
     blockers.addAll(ownershipBlockers());
     blockers.addAll(spaceBlockers());
@@ -4565,6 +4518,7 @@ final class RecoveryPlan {
     for (ConsumerRecreation.Recreated c : recreation.recreated) {
       temps += block * (4 + blocks(c.metaInf().length, block) + blocks(c.state().length, block)); // folder, sum, key
     }
+    for (RaftReplay.NewFile f : replayedFiles()) temps += block * blocks(f.bytes().length, block);
     Map<java.nio.file.FileStore, Long> need = new HashMap<>();
     List<String> blockers = new ArrayList<>();
     try {
@@ -4588,6 +4542,520 @@ final class RecoveryPlan {
   }
 
   private static long blocks(long bytes, long block) { return (bytes + block - 1) / block; }
+}
+
+/**
+ * A consumer's state while its Raft log is applied on top of o.dat, as consumerFileStore.UpdateDelivered and
+ * UpdateAcks apply each entry when a clustered server restarts (entries o.dat already holds change nothing).
+ * {@code v29}: 2.9's rules (an update to a delivered message also takes its consumer sequence; the ack floor skips
+ * ahead only past a first ack), else those of 2.10 and later.
+ */
+final class ConsumerLogReplay {
+  private final boolean v29;
+  private final String ackPolicy;
+  private final long maxDeliver;
+  private long dC, dS, aC, aS;
+  private final java.util.TreeMap<Long, long[]> pending = new java.util.TreeMap<>(); // sseq -> {dseq, ts}
+  private final java.util.TreeMap<Long, Long> redelivered = new java.util.TreeMap<>();
+
+  ConsumerLogReplay(ConsumerState stored, JsonNode config, boolean v29) {
+    this.v29 = v29;
+    this.ackPolicy = config.path("ack_policy").asText("none");
+    this.maxDeliver = config.path("max_deliver").asLong(-1);
+    dC = stored.delivered().consumerSeq();
+    dS = stored.delivered().streamSeq();
+    aC = stored.ackFloor().consumerSeq();
+    aS = stored.ackFloor().streamSeq();
+    stored.pending().forEach(p -> pending.put(p.streamSeq(), new long[] {p.consumerSeq(), p.ts()}));
+    redelivered.putAll(stored.redelivered());
+  }
+
+  /** The state {@code from} reaches by these updates, in log order. */
+  static ConsumerState applied(ConsumerState from, List<GroupLog.ConsumerUpdate> updates, JsonNode config, boolean v29) {
+    ConsumerLogReplay replay = new ConsumerLogReplay(from, config, v29);
+    updates.forEach(replay::apply);
+    return replay.state();
+  }
+
+  /** 2.9's rules apply to a stream 2.9 wrote: its config has no "compression" (2.10+ always write the field). */
+  static boolean rulesOf29(MetaAsset stream) { return stream.config != null && !stream.config.has("compression"); }
+
+  void apply(GroupLog.ConsumerUpdate u) {
+    if (u.ack()) ack(u.consumerSeq(), u.streamSeq());
+    else delivered(u.consumerSeq(), u.streamSeq(), u.dc(), u.ts());
+  }
+
+  private void delivered(long dseq, long sseq, long dc, long ts) {
+    boolean none = ackPolicy.equals("none");
+    if ((dc != 1 && none) || dseq <= aC) return;
+    if (none) {
+      if (v29 || dseq > dC) { dC = dseq; aC = dseq; }
+      if (v29 || sseq > dS) { dS = sseq; aS = sseq; }
+      return;
+    }
+    if (sseq <= dS) {
+      long[] p = pending.get(sseq);
+      if (p != null) {
+        if (v29) p[0] = dseq;
+        p[1] = ts;
+      }
+    } else {
+      pending.put(sseq, new long[] {dseq, ts});
+    }
+    dC = Math.max(dC, dseq);
+    dS = Math.max(dS, sseq);
+    if (dc > 1) {
+      if (!v29 && maxDeliver > 0 && dc > maxDeliver) pending.remove(sseq);
+      redelivered.merge(sseq, dc - 1, v29 ? (old, now) -> now : Math::max);
+    }
+  }
+
+  private void ack(long dseq, long sseq) {
+    if (ackPolicy.equals("none")) return;
+    if (v29 ? pending.get(sseq) == null || dseq <= aC : dseq <= aC) return;
+    if (!v29) redelivered.remove(sseq);
+    long[] p = pending.get(sseq);
+    if (p == null) return;
+    if (!ackPolicy.equals("explicit")) { // all (and 2.15's flow_control): everything up to sseq
+      aC = dseq;
+      aS = sseq;
+      pending.headMap(sseq, true).clear();
+      redelivered.headMap(sseq, true).clear();
+      return;
+    }
+    pending.remove(sseq);
+    if (v29 || (dseq > p[0] && p[0] > 0)) dseq = p[0];
+    if (v29) redelivered.remove(sseq);
+    if (pending.isEmpty()) {
+      aC = dC;
+      aS = dS;
+    } else if (dseq == aC + 1) {
+      boolean first = aC == 0;
+      aC = dseq;
+      aS = sseq;
+      if ((!v29 || !first) && dC > dseq) {
+        Map.Entry<Long, long[]> next = pending.higherEntry(sseq);
+        if (next != null && (v29 ? next.getKey() < dS : next.getKey() <= dS) && next.getValue()[0] > 0) {
+          aC = next.getValue()[0] - 1;
+          aS = next.getKey() - 1;
+        }
+      }
+    }
+  }
+
+  ConsumerState state() {
+    List<ConsumerState.Pending> p = new ArrayList<>();
+    pending.forEach((sseq, v) -> p.add(new ConsumerState.Pending(sseq, v[0], v[1] / 1_000_000_000L * 1_000_000_000L)));
+    return new ConsumerState(new ConsumerState.SeqPair(dC, dS), new ConsumerState.SeqPair(aC, aS), List.copyOf(p),
+        java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(redelivered)));
+  }
+}
+
+/**
+ * Records of message blocks prepare adds, as (*msgBlock).writeMsgRecord writes them (layout in {@link MsgBlock}):
+ * messages and 2.10+ delete tombstones ({@code seq|tbit}, no subject or body), each with its HighwayHash keyed by
+ * the block it goes into. A new block is a keystream over the whole file when the stream is encrypted, with its own
+ * {@code N.key} (nonce || seal(kek of "<stream>:<N>", seed)), as genEncryptionKeys makes one; it is never
+ * compressed: the server compresses a block only when it seals it.
+ */
+final class BlockWriter {
+  /** The server starts a new block past this size (defaultLargeBlockSize); replayed records fill blocks up to it. */
+  static final int BLOCK_SIZE = 8 << 20;
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
+  private final String stream;
+  private final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+  private final int index;
+  private final HighwayHash64 hh;
+
+  BlockWriter(String stream, int index) {
+    this.stream = stream;
+    this.index = index;
+    this.hh = MsgBlock.hasher(stream, index);
+  }
+
+  int index() { return index; }
+
+  int size() { return out.size(); }
+
+  void message(long seq, long ts, String subject, byte[] headers, byte[] payload) {
+    record(seq, ts, subject, headers, payload);
+  }
+
+  void tombstone(long seq, long ts) { record(seq | MsgBlock.TBIT, ts, "", null, null); }
+
+  private void record(long seqRaw, long ts, String subject, byte[] headers, byte[] payload) {
+    byte[] subj = subject == null ? new byte[0] : subject.getBytes(StandardCharsets.UTF_8);
+    byte[] hdr = headers == null ? new byte[0] : headers, msg = payload == null ? new byte[0] : payload;
+    boolean hasHeaders = hdr.length > 0; // as the server: an empty header block is no header
+    int len = MsgBlock.HEADER + subj.length + (hasHeaders ? 4 + hdr.length : 0) + msg.length + MsgBlock.HASH;
+    java.nio.ByteBuffer r = java.nio.ByteBuffer.allocate(len).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    r.putInt(hasHeaders ? len | MsgBlock.HBIT : len).putLong(seqRaw).putLong(ts).putShort((short) subj.length).put(subj);
+    if (hasHeaders) r.putInt(hdr.length).put(hdr);
+    r.put(msg);
+    // hashed: seq and ts as written, subject, headers without their length, payload
+    byte[] hashed = new byte[16 + subj.length + hdr.length + msg.length];
+    System.arraycopy(r.array(), 4, hashed, 0, 16);
+    System.arraycopy(subj, 0, hashed, 16, subj.length);
+    System.arraycopy(hdr, 0, hashed, 16 + subj.length, hdr.length);
+    System.arraycopy(msg, 0, hashed, 16 + subj.length + hdr.length, msg.length);
+    r.putLong(hh.hashBytes(hashed, 0, hashed.length));
+    out.writeBytes(r.array());
+  }
+
+  /**
+   * The block's files: {@code N.blk}, and before it {@code N.key} when {@code cipher} is not null (then
+   * {@code jsKey} and {@code account} derive the key-encryption key).
+   */
+  List<RaftReplay.NewFile> files(Path msgs, MetaCrypto.Cipher cipher, byte[] jsKey, String account) {
+    byte[] plain = out.toByteArray();
+    if (cipher == null) return List.of(new RaftReplay.NewFile(msgs.resolve(index + ".blk"), plain));
+    byte[] seed = new byte[32];
+    RANDOM.nextBytes(seed);
+    byte[] keyFile = MetaCrypto.seal(cipher, MetaCrypto.prf(jsKey, account, stream + ":" + index), seed);
+    BlockKey key = new BlockKey(cipher, seed, java.util.Arrays.copyOf(keyFile, cipher.nonceSize));
+    return List.of(new RaftReplay.NewFile(msgs.resolve(index + ".key"), keyFile),
+        new RaftReplay.NewFile(msgs.resolve(index + ".blk"), key.decrypt(plain))); // a keystream: the same XOR seals
+  }
+}
+
+/**
+ * What the stream Raft logs on this disk hold beyond the stream folders, replayed as applyStreamEntries would have
+ * applied it: messages above the stored last sequence (same sequence, time, subject, headers and payload), then on
+ * 2.10+ a tombstone for each deleteMsgOp whose message the blocks still hold (work-queue and interest removals of
+ * 2.11+, API deletes). Everything goes into new blocks after the last one, so no existing byte changes; a 2.10+
+ * server then finds blocks index.db does not know and rebuilds its state from the blocks, as after any crash.
+ * By default every entry the log holds is replayed (at-least-once: a PubAck'ed message may lie beyond the commit
+ * index this node knew), and those beyond it are listed; {@code committedOnly} stops at the known commit.
+ * What cannot be replayed faithfully is not written and is said instead.
+ */
+final class RaftReplay {
+  /** A block's files: a new block takes an index above all of them. */
+  private static final java.util.regex.Pattern BLOCK_FILE = java.util.regex.Pattern.compile("(\\d+)\\.(blk|key|idx|fss)");
+
+  record NewFile(Path path, byte[] bytes) {}
+
+  /** What prepare replays: per stream, and per consumer whose log moves its o.dat on. */
+  record Result(List<StreamReplay> streams, List<ConsumerReplay> consumers) {
+    static final Result NONE = new Result(List.of(), List.of());
+  }
+
+  /**
+   * One consumer's o.dat with its Raft log applied: {@code before} and {@code after} the log's {@code updates}
+   * (delivered and ack updates; {@code beyondCommit} of them beyond the known commit). {@code file} is the new
+   * o.dat, {@code original} the bytes it replaces (kept in originals.zip); both null when {@code notReplayed} says why.
+   */
+  record ConsumerReplay(MetaAsset consumer, String group, ConsumerState before, ConsumerState after, int updates,
+      int beyondCommit, long knownCommit, String notReplayed, NewFile file, byte[] original, String basis) {}
+
+  /**
+   * One stream's replay. {@code storedLast}: the highest sequence its blocks hold; {@code messages} and
+   * {@code tombstones} (stream sequences) are what the new {@code files} carry; {@code messagesBeyondCommit} and
+   * {@code deletesBeyondCommit} name those whose entry lies beyond the known commit index; {@code notReplayed} says
+   * what stays in the log only, and why.
+   */
+  record StreamReplay(MetaAsset stream, String group, long storedLast, long knownCommit, List<GroupLog.StreamMsg> messages,
+      List<Long> tombstones, List<Long> messagesBeyondCommit, List<Long> deletesBeyondCommit, List<String> notReplayed,
+      List<NewFile> files) {
+    /** What the log holds beyond the known commit index and is replayed, in words. */
+    String beyondCommit() {
+      List<String> parts = new ArrayList<>();
+      if (!messagesBeyondCommit.isEmpty()) parts.add("messages seq " + ranges(messagesBeyondCommit));
+      if (!deletesBeyondCommit.isEmpty()) parts.add("deletes of seq " + ranges(deletesBeyondCommit));
+      return String.join("; ", parts);
+    }
+  }
+
+  private RaftReplay() {}
+
+  /**
+   * The replay of every stream on this disk whose Raft log holds more than its folder. Empty when the Raft records
+   * are not this run's to replay: a prepare that completed replayed them already (and a server may have served
+   * the store since).
+   */
+  static Result plan(Store store, ClusterRecords cr, KeyRing keys, boolean committedOnly) {
+    if (cr == null || !pending(store, cr.raftDir)) return Result.NONE;
+    Map<String, StoredStream> onDisk = new HashMap<>();
+    store.streams.forEach(s -> onDisk.put(ClusterInventory.key(s.meta().account, s.meta().stream), s));
+    List<StreamReplay> replays = new ArrayList<>();
+    List<ConsumerReplay> consumers = new ArrayList<>();
+    for (ClusterRecords.Placement p : cr.placements) {
+      if (p.log() == null) continue;
+      StoredStream s = onDisk.get(ClusterInventory.key(p.asset().account(), p.asset().stream()));
+      if (s == null || s.meta().config == null) continue; // unreadable: prepare leaves it as it is
+      if (p.asset().consumer() != null) {
+        s.consumers().stream().filter(c -> c.consumer.equals(p.asset().consumer()) && c.config != null).findFirst()
+            .map(c -> consumer(c, p.log(), ConsumerLogReplay.rulesOf29(s.meta()), committedOnly)).ifPresent(consumers::add);
+        continue;
+      }
+      Map<Long, Boolean> acked = "workqueue".equals(s.meta().text("retention")) ? workQueueAcks(cr, p.asset()) : Map.of();
+      StreamReplay r = stream(s.meta(), p.log(), acked, keys == null ? null : keys.key(), committedOnly);
+      if (!r.messages().isEmpty() || !r.tombstones().isEmpty() || !r.notReplayed().isEmpty()) replays.add(r);
+    }
+    consumers.removeIf(c -> c.file() == null && c.notReplayed() == null);
+    return new Result(List.copyOf(replays), List.copyOf(consumers));
+  }
+
+  /** The consumer's o.dat with its log applied, as the server applies it at restart; no file when nothing changes. */
+  static ConsumerReplay consumer(MetaAsset consumer, GroupLog log, boolean v29, boolean committedOnly) {
+    long commit = log.group.knownCommit();
+    String group = log.group.name();
+    Path odat = consumer.dir.resolve(ConsumerState.FILE);
+    byte[] stored;
+    try {
+      stored = Files.readAllBytes(odat);
+    } catch (IOException absent) {
+      return new ConsumerReplay(consumer, group, null, null, 0, 0, commit, null, null, null, null); // no state to move on
+    }
+    Outcome<ConsumerState> st = ConsumerState.decode(stored, consumer.opened);
+    // A torn o.dat (a kill while the server wrote it): the group's snapshot holds the state the log goes on from,
+    // as a clustered server installs it at restart.
+    Raft.Snapshot snap = log.group.snapshot();
+    Outcome<ConsumerState> fromSnap = st.ok() || snap == null ? null : ConsumerState.decode(snap.data(), null);
+    String basis = st.ok() ? "o.dat" : "snapshot " + (snap == null ? "" : snap.file()) + " (o.dat does not read: " + st.damage().why() + ")";
+    if (!st.ok() && (fromSnap == null || !fromSnap.ok())) {
+      return new ConsumerReplay(consumer, group, null, null, 0, 0, commit, "o.dat not replayed: it does not read ("
+          + st.damage().why() + "), and no Raft snapshot of the consumer does either", null, null, null);
+    }
+    ConsumerState base = st.ok() ? st.value() : fromSnap.value();
+    ConsumerLogReplay replay = new ConsumerLogReplay(base, consumer.config, v29);
+    int updates = 0, beyond = 0;
+    for (GroupLog.ConsumerUpdate u : log.consumerUpdates) {
+      if (committedOnly && u.index() > commit) break;
+      replay.apply(u);
+      updates++;
+      if (u.index() > commit) beyond++;
+    }
+    ConsumerState after = replay.state();
+    if (st.ok() && after.equals(base)) return new ConsumerReplay(consumer, group, base, after, updates, beyond, commit, null, null, null, basis);
+    return new ConsumerReplay(consumer, group, base, after, updates, beyond, commit, null,
+        new NewFile(odat, ConsumerStateWriter.file(after, consumer.opened)), stored, basis);
+  }
+
+  /**
+   * The stream sequences the logs of a work queue's consumers on this disk acknowledge (an ack removes the message
+   * from a work queue), each with whether its entry lies beyond its group's known commit.
+   */
+  private static Map<Long, Boolean> workQueueAcks(ClusterRecords cr, ClusterAsset stream) {
+    Map<Long, Boolean> acked = new HashMap<>();
+    for (ClusterRecords.Placement c : cr.placements) {
+      ClusterAsset a = c.asset();
+      if (a.consumer() == null || c.log() == null || !a.account().equals(stream.account()) || !a.stream().equals(stream.stream())) continue;
+      long commit = c.log().group.knownCommit();
+      c.log().acks.forEach(ack -> acked.merge(ack.streamSeq(), ack.index() > commit, Boolean::logicalAnd));
+    }
+    return acked;
+  }
+
+  /** Raft folders still in place, or moved by a run that did not complete (a rerun finishes its replay). */
+  private static boolean pending(Store store, Path raftDir) {
+    if (store.raftDirs.contains(raftDir)) return true;
+    try {
+      for (Backups.Run run : Backups.runs(store)) {
+        if (raftDir.startsWith(run.dir())) return !Backups.COMPLETE.equals(run.manifest().path("status").asText());
+      }
+    } catch (IOException unreadable) {
+      // Backups.manifests refuses the run for it
+    }
+    return false;
+  }
+
+  /** What the stream's newest blocks hold: every sequence's time, the tombstoned ones, the highest of all. */
+  private record Tail(long highest, Map<Long, Long> live, java.util.Set<Long> tombstoned, MetaCrypto.Cipher cipher,
+      int nextIndex, String unreadable) {}
+
+  /**
+   * {@code acked}: work-queue acks of the stream's consumers (sequence -> beyond its log's known commit), removals
+   * as the stream log's own deletes are.
+   */
+  static StreamReplay stream(MetaAsset stream, GroupLog log, Map<Long, Boolean> acked, byte[] jsKey, boolean committedOnly) {
+    long commit = log.group.knownCommit();
+    String group = log.group.name();
+    java.util.TreeMap<Long, Boolean> removals = new java.util.TreeMap<>(acked); // sequence -> beyond the known commit
+    log.deletes.forEach((seq, index) -> removals.merge(seq, index > commit, Boolean::logicalAnd));
+    Tail tail = tail(stream, jsKey, removals.isEmpty() ? Long.MAX_VALUE : removals.firstKey());
+    if (tail.unreadable() != null) {
+      return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), List.of(), List.of(),
+          List.of("nothing replayed: " + tail.unreadable()), List.of());
+    }
+    List<String> not = new ArrayList<>();
+    List<GroupLog.StreamMsg> take = new ArrayList<>();
+    List<Long> beyond = new ArrayList<>(), deletesBeyond = new ArrayList<>();
+    List<GroupLog.StreamMsg> after = log.messagesAfter(tail.highest());
+    long next = tail.highest() + 1;
+    for (GroupLog.StreamMsg m : after) {
+      String stop = m.seq() != next ? "the log skips or repeats a sequence there (expected " + next + ")"
+          : rollsUp(m) ? "it rolls up its subject (Nats-Rollup), which the server applies by removing older messages and "
+              + "js-recover does not" : null;
+      if (stop != null) {
+        not.add("messages from seq " + m.seq() + " (log#" + m.index() + ") on: not replayed, " + stop);
+        break;
+      }
+      if (committedOnly && m.index() > commit) {
+        not.add((after.size() - after.indexOf(m)) + " message(s) beyond the known commit index " + commit
+            + ": left in the log (--committed-only)");
+        break;
+      }
+      take.add(m);
+      next++;
+      if (m.index() > commit) beyond.add(m.seq());
+    }
+    Map<Long, Long> replayedTs = new HashMap<>();
+    take.forEach(m -> replayedTs.put(m.seq(), m.ts()));
+    boolean tombstonesKnown = stream.config.has("compression"); // a 2.10+ config: 2.9 keeps deletes in N.idx
+    long deletesLeft = 0, deletesUncommitted = 0;
+    Map<Long, Long> tombTs = new java.util.TreeMap<>();
+    for (Map.Entry<Long, Boolean> d : removals.entrySet()) {
+      long seq = d.getKey();
+      Long ts = tail.tombstoned().contains(seq) ? null : tail.live().containsKey(seq) ? tail.live().get(seq) : replayedTs.get(seq);
+      if (ts == null) continue; // applied already, or its message is not here
+      if (!tombstonesKnown) {
+        deletesLeft++;
+      } else if (committedOnly && d.getValue()) {
+        deletesUncommitted++;
+      } else {
+        tombTs.put(seq, ts);
+        if (d.getValue()) deletesBeyond.add(seq);
+      }
+    }
+    if (deletesLeft > 0) {
+      not.add(deletesLeft + " delete(s) or work-queue ack(s) in the logs whose message the blocks hold: not replayed (a 2.9 "
+          + "store keeps deletes in N.idx, which js-recover does not rewrite; some may be applied there already)");
+    }
+    if (deletesUncommitted > 0) {
+      not.add(deletesUncommitted + " delete(s) beyond the known commit index of their log: left in the log (--committed-only)");
+    }
+    if (take.isEmpty() && tombTs.isEmpty()) {
+      return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), List.of(), List.of(), not, List.of());
+    }
+    String refused = !log.purges.isEmpty() || !log.deleteRanges.isEmpty()
+        ? "the log also holds " + log.purges.size() + " purge(s) and " + log.deleteRanges.size() + " delete range(s), which "
+            + "js-recover does not replay"
+        : misaligned(log, tail);
+    if (refused != null) {
+      return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), List.of(), List.of(),
+          List.of(take.size() + " message(s) and " + tombTs.size() + " delete(s) not replayed: " + refused), List.of());
+    }
+    Path msgs = stream.dir.resolve("msgs");
+    List<BlockWriter> blocks = new ArrayList<>(List.of(new BlockWriter(stream.stream, tail.nextIndex())));
+    for (GroupLog.StreamMsg m : take) {
+      BlockWriter b = blocks.get(blocks.size() - 1);
+      if (b.size() >= BlockWriter.BLOCK_SIZE) blocks.add(b = new BlockWriter(stream.stream, b.index() + 1));
+      b.message(m.seq(), m.ts(), m.subject(), m.headers(), m.payload());
+    }
+    BlockWriter last = blocks.get(blocks.size() - 1); // the server writes tombstones into its last block
+    tombTs.forEach(last::tombstone);
+    List<NewFile> files = new ArrayList<>();
+    for (BlockWriter b : blocks) files.addAll(b.files(msgs, tail.cipher(), jsKey, stream.account));
+    return new StreamReplay(stream, group, tail.highest(), commit, List.copyOf(take), List.copyOf(tombTs.keySet()),
+        List.copyOf(beyond), List.copyOf(deletesBeyond), List.copyOf(not), List.copyOf(files));
+  }
+
+  /** A message whose headers ask the server to remove the subject's (or stream's) older messages. */
+  private static boolean rollsUp(GroupLog.StreamMsg m) {
+    return m.headers() != null && new String(m.headers(), StandardCharsets.ISO_8859_1).toLowerCase(java.util.Locale.ROOT)
+        .contains("\r\nnats-rollup:");
+  }
+
+  /**
+   * Why the log's sequences cannot be trusted against this store, or null: a proposal the server rejected when
+   * applying it shifts every later sequence, and then the log's message for a stored sequence is another one.
+   */
+  private static String misaligned(GroupLog log, Tail tail) {
+    for (GroupLog.StreamMsg m : log.messages) {
+      Long ts = tail.live().get(m.seq());
+      if (ts != null && ts != m.ts()) {
+        return "the log's message for seq " + m.seq() + " (log#" + m.index() + ") is not the one the blocks hold, so its "
+            + "sequences do not line up with the store";
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Reads the stream's blocks from the last back until one holds a message at or below {@code from} (the lowest
+   * sequence a delete names): every later tombstone is then seen too, as the server writes them into its last
+   * block. The highest sequence counts tombstones (the server keeps the last sequence with one when it removes
+   * an emptied last block); with no block at all, index.db's last sequence.
+   */
+  private static Tail tail(MetaAsset stream, byte[] jsKey, long from) {
+    Path msgs = stream.dir.resolve("msgs");
+    java.util.TreeMap<Integer, Path> blocks = new java.util.TreeMap<>(Comparator.reverseOrder());
+    int highestIndex = 0;
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(msgs)) {
+      for (Path f : files) {
+        java.util.regex.Matcher m = BLOCK_FILE.matcher(f.getFileName().toString());
+        if (!m.matches()) continue;
+        int index = Integer.parseInt(m.group(1));
+        highestIndex = Math.max(highestIndex, index);
+        if (m.group(2).equals("blk")) blocks.put(index, f);
+      }
+    } catch (NoSuchFileException noMessages) {
+      // a stream that never stored a message
+    } catch (IOException | NumberFormatException e) {
+      return new Tail(0, Map.of(), java.util.Set.of(), null, 0, msgs + " cannot be read: " + e.getMessage());
+    }
+    long highest = 0;
+    Map<Long, Long> live = new HashMap<>();
+    java.util.Set<Long> tombstoned = new java.util.HashSet<>();
+    MetaCrypto.Cipher cipher = stream.opened == null ? null : stream.opened.cipher();
+    boolean encrypted = stream.sealed();
+    try {
+      Path index = msgs.resolve("index.db");
+      if (blocks.isEmpty() && Files.isRegularFile(index)) {
+        Outcome<StreamIndex> si = StreamIndex.read(stream.stream, Files.readAllBytes(index), stream.opened);
+        if (si.ok()) highest = si.value().lastSeq();
+      }
+      for (Map.Entry<Integer, Path> blk : blocks.entrySet()) {
+        int n = blk.getKey();
+        BlockKey key = null;
+        Path keyFile = msgs.resolve(n + ".key");
+        if (Files.isRegularFile(keyFile)) {
+          encrypted = true;
+          if (jsKey == null) return new Tail(highest, live, tombstoned, cipher, 0, "block " + n + " is encrypted; give the cluster's JetStream key");
+          Outcome<BlockKey> k = BlockKey.open(jsKey, stream.account, stream.stream, n, Files.readAllBytes(keyFile), cipher);
+          if (!k.ok()) return new Tail(highest, live, tombstoned, cipher, 0, "msgs/" + k.damage().why());
+          key = k.value();
+          cipher = key.cipher();
+        }
+        long[] lowest = {Long.MAX_VALUE}, top = {highest};
+        MsgBlock.Scan scan = MsgBlock.scan(stream.stream, n, Files.readAllBytes(blk.getValue()), key, true, r -> {
+          if (r.hash() == MsgBlock.Hash.MISMATCH) return;
+          top[0] = Math.max(top[0], r.seq());
+          if (r.kind() == MsgBlock.Kind.TOMBSTONE) {
+            tombstoned.add(r.seq());
+            return;
+          }
+          lowest[0] = Math.min(lowest[0], r.seq());
+          if (r.kind() == MsgBlock.Kind.MESSAGE) live.put(r.seq(), r.ts());
+        });
+        if (scan.unreadable() != null || !scan.damage().isEmpty()) {
+          String why = scan.unreadable() != null ? scan.unreadable() : scan.damage().get(0).why();
+          return new Tail(highest, live, tombstoned, cipher, 0, "block " + n + " is damaged (" + why + "); the server "
+              + "truncates it there, and js-recover does not add to a stream whose end it cannot tell");
+        }
+        highest = top[0];
+        if (lowest[0] <= from) break;
+      }
+    } catch (IOException e) {
+      return new Tail(highest, live, tombstoned, cipher, 0, msgs + " cannot be read: " + e.getMessage());
+    }
+    if (encrypted && cipher == null) return new Tail(highest, live, tombstoned, null, 0, "the stream is encrypted and its cipher is unknown");
+    return new Tail(highest, live, tombstoned, encrypted ? cipher : null, highestIndex + 1, null);
+  }
+
+  /** Sequences as short ranges: {@code 5..9, 12}. */
+  static String ranges(List<Long> seqs) {
+    List<String> parts = new ArrayList<>();
+    List<Long> sorted = seqs.stream().sorted().toList();
+    for (int i = 0; i < sorted.size(); ) {
+      int j = i;
+      while (j + 1 < sorted.size() && sorted.get(j + 1) == sorted.get(j) + 1) j++;
+      parts.add(i == j ? String.valueOf(sorted.get(i)) : sorted.get(i) + ".." + sorted.get(j));
+      i = j + 1;
+    }
+    return String.join(", ", parts);
+  }
 }
 
 /** The backup folder: <store_dir>/js-recover-backup/<run>/ with manifest.json, originals.zip, raft/. */
@@ -4790,6 +5258,7 @@ final class PrepareRun {
       d.force(true);
     }
   }
+  private int replayed;
 
   private void carryOut() throws IOException, Refusal {
     writeManifest();
@@ -4819,6 +5288,11 @@ final class PrepareRun {
       });
     }
     if (!failures.isEmpty()) throw failures.get(0);
+    for (RaftReplay.NewFile f : plan.replayedFiles()) { // an o.dat keeps its owner; a new block is owned like its meta.inf
+      Path like = Files.exists(f.path(), LinkOption.NOFOLLOW_LINKS) ? f.path() : f.path().getParent().resolveSibling(MetaAsset.META_INF);
+      writeAtomically(f.path(), f.bytes(), FileOwnership.of(like));
+      replayed++;
+    }
     syncFolders();
     if (!changedMeanwhile.isEmpty()) {
       Collections.sort(changedMeanwhile);
@@ -4844,7 +5318,8 @@ final class PrepareRun {
    * the files.
    */
   private void syncFolders() throws IOException {
-    List<Path> dirs = plan.changes.stream().map(c -> c.asset().dir).distinct().toList();
+    List<Path> dirs = java.util.stream.Stream.concat(plan.changes.stream().map(c -> c.asset().dir),
+        plan.replayedFiles().stream().map(f -> f.path().getParent())).distinct().toList();
     List<IOException> failures = Collections.synchronizedList(new ArrayList<>());
     StoreWalker.parallel(dirs, dir -> {
       try {
@@ -4918,6 +5393,32 @@ final class PrepareRun {
       o.putObject("position").put("delivered_stream_seq", c.position().delivered().streamSeq())
           .put("ack_floor_stream_seq", c.position().ackFloor().streamSeq()).put("pending", c.position().pending().size());
     }
+    ArrayNode replayed = m.putArray("replayed");
+    for (RaftReplay.StreamReplay r : plan.replay.streams()) {
+      ObjectNode o = replayed.addObject().put("account", r.stream().account).put("stream", r.stream().stream)
+          .put("raft_group", r.group()).put("stored_last_seq", r.storedLast()).put("known_commit", r.knownCommit())
+          .put("messages", r.messages().size())
+          .put("message_seqs", RaftReplay.ranges(r.messages().stream().map(GroupLog.StreamMsg::seq).toList()))
+          .put("tombstones", RaftReplay.ranges(r.tombstones()))
+          .put("messages_beyond_known_commit", RaftReplay.ranges(r.messagesBeyondCommit()))
+          .put("deletes_beyond_known_commit", RaftReplay.ranges(r.deletesBeyondCommit()));
+      ArrayNode not = o.putArray("not_replayed");
+      r.notReplayed().forEach(not::add);
+      ArrayNode created = o.putArray("created");
+      r.files().forEach(f -> created.add(store.rel(f.path())));
+    }
+    ArrayNode consumers = m.putArray("consumers_replayed");
+    for (RaftReplay.ConsumerReplay c : plan.replay.consumers()) {
+      ObjectNode o = consumers.addObject().put("account", c.consumer().account).put("stream", c.consumer().stream)
+          .put("consumer", c.consumer().consumer).put("raft_group", c.group()).put("known_commit", c.knownCommit())
+          .put("updates", c.updates()).put("beyond_known_commit", c.beyondCommit()).put("not_replayed", c.notReplayed())
+          .put("from", c.basis());
+      if (c.file() != null) {
+        o.put("o_dat", store.rel(c.file().path())).put("original", Backups.ORIGINALS + ":" + store.rel(c.file().path()));
+        o.putObject("ack_floor").put("from", Reports.position(c.before().ackFloor())).put("to", Reports.position(c.after().ackFloor()));
+        o.putObject("delivered").put("from", Reports.position(c.before().delivered())).put("to", Reports.position(c.after().delivered()));
+      }
+    }
     ArrayNode streams = m.putArray("streams");
     plan.originalReplicas.forEach(r ->
         streams.addObject().put("account", r.account()).put("stream", r.stream()).put("replicas", r.replicas()));
@@ -4943,6 +5444,7 @@ final class PrepareRun {
         if (a.metaSum != null) addEntry(out, a.metaSumPath(), a.metaSum.getBytes(StandardCharsets.ISO_8859_1));
         if (a.metaKey != null) addEntry(out, a.metaKeyPath(), a.metaKey);
       }
+      for (RaftReplay.ConsumerReplay c : plan.replay.consumers()) if (c.original() != null) addEntry(out, c.file().path(), c.original());
       out.finish();
     });
   }
@@ -5150,6 +5652,8 @@ final class PrepareRun {
     if (toRewrite > 0) left.add(toRewrite + " config(s) to rewrite (a standalone server would not load those)");
     int toRecreate = plan.recreation.recreated.size() - recreated;
     if (toRecreate > 0) left.add(toRecreate + " consumer(s) to recreate");
+    int toReplay = plan.replayedFiles().size() - replayed;
+    if (toReplay > 0) left.add(toReplay + " block file(s) replayed from the Raft logs to write");
     left.add("the manifest to mark complete");
     left.add(RecoveryConfig.FILE + " to (re)write");
     return new Refusal("prepare stopped half-way: " + cause + ".\n"
@@ -5281,6 +5785,16 @@ final class Undo {
       assetDirs.add(metaInf.getParent());
       if (c.path("meta_sum").path("from").isNull()) {
         own.put(metaInf.resolveSibling(MetaAsset.META_SUM), new Original(null, null, where + Backups.MANIFEST));
+      }
+    }
+    for (JsonNode r : m.path("replayed")) {
+      for (JsonNode f : r.path("created")) {
+        Path file = inJetstream(f.asText(""));
+        if (file == null) {
+          blockers.add(where + Backups.MANIFEST + " is damaged: a replayed block lies outside jetstream/");
+          return;
+        }
+        own.put(file, new Original(null, null, where + Backups.MANIFEST)); // the replay created it
       }
     }
     Path zip = run.dir().resolve(Backups.ORIGINALS);
@@ -7227,12 +7741,51 @@ final class Reports {
       out.printf("  leftover %s (temp file of an interrupted run): %s to %s/<run>/%s/%n", store.rel(t), moved,
           Backups.DIR, Backups.LEFTOVERS);
     }
-    out.printf("%nTotals: %d of %d stream(s) and %d of %d consumer(s) %s, %d Raft folder(s) %s.%n",
+    replays(plan, dryRun, out);
+    out.printf("%nTotals: %d of %d stream(s) and %d of %d consumer(s) %s, %d Raft folder(s) %s%s.%n",
         plan.streamsChanged(), store.streams.size(), plan.consumersChanged(), store.consumerCount(),
-        dryRun ? "would change" : "changed", store.raftDirs.size(), dryRun ? "would move" : "moved");
+        dryRun ? "would change" : "changed", store.raftDirs.size(), dryRun ? "would move" : "moved",
+        plan.replayedFiles().isEmpty() ? "" : String.format(", %d message(s), %d delete(s) and %d consumer state(s) %s from "
+            + "the Raft logs", plan.replay.streams().stream().mapToLong(r -> r.messages().size()).sum(),
+            plan.replay.streams().stream().mapToLong(r -> r.tombstones().size()).sum(),
+            plan.replay.consumers().stream().filter(c -> c.file() != null).count(), dryRun ? "would be replayed" : "replayed"));
     recreation(store, plan.recreation, dryRun, out);
     warnings(store, out);
   }
+
+  /** One line per stream the Raft logs add to: what is replayed into which new files, and what stays in the log. */
+  static void replays(RecoveryPlan plan, boolean dryRun, PrintWriter out) {
+    for (RaftReplay.StreamReplay r : plan.replay.streams()) {
+      List<String> what = new ArrayList<>();
+      if (!r.messages().isEmpty()) {
+        what.add(r.messages().size() + " message(s) (seq " + RaftReplay.ranges(r.messages().stream().map(GroupLog.StreamMsg::seq).toList())
+            + ", the blocks ended at " + r.storedLast() + ")");
+      }
+      if (!r.tombstones().isEmpty()) what.add(r.tombstones().size() + " delete(s) as tombstones (seq " + RaftReplay.ranges(r.tombstones()) + ")");
+      if (!r.files().isEmpty()) {
+        out.printf("  replay   %s: %s %s from Raft group %s into %s%n", r.stream().label(), String.join(" and ", what),
+            dryRun ? "would be replayed" : "replayed", r.group(),
+            String.join(", ", r.files().stream().map(f -> plan.store.rel(f.path())).toList()));
+      }
+      if (!r.beyondCommit().isEmpty()) {
+        out.printf("           beyond the known commit index of their log (the stream's: %d): %s (at-least-once: a publisher "
+            + "may have seen a timeout for these; --committed-only leaves them out)%n", r.knownCommit(), r.beyondCommit());
+      }
+      for (String n : r.notReplayed()) out.printf("  replay   %s: %s%n", r.stream().label(), n);
+    }
+    for (RaftReplay.ConsumerReplay c : plan.replay.consumers()) {
+      if (c.notReplayed() != null) out.printf("  replay   %s: %s%n", c.consumer().label(), c.notReplayed());
+      if (c.file() == null) continue;
+      out.printf("  replay   %s: o.dat %s from Raft group %s (%s, %d update(s)%s): ack floor %s -> %s, delivered %s -> %s%n",
+          c.consumer().label(), dryRun ? "would be moved on" : "moved on", c.group(), c.basis(), c.updates(),
+          c.beyondCommit() == 0 ? "" : ", " + c.beyondCommit() + " beyond the known commit index " + c.knownCommit(),
+          position(c.before().ackFloor()), position(c.after().ackFloor()), position(c.before().delivered()),
+          position(c.after().delivered()));
+    }
+  }
+
+  /** A consumer position as {@code consumer/stream} sequences. */
+  static String position(ConsumerState.SeqPair p) { return p.consumerSeq() + "/" + p.streamSeq(); }
 
   /** What prepare does with the consumers the cluster's records list and this disk lacks; nothing without records. */
   static void recreation(Store store, ConsumerRecreation r, boolean dryRun, PrintWriter out) {
@@ -7760,6 +8313,11 @@ final class PrepareCommand implements Callable<Integer> {
       + "will not load it). Each problem is listed with what --force does with it.")
   boolean force;
 
+  @Option(names = "--committed-only", description = "replay from the Raft logs only the entries this node knew "
+      + "committed; by default every entry they hold is replayed (at-least-once: a PubAck'ed message may lie beyond "
+      + "the commit index the node had recorded) and those beyond it are listed")
+  boolean committedOnly;
+
   @Override public Integer call() throws Exception {
     store.showProgress();
     KeyRing keys = store.keys();
@@ -7789,7 +8347,9 @@ final class PrepareCommand implements Callable<Integer> {
           + changed.get(0) + "); nothing was changed. A nats-server is still writing it: stop that server, or copy the "
           + "store from a stopped one, and run prepare again.");
     }
-    RecoveryPlan plan = new RecoveryPlan(s, ConsumerRecreation.plan(s, ClusterRecords.read(s, keys), keys));
+    ClusterRecords records = ClusterRecords.read(s, keys);
+    RecoveryPlan plan = new RecoveryPlan(s, ConsumerRecreation.plan(s, records, keys));
+    plan.replay = RaftReplay.plan(s, records, keys, committedOnly);
     if (force || dryRun) Reports.problems(s, out, force);
     List<String> refusedFor = new ArrayList<>();
     if (!s.problems.isEmpty() && !force) refusedFor.add(s.problems.size() + " problem(s) (see above; or --force)");

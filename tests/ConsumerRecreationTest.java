@@ -125,8 +125,7 @@ class ConsumerRecreationTest {
           : !g.log().isEmpty() && g.log().get(0).index() == 1 ? new ConsumerState(zero, zero, List.of(), java.util.Collections.emptySortedMap())
           : null;
       if (base == null) continue; // a compacted log without its snapshot tells no whole history
-      ConsumerState replayed = ConsumerStateWriter.applied(base, GroupLog.of(g).consumerUpdates,
-          c.config().path("ack_policy").asText(), c.config().path("max_deliver").asLong());
+      ConsumerState replayed = ConsumerLogReplay.applied(base, GroupLog.of(g).consumerUpdates, c.config(), version.equals("2.9.10"));
       ConsumerState stored = state(fixture(version).resolve("jetstream/" + c.account() + "/streams/" + c.stream() + "/obs/" + c.consumer()));
       assertEquals(stored.delivered(), replayed.delivered(), c.stream() + " > " + c.consumer());
       assertEquals(stored.ackFloor(), replayed.ackFloor(), c.stream() + " > " + c.consumer());

@@ -1,0 +1,387 @@
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.nats.client.Connection;
+import io.nats.client.JetStreamApiException;
+import io.nats.client.JetStreamManagement;
+import io.nats.client.api.MessageInfo;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * prepare replays what a stream's Raft log holds beyond its blocks, without timing luck: the survivor of the real
+ * 2.10.27 cluster (tests/fixtures/cluster-2.10.27, stream logs kept after their snapshots) is broken the way a
+ * hard kill breaks a 2.12+ node, whose blocks are flushed lazily while the log is written through: the last five
+ * ORDERS messages are cut from its block, or a delete is in the log but not in the blocks. The replayed records
+ * must be the server's own, and a real 2.10.27 server must serve exactly what the cluster did.
+ */
+class RaftReplayTest {
+  static final Path FIXTURE = Path.of("tests/fixtures/cluster-2.10.27");
+  static final int KEPT = 15; // of ORDERS' 20 messages
+
+  @TempDir Path tmp;
+
+  Path store() throws Exception {
+    Path store = tmp.resolve("store");
+    StoreBuilder.copyTree(FIXTURE.resolve("store"), store);
+    return store;
+  }
+
+  static Path ordersBlock(Path store) { return store.resolve("jetstream/$G/streams/ORDERS/msgs/1.blk"); }
+
+  /** The records of a plain block file by sequence: bytes without the trailing hash, and whether the hash verified. */
+  static java.util.TreeMap<Long, byte[]> records(Path block, String stream, int index, List<MsgBlock.Record> seen) throws Exception {
+    byte[] file = Files.readAllBytes(block);
+    java.util.TreeMap<Long, byte[]> byseq = new java.util.TreeMap<>();
+    MsgBlock.scan(stream, index, file, null, true, r -> {
+      seen.add(r);
+      byseq.put(r.seq(), java.util.Arrays.copyOfRange(file, (int) r.offset(), (int) r.offset() + r.length() - MsgBlock.HASH));
+    });
+    return byseq;
+  }
+
+  /** The block as a hard-killed node leaves it: the records after the first {@code kept} lost. */
+  static java.util.TreeMap<Long, byte[]> cutTail(Path store, int kept) throws Exception {
+    List<MsgBlock.Record> seen = new ArrayList<>();
+    java.util.TreeMap<Long, byte[]> original = records(ordersBlock(store), "ORDERS", 1, seen);
+    byte[] file = Files.readAllBytes(ordersBlock(store));
+    Files.write(ordersBlock(store), java.util.Arrays.copyOf(file, (int) seen.get(kept).offset()));
+    return original;
+  }
+
+  @Test void messagesCutFromTheBlocksAreReplayedAsTheServerWroteThemAndServed() throws Exception {
+    Path store = store();
+    java.util.TreeMap<Long, byte[]> original = cutTail(store, KEPT);
+
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 5 message(s) (seq 16..20, the blocks ended at 15) replayed from Raft group "), r.out());
+    assertTrue(r.out().contains("into jetstream/$G/streams/ORDERS/msgs/2.blk"), r.out());
+    // the last message's entry lies beyond the highest commit the node's log records: listed, and replayed
+    assertTrue(r.out().contains("beyond the known commit index of their log (the stream's: 20): messages seq 20 (at-least-once"), r.out());
+
+    // Byte for byte the server's records (length, sequence, time, subject, headers, payload), each hash keyed by block 2
+    List<MsgBlock.Record> seen = new ArrayList<>();
+    java.util.TreeMap<Long, byte[]> replayed = records(ordersBlock(store).resolveSibling("2.blk"), "ORDERS", 2, seen);
+    assertEquals(List.of(16L, 17L, 18L, 19L, 20L), new ArrayList<>(replayed.keySet()));
+    assertTrue(seen.stream().allMatch(rec -> rec.hash() == MsgBlock.Hash.OK), seen.toString());
+    for (long seq : replayed.keySet()) assertArrayEquals(original.get(seq), replayed.get(seq), "record " + seq);
+
+    JsonNode manifest = manifest(store);
+    JsonNode entry = manifest.path("replayed").get(0);
+    assertEquals("ORDERS", entry.path("stream").asText());
+    assertEquals("16..20", entry.path("message_seqs").asText());
+    assertEquals("20", entry.path("messages_beyond_known_commit").asText());
+    assertEquals("jetstream/$G/streams/ORDERS/msgs/2.blk", entry.path("created").get(0).asText());
+
+    try (NatsServerProcess server = server(store); Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
+      JetStreamManagement jsm = nc.jetStreamManagement();
+      assertEquals(20, jsm.getStreamInfo("ORDERS").getStreamState().getMsgCount());
+      for (JsonNode sample : samples("ORDERS")) {
+        MessageInfo m = jsm.getMessage("ORDERS", sample.path("seq").asLong());
+        assertEquals(sample.path("subject").asText(), m.getSubject(), "seq " + m.getSeq());
+        assertEquals(sample.path("data").asText(), Base64.getEncoder().encodeToString(m.getData() == null ? new byte[0] : m.getData()), "seq " + m.getSeq());
+        JsonNode headers = sample.path("headers");
+        headers.fieldNames().forEachRemaining(h -> {
+          List<String> want = new ArrayList<>();
+          headers.path(h).forEach(v -> want.add(v.asText()));
+          assertEquals(want, m.getHeaders().get(h), "seq " + m.getSeq() + " header " + h);
+        });
+      }
+    }
+  }
+
+  @Test void committedOnlyLeavesWhatTheNodeDidNotKnowCommitted() throws Exception {
+    Path store = store();
+    cutTail(store, KEPT);
+    Cli.Result r = Cli.run("prepare", "--committed-only", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 4 message(s) (seq 16..19, the blocks ended at 15)"), r.out());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 1 message(s) beyond the known commit index 20: left in the log (--committed-only)"), r.out());
+    List<MsgBlock.Record> seen = new ArrayList<>();
+    assertEquals(List.of(16L, 17L, 18L, 19L), new ArrayList<>(records(ordersBlock(store).resolveSibling("2.blk"), "ORDERS", 2, seen).keySet()));
+  }
+
+  @Test void aDryRunShowsTheReplayAndWritesNothing() throws Exception {
+    Path store = store();
+    cutTail(store, KEPT);
+    String before = StoreBuilder.treeDigest(store);
+    Cli.Result r = Cli.run("prepare", "--dry-run", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 5 message(s) (seq 16..20, the blocks ended at 15) would be replayed"), r.out());
+    assertTrue(r.out().contains("5 message(s), 0 delete(s) and 0 consumer state(s) would be replayed from the Raft logs"), r.out());
+    assertEquals(before, StoreBuilder.treeDigest(store), "a dry run wrote");
+  }
+
+  @Test void undoTakesTheReplayedBlocksAway() throws Exception {
+    Path store = store();
+    cutTail(store, KEPT);
+    String before = StoreBuilder.treeDigest(store.resolve("jetstream"));
+    assertEquals(0, Cli.run("prepare", store.toString()).exit());
+    assertTrue(Files.exists(ordersBlock(store).resolveSibling("2.blk")));
+    Cli.Result undo = Cli.run("undo", store.toString());
+    assertEquals(0, undo.exit(), undo.all());
+    assertTrue(undo.out().contains("aside    jetstream/$G/streams/ORDERS/msgs/2.blk (prepare created it)"), undo.out());
+    assertEquals(before, StoreBuilder.treeDigest(store.resolve("jetstream")), "undo left the store changed");
+    // a prepare after the undo replays again
+    Cli.Result again = Cli.run("prepare", store.toString());
+    assertEquals(0, again.exit(), again.all());
+    assertTrue(again.out().contains("replay   $G > ORDERS: 5 message(s)"), again.out());
+  }
+
+  @Test void aCompletedPrepareDoesNotReplayTwice() throws Exception {
+    Path store = store();
+    cutTail(store, KEPT);
+    assertEquals(0, Cli.run("prepare", store.toString()).exit());
+    Files.delete(ordersBlock(store).resolveSibling("2.blk")); // as if a server had since removed what it served
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("already prepared"), r.out());
+    assertFalse(Files.exists(ordersBlock(store).resolveSibling("2.blk")));
+  }
+
+  @Test void aDeleteTheLogHoldsBecomesATombstoneAndTheServerForgetsTheMessage() throws Exception {
+    Path store = store();
+    List<MsgBlock.Record> seen = new ArrayList<>();
+    records(ordersBlock(store), "ORDERS", 1, seen);
+    long ts3 = seen.get(2).ts();
+    appendToStreamLog(store, "ORDERS", deleteMsg("ORDERS", 3));
+
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 1 delete(s) as tombstones (seq 3) replayed"), r.out());
+    assertTrue(r.out().contains("beyond the known commit index of their log (the stream's: 21): deletes of seq 3 (at-least-once"), r.out());
+    List<MsgBlock.Record> tomb = new ArrayList<>();
+    records(ordersBlock(store).resolveSibling("2.blk"), "ORDERS", 2, tomb);
+    assertEquals(1, tomb.size());
+    assertEquals(MsgBlock.Kind.TOMBSTONE, tomb.get(0).kind());
+    assertEquals(3, tomb.get(0).seq());
+    assertEquals(ts3, tomb.get(0).ts(), "the server's tombstone carries the message's time");
+    assertEquals(MsgBlock.Hash.OK, tomb.get(0).hash());
+    assertServedWithout(store, "ORDERS", 19, 3);
+  }
+
+  @Test void aWorkQueueAckInAConsumerLogRemovesTheMessage() throws Exception {
+    Path store = store();
+    // JOBS_B (filter jobs.b) had 8 and 9 delivered, its ack floor at 7: the ack of 8 reached its log, not the stream
+    appendToLog(store, ClusterInventory.key(ClusterInventory.key("$G", "JOBS"), "JOBS_B"), ackUpdate(5, 8));
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > JOBS: 1 delete(s) as tombstones (seq 8) replayed"), r.out());
+    assertServedWithout(store, "JOBS", 7, 8);
+  }
+
+  /** A real 2.10.27 server on the prepared store: it serves {@code count} messages of {@code stream}, and not {@code gone}. */
+  void assertServedWithout(Path store, String stream, long count, long gone) throws Exception {
+    try (NatsServerProcess server = server(store); Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
+      JetStreamManagement jsm = nc.jetStreamManagement();
+      assertEquals(count, jsm.getStreamInfo(stream).getStreamState().getMsgCount());
+      JetStreamApiException e = assertThrows(JetStreamApiException.class, () -> jsm.getMessage(stream, gone), "seq " + gone + " is served");
+      assertEquals(10037, e.getApiErrorCode()); // no message found
+    }
+  }
+
+  /** The fixture's own generation, standalone on the prepared store. */
+  NatsServerProcess server(Path store) {
+    return NatsServerProcess.standalone(ServerGeneration.all().get(1), NatsConfig.defaults(), store, tmp.resolve("server"));
+  }
+
+  @Test void acksInAConsumerLogMoveItsStateOnAndTheServerDoesNotRedeliverThem() throws Exception {
+    Path store = store();
+    Path odat = store.resolve("jetstream/$G/streams/ORDERS/obs/NEW/o.dat");
+    ConsumerState stored = ConsumerState.decode(Files.readAllBytes(odat), null).value();
+    // NEW (filter orders.new) had 7..10 delivered and its ack floor at 6: the acks of 7 and 9 reached its log only
+    String asset = ClusterInventory.key(ClusterInventory.key("$G", "ORDERS"), "NEW");
+    appendToLog(store, asset, ackUpdate(7, 7));
+    appendToLog(store, asset, ackUpdate(9, 9));
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS > NEW: o.dat moved on from Raft group "), r.out());
+    assertTrue(r.out().contains("ack floor 6/6 -> 7/7, delivered 10/10 -> 10/10"), r.out());
+    ConsumerState now = ConsumerState.decode(Files.readAllBytes(odat), null).value();
+    assertEquals(new ConsumerState.SeqPair(7, 7), now.ackFloor());
+    assertEquals(stored.delivered(), now.delivered());
+    assertEquals(List.of(8L, 10L), now.pending().stream().map(ConsumerState.Pending::streamSeq).toList());
+    // the original is kept, and undo puts it back
+    JsonNode c = manifest(store).path("consumers_replayed").get(0);
+    assertEquals("NEW", c.path("consumer").asText());
+    assertEquals("6/6", c.path("ack_floor").path("from").asText());
+    assertEquals("7/7", c.path("ack_floor").path("to").asText());
+
+    try (NatsServerProcess server = server(store); Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
+      io.nats.client.api.ConsumerInfo info = nc.jetStreamManagement().getConsumerInfo("ORDERS", "NEW");
+      assertEquals(7, info.getAckFloor().getStreamSequence());
+      assertEquals(2, info.getNumAckPending()); // 8 and 10: 7 and 9 are not redelivered
+    }
+    Cli.Result undo = Cli.run("undo", store.toString());
+    assertEquals(0, undo.exit(), undo.all());
+    assertArrayEquals(Files.readAllBytes(FIXTURE.resolve("store/jetstream/$G/streams/ORDERS/obs/NEW/o.dat")), Files.readAllBytes(odat));
+  }
+
+  @Test void aTornConsumerStateIsRebuiltFromItsRaftSnapshotAndLog() throws Exception {
+    Path store = tmp.resolve("store");
+    StoreBuilder.copyTree(Path.of("tests/fixtures/cluster-2.9.10/store"), store);
+    Path odat = store.resolve("jetstream/$G/streams/ORDERS/obs/NEW/o.dat");
+    byte[] whole = Files.readAllBytes(odat);
+    ConsumerState before = ConsumerState.decode(whole, null).value();
+    Files.write(odat, java.util.Arrays.copyOf(whole, 3)); // a kill while 2.9 or 2.10 rewrote it in place
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS > NEW: o.dat moved on from Raft group "), r.out());
+    assertTrue(r.out().contains("(snapshot snap."), r.out());
+    ConsumerState rebuilt = ConsumerState.decode(Files.readAllBytes(odat), null).value();
+    assertEquals(before.ackFloor(), rebuilt.ackFloor());
+    assertEquals(before.delivered(), rebuilt.delivered());
+    assertEquals(before.pending().stream().map(ConsumerState.Pending::streamSeq).toList(),
+        rebuilt.pending().stream().map(ConsumerState.Pending::streamSeq).toList());
+  }
+
+  @Test void committedOnlyLeavesADeleteBeyondTheKnownCommitInTheLog() throws Exception {
+    Path store = store();
+    appendToStreamLog(store, "ORDERS", deleteMsg("ORDERS", 3));
+    Cli.Result r = Cli.run("prepare", "--committed-only", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 1 delete(s) beyond the known commit index of their log: left in the log (--committed-only)"), r.out());
+    assertFalse(Files.exists(ordersBlock(store).resolveSibling("2.blk")));
+  }
+
+  @Test void aLogWhoseSequencesDoNotLineUpWithTheBlocksIsNotReplayed() throws Exception {
+    Path store = store();
+    cutTail(store, KEPT);
+    // a message for seq 15 the blocks hold with another time: a proposal rejected at apply time shifted the log
+    appendToStreamLog(store, "ORDERS", streamMsg(14, 1, "orders.new", null, "late"));
+    Cli.Result r = Cli.run("prepare", "--dry-run", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 5 message(s) and 0 delete(s) not replayed: the log's message for seq 15 "
+        + "(log#22) is not the one the blocks hold, so its sequences do not line up with the store"), r.out());
+    assertEquals(0, Cli.run("prepare", store.toString()).exit());
+    assertFalse(Files.exists(ordersBlock(store).resolveSibling("2.blk")));
+  }
+
+  @Test void aRollupIsNotReplayedNorAnythingAfterIt() throws Exception {
+    Path store = store();
+    appendToStreamLog(store, "ORDERS", streamMsg(20, 2, "orders.new", "NATS/1.0\r\nNats-Rollup: sub\r\n\r\n", "only this"));
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: messages from seq 21 (log#22) on: not replayed, it rolls up its subject "
+        + "(Nats-Rollup), which the server applies by removing older messages and js-recover does not"), r.out());
+    assertFalse(Files.exists(ordersBlock(store).resolveSibling("2.blk")));
+  }
+
+  @Test void aDamagedLastBlockIsNotAddedTo() throws Exception {
+    Path store = store();
+    cutTail(store, KEPT);
+    byte[] b = Files.readAllBytes(ordersBlock(store));
+    b[b.length - 12] ^= 0x01; // the last record's payload: its hash no longer matches
+    Files.write(ordersBlock(store), b);
+    String before = StoreBuilder.treeDigest(store.resolve("jetstream/$G"));
+    Cli.Result r = Cli.run("prepare", "--dry-run", store.toString());
+    assertTrue(r.out().contains("replay   $G > ORDERS: nothing replayed: block 1 is damaged (record seq 15: checksum mismatch); "
+        + "the server truncates it there, and js-recover does not add to a stream whose end it cannot tell"), r.all());
+    assertEquals(before, StoreBuilder.treeDigest(store.resolve("jetstream/$G")));
+  }
+
+  @Test void aStoreOf29KeepsItsDeletesInTheLogAndSaysSo() throws Exception {
+    Path store = tmp.resolve("store");
+    StoreBuilder.copyTree(Path.of("tests/fixtures/cluster-2.9.10/store"), store);
+    appendToStreamLog(store, "ORDERS", deleteMsg("ORDERS", 3));
+    Cli.Result r = Cli.run("prepare", "--dry-run", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 1 delete(s) or work-queue ack(s) in the logs whose message the "
+        + "blocks hold: not replayed (a 2.9 store keeps deletes in N.idx, which js-recover does not rewrite"), r.out());
+    assertEquals(0, Cli.run("prepare", store.toString()).exit());
+    assertFalse(Files.exists(store.resolve("jetstream/$G/streams/ORDERS/msgs/2.blk")), "a 2.9 server does not know tombstones");
+  }
+
+  @Test void aLogThatPurgesIsNotReplayedAndNothingIsWritten() throws Exception {
+    Path store = store();
+    cutTail(store, KEPT);
+    appendToStreamLog(store, "ORDERS", purge("ORDERS"));
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 5 message(s) and 0 delete(s) not replayed: the log also holds 1 purge(s) "
+        + "and 0 delete range(s), which js-recover does not replay"), r.out());
+    assertFalse(Files.exists(ordersBlock(store).resolveSibling("2.blk")));
+  }
+
+  static JsonNode manifest(Path store) throws Exception {
+    try (var runs = Files.list(store.resolve("js-recover-backup"))) {
+      Path run = runs.filter(Files::isDirectory).sorted().reduce((a, b) -> b).orElseThrow();
+      return new ObjectMapper().readTree(Files.readAllBytes(run.resolve("manifest.json")));
+    }
+  }
+
+  static JsonNode samples(String stream) throws Exception {
+    for (JsonNode s : new ObjectMapper().readTree(Files.readAllBytes(FIXTURE.resolve("TRUTH.json"))).path("streams")) {
+      if (s.path("name").asText().equals(stream)) return s.path("samples");
+    }
+    throw new AssertionError(stream + " not in TRUTH.json");
+  }
+
+  static byte[] deleteMsg(String stream, long seq) {
+    return op(GroupLog.DELETE_MSG, "{\"stream\":\"" + stream + "\",\"seq\":" + seq + ",\"no_erase\":true}\n");
+  }
+
+  /** A streamMsgOp: {@code lseq | ts | u16 subject | u16 reply | u16 headers | u32 payload}. */
+  static byte[] streamMsg(long lseq, long ts, String subject, String headers, String payload) {
+    byte[] subj = subject.getBytes(StandardCharsets.UTF_8), hdr = headers == null ? new byte[0] : headers.getBytes(StandardCharsets.UTF_8);
+    byte[] msg = payload.getBytes(StandardCharsets.UTF_8);
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1 + 16 + 2 + subj.length + 2 + 2 + hdr.length + 4 + msg.length)
+        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    b.put((byte) GroupLog.STREAM_MSG).putLong(lseq).putLong(ts).putShort((short) subj.length).put(subj).putShort((short) 0)
+        .putShort((short) hdr.length).put(hdr).putInt(msg.length).put(msg);
+    return b.array();
+  }
+
+  /** updateAcksOp: uvarint consumer sequence, uvarint stream sequence (both below 128 here: one byte each). */
+  static byte[] ackUpdate(long dseq, long sseq) {
+    return new byte[] {(byte) GroupLog.UPDATE_ACKS, (byte) dseq, (byte) sseq};
+  }
+
+  static byte[] purge(String stream) {
+    return op(GroupLog.PURGE, "{\"stream\":\"" + stream + "\",\"last_seq\":20}\n");
+  }
+
+  static byte[] op(int op, String json) {
+    byte[] j = json.getBytes(StandardCharsets.UTF_8), d = new byte[1 + j.length];
+    d[0] = (byte) op;
+    System.arraycopy(j, 0, d, 1, j.length);
+    return d;
+  }
+
+  /**
+   * Appends one append entry holding {@code entry} (a normal entry) to the stream's Raft log, as storeToWAL
+   * stores it: the record of the next Raft index, its commit field one below (not yet known committed).
+   */
+  static void appendToStreamLog(Path store, String stream, byte[] entry) throws Exception {
+    appendToLog(store, ClusterInventory.key("$G", stream), entry);
+  }
+
+  /** {@code asset}: a stream's or a consumer's inventory key. */
+  static void appendToLog(Path store, String asset, byte[] entry) throws Exception {
+    Path raft = store.resolve("jetstream/$SYS/_js_");
+    ClusterInventory inv = ClusterInventory.of(Raft.read(raft.resolve("_meta_"), null));
+    String group = (inv.streams.containsKey(asset) ? inv.streams : inv.consumers).get(asset).group();
+    Path dir = raft.resolve(group);
+    Raft.Group g = Raft.read(dir, null);
+    long index = g.lastIndex() + 1, term = g.log().isEmpty() ? 1 : g.log().get(g.log().size() - 1).term();
+    java.nio.ByteBuffer ae = java.nio.ByteBuffer.allocate(42 + 4 + 1 + entry.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    ae.put("n1leader".getBytes(StandardCharsets.ISO_8859_1)).putLong(term).putLong(index - 1).putLong(term).putLong(index - 1)
+        .putShort((short) 1).putInt(1 + entry.length).put((byte) Raft.NORMAL).put(entry);
+    Path blk = dir.resolve("msgs/1.blk");
+    BlockWriter w = new BlockWriter(group, 1);
+    w.message(index, System.currentTimeMillis() * 1_000_000L, "", null, ae.array());
+    Files.write(blk, w.files(blk.getParent(), null, null, null).get(0).bytes(), java.nio.file.StandardOpenOption.APPEND);
+  }
+}
