@@ -40,8 +40,9 @@
  * Sections, in the order data flows:
  *   1. Model of a store     accounts, streams, consumers, their meta files, Raft folders
  *   2. Walker               reads a store from disk into the model and finds every problem; what
- *                           each stream holds (StreamContents, for inspect); the lock that keeps
- *                           other runs and live servers off a store
+ *                           each stream holds (StreamContents, for inspect, its blocks read ahead
+ *                           on every core by ReadAhead); the lock that keeps other runs and live
+ *                           servers off a store
  *   3. Checksum             HighwayHash-64, what meta.sum holds
  *   4. Crypto               opening and resealing encrypted meta.inf; the ChaCha20 keystream of
  *                           encrypted message blocks
