@@ -822,24 +822,26 @@ final class StoreWalker {
 }
 
 /**
- * Work that runs ahead of its reader on one pool of a thread per core, taken back in the items' order: a stream's
- * blocks are read, decrypted, decompressed and hashed on every core while its reader applies them one after another,
- * so the results are those of a block-by-block read. At most two items per core are in flight across every reader
- * of the process (submitted and not yet taken back), however many streams are read at once: memory is bounded by
- * the cores, not by the walker's threads or the store.
+ * Work that runs ahead of its reader on one pool for the process, taken back in the items' order: a stream's blocks
+ * are read, decrypted, decompressed and hashed on every core while its reader applies them one after another, so the
+ * results are those of a block-by-block read. At most two items per core are in flight across every reader of the
+ * process (submitted and not yet taken back), however many streams are read at once: memory is bounded by the
+ * cores, not by the walker's threads or the store. The pool has a thread per slot, so a block read from a cold disk
+ * leaves the cores to the others.
  */
 final class ReadAhead<T, R> implements AutoCloseable {
   interface Work<T, R> {
     R apply(T item) throws IOException;
   }
 
-  static final int CORES = Runtime.getRuntime().availableProcessors();
-  private static final java.util.concurrent.ExecutorService POOL = java.util.concurrent.Executors.newFixedThreadPool(CORES, r -> {
+  /** Items in flight at most, across the process. */
+  static final int SLOTS = 2 * Runtime.getRuntime().availableProcessors();
+  private static final java.util.concurrent.ExecutorService POOL = java.util.concurrent.Executors.newFixedThreadPool(SLOTS, r -> {
     Thread t = new Thread(r, "read-ahead");
     t.setDaemon(true);
     return t;
   });
-  private static final java.util.concurrent.Semaphore IN_FLIGHT = new java.util.concurrent.Semaphore(2 * CORES);
+  private static final java.util.concurrent.Semaphore IN_FLIGHT = new java.util.concurrent.Semaphore(SLOTS);
 
   private final java.util.Iterator<T> items;
   private final Work<T, R> work;
