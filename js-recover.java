@@ -860,6 +860,11 @@ final class ReadAhead<T, R> implements AutoCloseable {
     // each other while holding slots (no deadlock) and the pool's threads never wait at all.
     while (items.hasNext() && (ahead.isEmpty() ? acquire() : IN_FLIGHT.tryAcquire())) {
       T item = items.next();
+      if (ahead.isEmpty() && !items.hasNext()) {
+        // The last item with nothing ahead of it (a stream of one block): done here, in its slot, without a hand-off.
+        holding = true;
+        return work.apply(item);
+      }
       ahead.add(POOL.submit(() -> work.apply(item)));
     }
     java.util.concurrent.Future<R> head = ahead.remove();

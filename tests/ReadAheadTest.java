@@ -92,6 +92,17 @@ class ReadAheadTest {
   }
 
   @Test
+  void aLoneItemIsDoneOnTheReadersOwnThread() throws IOException {
+    Thread reader = Thread.currentThread();
+    try (ReadAhead<Integer, Thread> ahead = new ReadAhead<>(List.of(1), i -> Thread.currentThread())) {
+      assertEquals(reader, ahead.next(), "a stream of one block is read without a hand-off");
+    }
+    try (ReadAhead<Integer, Thread> ahead = new ReadAhead<>(List.of(1, 2), i -> Thread.currentThread())) {
+      assertTrue(ahead.next() != reader, "blocks of a longer stream are read ahead on the pool");
+    }
+  }
+
+  @Test
   void aFailedItemIsThrownInItsTurnAndFreesItsSlotsForOtherReaders() {
     assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
       List<Integer> items = IntStream.range(0, 50).boxed().toList();
@@ -104,6 +115,13 @@ class ReadAheadTest {
           for (int i = 0; i < 5; i++) assertEquals(i, ahead.next());
           IOException e = assertThrows(IOException.class, ahead::next);
           assertEquals("block 5 cannot be read", e.getMessage());
+        }
+      }
+      for (int round = 0; round < 2 * ReadAhead.SLOTS + 2; round++) {
+        try (ReadAhead<Integer, Integer> ahead = new ReadAhead<>(List.of(1), i -> {
+          throw new IOException("the only block cannot be read");
+        })) {
+          assertThrows(IOException.class, ahead::next);
         }
       }
       // Many readers at once (the walker reads streams on many threads) share the slots and all finish, in order.
