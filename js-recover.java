@@ -41,8 +41,9 @@
  * Sections, in the order data flows:
  *   1. Model of a store     accounts, streams, consumers, their meta files, Raft folders
  *   2. Walker               reads a store from disk into the model and finds every problem; what
- *                           each stream holds (StreamContents, for inspect); the lock that keeps
- *                           other runs and live servers off a store
+ *                           each stream holds (StreamContents, for inspect, its blocks read ahead
+ *                           on every core by ReadAhead); the lock that keeps other runs and live
+ *                           servers off a store
  *   3. Checksum             HighwayHash-64, what meta.sum holds
  *   4. Crypto               opening and resealing encrypted meta.inf; the ChaCha20 keystream of
  *                           encrypted message blocks
@@ -823,12 +824,106 @@ final class StoreWalker {
 }
 
 /**
+ * Work that runs ahead of its reader on one pool for the process, taken back in the items' order: a stream's blocks
+ * are read, decrypted, decompressed and hashed on every core while its reader applies them one after another, so the
+ * results are those of a block-by-block read. At most two items per core are in flight across every reader of the
+ * process (submitted and not yet taken back), however many streams are read at once: memory is bounded by the
+ * cores, not by the walker's threads or the store. The pool has a thread per slot, so a block read from a cold disk
+ * leaves the cores to the others.
+ */
+final class ReadAhead<T, R> implements AutoCloseable {
+  interface Work<T, R> {
+    R apply(T item) throws IOException;
+  }
+
+  /** Items in flight at most, across the process. */
+  static final int SLOTS = 2 * Runtime.getRuntime().availableProcessors();
+  private static final java.util.concurrent.ExecutorService POOL = java.util.concurrent.Executors.newFixedThreadPool(SLOTS, r -> {
+    Thread t = new Thread(r, "read-ahead");
+    t.setDaemon(true);
+    return t;
+  });
+  private static final java.util.concurrent.Semaphore IN_FLIGHT = new java.util.concurrent.Semaphore(SLOTS);
+
+  private final java.util.Iterator<T> items;
+  private final Work<T, R> work;
+  private final java.util.ArrayDeque<java.util.concurrent.Future<R>> ahead = new java.util.ArrayDeque<>();
+  private boolean holding; // the result last taken counts as in flight until the next is asked for
+
+  ReadAhead(List<T> items, Work<T, R> work) {
+    this.items = items.iterator();
+    this.work = work;
+  }
+
+  /** The next item's result, in the items' order; its exception if it failed. */
+  R next() throws IOException {
+    releaseTaken();
+    // A reader holding nothing waits for a slot; one holding some only takes free ones, so readers never wait on
+    // each other while holding slots (no deadlock) and the pool's threads never wait at all.
+    while (items.hasNext() && (ahead.isEmpty() ? acquire() : IN_FLIGHT.tryAcquire())) {
+      T item = items.next();
+      if (ahead.isEmpty() && !items.hasNext()) {
+        // The last item with nothing ahead of it (a stream of one block): done here, in its slot, without a hand-off.
+        holding = true;
+        return work.apply(item);
+      }
+      ahead.add(POOL.submit(() -> work.apply(item)));
+    }
+    java.util.concurrent.Future<R> head = ahead.remove();
+    holding = true;
+    try {
+      return head.get();
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof IOException io) throw io;
+      if (e.getCause() instanceof RuntimeException re) throw re;
+      if (e.getCause() instanceof Error err) throw err;
+      throw new IllegalStateException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while reading ahead");
+    }
+  }
+
+  /** Waits for the items still in flight (a reader that stopped early) and frees their slots. */
+  @Override public void close() {
+    releaseTaken();
+    boolean interrupted = false;
+    for (java.util.concurrent.Future<R> f : ahead) {
+      while (true) {
+        try {
+          f.get();
+          break;
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.CancellationException ignored) {
+          break; // the reader already stopped on an earlier failure
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      IN_FLIGHT.release();
+    }
+    ahead.clear();
+    if (interrupted) Thread.currentThread().interrupt();
+  }
+
+  private void releaseTaken() {
+    if (holding) IN_FLIGHT.release();
+    holding = false;
+  }
+
+  private static boolean acquire() {
+    IN_FLIGHT.acquireUninterruptibly();
+    return true;
+  }
+}
+
+/**
  * What one stream holds, read from its message blocks and its consumers' o.dat as a standalone server
  * of the store's version loads them (after prepare, before any limit runs): the counts /jsz reports,
  * the damage, where each consumer stood, and what the first start will remove. Reads only. The index
  * the server would trust (2.10+ index.db, 2.9 N.idx whose last checksum matches its block) gives the
  * numbers; blocks are scanned where no such index exists, with --verify-data, or when a consumer's
- * filter, max_age or interest retention needs each message. One block in memory at a time.
+ * filter, max_age or interest retention needs each message. Its blocks are read ahead on
+ * every core, a few at a time (ReadAhead), and applied in order.
  */
 final class StreamContents {
   /**
@@ -990,6 +1085,9 @@ final class StreamContents {
   String interestNote;
 
   private StreamContents(MetaAsset stream) { this.stream = stream; }
+
+  /** A block's scan with its records, read ahead of the pass that applies them. */
+  private record Scanned(MsgBlock.Scan scan, List<MsgBlock.Record> records) {}
 
   long deleted() { return sealed != null || messages == 0 ? 0 : lastSeq - firstSeq + 1 - messages; }
 
@@ -1187,8 +1285,12 @@ final class StreamContents {
       java.util.Set<Long> tombstoned = new java.util.HashSet<>(), seen = new java.util.HashSet<>();
       long indexFloor = index == null ? 0 : index.firstSeq();
       long[] acc = new long[6]; // messages, bytes, first, firstTs, lastTs, highest
-      long[] cut = new long[3]; // per rebuilt block: the first bad record's offset (-1: none yet), messages and bytes after it
       List<Damaged> found = new ArrayList<>();
+      List<Integer> readable = files.keySet().stream().filter(n -> !m.sealed() || blockKeys.containsKey(n)).toList();
+      // A block no index vouches for is rebuilt from its records, hashed, and cut at the first bad one (2.9 does not
+      // hash the records it already knows deleted).
+      java.util.Set<Integer> rebuilt = index != null ? java.util.Set.of()
+          : readable.stream().filter(n -> !floors.containsKey(n)).collect(Collectors.toSet());
       FirstStart start;
       long droppedMsgs, droppedBytes;
       while (true) {
@@ -1197,45 +1299,51 @@ final class StreamContents {
         droppedMsgs = droppedBytes = 0;
         found.clear();
         seen.clear();
-        FirstStart limits = start = new FirstStart(rules, known, perSubjectCounted);
-        for (int n : files.keySet()) {
-          if (m.sealed() && !blockKeys.containsKey(n)) continue;
-          long floor = Math.max(indexFloor, floors.getOrDefault(n, 0L));
-          // A block no index vouches for is rebuilt from its records, hashed, and cut at the first bad one (2.9
-          // does not hash the records it already knows deleted).
-          boolean rebuilt = index == null && !floors.containsKey(n);
-          cut[0] = -1;
-          cut[1] = cut[2] = 0;
-          MsgBlock.Scan sc = MsgBlock.scan(m.stream, n, Files.readAllBytes(files.get(n)), blockKeys.get(n), verify || rebuilt, r -> {
-            boolean bad = r.hash() == MsgBlock.Hash.MISMATCH && !(v29 && r.kind() == MsgBlock.Kind.DELETED);
-            if (rebuilt && bad && cut[0] < 0) cut[0] = r.offset();
-            boolean dropped = cut[0] >= 0;
-            if (tombstonesCount && r.kind() == MsgBlock.Kind.TOMBSTONE && !dropped) seen.add(r.seq());
-            if (r.kind() != MsgBlock.Kind.MESSAGE || r.hash() == MsgBlock.Hash.MISMATCH || r.seq() < floor
-                || gone.contains(r.seq()) || tombstoned.contains(r.seq())) return;
-            if (acc[0]++ == 0) {
-              acc[2] = r.seq();
-              acc[3] = r.ts();
+        start = new FirstStart(rules, known, perSubjectCounted);
+        // Blocks are read and hashed ahead on every core; their records are taken here in block order.
+        try (ReadAhead<Integer, Scanned> ahead = new ReadAhead<>(readable, n -> {
+          List<MsgBlock.Record> records = new ArrayList<>();
+          MsgBlock.Scan sc = MsgBlock.scan(m.stream, n, Files.readAllBytes(files.get(n)), blockKeys.get(n),
+              verify || rebuilt.contains(n), records::add);
+          return new Scanned(sc, records);
+        })) {
+          for (int n : readable) {
+            Scanned scanned = ahead.next();
+            long floor = Math.max(indexFloor, floors.getOrDefault(n, 0L));
+            boolean rebuiltHere = rebuilt.contains(n);
+            long cutAt = -1, cutMsgs = 0, cutBytes = 0; // the first bad record's offset (-1: none yet), what follows it
+            for (MsgBlock.Record r : scanned.records()) {
+              boolean bad = r.hash() == MsgBlock.Hash.MISMATCH && !(v29 && r.kind() == MsgBlock.Kind.DELETED);
+              if (rebuiltHere && bad && cutAt < 0) cutAt = r.offset();
+              boolean dropped = cutAt >= 0;
+              if (tombstonesCount && r.kind() == MsgBlock.Kind.TOMBSTONE && !dropped) seen.add(r.seq());
+              if (r.kind() != MsgBlock.Kind.MESSAGE || r.hash() == MsgBlock.Hash.MISMATCH || r.seq() < floor
+                  || gone.contains(r.seq()) || tombstoned.contains(r.seq())) continue;
+              if (acc[0]++ == 0) {
+                acc[2] = r.seq();
+                acc[3] = r.ts();
+              }
+              acc[1] += r.length();
+              acc[4] = r.ts();
+              for (int k = 0; k < pending.length; k++) {
+                ConsumerState st = states.get(k);
+                if (st != null && r.seq() > st.delivered().streamSeq() && matches(filters.get(k), r.subject())) pending[k]++;
+              }
+              if (dropped) {
+                cutMsgs++;
+                cutBytes += r.length();
+              } else {
+                start.accept(r.seq(), r.ts(), r.length(), r.subject());
+              }
             }
-            acc[1] += r.length();
-            acc[4] = r.ts();
-            for (int k = 0; k < pending.length; k++) {
-              ConsumerState st = states.get(k);
-              if (st != null && r.seq() > st.delivered().streamSeq() && matches(filters.get(k), r.subject())) pending[k]++;
+            MsgBlock.Scan sc = scanned.scan();
+            acc[5] = Math.max(acc[5], sc.highestSeq());
+            droppedMsgs += cutMsgs;
+            droppedBytes += cutBytes;
+            for (Damage d : sc.damage()) {
+              long dropped = !rebuiltHere ? -1 : d.offset() == cutAt ? cutMsgs : 0;
+              found.add(new Damaged(n, sc.unreadable() == null ? d.offset() : -1, d.why(), dropped));
             }
-            if (dropped) {
-              cut[1]++;
-              cut[2] += r.length();
-            } else {
-              limits.accept(r.seq(), r.ts(), r.length(), r.subject());
-            }
-          });
-          acc[5] = Math.max(acc[5], sc.highestSeq());
-          droppedMsgs += cut[1];
-          droppedBytes += cut[2];
-          for (Damage d : sc.damage()) {
-            long dropped = !rebuilt ? -1 : d.offset() == cut[0] ? cut[1] : 0;
-            found.add(new Damaged(n, sc.unreadable() == null ? d.offset() : -1, d.why(), dropped));
           }
         }
         long liveMsgs = acc[0] - droppedMsgs, liveBytes = acc[1] - droppedBytes;
@@ -2545,66 +2653,75 @@ final class S2 {
     byte[] dst = out.buf;
     // Copies reach back within this block only: positions are relative to its start.
     int base = out.size, dEnd = base + (int) n, d = base, offset = 0;
+    // Most literals (1.5 bytes on average in message blocks) and copies (9 bytes) are short: they are moved in 8-byte
+    // words, which may write up to 15 bytes past their end while the buffer has room. Those bytes are past what is
+    // decoded so far, so the next element, the next chunk or the block's raw tail overwrites them before anything
+    // reads them. Literals are tested first, then the copies by frequency (an if chain: a switch measured slower).
     while (s < end) {
       int at = s, tag = src[s] & 0xff, length;
-      switch (tag & 3) {
-        case 0 -> { // literal
-          int x = tag >>> 2;
-          if (x < 60) {
-            s++;
-          } else {
-            int extra = x - 59; // 1..4 length bytes follow
-            if (end - s <= extra) throw new Corrupt(at - off, "truncated literal length");
-            x = 0;
-            for (int i = 0; i < extra; i++) x |= (src[s + 1 + i] & 0xff) << (8 * i);
-            s += 1 + extra;
-          }
-          length = x + 1;
-          if (length <= 0 || length > dEnd - d || length > end - s) {
-            throw new Corrupt(at - off, "literal of " + Integer.toUnsignedString(x + 1) + " bytes runs past the end");
-          }
+      if ((tag & 3) == 0) { // literal
+        int x = tag >>> 2;
+        if (x < 60) {
+          s++;
+        } else {
+          int extra = x - 59; // 1..4 length bytes follow
+          if (end - s <= extra) throw new Corrupt(at - off, "truncated literal length");
+          x = 0;
+          for (int i = 0; i < extra; i++) x |= (src[s + 1 + i] & 0xff) << (8 * i);
+          s += 1 + extra;
+        }
+        length = x + 1;
+        if (length <= 0 || length > dEnd - d || length > end - s) {
+          throw new Corrupt(at - off, "literal of " + Integer.toUnsignedString(x + 1) + " bytes runs past the end");
+        }
+        if (length <= 8 && s <= src.length - 8 && d <= dst.length - 8) {
+          LittleEndian.setInt64(dst, d, LittleEndian.int64(src, s));
+        } else {
           System.arraycopy(src, s, dst, d, length);
-          d += length;
-          s += length;
-          continue;
         }
-        case 1 -> { // copy with 1-byte offset; offset 0 is s2's repeat of the previous offset
-          if (end - s < 2) throw new Corrupt(at - off, "truncated copy");
-          int toffset = (tag & 0xe0) << 3 | (src[s + 1] & 0xff);
-          length = (tag >>> 2) & 7;
-          s += 2;
-          if (toffset == 0) {
-            int extra = length - 4; // codes 5, 6, 7 carry 1, 2, 3 length bytes
-            if (extra > 0) {
-              if (end - s < extra) throw new Corrupt(at - off, "truncated repeat length");
-              int x = 0;
-              for (int i = 0; i < extra; i++) x |= (src[s + i] & 0xff) << (8 * i);
-              s += extra;
-              length = x + (extra == 1 ? 4 : extra == 2 ? 1 << 8 : 1 << 16);
-            }
-          } else {
-            offset = toffset;
+        d += length;
+        s += length;
+        continue;
+      }
+      if ((tag & 3) == 2) { // copy with 2-byte offset
+        if (end - s < 3) throw new Corrupt(at - off, "truncated copy");
+        length = 1 + (tag >>> 2);
+        offset = (src[s + 1] & 0xff) | (src[s + 2] & 0xff) << 8;
+        s += 3;
+      } else if ((tag & 3) == 1) { // copy with 1-byte offset; offset 0 is s2's repeat of the previous offset
+        if (end - s < 2) throw new Corrupt(at - off, "truncated copy");
+        int toffset = (tag & 0xe0) << 3 | (src[s + 1] & 0xff);
+        length = (tag >>> 2) & 7;
+        s += 2;
+        if (toffset == 0) {
+          int extra = length - 4; // codes 5, 6, 7 carry 1, 2, 3 length bytes
+          if (extra > 0) {
+            if (end - s < extra) throw new Corrupt(at - off, "truncated repeat length");
+            int x = 0;
+            for (int i = 0; i < extra; i++) x |= (src[s + i] & 0xff) << (8 * i);
+            s += extra;
+            length = x + (extra == 1 ? 4 : extra == 2 ? 1 << 8 : 1 << 16);
           }
-          length += 4;
+        } else {
+          offset = toffset;
         }
-        case 2 -> { // copy with 2-byte offset
-          if (end - s < 3) throw new Corrupt(at - off, "truncated copy");
-          length = 1 + (tag >>> 2);
-          offset = (src[s + 1] & 0xff) | (src[s + 2] & 0xff) << 8;
-          s += 3;
-        }
-        default -> { // copy with 4-byte offset
-          if (end - s < 5) throw new Corrupt(at - off, "truncated copy");
-          length = 1 + (tag >>> 2);
-          offset = LittleEndian.int32(src, s + 1);
-          s += 5;
-        }
+        length += 4;
+      } else { // copy with 4-byte offset
+        if (end - s < 5) throw new Corrupt(at - off, "truncated copy");
+        length = 1 + (tag >>> 2);
+        offset = LittleEndian.int32(src, s + 1);
+        s += 5;
       }
       if (offset <= 0 || d - base < offset || length > dEnd - d) {
         throw new Corrupt(at - off, "copy of " + length + " bytes from offset " + Integer.toUnsignedString(offset)
             + " at decoded position " + (d - base) + " is out of range");
       }
-      if (offset >= length) {
+      if (offset >= 8 && length <= 16 && d <= dst.length - 16) {
+        // A copy may overlap what it writes (it repeats the last `offset` bytes, forwards): with offset >= 8 each
+        // word reads only bytes written before it, the second word included.
+        LittleEndian.setInt64(dst, d, LittleEndian.int64(dst, d - offset));
+        LittleEndian.setInt64(dst, d + 8, LittleEndian.int64(dst, d + 8 - offset));
+      } else if (offset >= length) {
         System.arraycopy(dst, d - offset, dst, d, length);
       } else {
         // Overlapping: the copy repeats the last `offset` bytes, so it runs forwards byte by byte.

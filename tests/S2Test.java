@@ -85,6 +85,66 @@ class S2Test {
     for (int i = 0; i < out.length; i++) assertEquals(i % 2 == 0 ? 'a' : 'b', out[i], "byte " + i);
   }
 
+  @Test void shortLiteralsAndCopiesAtTheWordMovesEdgesDecodeAsByteByByte() {
+    byte[] abc = ascii("abcdefgh");
+    // An 8-byte literal ending the block exactly, and ending its input exactly: a word move with no room past it.
+    assertArrayEquals(abc, decode(concat(uvarint(8), bytes(7 << 2), abc)));
+    assertArrayEquals(concat(abc, abc), decode(concat(uvarint(16), bytes(7 << 2), abc, bytes(7 << 2), abc)));
+    // A 9-byte literal, one past the word.
+    assertArrayEquals(ascii("abcdefghi"), decode(concat(uvarint(9), bytes(8 << 2), ascii("abcdefghi"))));
+    // Copies overlapping what they write: offset 8 and 9 by words (16 bytes, the most the word move takes), offset 7
+    // byte by byte, 17 bytes past the word move; then 3 bytes of literal after the copy's overshoot.
+    for (int offset : new int[] {7, 8, 9, 15, 16}) {
+      for (int length : new int[] {4, 8, 16, 17}) {
+        byte[] lit = ascii("0123456789abcdef".substring(0, offset));
+        byte[] expected = new byte[offset + length + 3];
+        System.arraycopy(lit, 0, expected, 0, offset);
+        for (int i = 0; i < length; i++) expected[offset + i] = expected[i];
+        System.arraycopy(ascii("xyz"), 0, expected, offset + length, 3);
+        byte[] block = concat(uvarint(expected.length), bytes((offset - 1) << 2), lit, bytes((length - 1) << 2 | 2, offset, 0),
+            bytes(2 << 2), ascii("xyz"));
+        assertArrayEquals(expected, decode(block), "offset " + offset + ", length " + length);
+      }
+    }
+  }
+
+  @Test void randomShortElementsDecodeAsAByteByByteModelInBlocksAndStreams() {
+    java.util.Random random = new java.util.Random(10);
+    for (int round = 0; round < 2000; round++) {
+      ByteArrayOutputStream expected = new ByteArrayOutputStream(), block = new ByteArrayOutputStream();
+      int ops = 1 + random.nextInt(60);
+      for (int op = 0; op < ops; op++) {
+        int have = expected.size();
+        if (have == 0 || random.nextInt(3) == 0) {
+          int length = 1 + random.nextInt(random.nextBoolean() ? 9 : 70);
+          byte[] lit = new byte[length];
+          random.nextBytes(lit);
+          block.writeBytes(length <= 60 ? bytes((length - 1) << 2) : bytes(60 << 2, length - 1));
+          block.writeBytes(lit);
+          expected.writeBytes(lit);
+        } else {
+          int offset = 1 + random.nextInt(Math.min(have, random.nextBoolean() ? 20 : 2000));
+          boolean copy1 = offset < 2048 && random.nextBoolean();
+          int length = copy1 ? 4 + random.nextInt(8) : 1 + random.nextInt(random.nextBoolean() ? 20 : 64);
+          block.writeBytes(copy1 ? bytes((offset >> 8) << 5 | (length - 4) << 2 | 1, offset & 0xff)
+              : bytes((length - 1) << 2 | 2, offset & 0xff, offset >> 8));
+          byte[] now = expected.toByteArray();
+          byte[] copied = new byte[length];
+          for (int i = 0; i < length; i++) copied[i] = i < offset ? now[have - offset + i] : copied[i - offset];
+          expected.writeBytes(copied);
+        }
+      }
+      byte[] want = expected.toByteArray(), body = concat(uvarint(want.length), block.toByteArray());
+      assertArrayEquals(want, decode(body), "round " + round);
+      // In a stream, twice, then the raw tail a message block keeps: what a word move wrote past one chunk's end is
+      // overwritten by the next chunk and by the tail.
+      byte[] stream = concat(ID, compressedChunk(body, want), compressedChunk(body, want), bytes(1, 2, 3, 4, 5, 6, 7, 8));
+      Outcome<byte[]> o = S2.decodeStream(stream, 0, stream.length - 8, 1 << 20, 2L * want.length + 8, 8);
+      assertTrue(o.ok(), String.valueOf(o.damage()));
+      assertArrayEquals(concat(want, want, bytes(1, 2, 3, 4, 5, 6, 7, 8)), o.value(), "round " + round);
+    }
+  }
+
   @Test void damageIsReportedWithItsOffsetNotThrown() {
     assertDamage(concat(uvarint(6), bytes(0), ascii("a"), bytes(4 << 2 | 2, 5, 0)), 3, "out of range"); // copy before the start
     assertDamage(concat(uvarint(9), bytes(0), ascii("a"), bytes(1 << 2 | 1, 0)), 3, "out of range"); // repeat with no offset yet
