@@ -132,7 +132,9 @@ final class MetaAsset {
   boolean sumFromInterruptedRun; // meta.inf is what an interrupted prepare wrote; its meta.sum is still old
   MetaCrypto.Opened opened;  // set when a key opened a sealed meta.inf
   byte[] json;               // the plaintext config (metaInf itself when not sealed)
-  JsonNode config;           // json as nats-server decodes it (see GoJson); null when it could not be read, parsed or opened
+  long stamp;                // FileStamp of meta.inf, meta.sum and meta.key as read, for the settle check
+  boolean readable;          // json decodes as nats-server decodes it (see GoJson): not unreadable, torn, refused or unopened
+  Integer replicas;          // num_replicas as decoded, kept: the one field every step reads
 
   MetaAsset(AssetKind kind, String account, String stream, String consumer, Path dir) {
     this.kind = kind;
@@ -152,19 +154,32 @@ final class MetaAsset {
   /** The server derives the meta.key encryption key from this context (a dot, not a slash). */
   String cryptoContext() { return kind == AssetKind.STREAM ? stream : stream + "." + consumer; }
 
+  /** What {@link #stamp} holds when the meta files are as the walker read them. */
+  long stampNow() { return FileStamp.of(metaInfPath()) + FileStamp.of(metaSumPath()) + FileStamp.of(metaKeyPath()); }
+
   boolean sealed() { return metaKey != null; }
   boolean sumOk() { return metaSum != null && metaSum.equals(computedSum); }
 
   /** Right, or the one an interrupted prepare had yet to write: not a problem either way. */
   boolean sumAccountedFor() { return sumOk() || sumFromInterruptedRun; }
 
+  /**
+   * The config as nats-server decodes it (see GoJson), or null when it could not be read, parsed or opened. Parsed
+   * anew from json on each call, not kept: a tree per asset was most of the memory at 50,000 streams (600 MB).
+   */
+  JsonNode config() { return readable ? GoJson.decode(json).config() : null; }
+
   /** num_replicas as stored, or null when unknown (unreadable, sealed without a key, absent). */
-  Integer replicas() {
-    JsonNode n = config == null ? null : config.get("num_replicas");
+  Integer replicas() { return replicas; }
+
+  static Integer replicas(JsonNode config) {
+    JsonNode n = config.get("num_replicas");
     return n != null && n.canConvertToInt() && n.isIntegralNumber() ? n.intValue() : null;
   }
 
-  String text(String field) {
+  String text(String field) { return text(config(), field); }
+
+  static String text(JsonNode config, String field) {
     JsonNode n = config == null ? null : config.get(field);
     return n == null || n.isNull() ? null : n.asText();
   }
@@ -198,8 +213,11 @@ final class Store {
   /** Files that have other hard links (a cp -al copy): a server's writes here reach them too. */
   final List<Path> hardLinked = Collections.synchronizedList(new ArrayList<>());
   final TreeSet<String> accounts = new TreeSet<>();
-  /** Size and mtime of every file whose change would mean a server is still writing. */
-  final Map<Path, FileStamp> stamps = new ConcurrentHashMap<>();
+  /**
+   * Files whose change would mean a server is still writing: each Raft group folder and each stream's newest block,
+   * with its FileStamp (the meta files' are in MetaAsset.stamp).
+   */
+  final Map<Path, Long> stamps = new ConcurrentHashMap<>();
   /** The manifests of earlier prepare runs on this store, oldest first. */
   final List<JsonNode> earlierRuns = new ArrayList<>();
 
@@ -279,10 +297,63 @@ record FileOwnership(int mode, int uid, int gid) {
   }
 }
 
-record FileStamp(long size, FileTime modified) {
-  static FileStamp of(Path p) throws IOException {
-    BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-    return new FileStamp(a.size(), a.lastModifiedTime());
+/**
+ * Path, size and modification time of files folded into one number, which the settle check compares a moment later:
+ * a store of 50,000 streams holds over a million files, too many to keep a record each. A sum of one mixed term per
+ * file, so the order files are listed in does not matter; absent files, links and folders add nothing.
+ */
+final class FileStamp {
+  private FileStamp() {}
+
+  static long term(Path file, long size, FileTime modified) {
+    return mix(mix(mix(file.hashCode()) + size) + modified.to(java.util.concurrent.TimeUnit.NANOSECONDS));
+  }
+
+  /** One file's term, or 0 when it is absent, unreadable or not a regular file. */
+  static long of(Path file) {
+    try {
+      BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      return a.isRegularFile() ? term(file, a.size(), a.lastModifiedTime()) : 0;
+    } catch (IOException absent) {
+      return 0;
+    }
+  }
+
+  /** Every regular file at or under {@code root}; those with other hard links go into {@code hardLinked} when given. */
+  static long ofTree(Path root, List<Path> hardLinked) {
+    long[] sum = {0};
+    try {
+      Files.walkFileTree(root, new SimpleFileVisitor<>() {
+        @Override public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+          if (!attrs.isRegularFile()) return FileVisitResult.CONTINUE;
+          if (hardLinked == null) {
+            sum[0] += term(file, attrs.size(), attrs.lastModifiedTime());
+            return FileVisitResult.CONTINUE;
+          }
+          try {
+            Map<String, Object> a = Files.readAttributes(file, "unix:size,lastModifiedTime,nlink", LinkOption.NOFOLLOW_LINKS);
+            sum[0] += term(file, (Long) a.get("size"), (FileTime) a.get("lastModifiedTime"));
+            if ((Integer) a.get("nlink") > 1) hardLinked.add(file);
+          } catch (IOException vanished) {
+            // removed between listing and stat (a live server compacting): the settle check sees it gone
+          }
+          return FileVisitResult.CONTINUE;
+        }
+
+        @Override public FileVisitResult visitFileFailed(Path file, IOException e) {
+          return FileVisitResult.CONTINUE; // removed meanwhile, or unreadable: prepare moves the folder as a whole
+        }
+      });
+    } catch (IOException e) {
+      // walkFileTree reports through visitFileFailed; nothing reaches here
+    }
+    return sum[0];
+  }
+
+  private static long mix(long z) { // MurmurHash3's finaliser
+    z = (z ^ (z >>> 33)) * 0xff51afd7ed558ccdL;
+    z = (z ^ (z >>> 33)) * 0xc4ceb9fe1a85ec53L;
+    return z ^ (z >>> 33);
   }
 }
 
@@ -445,7 +516,7 @@ final class StoreWalker {
     for (Path raft : store.raftDirs) raftEntries.addAll(list(store, raft));
     try (StepProgress progress = new StepProgress("reading Raft state", raftEntries.size(), "groups")) {
       parallel(raftEntries, entry -> {
-        stampTree(store, entry);
+        store.stamps.put(entry, FileStamp.ofTree(entry, store.hardLinked));
         progress.step();
       });
     }
@@ -504,7 +575,10 @@ final class StoreWalker {
         }
       } else if (n.equals(MSGS) && isRealDir(store, entry)) {
         blocks = blocks(store, entry);
-        if (!blocks.isEmpty()) stamp(store, blocks.get(blocks.size() - 1)); // the newest block grows while a server writes
+        if (!blocks.isEmpty()) { // the newest block grows while a server writes
+          Path newest = blocks.get(blocks.size() - 1);
+          store.stamps.put(newest, FileStamp.ofTree(newest, store.hardLinked));
+        }
       }
     }
     for (MetaAsset c : consumers) {
@@ -533,11 +607,11 @@ final class StoreWalker {
 
   /** What a stream's config means for this recovery: said once, where the operator reads it. */
   private static void advise(Store store, MetaAsset meta, List<Path> blocks) {
-    JsonNode cfg = meta.config;
+    JsonNode cfg = meta.config();
     if (cfg == null) return;
     long maxAge = cfg.path("max_age").asLong(0);
     if (maxAge > 0 && !blocks.isEmpty()) store.warnings.add(new Warning(meta.dir, expiry(maxAge, blocks)));
-    String retention = meta.text("retention");
+    String retention = MetaAsset.text(cfg, "retention");
     if ("interest".equals(retention)) {
       store.warnings.add(new Warning(meta.dir, "interest retention: at start the server removes messages no loaded "
           + "consumer is interested in, so every consumer must load (prepare makes them loadable); check consumers "
@@ -562,23 +636,6 @@ final class StoreWalker {
             + origin.get("external").path("api").asText() + ": the standalone server cannot reach it; what was "
             + "already copied is served, and the new cluster must be given a reachable origin"));
       }
-    }
-  }
-
-  private void stampTree(Store store, Path dir) {
-    try {
-      Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-        @Override public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-          if (attrs.isRegularFile()) stamp(store, file);
-          return FileVisitResult.CONTINUE;
-        }
-
-        @Override public FileVisitResult visitFileFailed(Path file, IOException e) {
-          return FileVisitResult.CONTINUE; // removed meanwhile, or unreadable: prepare moves the folder as a whole
-        }
-      });
-    } catch (IOException e) {
-      // walkFileTree reports through visitFileFailed; nothing reaches here
     }
   }
 
@@ -643,9 +700,9 @@ final class StoreWalker {
             + "work-queue stream, messages only it kept may be removed)";
     String fromSurvivor = "copy this " + what + "'s folder again from the survivor's disk, or restore it from a backup";
 
-    a.metaInf = readFile(store, a.metaInfPath(), lost);
-    byte[] sum = readFile(store, a.metaSumPath(), "meta.sum is rewritten from meta.inf as found");
-    a.metaKey = readFile(store, a.metaKeyPath(), lost);
+    a.metaInf = readFile(store, a, a.metaInfPath(), lost);
+    byte[] sum = readFile(store, a, a.metaSumPath(), "meta.sum is rewritten from meta.inf as found");
+    a.metaKey = readFile(store, a, a.metaKeyPath(), lost);
     if (a.metaInf == null) {
       if (!Files.exists(a.metaInfPath(), LinkOption.NOFOLLOW_LINKS)) {
         store.problems.add(new Problem(a.metaInfPath(), what + " " + a.label() + " has no meta.inf",
@@ -710,7 +767,8 @@ final class StoreWalker {
     }
     String refused = GoJson.whyRefused(a.json, a.kind);
     if (refused == null) {
-      a.config = decoded.config();
+      a.readable = true;
+      a.replicas = MetaAsset.replicas(decoded.config());
     } else { // what the server cannot decode is neither read nor rewritten
       store.problems.add(new Problem(a.metaInfPath(), "meta.inf of " + what + " " + a.label() + ": " + refused
           + ", so nats-server refuses to load it", fromSurvivor + ", or correct that member by hand and run prepare "
@@ -719,17 +777,19 @@ final class StoreWalker {
     return a;
   }
 
-  /** The file's bytes, or null when absent or unreadable (the latter recorded as a problem). */
-  private byte[] readFile(Store store, Path file, String ifForced) {
+  /** The file's bytes, or null when absent or unreadable (the latter recorded as a problem); stamped into the asset's. */
+  private byte[] readFile(Store store, MetaAsset asset, Path file, String ifForced) {
     try {
-      Map<String, Object> attrs = Files.readAttributes(file, "unix:isSymbolicLink,size,lastModifiedTime,nlink",
+      Map<String, Object> attrs = Files.readAttributes(file, "unix:isSymbolicLink,isRegularFile,size,lastModifiedTime,nlink",
           LinkOption.NOFOLLOW_LINKS);
       if ((Boolean) attrs.get("isSymbolicLink")) {
         store.problems.add(symlink(file, ifForced));
         return null;
       }
+      if ((Boolean) attrs.get("isRegularFile")) {
+        asset.stamp += FileStamp.term(file, (Long) attrs.get("size"), (FileTime) attrs.get("lastModifiedTime"));
+      }
       byte[] bytes = Files.readAllBytes(file);
-      store.stamps.put(file, new FileStamp((Long) attrs.get("size"), (FileTime) attrs.get("lastModifiedTime")));
       if ((Integer) attrs.get("nlink") > 1) store.hardLinked.add(file);
       return bytes;
     } catch (NoSuchFileException e) {
@@ -747,15 +807,6 @@ final class StoreWalker {
   private static Problem symlink(Path p, String ifForced) {
     return new Problem(p, "a symbolic link: js-recover never follows links out of the store",
         "replace the link with a copy of what it points to (cp -aL) and run again", "left as is: " + ifForced);
-  }
-
-  private void stamp(Store store, Path p) {
-    try {
-      store.stamps.put(p, FileStamp.of(p));
-      if ((Integer) Files.getAttribute(p, "unix:nlink", LinkOption.NOFOLLOW_LINKS) > 1) store.hardLinked.add(p);
-    } catch (IOException vanished) {
-      // removed between listing and stat (a live server compacting): left out of the settle check
-    }
   }
 
   /** A folder to descend into; a link is a problem, a plain file a stray. */
@@ -868,10 +919,11 @@ final class StreamContents {
   /** A consumer's filter: NATS subjects with * and >; empty for all. */
   private static List<String[]> filters(MetaAsset c) {
     List<String[]> f = new ArrayList<>();
-    if (c.config == null) return f;
-    String one = c.text("filter_subject");
+    JsonNode cfg = c.config();
+    if (cfg == null) return f;
+    String one = MetaAsset.text(cfg, "filter_subject");
     if (one != null && !one.isEmpty()) f.add(one.split("\\.", -1));
-    c.config.path("filter_subjects").forEach(n -> f.add(n.asText().split("\\.", -1)));
+    cfg.path("filter_subjects").forEach(n -> f.add(n.asText().split("\\.", -1)));
     return f;
   }
 
@@ -989,10 +1041,10 @@ final class StreamContents {
       }
     }
 
-    JsonNode cfg = m.config;
+    JsonNode cfg = m.config();
     long maxAge = cfg == null ? 0 : cfg.path("max_age").asLong(0), maxMsgs = cfg == null ? -1 : cfg.path("max_msgs").asLong(-1);
     long perSubject = cfg == null ? -1 : cfg.path("max_msgs_per_subject").asLong(-1);
-    boolean interest = "interest".equals(m.text("retention"));
+    boolean interest = "interest".equals(MetaAsset.text(cfg, "retention"));
     List<List<String[]>> filters = new ArrayList<>();
     List<ConsumerState> states = new ArrayList<>();
     for (MetaAsset c : s.consumers()) {
@@ -1207,11 +1259,10 @@ final class SettleCheck {
     }
     List<Path> changed = Collections.synchronizedList(new ArrayList<>());
     StoreWalker.parallel(new ArrayList<>(store.stamps.entrySet()), e -> {
-      try {
-        if (!FileStamp.of(e.getKey()).equals(e.getValue())) changed.add(e.getKey());
-      } catch (IOException gone) {
-        changed.add(e.getKey());
-      }
+      if (FileStamp.ofTree(e.getKey(), null) != e.getValue()) changed.add(e.getKey());
+    });
+    StoreWalker.parallel(store.assets(), a -> {
+      if (a.stampNow() != a.stamp) changed.add(a.dir);
     });
     Collections.sort(changed);
     return changed;
@@ -3836,7 +3887,7 @@ final class RecoveryPlan {
     this.store = store;
     Map<String, Integer> earlier = Backups.originalReplicas(store.earlierRuns);
     for (MetaAsset a : store.assets()) {
-      if (a.config == null) continue; // unreadable: a problem prepare refused or --force leaves as is
+      if (!a.readable) continue; // unreadable: a problem prepare refused or --force leaves as is
       MetaRewriter.Edit edit = MetaRewriter.forStandalone(a);
       if (!edit.changes().isEmpty()) {
         byte[] stored = a.sealed() ? MetaCrypto.resealMeta(a.opened, edit.json()) : edit.json();
@@ -3852,7 +3903,7 @@ final class RecoveryPlan {
       MetaAsset m = s.meta();
       // Unknown while the config cannot be read; without a count (or 0) the server runs it with 1. An earlier run
       // that could not read the config did not change it either: what is read now is the original.
-      Integer now = m.config == null ? null : m.replicas() == null ? 1 : Math.max(m.replicas(), 1);
+      Integer now = !m.readable ? null : m.replicas() == null ? 1 : Math.max(m.replicas(), 1);
       originalReplicas.add(new OriginalReplicas(m.account, m.stream, earlier.getOrDefault(m.label(), now)));
     }
   }
@@ -4339,8 +4390,7 @@ final class PrepareRun {
     e.setSize(bytes.length);
     e.setCompressedSize(bytes.length);
     e.setCrc(crc.getValue());
-    FileStamp stamp = store.stamps.get(file);
-    if (stamp != null) e.setLastModifiedTime(stamp.modified());
+    e.setLastModifiedTime(Files.getLastModifiedTime(file, LinkOption.NOFOLLOW_LINKS)); // unchanged since read: settled
     out.putNextEntry(e);
     out.write(bytes);
     out.closeEntry();
@@ -4896,7 +4946,7 @@ final class RecoveryConfig {
   static long maxFileStore(Store store) throws IOException {
     long bytes = Files.getFileStore(store.jetstreamDir).getTotalSpace();
     for (StoredStream s : store.streams) {
-      JsonNode config = s.meta().config;
+      JsonNode config = s.meta().config();
       if (config == null || !config.path("storage").asText("file").equals("file")) continue;
       long maxBytes = config.path("max_bytes").asLong(-1);
       if (maxBytes > 0) bytes = maxBytes > Long.MAX_VALUE - bytes ? Long.MAX_VALUE : bytes + maxBytes;
@@ -5030,8 +5080,8 @@ final class LoadCheck {
 
   /** Refuses, before it starts, a server known to destroy data of this store as it loads it. */
   static void refuseKnownDataLoss(Path bin, Store store) throws Refusal {
-    List<String> hit = store.streams.stream().filter(st -> st.meta().config != null
-        && st.meta().config.path("first_seq").asLong(0) > 0).map(st -> st.meta().label()).toList();
+    List<String> hit = store.streams.stream().filter(st -> st.meta().config() != null
+        && st.meta().config().path("first_seq").asLong(0) > 0).map(st -> st.meta().label()).toList();
     if (hit.isEmpty()) return; // no stream the bug can touch: the server is not even asked its version
     String version = version(bin);
     if (version == null || !purgesFirstSeqStreams(version)) return;
@@ -6205,8 +6255,9 @@ final class Reports {
       MetaAsset m = s.meta();
       StreamContents c = contents.get(m.label());
       boolean known = c.sealed == null;
-      rows.add(new String[] {m.account, m.stream, orUnknown(m.replicas()), placement(m), orUnknown(m.text("retention")),
-          orUnknown(m.text("storage")), String.valueOf(s.consumers().size()), String.valueOf(s.consumersAboveOneReplica()),
+      JsonNode config = m.config();
+      rows.add(new String[] {m.account, m.stream, orUnknown(m.replicas()), placement(config),
+          orUnknown(MetaAsset.text(config, "retention")), orUnknown(MetaAsset.text(config, "storage")), String.valueOf(s.consumers().size()), String.valueOf(s.consumersAboveOneReplica()),
           encryption(m), checksums(s), known ? String.valueOf(c.messages) : "sealed",
           known ? c.firstSeq + ".." + c.lastSeq : "?", c.damaged.isEmpty() ? "-" : c.damaged.size() + " place(s)"});
       String at = store.rel(m.dir) + ": ";
@@ -6351,12 +6402,13 @@ final class Reports {
       o.put("account", m.account);
       o.put("name", m.stream);
       o.put("replicas", m.replicas());
-      o.set("placement", m.config == null || m.config.get("placement") == null ? Json.NODES.nullNode() : m.config.get("placement"));
-      o.put("retention", m.text("retention"));
-      o.put("storage", m.text("storage"));
+      JsonNode config = m.config();
+      o.set("placement", config == null || config.get("placement") == null ? Json.NODES.nullNode() : config.get("placement"));
+      o.put("retention", MetaAsset.text(config, "retention"));
+      o.put("storage", MetaAsset.text(config, "storage"));
       o.put("encrypted", m.sealed());
       o.put("cipher", m.opened == null ? null : m.opened.cipher().name().toLowerCase());
-      o.put("readable", m.config != null);
+      o.put("readable", m.readable);
       o.put("sum_ok", m.sumOk());
       StreamContents sc = contents.get(m.label());
       contentsJson(sc, o);
@@ -6364,7 +6416,7 @@ final class Reports {
       for (int k = 0; k < s.consumers().size(); k++) {
         MetaAsset c = s.consumers().get(k);
         ObjectNode co = consumers.addObject().put("name", c.consumer).put("replicas", c.replicas()).put("encrypted", c.sealed())
-            .put("readable", c.config != null).put("sum_ok", c.sumOk());
+            .put("readable", c.readable).put("sum_ok", c.sumOk());
         positionJson(sc.consumers.get(k), co);
       }
     }
@@ -6633,9 +6685,9 @@ final class Reports {
     return badConsumers == 0 ? stream : stream + ", " + badConsumers + " consumer(s) bad";
   }
 
-  private static String placement(MetaAsset m) {
-    JsonNode p = m.config == null ? null : m.config.get("placement");
-    if (p == null || p.isNull()) return m.config == null ? "?" : "-";
+  private static String placement(JsonNode config) {
+    JsonNode p = config == null ? null : config.get("placement");
+    if (p == null || p.isNull()) return config == null ? "?" : "-";
     List<String> parts = new ArrayList<>();
     if (p.hasNonNull("cluster")) parts.add("cluster=" + p.get("cluster").asText());
     if (p.has("tags") && p.get("tags").size() > 0) {
@@ -7045,7 +7097,7 @@ final class PrepareCommand implements Callable<Integer> {
     }
     List<Path> changed = SettleCheck.changedSince(s, started);
     if (!changed.isEmpty()) {
-      throw new Refusal("the store is changing while js-recover reads it (" + changed.size() + " file(s), e.g. "
+      throw new Refusal("the store is changing while js-recover reads it (" + changed.size() + " file(s) or folder(s), e.g. "
           + changed.get(0) + "); nothing was changed. A nats-server is still writing it: stop that server, or copy the "
           + "store from a stopped one, and run prepare again.");
     }
