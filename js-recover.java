@@ -3941,28 +3941,6 @@ final class RecoveryPlan {
     return store.assets().stream().filter(a -> changed.contains(a) || a.sealed()).toList();
   }
 
-  /**
-   * Why the backup's file system cannot take what is copied into it, or null. What is moved aside is renamed
-   * when it is on the store dir's file system; from another (jetstream/ on its own mount) it is copied, and
-   * the copy needs room: counted in whole blocks, as the file system allocates it.
-   */
-  String spaceShortfall() throws IOException {
-    java.nio.file.FileStore backupFs = Files.getFileStore(store.storeDir);
-    long needed = 0;
-    List<String> copied = new ArrayList<>();
-    for (Path p : movedAside()) {
-      if (Files.getFileStore(p).equals(backupFs)) continue;
-      needed += PrepareRun.spaceToCopy(p, backupFs.getBlockSize());
-      copied.add(store.rel(p));
-    }
-    long free = backupFs.getUsableSpace();
-    if (needed <= free) return null;
-    return "moving " + String.join(", ", copied) + " into " + Backups.DIR + "/ crosses file systems (jetstream/ is on "
-        + "its own mount), so it is copied: that needs " + bytes(needed) + " on the file system of " + store.storeDir
-        + " (" + backupFs + "), which has " + bytes(free) + " free. Free at least " + bytes(needed - free) + " there "
-        + "and run prepare again; nothing was changed.";
-  }
-
   /** What prepare moves into the run folder: leftover temp files, then Raft folders. */
   List<Path> movedAside() {
     List<Path> all = new ArrayList<>(store.leftoverTemps);
@@ -4039,11 +4017,13 @@ final class RecoveryPlan {
   }
 
   /**
-   * Room for what prepare writes: originals.zip and the manifest (twice while it is replaced) beside
-   * jetstream/, and each rewritten meta file's temp copy. Raft folders move by rename on one file system.
+   * Room for what prepare writes, per file system, every file in whole blocks as the file system allocates it:
+   * originals.zip and the manifest (twice while it is replaced) in the backup folder, each rewritten meta file's temp
+   * copy beside it, and what is moved aside from another file system than the backup's (jetstream/ on its own mount),
+   * which is copied: on one file system it moves by rename.
    */
   private List<String> spaceBlockers() {
-    final long block = 4096; // every file takes whole blocks
+    final long block = 4096;
     long zip = 22;
     for (MetaAsset a : originalsKept()) {
       for (byte[] b : new byte[][] {a.metaInf, a.metaSum == null ? null : a.metaSum.getBytes(StandardCharsets.ISO_8859_1), a.metaKey}) {
@@ -4054,18 +4034,33 @@ final class RecoveryPlan {
     for (AssetChange c : changes) {
       temps += block * (c.newMetaInf() == null ? 1 : 1 + blocks(c.newMetaInf().length, block));
     }
-    Map<java.nio.file.FileStore, Long> need = new HashMap<>();
     List<String> blockers = new ArrayList<>();
     try {
-      long manifest = Json.MAPPER.writeValueAsBytes(PrepareRun.manifest(this)).length;
-      long backup = block * (2 * blocks(manifest, block) + blocks(zip, block) + 2); // + recovery.conf, the run folder
-      Path backups = Backups.root(store);
-      need.merge(Files.getFileStore(Files.isDirectory(backups) ? backups : store.storeDir), backup, Long::sum);
+      long backup = block * (2 * blocks(PrepareRun.manifestSize(this), block) + blocks(zip, block) + 2); // + recovery.conf, the run folder
+      Path backups = Files.isDirectory(Backups.root(store)) ? Backups.root(store) : store.storeDir;
+      java.nio.file.FileStore backupFs = Files.getFileStore(backups);
+      Map<java.nio.file.FileStore, Long> need = new java.util.LinkedHashMap<>();
+      need.merge(backupFs, backup, Long::sum);
       need.merge(Files.getFileStore(store.jetstreamDir), temps, Long::sum);
+      List<String> copied = new ArrayList<>();
+      long copy = 0;
+      for (Path p : movedAside()) {
+        if (Files.getFileStore(p).equals(backupFs)) continue;
+        copy += PrepareRun.spaceToCopy(p, backupFs.getBlockSize());
+        copied.add(store.rel(p));
+      }
+      need.merge(backupFs, copy, Long::sum);
       for (Map.Entry<java.nio.file.FileStore, Long> e : need.entrySet()) {
-        long free = e.getKey().getUsableSpace();
-        if (free < e.getValue()) {
-          blockers.add(e.getKey() + ": " + free + " bytes free, prepare needs about " + e.getValue() + " (originals.zip, "
+        long free = e.getKey().getUsableSpace(), needed = e.getValue();
+        if (free >= needed) continue;
+        if (e.getKey().equals(backupFs) && !copied.isEmpty()) {
+          blockers.add("moving " + String.join(", ", copied) + " into " + Backups.DIR + "/ crosses file systems ("
+              + (backups.equals(store.storeDir) ? "jetstream/" : "the backup folder") + " is on its own mount), so it is "
+              + "copied: that needs " + bytes(copy) + ", " + bytes(needed) + " with the backup, on the file system of " + backups
+              + " (" + backupFs + "), which has " + bytes(free) + " free. Free at least " + bytes(needed - free) + " there "
+              + "and run prepare again; nothing was changed.");
+        } else {
+          blockers.add(e.getKey() + ": " + free + " bytes free, prepare needs about " + needed + " (originals.zip, "
               + "manifest.json, one temp file per rewritten meta file); free space there, or copy the store to a larger "
               + "file system");
         }
@@ -4211,7 +4206,7 @@ final class PrepareRun {
   private final FileOwnership folders, files; // of what the backup holds
   private final Store store;
   private final Path run;
-  private final ObjectNode manifest;
+  private final String started = Instant.now().toString();
 
   private PrepareRun(RecoveryPlan plan, Path run, FileOwnership folders, FileOwnership files) {
     this.plan = plan;
@@ -4219,7 +4214,6 @@ final class PrepareRun {
     this.files = files;
     this.store = plan.store;
     this.run = run;
-    this.manifest = manifest(plan);
   }
 
   /** Carries the plan out; returns the run folder holding the manifest and the originals. */
@@ -4249,7 +4243,7 @@ final class PrepareRun {
   private final java.util.concurrent.atomic.AtomicInteger rewritten = new java.util.concurrent.atomic.AtomicInteger();
 
   private void carryOut() throws IOException, Refusal {
-    writeManifest();
+    writeManifest(Backups.IN_PROGRESS, null);
     keepOriginals();
     touched = true;
     for (Path p : plan.movedAside()) {
@@ -4284,9 +4278,7 @@ final class PrepareRun {
           + "\nA nats-server is still writing this store. Stop it (or copy the store from a stopped server) and "
           + "run prepare again; what was done so far is recorded in " + run.resolve(Backups.MANIFEST));
     }
-    manifest.put("status", Backups.COMPLETE);
-    manifest.put("finished", Instant.now().toString());
-    writeManifest();
+    writeManifest(Backups.COMPLETE, Instant.now().toString());
   }
 
   /**
@@ -4309,59 +4301,109 @@ final class PrepareRun {
     if (!failures.isEmpty()) throw failures.get(0);
   }
 
-  /** The manifest of a run of this plan, as first written (status in-progress). */
-  static ObjectNode manifest(RecoveryPlan plan) {
+  /**
+   * The manifest of a run of this plan, written as it is generated: at 50,000 streams a tree of it held 200,000
+   * changes. {@code finished} is null until the run is complete.
+   */
+  static void manifest(RecoveryPlan plan, String started, String status, String finished, JsonGenerator g) throws IOException {
     Store store = plan.store;
-    ObjectNode m = Json.NODES.objectNode();
-    m.put("tool", JsRecover.VERSION);
-    m.put("status", Backups.IN_PROGRESS);
-    m.put("started", Instant.now().toString());
-    m.putNull("finished");
-    m.put("store_dir", store.storeDir.toString());
-    ArrayNode changes = m.putArray("changes");
+    g.writeStartObject();
+    g.writeStringField("tool", JsRecover.VERSION);
+    g.writeStringField("status", status);
+    g.writeStringField("started", started);
+    g.writeStringField("finished", finished);
+    g.writeStringField("store_dir", store.storeDir.toString());
+    g.writeArrayFieldStart("changes");
     for (AssetChange c : plan.changes) {
       MetaAsset a = c.asset();
-      ObjectNode o = changes.addObject();
-      o.put("asset", a.kind == AssetKind.STREAM ? "stream" : "consumer");
-      o.put("account", a.account);
-      o.put("stream", a.stream);
-      if (a.consumer != null) o.put("consumer", a.consumer);
-      o.put("meta_inf", store.rel(a.metaInfPath()));
-      ArrayNode fields = o.putArray("fields");
+      g.writeStartObject();
+      g.writeStringField("asset", a.kind == AssetKind.STREAM ? "stream" : "consumer");
+      g.writeStringField("account", a.account);
+      g.writeStringField("stream", a.stream);
+      if (a.consumer != null) g.writeStringField("consumer", a.consumer);
+      g.writeStringField("meta_inf", store.rel(a.metaInfPath()));
+      g.writeArrayFieldStart("fields");
       for (MetaRewriter.FieldChange f : c.fields()) {
-        ObjectNode fo = fields.addObject();
-        fo.put("field", f.field());
+        g.writeStartObject();
+        g.writeStringField("field", f.field());
         if (a.sealed()) {
-          fo.put("values", "not recorded: the config is encrypted"); // the backup must not open what the store seals
+          g.writeStringField("values", "not recorded: the config is encrypted"); // the backup must not open what the store seals
         } else {
-          fo.set("from", f.from());
-          if (f.to() != null) fo.set("to", f.to());
+          g.writeFieldName("from");
+          g.writeTree(f.from());
+          if (f.to() != null) {
+            g.writeFieldName("to");
+            g.writeTree(f.to());
+          }
         }
-        if (f.to() == null) fo.put("removed", true);
+        if (f.to() == null) g.writeBooleanField("removed", true);
+        g.writeEndObject();
       }
-      if (c.why() != null) o.put("note", c.why());
-      ObjectNode sum = o.putObject("meta_sum");
-      sum.put("from", a.metaSum);
-      sum.put("to", c.newSum());
-      o.put("resealed", a.sealed() && c.newMetaInf() != null);
-      o.put("original", Backups.ORIGINALS + ":" + store.rel(a.metaInfPath()));
+      g.writeEndArray();
+      if (c.why() != null) g.writeStringField("note", c.why());
+      g.writeObjectFieldStart("meta_sum");
+      g.writeStringField("from", a.metaSum);
+      g.writeStringField("to", c.newSum());
+      g.writeEndObject();
+      g.writeBooleanField("resealed", a.sealed() && c.newMetaInf() != null);
+      g.writeStringField("original", Backups.ORIGINALS + ":" + store.rel(a.metaInfPath()));
+      g.writeEndObject();
     }
-    ArrayNode raft = m.putArray("raft_dirs");
-    for (Path r : store.raftDirs) {
-      raft.addObject().put("from", store.rel(r)).put("to", Backups.RAFT + "/" + store.rel(r));
+    g.writeEndArray();
+    g.writeArrayFieldStart("raft_dirs");
+    for (Path r : store.raftDirs) moved(g, store.rel(r), Backups.RAFT + "/" + store.rel(r));
+    g.writeEndArray();
+    g.writeArrayFieldStart("leftover_temp_files");
+    for (Path t : store.leftoverTemps) moved(g, store.rel(t), Backups.LEFTOVERS + "/" + store.rel(t));
+    g.writeEndArray();
+    g.writeArrayFieldStart("streams");
+    for (RecoveryPlan.OriginalReplicas r : plan.originalReplicas) {
+      g.writeStartObject();
+      g.writeStringField("account", r.account());
+      g.writeStringField("stream", r.stream());
+      g.writeFieldName("replicas");
+      if (r.replicas() == null) g.writeNull();
+      else g.writeNumber(r.replicas());
+      g.writeEndObject();
     }
-    ArrayNode temps = m.putArray("leftover_temp_files");
-    for (Path t : store.leftoverTemps) {
-      temps.addObject().put("from", store.rel(t)).put("to", Backups.LEFTOVERS + "/" + store.rel(t));
-    }
-    ArrayNode streams = m.putArray("streams");
-    plan.originalReplicas.forEach(r ->
-        streams.addObject().put("account", r.account()).put("stream", r.stream()).put("replicas", r.replicas()));
-    return m;
+    g.writeEndArray();
+    g.writeEndObject();
   }
 
-  private void writeManifest() throws IOException {
-    writeAtomically(run.resolve(Backups.MANIFEST), Json.MAPPER.writeValueAsBytes(manifest), files);
+  private static void moved(JsonGenerator g, String from, String to) throws IOException {
+    g.writeStartObject();
+    g.writeStringField("from", from);
+    g.writeStringField("to", to);
+    g.writeEndObject();
+  }
+
+  /** The size of this plan's manifest, counted as it is generated (nothing is held). */
+  static long manifestSize(RecoveryPlan plan) throws IOException {
+    long[] size = {0};
+    java.io.OutputStream counter = new java.io.OutputStream() {
+      @Override public void write(int b) { size[0]++; }
+
+      @Override public void write(byte[] b, int off, int len) { size[0] += len; }
+    };
+    try (JsonGenerator g = Json.MAPPER.createGenerator(counter)) {
+      manifest(plan, Instant.now().toString(), Backups.IN_PROGRESS, null, g);
+    }
+    return size[0];
+  }
+
+  private void writeManifest(String status, String finished) throws IOException {
+    writeAtomically(run.resolve(Backups.MANIFEST), files, ch -> {
+      java.io.OutputStream out = buffered(ch);
+      try (JsonGenerator g = Json.MAPPER.createGenerator(out)) { // leaves the channel open: writeAtomically syncs it
+        manifest(plan, started, status, finished, g);
+      }
+      out.flush();
+    });
+  }
+
+  /** A stream onto the channel in 64 KiB writes: unbuffered, a zip or a JSON generator makes a system call per field. */
+  private static java.io.OutputStream buffered(FileChannel ch) {
+    return new java.io.BufferedOutputStream(java.nio.channels.Channels.newOutputStream(ch), 1 << 16);
   }
 
   /**
@@ -4372,7 +4414,7 @@ final class PrepareRun {
   private void keepOriginals() throws IOException {
     writeAtomically(run.resolve(Backups.ORIGINALS), files, ch -> { // a killed run leaves no torn zip
       // Not closed here: closing the stream would close the channel before writeAtomically syncs it.
-      java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(java.nio.channels.Channels.newOutputStream(ch));
+      java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(buffered(ch));
       out.setMethod(java.util.zip.ZipOutputStream.STORED);
       for (MetaAsset a : plan.originalsKept()) {
         if (a.metaInf != null) addEntry(out, a.metaInfPath(), a.metaInf);
@@ -4380,6 +4422,7 @@ final class PrepareRun {
         if (a.metaKey != null) addEntry(out, a.metaKeyPath(), a.metaKey);
       }
       out.finish();
+      out.flush();
     });
   }
 
@@ -7118,8 +7161,6 @@ final class PrepareCommand implements Callable<Integer> {
       Reports.warnings(s, out); // said again before the next step starts a server (max_age, above all)
     } else {
       refusedFor.addAll(plan.writeBlockers());
-      String shortfall = plan.spaceShortfall();
-      if (shortfall != null) refusedFor.add(shortfall);
     }
     if (dryRun) {
       out.println("Dry run: nothing is written.");
