@@ -5,8 +5,10 @@
 //DEPS net.openhft:zero-allocation-hashing:2026.0
 //COMPILE_OPTIONS -encoding UTF-8
 // One thread of serial GC: a store's meta files are many and small, and G1's regions and threads doubled the
-// peak RSS (10,000 streams: 720 -> 350 MB) for no gain in wall time. No -Xmx: a large store must not fail.
-//JAVA_OPTIONS -XX:+UseSerialGC
+// peak RSS (10,000 streams: 720 -> 350 MB) for no gain in wall time. A small first heap: the default is 1/64 of the
+// machine's memory (376 MB on 24 GB), all of it touched by the young generation although what is kept is far less
+// (10,000 streams: about 70 MB); it grows as needed. No -Xmx: a large store must not fail.
+//JAVA_OPTIONS -XX:+UseSerialGC -Xms32m
 //DEPS io.nats:jnats:2.26.2
 
 /*
@@ -559,7 +561,8 @@ final class StoreWalker {
           + "the server skips it (\"Missing stream metafile\"), so it is not counted as a stream; left as is"));
       return null;
     }
-    MetaAsset meta = readAsset(store, new MetaAsset(AssetKind.STREAM, sd.account(), stream, null, sd.dir()));
+    MetaAsset meta = new MetaAsset(AssetKind.STREAM, sd.account(), stream, null, sd.dir());
+    JsonNode config = readAsset(store, meta);
     List<MetaAsset> consumers = new ArrayList<>();
     List<Path> blocks = List.of(); // message blocks, oldest first
     for (Path entry : list(store, sd.dir())) {
@@ -569,8 +572,9 @@ final class StoreWalker {
       } else if (n.equals(CONSUMERS) && isRealDir(store, entry)) {
         for (Path consumerDir : list(store, entry)) {
           if (isRealDir(store, consumerDir)) {
-            consumers.add(readAsset(store,
-                new MetaAsset(AssetKind.CONSUMER, sd.account(), stream, name(consumerDir), consumerDir)));
+            MetaAsset c = new MetaAsset(AssetKind.CONSUMER, sd.account(), stream, name(consumerDir), consumerDir);
+            refuseMisnamed(store, c, MetaAsset.text(readAsset(store, c), "durable_name"));
+            consumers.add(c);
           }
         }
       } else if (n.equals(MSGS) && isRealDir(store, entry)) {
@@ -583,18 +587,21 @@ final class StoreWalker {
     }
     for (MetaAsset c : consumers) {
       list(store, c.dir).stream().filter(e -> name(e).endsWith(TEMP_SUFFIX)).forEach(store.leftoverTemps::add);
-      String configName = c.text("durable_name"); // an ephemeral's is its folder's name
-      if (configName != null && !configName.isEmpty() && !configName.equals(c.consumer)) {
-        store.problems.add(new Problem(c.dir, "consumer folder " + c.consumer + " holds the config of consumer " + configName
-            + ": the server loads it as " + configName + " with a new, empty state in obs/" + configName + "/ (its "
-            + "position is lost) and leaves this folder's state unread",
-            "give the folder its consumer's name (mv obs/" + c.consumer + " obs/" + configName + ", when no folder has "
-                + "that name yet) and run again, or copy this consumer's folder again from the survivor's disk",
-            "left as is: the server starts " + configName + " from the beginning of its stream"));
-      }
     }
-    advise(store, meta, blocks);
+    if (config != null) advise(store, meta, config, blocks);
     return new StoredStream(meta, consumers);
+  }
+
+  /** A consumer whose config names another consumer (durable_name; an ephemeral's is its folder's name). */
+  private static void refuseMisnamed(Store store, MetaAsset c, String configName) {
+    if (configName != null && !configName.isEmpty() && !configName.equals(c.consumer)) {
+      store.problems.add(new Problem(c.dir, "consumer folder " + c.consumer + " holds the config of consumer " + configName
+          + ": the server loads it as " + configName + " with a new, empty state in obs/" + configName + "/ (its "
+          + "position is lost) and leaves this folder's state unread",
+          "give the folder its consumer's name (mv obs/" + c.consumer + " obs/" + configName + ", when no folder has "
+              + "that name yet) and run again, or copy this consumer's folder again from the survivor's disk",
+          "left as is: the server starts " + configName + " from the beginning of its stream"));
+    }
   }
 
   private static boolean holdsNoFile(Path dir) {
@@ -606,9 +613,7 @@ final class StoreWalker {
   }
 
   /** What a stream's config means for this recovery: said once, where the operator reads it. */
-  private static void advise(Store store, MetaAsset meta, List<Path> blocks) {
-    JsonNode cfg = meta.config();
-    if (cfg == null) return;
+  private static void advise(Store store, MetaAsset meta, JsonNode cfg, List<Path> blocks) {
     long maxAge = cfg.path("max_age").asLong(0);
     if (maxAge > 0 && !blocks.isEmpty()) store.warnings.add(new Warning(meta.dir, expiry(maxAge, blocks)));
     String retention = MetaAsset.text(cfg, "retention");
@@ -692,7 +697,8 @@ final class StoreWalker {
     return List.copyOf(byIndex.values());
   }
 
-  private MetaAsset readAsset(Store store, MetaAsset a) {
+  /** Reads the asset's meta files into it; returns its config as decoded, to look at now (it is not kept), or null. */
+  private JsonNode readAsset(Store store, MetaAsset a) {
     String what = a.kind == AssetKind.STREAM ? "stream" : "consumer";
     String lost = a.kind == AssetKind.STREAM
         ? "the standalone server will not load this stream"
@@ -708,7 +714,7 @@ final class StoreWalker {
         store.problems.add(new Problem(a.metaInfPath(), what + " " + a.label() + " has no meta.inf",
             fromSurvivor, "left as is: " + lost));
       }
-      return a;
+      return null;
     }
     a.computedSum = HighwayHash64.metaSum(a.checksumKey(), a.metaInf);
     if (sum == null) {
@@ -737,7 +743,7 @@ final class StoreWalker {
             + " is encrypted (meta.key present): its config cannot be read or rewritten without the JetStream key",
             "pass the cluster's JetStream key with --key-file FILE (or --key, or JS_RECOVER_KEY)",
             "left as is: " + (a.kind == AssetKind.STREAM ? "a replicated stream will not load standalone" : lost)));
-        return a;
+        return null;
       }
       try {
         a.opened = MetaCrypto.openMeta(keys.key(), a.account, a.cryptoContext(), a.metaKey, a.metaInf, keys.forcedCipher());
@@ -753,7 +759,7 @@ final class StoreWalker {
             "check that the key is the one the cluster ran with (jetstream { key } in its config); "
                 + "every encrypted asset must open before prepare changes anything",
             "left as is: " + lost));
-        return a;
+        return null;
       }
     } else {
       a.json = a.metaInf;
@@ -763,18 +769,19 @@ final class StoreWalker {
       a.json = null;
       store.problems.add(new Problem(a.metaInfPath(), "meta.inf of " + what + " " + a.label() + " " + decoded.unreadable(),
           fromSurvivor, "left as is: " + lost));
-      return a;
+      return null;
     }
     String refused = GoJson.whyRefused(a.json, a.kind);
     if (refused == null) {
       a.readable = true;
       a.replicas = MetaAsset.replicas(decoded.config());
+      return decoded.config();
     } else { // what the server cannot decode is neither read nor rewritten
       store.problems.add(new Problem(a.metaInfPath(), "meta.inf of " + what + " " + a.label() + ": " + refused
           + ", so nats-server refuses to load it", fromSurvivor + ", or correct that member by hand and run prepare "
           + "--force (it recomputes meta.sum)", "left as is: " + lost));
+      return null;
     }
-    return a;
   }
 
   /** The file's bytes, or null when absent or unreadable (the latter recorded as a problem); stamped into the asset's. */
