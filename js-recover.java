@@ -5,8 +5,10 @@
 //DEPS net.openhft:zero-allocation-hashing:2026.0
 //COMPILE_OPTIONS -encoding UTF-8
 // One thread of serial GC: a store's meta files are many and small, and G1's regions and threads doubled the
-// peak RSS (10,000 streams: 720 -> 350 MB) for no gain in wall time. No -Xmx: a large store must not fail.
-//JAVA_OPTIONS -XX:+UseSerialGC
+// peak RSS (10,000 streams: 720 -> 350 MB) for no gain in wall time. A small first heap: the default is 1/64 of the
+// machine's memory (376 MB on 24 GB), all of it touched by the young generation although what is kept is far less
+// (10,000 streams: about 70 MB); it grows as needed. No -Xmx: a large store must not fail.
+//JAVA_OPTIONS -XX:+UseSerialGC -Xms32m
 //DEPS io.nats:jnats:2.26.2
 
 /*
@@ -140,7 +142,9 @@ final class MetaAsset {
   boolean sumFromInterruptedRun; // meta.inf is what an interrupted prepare wrote; its meta.sum is still old
   MetaCrypto.Opened opened;  // set when a key opened a sealed meta.inf
   byte[] json;               // the plaintext config (metaInf itself when not sealed)
-  JsonNode config;           // json as nats-server decodes it (see GoJson); null when it could not be read, parsed or opened
+  long stamp;                // FileStamp of meta.inf, meta.sum and meta.key as read, for the settle check
+  boolean readable;          // json decodes as nats-server decodes it (see GoJson): not unreadable, torn, refused or unopened
+  Integer replicas;          // num_replicas as decoded, kept: the one field every step reads
 
   MetaAsset(AssetKind kind, String account, String stream, String consumer, Path dir) {
     this.kind = kind;
@@ -160,19 +164,32 @@ final class MetaAsset {
   /** The server derives the meta.key encryption key from this context (a dot, not a slash). */
   String cryptoContext() { return kind == AssetKind.STREAM ? stream : stream + "." + consumer; }
 
+  /** What {@link #stamp} holds when the meta files are as the walker read them. */
+  long stampNow() { return FileStamp.of(metaInfPath()) + FileStamp.of(metaSumPath()) + FileStamp.of(metaKeyPath()); }
+
   boolean sealed() { return metaKey != null; }
   boolean sumOk() { return metaSum != null && metaSum.equals(computedSum); }
 
   /** Right, or the one an interrupted prepare had yet to write: not a problem either way. */
   boolean sumAccountedFor() { return sumOk() || sumFromInterruptedRun; }
 
+  /**
+   * The config as nats-server decodes it (see GoJson), or null when it could not be read, parsed or opened. Parsed
+   * anew from json on each call, not kept: a tree per asset was most of the memory at 50,000 streams (600 MB).
+   */
+  JsonNode config() { return readable ? GoJson.decode(json).config() : null; }
+
   /** num_replicas as stored, or null when unknown (unreadable, sealed without a key, absent). */
-  Integer replicas() {
-    JsonNode n = config == null ? null : config.get("num_replicas");
+  Integer replicas() { return replicas; }
+
+  static Integer replicas(JsonNode config) {
+    JsonNode n = config.get("num_replicas");
     return n != null && n.canConvertToInt() && n.isIntegralNumber() ? n.intValue() : null;
   }
 
-  String text(String field) {
+  String text(String field) { return text(config(), field); }
+
+  static String text(JsonNode config, String field) {
     JsonNode n = config == null ? null : config.get(field);
     return n == null || n.isNull() ? null : n.asText();
   }
@@ -206,8 +223,11 @@ final class Store {
   /** Files that have other hard links (a cp -al copy): a server's writes here reach them too. */
   final List<Path> hardLinked = Collections.synchronizedList(new ArrayList<>());
   final TreeSet<String> accounts = new TreeSet<>();
-  /** Size and mtime of every file whose change would mean a server is still writing. */
-  final Map<Path, FileStamp> stamps = new ConcurrentHashMap<>();
+  /**
+   * Files whose change would mean a server is still writing: each Raft group folder and each stream's newest block,
+   * with its FileStamp (the meta files' are in MetaAsset.stamp).
+   */
+  final Map<Path, Long> stamps = new ConcurrentHashMap<>();
   /** The manifests of earlier prepare runs on this store, oldest first. */
   final List<JsonNode> earlierRuns = new ArrayList<>();
 
@@ -287,10 +307,63 @@ record FileOwnership(int mode, int uid, int gid) {
   }
 }
 
-record FileStamp(long size, FileTime modified) {
-  static FileStamp of(Path p) throws IOException {
-    BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-    return new FileStamp(a.size(), a.lastModifiedTime());
+/**
+ * Path, size and modification time of files folded into one number, which the settle check compares a moment later:
+ * a store of 50,000 streams holds over a million files, too many to keep a record each. A sum of one mixed term per
+ * file, so the order files are listed in does not matter; absent files, links and folders add nothing.
+ */
+final class FileStamp {
+  private FileStamp() {}
+
+  static long term(Path file, long size, FileTime modified) {
+    return mix(mix(mix(file.hashCode()) + size) + modified.to(java.util.concurrent.TimeUnit.NANOSECONDS));
+  }
+
+  /** One file's term, or 0 when it is absent, unreadable or not a regular file. */
+  static long of(Path file) {
+    try {
+      BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      return a.isRegularFile() ? term(file, a.size(), a.lastModifiedTime()) : 0;
+    } catch (IOException absent) {
+      return 0;
+    }
+  }
+
+  /** Every regular file at or under {@code root}; those with other hard links go into {@code hardLinked} when given. */
+  static long ofTree(Path root, List<Path> hardLinked) {
+    long[] sum = {0};
+    try {
+      Files.walkFileTree(root, new SimpleFileVisitor<>() {
+        @Override public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+          if (!attrs.isRegularFile()) return FileVisitResult.CONTINUE;
+          if (hardLinked == null) {
+            sum[0] += term(file, attrs.size(), attrs.lastModifiedTime());
+            return FileVisitResult.CONTINUE;
+          }
+          try {
+            Map<String, Object> a = Files.readAttributes(file, "unix:size,lastModifiedTime,nlink", LinkOption.NOFOLLOW_LINKS);
+            sum[0] += term(file, (Long) a.get("size"), (FileTime) a.get("lastModifiedTime"));
+            if ((Integer) a.get("nlink") > 1) hardLinked.add(file);
+          } catch (IOException vanished) {
+            // removed between listing and stat (a live server compacting): the settle check sees it gone
+          }
+          return FileVisitResult.CONTINUE;
+        }
+
+        @Override public FileVisitResult visitFileFailed(Path file, IOException e) {
+          return FileVisitResult.CONTINUE; // removed meanwhile, or unreadable: prepare moves the folder as a whole
+        }
+      });
+    } catch (IOException e) {
+      // walkFileTree reports through visitFileFailed; nothing reaches here
+    }
+    return sum[0];
+  }
+
+  private static long mix(long z) { // MurmurHash3's finaliser
+    z = (z ^ (z >>> 33)) * 0xff51afd7ed558ccdL;
+    z = (z ^ (z >>> 33)) * 0xc4ceb9fe1a85ec53L;
+    return z ^ (z >>> 33);
   }
 }
 
@@ -453,7 +526,7 @@ final class StoreWalker {
     for (Path raft : store.raftDirs) raftEntries.addAll(list(store, raft));
     try (StepProgress progress = new StepProgress("reading Raft state", raftEntries.size(), "groups")) {
       parallel(raftEntries, entry -> {
-        stampTree(store, entry);
+        store.stamps.put(entry, FileStamp.ofTree(entry, store.hardLinked));
         progress.step();
       });
     }
@@ -496,7 +569,8 @@ final class StoreWalker {
           + "the server skips it (\"Missing stream metafile\"), so it is not counted as a stream; left as is"));
       return null;
     }
-    MetaAsset meta = readAsset(store, new MetaAsset(AssetKind.STREAM, sd.account(), stream, null, sd.dir()));
+    MetaAsset meta = new MetaAsset(AssetKind.STREAM, sd.account(), stream, null, sd.dir());
+    JsonNode config = readAsset(store, meta);
     List<MetaAsset> consumers = new ArrayList<>();
     List<Path> blocks = List.of(); // message blocks, oldest first
     for (Path entry : list(store, sd.dir())) {
@@ -506,29 +580,36 @@ final class StoreWalker {
       } else if (n.equals(CONSUMERS) && isRealDir(store, entry)) {
         for (Path consumerDir : list(store, entry)) {
           if (isRealDir(store, consumerDir)) {
-            consumers.add(readAsset(store,
-                new MetaAsset(AssetKind.CONSUMER, sd.account(), stream, name(consumerDir), consumerDir)));
+            MetaAsset c = new MetaAsset(AssetKind.CONSUMER, sd.account(), stream, name(consumerDir), consumerDir);
+            refuseMisnamed(store, c, MetaAsset.text(readAsset(store, c), "durable_name"));
+            consumers.add(c);
           }
         }
       } else if (n.equals(MSGS) && isRealDir(store, entry)) {
         blocks = blocks(store, entry);
-        if (!blocks.isEmpty()) stamp(store, blocks.get(blocks.size() - 1)); // the newest block grows while a server writes
+        if (!blocks.isEmpty()) { // the newest block grows while a server writes
+          Path newest = blocks.get(blocks.size() - 1);
+          store.stamps.put(newest, FileStamp.ofTree(newest, store.hardLinked));
+        }
       }
     }
     for (MetaAsset c : consumers) {
       list(store, c.dir).stream().filter(e -> name(e).endsWith(TEMP_SUFFIX)).forEach(store.leftoverTemps::add);
-      String configName = c.text("durable_name"); // an ephemeral's is its folder's name
-      if (configName != null && !configName.isEmpty() && !configName.equals(c.consumer)) {
-        store.problems.add(new Problem(c.dir, "consumer folder " + c.consumer + " holds the config of consumer " + configName
-            + ": the server loads it as " + configName + " with a new, empty state in obs/" + configName + "/ (its "
-            + "position is lost) and leaves this folder's state unread",
-            "give the folder its consumer's name (mv obs/" + c.consumer + " obs/" + configName + ", when no folder has "
-                + "that name yet) and run again, or copy this consumer's folder again from the survivor's disk",
-            "left as is: the server starts " + configName + " from the beginning of its stream"));
-      }
     }
-    advise(store, meta, blocks);
+    if (config != null) advise(store, meta, config, blocks);
     return new StoredStream(meta, consumers);
+  }
+
+  /** A consumer whose config names another consumer (durable_name; an ephemeral's is its folder's name). */
+  private static void refuseMisnamed(Store store, MetaAsset c, String configName) {
+    if (configName != null && !configName.isEmpty() && !configName.equals(c.consumer)) {
+      store.problems.add(new Problem(c.dir, "consumer folder " + c.consumer + " holds the config of consumer " + configName
+          + ": the server loads it as " + configName + " with a new, empty state in obs/" + configName + "/ (its "
+          + "position is lost) and leaves this folder's state unread",
+          "give the folder its consumer's name (mv obs/" + c.consumer + " obs/" + configName + ", when no folder has "
+              + "that name yet) and run again, or copy this consumer's folder again from the survivor's disk",
+          "left as is: the server starts " + configName + " from the beginning of its stream"));
+    }
   }
 
   private static boolean holdsNoFile(Path dir) {
@@ -540,12 +621,10 @@ final class StoreWalker {
   }
 
   /** What a stream's config means for this recovery: said once, where the operator reads it. */
-  private static void advise(Store store, MetaAsset meta, List<Path> blocks) {
-    JsonNode cfg = meta.config;
-    if (cfg == null) return;
+  private static void advise(Store store, MetaAsset meta, JsonNode cfg, List<Path> blocks) {
     long maxAge = cfg.path("max_age").asLong(0);
     if (maxAge > 0 && !blocks.isEmpty()) store.warnings.add(new Warning(meta.dir, expiry(maxAge, blocks)));
-    String retention = meta.text("retention");
+    String retention = MetaAsset.text(cfg, "retention");
     if ("interest".equals(retention)) {
       store.warnings.add(new Warning(meta.dir, "interest retention: at start the server removes messages no loaded "
           + "consumer is interested in, so every consumer must load (prepare makes them loadable); check consumers "
@@ -570,23 +649,6 @@ final class StoreWalker {
             + origin.get("external").path("api").asText() + ": the standalone server cannot reach it; what was "
             + "already copied is served, and the new cluster must be given a reachable origin"));
       }
-    }
-  }
-
-  private void stampTree(Store store, Path dir) {
-    try {
-      Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-        @Override public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-          if (attrs.isRegularFile()) stamp(store, file);
-          return FileVisitResult.CONTINUE;
-        }
-
-        @Override public FileVisitResult visitFileFailed(Path file, IOException e) {
-          return FileVisitResult.CONTINUE; // removed meanwhile, or unreadable: prepare moves the folder as a whole
-        }
-      });
-    } catch (IOException e) {
-      // walkFileTree reports through visitFileFailed; nothing reaches here
     }
   }
 
@@ -643,7 +705,8 @@ final class StoreWalker {
     return List.copyOf(byIndex.values());
   }
 
-  private MetaAsset readAsset(Store store, MetaAsset a) {
+  /** Reads the asset's meta files into it; returns its config as decoded, to look at now (it is not kept), or null. */
+  private JsonNode readAsset(Store store, MetaAsset a) {
     String what = a.kind == AssetKind.STREAM ? "stream" : "consumer";
     String lost = a.kind == AssetKind.STREAM
         ? "the standalone server will not load this stream"
@@ -651,15 +714,15 @@ final class StoreWalker {
             + "work-queue stream, messages only it kept may be removed)";
     String fromSurvivor = "copy this " + what + "'s folder again from the survivor's disk, or restore it from a backup";
 
-    a.metaInf = readFile(store, a.metaInfPath(), lost);
-    byte[] sum = readFile(store, a.metaSumPath(), "meta.sum is rewritten from meta.inf as found");
-    a.metaKey = readFile(store, a.metaKeyPath(), lost);
+    a.metaInf = readFile(store, a, a.metaInfPath(), lost);
+    byte[] sum = readFile(store, a, a.metaSumPath(), "meta.sum is rewritten from meta.inf as found");
+    a.metaKey = readFile(store, a, a.metaKeyPath(), lost);
     if (a.metaInf == null) {
       if (!Files.exists(a.metaInfPath(), LinkOption.NOFOLLOW_LINKS)) {
         store.problems.add(new Problem(a.metaInfPath(), what + " " + a.label() + " has no meta.inf",
             fromSurvivor, "left as is: " + lost));
       }
-      return a;
+      return null;
     }
     a.computedSum = HighwayHash64.metaSum(a.checksumKey(), a.metaInf);
     if (sum == null) {
@@ -688,7 +751,7 @@ final class StoreWalker {
             + " is encrypted (meta.key present): its config cannot be read or rewritten without the JetStream key",
             "pass the cluster's JetStream key with --key-file FILE (or --key, or JS_RECOVER_KEY)",
             "left as is: " + (a.kind == AssetKind.STREAM ? "a replicated stream will not load standalone" : lost)));
-        return a;
+        return null;
       }
       try {
         a.opened = MetaCrypto.openMeta(keys.key(), a.account, a.cryptoContext(), a.metaKey, a.metaInf, keys.forcedCipher());
@@ -704,7 +767,7 @@ final class StoreWalker {
             "check that the key is the one the cluster ran with (jetstream { key } in its config); "
                 + "every encrypted asset must open before prepare changes anything",
             "left as is: " + lost));
-        return a;
+        return null;
       }
     } else {
       a.json = a.metaInf;
@@ -714,30 +777,34 @@ final class StoreWalker {
       a.json = null;
       store.problems.add(new Problem(a.metaInfPath(), "meta.inf of " + what + " " + a.label() + " " + decoded.unreadable(),
           fromSurvivor, "left as is: " + lost));
-      return a;
+      return null;
     }
     String refused = GoJson.whyRefused(a.json, a.kind);
     if (refused == null) {
-      a.config = decoded.config();
+      a.readable = true;
+      a.replicas = MetaAsset.replicas(decoded.config());
+      return decoded.config();
     } else { // what the server cannot decode is neither read nor rewritten
       store.problems.add(new Problem(a.metaInfPath(), "meta.inf of " + what + " " + a.label() + ": " + refused
           + ", so nats-server refuses to load it", fromSurvivor + ", or correct that member by hand and run prepare "
           + "--force (it recomputes meta.sum)", "left as is: " + lost));
+      return null;
     }
-    return a;
   }
 
-  /** The file's bytes, or null when absent or unreadable (the latter recorded as a problem). */
-  private byte[] readFile(Store store, Path file, String ifForced) {
+  /** The file's bytes, or null when absent or unreadable (the latter recorded as a problem); stamped into the asset's. */
+  private byte[] readFile(Store store, MetaAsset asset, Path file, String ifForced) {
     try {
-      Map<String, Object> attrs = Files.readAttributes(file, "unix:isSymbolicLink,size,lastModifiedTime,nlink",
+      Map<String, Object> attrs = Files.readAttributes(file, "unix:isSymbolicLink,isRegularFile,size,lastModifiedTime,nlink",
           LinkOption.NOFOLLOW_LINKS);
       if ((Boolean) attrs.get("isSymbolicLink")) {
         store.problems.add(symlink(file, ifForced));
         return null;
       }
+      if ((Boolean) attrs.get("isRegularFile")) {
+        asset.stamp += FileStamp.term(file, (Long) attrs.get("size"), (FileTime) attrs.get("lastModifiedTime"));
+      }
       byte[] bytes = Files.readAllBytes(file);
-      store.stamps.put(file, new FileStamp((Long) attrs.get("size"), (FileTime) attrs.get("lastModifiedTime")));
       if ((Integer) attrs.get("nlink") > 1) store.hardLinked.add(file);
       return bytes;
     } catch (NoSuchFileException e) {
@@ -755,15 +822,6 @@ final class StoreWalker {
   private static Problem symlink(Path p, String ifForced) {
     return new Problem(p, "a symbolic link: js-recover never follows links out of the store",
         "replace the link with a copy of what it points to (cp -aL) and run again", "left as is: " + ifForced);
-  }
-
-  private void stamp(Store store, Path p) {
-    try {
-      store.stamps.put(p, FileStamp.of(p));
-      if ((Integer) Files.getAttribute(p, "unix:nlink", LinkOption.NOFOLLOW_LINKS) > 1) store.hardLinked.add(p);
-    } catch (IOException vanished) {
-      // removed between listing and stat (a live server compacting): left out of the settle check
-    }
   }
 
   /** A folder to descend into; a link is a problem, a plain file a stray. */
@@ -1106,10 +1164,11 @@ final class StreamContents {
   /** A consumer's filter: NATS subjects with * and >; empty for all. */
   private static List<String[]> filters(MetaAsset c) {
     List<String[]> f = new ArrayList<>();
-    if (c.config == null) return f;
-    String one = c.text("filter_subject");
+    JsonNode cfg = c.config();
+    if (cfg == null) return f;
+    String one = MetaAsset.text(cfg, "filter_subject");
     if (one != null && !one.isEmpty()) f.add(one.split("\\.", -1));
-    c.config.path("filter_subjects").forEach(n -> f.add(n.asText().split("\\.", -1)));
+    cfg.path("filter_subjects").forEach(n -> f.add(n.asText().split("\\.", -1)));
     return f;
   }
 
@@ -1227,7 +1286,7 @@ final class StreamContents {
       }
     }
 
-    JsonNode cfg = m.config;
+    JsonNode cfg = m.config();
     // 2.10+ servers delete N.idx as they load a stream: one left means a 2.9 server wrote it (read where 2.9 differs).
     boolean v29 = !Files.exists(db, LinkOption.NOFOLLOW_LINKS)
         && files.keySet().stream().anyMatch(n -> Files.exists(msgs.resolve(n + ".idx"), LinkOption.NOFOLLOW_LINKS));
@@ -1477,11 +1536,10 @@ final class SettleCheck {
     }
     List<Path> changed = Collections.synchronizedList(new ArrayList<>());
     StoreWalker.parallel(new ArrayList<>(store.stamps.entrySet()), e -> {
-      try {
-        if (!FileStamp.of(e.getKey()).equals(e.getValue())) changed.add(e.getKey());
-      } catch (IOException gone) {
-        changed.add(e.getKey());
-      }
+      if (FileStamp.ofTree(e.getKey(), null) != e.getValue()) changed.add(e.getKey());
+    });
+    StoreWalker.parallel(store.assets(), a -> {
+      if (a.stampNow() != a.stamp) changed.add(a.dir);
     });
     Collections.sort(changed);
     return changed;
@@ -4334,7 +4392,7 @@ final class ConsumerRecreation {
       return "an ephemeral consumer (no durable name): the client it served is gone, and a server removes it once it has "
           + "been inactive for its inactive_threshold";
     }
-    if (stream.config == null) {
+    if (!stream.readable) {
       return stream.sealed() ? "its stream is encrypted and its config did not open: pass the cluster's JetStream key "
           + "(--key-file FILE) to recreate it" : "its stream's config cannot be read";
     }
@@ -4452,7 +4510,7 @@ final class RecoveryPlan {
     this.recreation = recreation;
     Map<String, Integer> earlier = Backups.originalReplicas(store.earlierRuns);
     for (MetaAsset a : store.assets()) {
-      if (a.config == null) continue; // unreadable: a problem prepare refused or --force leaves as is
+      if (!a.readable) continue; // unreadable: a problem prepare refused or --force leaves as is
       MetaRewriter.Edit edit = MetaRewriter.forStandalone(a);
       if (!edit.changes().isEmpty()) {
         byte[] stored = a.sealed() ? MetaCrypto.resealMeta(a.opened, edit.json()) : edit.json();
@@ -4468,7 +4526,7 @@ final class RecoveryPlan {
       MetaAsset m = s.meta();
       // Unknown while the config cannot be read; without a count (or 0) the server runs it with 1. An earlier run
       // that could not read the config did not change it either: what is read now is the original.
-      Integer now = m.config == null ? null : m.replicas() == null ? 1 : Math.max(m.replicas(), 1);
+      Integer now = !m.readable ? null : m.replicas() == null ? 1 : Math.max(m.replicas(), 1);
       originalReplicas.add(new OriginalReplicas(m.account, m.stream, earlier.getOrDefault(m.label(), now)));
     }
   }
@@ -4511,28 +4569,6 @@ final class RecoveryPlan {
   List<MetaAsset> originalsKept() {
     java.util.Set<MetaAsset> changed = changes.stream().map(AssetChange::asset).collect(Collectors.toSet());
     return store.assets().stream().filter(a -> changed.contains(a) || a.sealed()).toList();
-  }
-
-  /**
-   * Why the backup's file system cannot take what is copied into it, or null. What is moved aside is renamed
-   * when it is on the store dir's file system; from another (jetstream/ on its own mount) it is copied, and
-   * the copy needs room: counted in whole blocks, as the file system allocates it.
-   */
-  String spaceShortfall() throws IOException {
-    java.nio.file.FileStore backupFs = Files.getFileStore(store.storeDir);
-    long needed = 0;
-    List<String> copied = new ArrayList<>();
-    for (Path p : movedAside()) {
-      if (Files.getFileStore(p).equals(backupFs)) continue;
-      needed += PrepareRun.spaceToCopy(p, backupFs.getBlockSize());
-      copied.add(store.rel(p));
-    }
-    long free = backupFs.getUsableSpace();
-    if (needed <= free) return null;
-    return "moving " + String.join(", ", copied) + " into " + Backups.DIR + "/ crosses file systems (jetstream/ is on "
-        + "its own mount), so it is copied: that needs " + bytes(needed) + " on the file system of " + store.storeDir
-        + " (" + backupFs + "), which has " + bytes(free) + " free. Free at least " + bytes(needed - free) + " there "
-        + "and run prepare again; nothing was changed.";
   }
 
   /** What prepare moves into the run folder: leftover temp files, then Raft folders. */
@@ -4617,11 +4653,13 @@ final class RecoveryPlan {
   }
 
   /**
-   * Room for what prepare writes: originals.zip and the manifest (twice while it is replaced) beside
-   * jetstream/, and each rewritten meta file's temp copy. Raft folders move by rename on one file system.
+   * Room for what prepare writes, per file system, every file in whole blocks as the file system allocates it:
+   * originals.zip and the manifest (twice while it is replaced) in the backup folder, each rewritten meta file's temp
+   * copy beside it, and what is moved aside from another file system than the backup's (jetstream/ on its own mount),
+   * which is copied: on one file system it moves by rename.
    */
   private List<String> spaceBlockers() {
-    final long block = 4096; // every file takes whole blocks
+    final long block = 4096;
     long zip = 22;
     for (MetaAsset a : originalsKept()) {
       for (byte[] b : new byte[][] {a.metaInf, a.metaSum == null ? null : a.metaSum.getBytes(StandardCharsets.ISO_8859_1), a.metaKey}) {
@@ -4636,18 +4674,33 @@ final class RecoveryPlan {
       temps += block * (4 + blocks(c.metaInf().length, block) + blocks(c.state().length, block)); // folder, sum, key
     }
     for (RaftReplay.NewFile f : replayedFiles()) temps += block * blocks(f.bytes().length, block);
-    Map<java.nio.file.FileStore, Long> need = new HashMap<>();
     List<String> blockers = new ArrayList<>();
     try {
-      long manifest = Json.MAPPER.writeValueAsBytes(PrepareRun.manifest(this)).length;
-      long backup = block * (2 * blocks(manifest, block) + blocks(zip, block) + 2); // + recovery.conf, the run folder
-      Path backups = Backups.root(store);
-      need.merge(Files.getFileStore(Files.isDirectory(backups) ? backups : store.storeDir), backup, Long::sum);
+      long backup = block * (2 * blocks(PrepareRun.manifestSize(this), block) + blocks(zip, block) + 2); // + recovery.conf, the run folder
+      Path backups = Files.isDirectory(Backups.root(store)) ? Backups.root(store) : store.storeDir;
+      java.nio.file.FileStore backupFs = Files.getFileStore(backups);
+      Map<java.nio.file.FileStore, Long> need = new java.util.LinkedHashMap<>();
+      need.merge(backupFs, backup, Long::sum);
       need.merge(Files.getFileStore(store.jetstreamDir), temps, Long::sum);
+      List<String> copied = new ArrayList<>();
+      long copy = 0;
+      for (Path p : movedAside()) {
+        if (Files.getFileStore(p).equals(backupFs)) continue;
+        copy += PrepareRun.spaceToCopy(p, backupFs.getBlockSize());
+        copied.add(store.rel(p));
+      }
+      need.merge(backupFs, copy, Long::sum);
       for (Map.Entry<java.nio.file.FileStore, Long> e : need.entrySet()) {
-        long free = e.getKey().getUsableSpace();
-        if (free < e.getValue()) {
-          blockers.add(e.getKey() + ": " + free + " bytes free, prepare needs about " + e.getValue() + " (originals.zip, "
+        long free = e.getKey().getUsableSpace(), needed = e.getValue();
+        if (free >= needed) continue;
+        if (e.getKey().equals(backupFs) && !copied.isEmpty()) {
+          blockers.add("moving " + String.join(", ", copied) + " into " + Backups.DIR + "/ crosses file systems ("
+              + (backups.equals(store.storeDir) ? "jetstream/" : "the backup folder") + " is on its own mount), so it is "
+              + "copied: that needs " + bytes(copy) + ", " + bytes(needed) + " with the backup, on the file system of " + backups
+              + " (" + backupFs + "), which has " + bytes(free) + " free. Free at least " + bytes(needed - free) + " there "
+              + "and run prepare again; nothing was changed.");
+        } else {
+          blockers.add(e.getKey() + ": " + free + " bytes free, prepare needs about " + needed + " (originals.zip, "
               + "manifest.json, one temp file per rewritten meta file); free space there, or copy the store to a larger "
               + "file system");
         }
@@ -4695,7 +4748,7 @@ final class ConsumerLogReplay {
   }
 
   /** 2.9's rules apply to a stream 2.9 wrote: its config has no "compression" (2.10+ always write the field). */
-  static boolean rulesOf29(MetaAsset stream) { return stream.config != null && !stream.config.has("compression"); }
+  static boolean rulesOf29(MetaAsset stream) { return stream.readable && !stream.config().has("compression"); }
 
   void apply(GroupLog.ConsumerUpdate u) {
     if (u.ack()) ack(u.consumerSeq(), u.streamSeq());
@@ -4899,9 +4952,9 @@ final class RaftReplay {
     for (ClusterRecords.Placement p : cr.placements) {
       if (p.log() == null) continue;
       StoredStream s = onDisk.get(ClusterInventory.key(p.asset().account(), p.asset().stream()));
-      if (s == null || s.meta().config == null) continue; // unreadable: prepare leaves it as it is
+      if (s == null || !s.meta().readable) continue; // unreadable: prepare leaves it as it is
       if (p.asset().consumer() != null) {
-        s.consumers().stream().filter(c -> c.consumer.equals(p.asset().consumer()) && c.config != null).findFirst()
+        s.consumers().stream().filter(c -> c.consumer.equals(p.asset().consumer()) && c.readable).findFirst()
             .map(c -> consumer(c, p.log(), ConsumerLogReplay.rulesOf29(s.meta()), committedOnly)).ifPresent(consumers::add);
         continue;
       }
@@ -4935,7 +4988,7 @@ final class RaftReplay {
           + st.damage().why() + "), and no Raft snapshot of the consumer does either", null, null, null);
     }
     ConsumerState base = st.ok() ? st.value() : fromSnap.value();
-    ConsumerLogReplay replay = new ConsumerLogReplay(base, consumer.config, v29);
+    ConsumerLogReplay replay = new ConsumerLogReplay(base, consumer.config(), v29);
     int updates = 0, beyond = 0;
     for (GroupLog.ConsumerUpdate u : log.consumerUpdates) {
       if (committedOnly && u.index() > commit) break;
@@ -5019,7 +5072,7 @@ final class RaftReplay {
     }
     Map<Long, Long> replayedTs = new HashMap<>();
     take.forEach(m -> replayedTs.put(m.seq(), m.ts()));
-    boolean tombstonesKnown = stream.config.has("compression"); // a 2.10+ config: 2.9 keeps deletes in N.idx
+    boolean tombstonesKnown = stream.config().has("compression"); // a 2.10+ config: 2.9 keeps deletes in N.idx
     long deletesLeft = 0, deletesUncommitted = 0;
     Map<Long, Long> tombTs = new java.util.TreeMap<>();
     for (Map.Entry<Long, Boolean> d : removals.entrySet()) {
@@ -5307,7 +5360,7 @@ final class PrepareRun {
   private final FileOwnership folders, files; // of what the backup holds
   private final Store store;
   private final Path run;
-  private final ObjectNode manifest;
+  private final String started = Instant.now().toString();
 
   private PrepareRun(RecoveryPlan plan, Path run, FileOwnership folders, FileOwnership files) {
     this.plan = plan;
@@ -5315,7 +5368,6 @@ final class PrepareRun {
     this.files = files;
     this.store = plan.store;
     this.run = run;
-    this.manifest = manifest(plan);
   }
 
   /** Carries the plan out; returns the run folder holding the manifest and the originals. */
@@ -5378,7 +5430,7 @@ final class PrepareRun {
   private int replayed;
 
   private void carryOut() throws IOException, Refusal {
-    writeManifest();
+    writeManifest(Backups.IN_PROGRESS, null);
     keepOriginals();
     touched = true;
     for (Path p : plan.movedAside()) {
@@ -5422,9 +5474,7 @@ final class PrepareRun {
       recreate(c);
       recreated++;
     }
-    manifest.put("status", Backups.COMPLETE);
-    manifest.put("finished", Instant.now().toString());
-    writeManifest();
+    writeManifest(Backups.COMPLETE, Instant.now().toString());
   }
 
   /**
@@ -5448,52 +5498,83 @@ final class PrepareRun {
     if (!failures.isEmpty()) throw failures.get(0);
   }
 
-  /** The manifest of a run of this plan, as first written (status in-progress). */
-  static ObjectNode manifest(RecoveryPlan plan) {
+  /**
+   * The manifest of a run of this plan, written as it is generated: at 50,000 streams a tree of it held 200,000
+   * changes. {@code finished} is null until the run is complete.
+   */
+  static void manifest(RecoveryPlan plan, String started, String status, String finished, JsonGenerator g) throws IOException {
     Store store = plan.store;
-    ObjectNode m = Json.NODES.objectNode();
-    m.put("tool", JsRecover.VERSION);
-    m.put("status", Backups.IN_PROGRESS);
-    m.put("started", Instant.now().toString());
-    m.putNull("finished");
-    m.put("store_dir", store.storeDir.toString());
-    ArrayNode changes = m.putArray("changes");
+    g.writeStartObject();
+    g.writeStringField("tool", JsRecover.VERSION);
+    g.writeStringField("status", status);
+    g.writeStringField("started", started);
+    g.writeStringField("finished", finished);
+    g.writeStringField("store_dir", store.storeDir.toString());
+    g.writeArrayFieldStart("changes");
     for (AssetChange c : plan.changes) {
       MetaAsset a = c.asset();
-      ObjectNode o = changes.addObject();
-      o.put("asset", a.kind == AssetKind.STREAM ? "stream" : "consumer");
-      o.put("account", a.account);
-      o.put("stream", a.stream);
-      if (a.consumer != null) o.put("consumer", a.consumer);
-      o.put("meta_inf", store.rel(a.metaInfPath()));
-      ArrayNode fields = o.putArray("fields");
+      g.writeStartObject();
+      g.writeStringField("asset", a.kind == AssetKind.STREAM ? "stream" : "consumer");
+      g.writeStringField("account", a.account);
+      g.writeStringField("stream", a.stream);
+      if (a.consumer != null) g.writeStringField("consumer", a.consumer);
+      g.writeStringField("meta_inf", store.rel(a.metaInfPath()));
+      g.writeArrayFieldStart("fields");
       for (MetaRewriter.FieldChange f : c.fields()) {
-        ObjectNode fo = fields.addObject();
-        fo.put("field", f.field());
+        g.writeStartObject();
+        g.writeStringField("field", f.field());
         if (a.sealed()) {
-          fo.put("values", "not recorded: the config is encrypted"); // the backup must not open what the store seals
+          g.writeStringField("values", "not recorded: the config is encrypted"); // the backup must not open what the store seals
         } else {
-          fo.set("from", f.from());
-          if (f.to() != null) fo.set("to", f.to());
+          g.writeFieldName("from");
+          g.writeTree(f.from());
+          if (f.to() != null) {
+            g.writeFieldName("to");
+            g.writeTree(f.to());
+          }
         }
-        if (f.to() == null) fo.put("removed", true);
+        if (f.to() == null) g.writeBooleanField("removed", true);
+        g.writeEndObject();
       }
-      if (c.why() != null) o.put("note", c.why());
-      ObjectNode sum = o.putObject("meta_sum");
-      sum.put("from", a.metaSum);
-      sum.put("to", c.newSum());
-      o.put("resealed", a.sealed() && c.newMetaInf() != null);
-      o.put("original", Backups.ORIGINALS + ":" + store.rel(a.metaInfPath()));
+      g.writeEndArray();
+      if (c.why() != null) g.writeStringField("note", c.why());
+      g.writeObjectFieldStart("meta_sum");
+      g.writeStringField("from", a.metaSum);
+      g.writeStringField("to", c.newSum());
+      g.writeEndObject();
+      g.writeBooleanField("resealed", a.sealed() && c.newMetaInf() != null);
+      g.writeStringField("original", Backups.ORIGINALS + ":" + store.rel(a.metaInfPath()));
+      g.writeEndObject();
     }
-    ArrayNode raft = m.putArray("raft_dirs");
-    for (Path r : store.raftDirs) {
-      raft.addObject().put("from", store.rel(r)).put("to", Backups.RAFT + "/" + store.rel(r));
+    g.writeEndArray();
+    g.writeArrayFieldStart("raft_dirs");
+    for (Path r : store.raftDirs) moved(g, store.rel(r), Backups.RAFT + "/" + store.rel(r));
+    g.writeEndArray();
+    g.writeArrayFieldStart("leftover_temp_files");
+    for (Path t : store.leftoverTemps) moved(g, store.rel(t), Backups.LEFTOVERS + "/" + store.rel(t));
+    g.writeEndArray();
+    clusterRecordsApplied(plan, g);
+    g.writeArrayFieldStart("streams");
+    for (RecoveryPlan.OriginalReplicas r : plan.originalReplicas) {
+      g.writeStartObject();
+      g.writeStringField("account", r.account());
+      g.writeStringField("stream", r.stream());
+      g.writeFieldName("replicas");
+      if (r.replicas() == null) g.writeNull();
+      else g.writeNumber(r.replicas());
+      g.writeEndObject();
     }
-    ArrayNode temps = m.putArray("leftover_temp_files");
-    for (Path t : store.leftoverTemps) {
-      temps.addObject().put("from", store.rel(t)).put("to", Backups.LEFTOVERS + "/" + store.rel(t));
-    }
-    ArrayNode recreated = m.putArray("recreated_consumers");
+    g.writeEndArray();
+    g.writeEndObject();
+  }
+
+  /**
+   * The consumers recreated and the Raft log entries replayed: few (only what the cluster records add), so built
+   * as trees and written whole.
+   */
+  private static void clusterRecordsApplied(RecoveryPlan plan, JsonGenerator g) throws IOException {
+    Store store = plan.store;
+    ArrayNode recreated = Json.NODES.arrayNode();
     for (ConsumerRecreation.Recreated c : plan.recreation.recreated) {
       ObjectNode o = recreated.addObject().put("account", c.asset().account()).put("stream", c.asset().stream())
           .put("consumer", c.asset().consumer()).put("folder", store.rel(c.dir())).put("absent_because", c.placement().notHere())
@@ -5510,7 +5591,7 @@ final class PrepareRun {
       o.putObject("position").put("delivered_stream_seq", c.position().delivered().streamSeq())
           .put("ack_floor_stream_seq", c.position().ackFloor().streamSeq()).put("pending", c.position().pending().size());
     }
-    ArrayNode replayed = m.putArray("replayed");
+    ArrayNode replayed = Json.NODES.arrayNode();
     for (RaftReplay.StreamReplay r : plan.replay.streams()) {
       ObjectNode o = replayed.addObject().put("account", r.stream().account).put("stream", r.stream().stream)
           .put("raft_group", r.group()).put("stored_last_seq", r.storedLast()).put("known_commit", r.knownCommit())
@@ -5524,7 +5605,7 @@ final class PrepareRun {
       ArrayNode created = o.putArray("created");
       r.files().forEach(f -> created.add(store.rel(f.path())));
     }
-    ArrayNode consumers = m.putArray("consumers_replayed");
+    ArrayNode consumers = Json.NODES.arrayNode();
     for (RaftReplay.ConsumerReplay c : plan.replay.consumers()) {
       ObjectNode o = consumers.addObject().put("account", c.consumer().account).put("stream", c.consumer().stream)
           .put("consumer", c.consumer().consumer).put("raft_group", c.group()).put("known_commit", c.knownCommit())
@@ -5536,14 +5617,48 @@ final class PrepareRun {
         o.putObject("delivered").put("from", Reports.position(c.before().delivered())).put("to", Reports.position(c.after().delivered()));
       }
     }
-    ArrayNode streams = m.putArray("streams");
-    plan.originalReplicas.forEach(r ->
-        streams.addObject().put("account", r.account()).put("stream", r.stream()).put("replicas", r.replicas()));
-    return m;
+    g.writeFieldName("recreated_consumers");
+    g.writeTree(recreated);
+    g.writeFieldName("replayed");
+    g.writeTree(replayed);
+    g.writeFieldName("consumers_replayed");
+    g.writeTree(consumers);
   }
 
-  private void writeManifest() throws IOException {
-    writeAtomically(run.resolve(Backups.MANIFEST), Json.MAPPER.writeValueAsBytes(manifest), files);
+  private static void moved(JsonGenerator g, String from, String to) throws IOException {
+    g.writeStartObject();
+    g.writeStringField("from", from);
+    g.writeStringField("to", to);
+    g.writeEndObject();
+  }
+
+  /** The size of this plan's manifest, counted as it is generated (nothing is held). */
+  static long manifestSize(RecoveryPlan plan) throws IOException {
+    long[] size = {0};
+    java.io.OutputStream counter = new java.io.OutputStream() {
+      @Override public void write(int b) { size[0]++; }
+
+      @Override public void write(byte[] b, int off, int len) { size[0] += len; }
+    };
+    try (JsonGenerator g = Json.MAPPER.createGenerator(counter)) {
+      manifest(plan, Instant.now().toString(), Backups.IN_PROGRESS, null, g);
+    }
+    return size[0];
+  }
+
+  private void writeManifest(String status, String finished) throws IOException {
+    writeAtomically(run.resolve(Backups.MANIFEST), files, ch -> {
+      java.io.OutputStream out = buffered(ch);
+      try (JsonGenerator g = Json.MAPPER.createGenerator(out)) { // leaves the channel open: writeAtomically syncs it
+        manifest(plan, started, status, finished, g);
+      }
+      out.flush();
+    });
+  }
+
+  /** A stream onto the channel in 64 KiB writes: unbuffered, a zip or a JSON generator makes a system call per field. */
+  private static java.io.OutputStream buffered(FileChannel ch) {
+    return new java.io.BufferedOutputStream(java.nio.channels.Channels.newOutputStream(ch), 1 << 16);
   }
 
   /**
@@ -5554,7 +5669,7 @@ final class PrepareRun {
   private void keepOriginals() throws IOException {
     writeAtomically(run.resolve(Backups.ORIGINALS), files, ch -> { // a killed run leaves no torn zip
       // Not closed here: closing the stream would close the channel before writeAtomically syncs it.
-      java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(java.nio.channels.Channels.newOutputStream(ch));
+      java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(buffered(ch));
       out.setMethod(java.util.zip.ZipOutputStream.STORED);
       for (MetaAsset a : plan.originalsKept()) {
         if (a.metaInf != null) addEntry(out, a.metaInfPath(), a.metaInf);
@@ -5563,6 +5678,7 @@ final class PrepareRun {
       }
       for (RaftReplay.ConsumerReplay c : plan.replay.consumers()) if (c.original() != null) addEntry(out, c.file().path(), c.original());
       out.finish();
+      out.flush();
     });
   }
 
@@ -5573,8 +5689,7 @@ final class PrepareRun {
     e.setSize(bytes.length);
     e.setCompressedSize(bytes.length);
     e.setCrc(crc.getValue());
-    FileStamp stamp = store.stamps.get(file);
-    if (stamp != null) e.setLastModifiedTime(stamp.modified());
+    e.setLastModifiedTime(Files.getLastModifiedTime(file, LinkOption.NOFOLLOW_LINKS)); // unchanged since read: settled
     out.putNextEntry(e);
     out.write(bytes);
     out.closeEntry();
@@ -6158,7 +6273,7 @@ final class RecoveryConfig {
   static long maxFileStore(Store store) throws IOException {
     long bytes = Files.getFileStore(store.jetstreamDir).getTotalSpace();
     for (StoredStream s : store.streams) {
-      JsonNode config = s.meta().config;
+      JsonNode config = s.meta().config();
       if (config == null || !config.path("storage").asText("file").equals("file")) continue;
       long maxBytes = config.path("max_bytes").asLong(-1);
       if (maxBytes > 0) bytes = maxBytes > Long.MAX_VALUE - bytes ? Long.MAX_VALUE : bytes + maxBytes;
@@ -6292,8 +6407,8 @@ final class LoadCheck {
 
   /** Refuses, before it starts, a server known to destroy data of this store as it loads it. */
   static void refuseKnownDataLoss(Path bin, Store store) throws Refusal {
-    List<String> hit = store.streams.stream().filter(st -> st.meta().config != null
-        && st.meta().config.path("first_seq").asLong(0) > 0).map(st -> st.meta().label()).toList();
+    List<String> hit = store.streams.stream().filter(st -> st.meta().config() != null
+        && st.meta().config().path("first_seq").asLong(0) > 0).map(st -> st.meta().label()).toList();
     if (hit.isEmpty()) return; // no stream the bug can touch: the server is not even asked its version
     String version = version(bin);
     if (version == null || !purgesFirstSeqStreams(version)) return;
@@ -7547,8 +7662,9 @@ final class Reports {
       MetaAsset m = s.meta();
       StreamContents c = contents.get(m.label());
       boolean known = c.sealed == null;
-      rows.add(new String[] {m.account, m.stream, orUnknown(m.replicas()), placement(m), orUnknown(m.text("retention")),
-          orUnknown(m.text("storage")), String.valueOf(s.consumers().size()), String.valueOf(s.consumersAboveOneReplica()),
+      JsonNode config = m.config();
+      rows.add(new String[] {m.account, m.stream, orUnknown(m.replicas()), placement(config),
+          orUnknown(MetaAsset.text(config, "retention")), orUnknown(MetaAsset.text(config, "storage")), String.valueOf(s.consumers().size()), String.valueOf(s.consumersAboveOneReplica()),
           encryption(m), checksums(s), known ? String.valueOf(c.messages) : "sealed",
           known ? c.firstSeq + ".." + c.lastSeq : "?", c.damaged.isEmpty() ? "-" : c.damaged.size() + " place(s)"});
       String at = store.rel(m.dir) + ": ";
@@ -7696,12 +7812,13 @@ final class Reports {
       o.put("account", m.account);
       o.put("name", m.stream);
       o.put("replicas", m.replicas());
-      o.set("placement", m.config == null || m.config.get("placement") == null ? Json.NODES.nullNode() : m.config.get("placement"));
-      o.put("retention", m.text("retention"));
-      o.put("storage", m.text("storage"));
+      JsonNode config = m.config();
+      o.set("placement", config == null || config.get("placement") == null ? Json.NODES.nullNode() : config.get("placement"));
+      o.put("retention", MetaAsset.text(config, "retention"));
+      o.put("storage", MetaAsset.text(config, "storage"));
       o.put("encrypted", m.sealed());
       o.put("cipher", m.opened == null ? null : m.opened.cipher().name().toLowerCase());
-      o.put("readable", m.config != null);
+      o.put("readable", m.readable);
       o.put("sum_ok", m.sumOk());
       StreamContents sc = contents.get(m.label());
       contentsJson(sc, o);
@@ -7709,7 +7826,7 @@ final class Reports {
       for (int k = 0; k < s.consumers().size(); k++) {
         MetaAsset c = s.consumers().get(k);
         ObjectNode co = consumers.addObject().put("name", c.consumer).put("replicas", c.replicas()).put("encrypted", c.sealed())
-            .put("readable", c.config != null).put("sum_ok", c.sumOk());
+            .put("readable", c.readable).put("sum_ok", c.sumOk());
         positionJson(sc.consumers.get(k), co);
       }
     }
@@ -8036,9 +8153,9 @@ final class Reports {
     return badConsumers == 0 ? stream : stream + ", " + badConsumers + " consumer(s) bad";
   }
 
-  private static String placement(MetaAsset m) {
-    JsonNode p = m.config == null ? null : m.config.get("placement");
-    if (p == null || p.isNull()) return m.config == null ? "?" : "-";
+  private static String placement(JsonNode config) {
+    JsonNode p = config == null ? null : config.get("placement");
+    if (p == null || p.isNull()) return config == null ? "?" : "-";
     List<String> parts = new ArrayList<>();
     if (p.hasNonNull("cluster")) parts.add("cluster=" + p.get("cluster").asText());
     if (p.has("tags") && p.get("tags").size() > 0) {
@@ -8460,7 +8577,7 @@ final class PrepareCommand implements Callable<Integer> {
     }
     List<Path> changed = SettleCheck.changedSince(s, started);
     if (!changed.isEmpty()) {
-      throw new Refusal("the store is changing while js-recover reads it (" + changed.size() + " file(s), e.g. "
+      throw new Refusal("the store is changing while js-recover reads it (" + changed.size() + " file(s) or folder(s), e.g. "
           + changed.get(0) + "); nothing was changed. A nats-server is still writing it: stop that server, or copy the "
           + "store from a stopped one, and run prepare again.");
     }
@@ -8483,8 +8600,6 @@ final class PrepareCommand implements Callable<Integer> {
       Reports.warnings(s, out); // said again before the next step starts a server (max_age, above all)
     } else {
       refusedFor.addAll(plan.writeBlockers());
-      String shortfall = plan.spaceShortfall();
-      if (shortfall != null) refusedFor.add(shortfall);
     }
     if (dryRun) {
       out.println("Dry run: nothing is written.");
