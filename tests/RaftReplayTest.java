@@ -292,16 +292,68 @@ class RaftReplayTest {
     assertEquals(before, StoreBuilder.treeDigest(store.resolve("jetstream/$G")));
   }
 
-  @Test void aStoreOf29KeepsItsDeletesInTheLogAndSaysSo() throws Exception {
+  static final Path FIXTURE_29 = Path.of("tests/fixtures/cluster-2.9.10/store");
+
+  @Test void aBlockIndexIsWrittenAsThe29ServerWroteIt() throws Exception {
+    try (var idx = Files.find(FIXTURE_29, 8, (p, a) -> p.toString().endsWith(".idx") && p.getParent().endsWith("msgs"))) {
+      for (Path f : idx.toList()) { // streams' and Raft logs'; JOBS' has a delete map entry
+        byte[] file = Files.readAllBytes(f);
+        assertArrayEquals(file, BlockIndex29.read(file, null).value().encode(null), f.toString());
+      }
+    }
+  }
+
+  /**
+   * A 2.9 store keeps deletes only in its blocks' N.idx: the log's deletes of ORDERS 1 (in order: the first sequence
+   * moves) and 3 (out of order: the delete map) and JOBS_B's work-queue ack of JOBS 8 are written there as the
+   * 2.9.10 server records them, N.fss is set aside, and a real 2.9.10 server serves the streams without them, with
+   * its per-subject counts right.
+   */
+  @Test void aStoreOf29RecordsTheLogsDeletesInItsBlockIndexAsTheServerDoes() throws Exception {
     Path store = tmp.resolve("store");
-    StoreBuilder.copyTree(Path.of("tests/fixtures/cluster-2.9.10/store"), store);
+    StoreBuilder.copyTree(FIXTURE_29, store);
+    appendToStreamLog(store, "ORDERS", deleteMsg("ORDERS", 1));
     appendToStreamLog(store, "ORDERS", deleteMsg("ORDERS", 3));
-    Cli.Result r = Cli.run("prepare", "--dry-run", store.toString());
+    appendToLog(store, ClusterInventory.key(ClusterInventory.key("$G", "JOBS"), "JOBS_B"), ackUpdate(5, 8));
+    Path orders = store.resolve("jetstream/$G/streams/ORDERS/msgs");
+    byte[] idxBefore = Files.readAllBytes(orders.resolve("1.idx")), fssBefore = Files.readAllBytes(orders.resolve("1.fss"));
+    String before = StoreBuilder.treeDigest(store.resolve("jetstream/$G"));
+
+    Cli.Result r = Cli.run("prepare", store.toString());
     assertEquals(0, r.exit(), r.all());
-    assertTrue(r.out().contains("replay   $G > ORDERS: 1 delete(s) or work-queue ack(s) in the logs whose message the "
-        + "blocks hold: not replayed (a 2.9 store keeps deletes in N.idx, which js-recover does not rewrite"), r.out());
-    assertEquals(0, Cli.run("prepare", store.toString()).exit());
-    assertFalse(Files.exists(store.resolve("jetstream/$G/streams/ORDERS/msgs/2.blk")), "a 2.9 server does not know tombstones");
+    assertTrue(r.out().contains("replay   $G > ORDERS: 2 delete(s) into the blocks' N.idx (seq 1, 3) replayed"), r.out());
+    assertTrue(r.out().contains("replay   $G > JOBS: 1 delete(s) into the blocks' N.idx (seq 8) replayed"), r.out());
+    BlockIndex29 idx = BlockIndex29.read(Files.readAllBytes(orders.resolve("1.idx")), null).value();
+    assertEquals(18, idx.messages());
+    assertEquals(2, idx.firstSeq());
+    assertArrayEquals(new long[] {3}, idx.deleted());
+    assertFalse(Files.exists(orders.resolve("1.fss")), "the per-subject counts are the server's to count again");
+    assertFalse(Files.exists(orders.resolve("2.blk")), "a 2.9 server does not know tombstones");
+    JsonNode replayed = manifest(store).path("replayed");
+    JsonNode o = replayed.get(0).path("stream").asText().equals("ORDERS") ? replayed.get(0) : replayed.get(1);
+    assertEquals("1, 3", o.path("index_deletes").asText());
+    assertEquals("jetstream/$G/streams/ORDERS/msgs/1.idx", o.path("rewritten").get(0).asText());
+    assertEquals("jetstream/$G/streams/ORDERS/msgs/1.fss", o.path("set_aside").get(0).asText());
+    assertEquals(0, o.path("created").size());
+
+    try (NatsServerProcess server = NatsServerProcess.standalone(ServerGeneration.all().get(0), NatsConfig.defaults(), store,
+        tmp.resolve("server")); Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
+      JetStreamManagement jsm = nc.jetStreamManagement();
+      assertEquals(18, jsm.getStreamInfo("ORDERS").getStreamState().getMsgCount());
+      for (long gone : new long[] {1, 3}) {
+        assertEquals(10037, assertThrows(JetStreamApiException.class, () -> jsm.getMessage("ORDERS", gone)).getApiErrorCode());
+      }
+      var subjects = jsm.getStreamInfo("ORDERS", io.nats.client.api.StreamInfoOptions.filterSubjects("orders.new"))
+          .getStreamState().getSubjects();
+      assertEquals(10, subjects.get(0).getCount(), "orders.new counted without the two deleted");
+      assertEquals(7, jsm.getStreamInfo("JOBS").getStreamState().getMsgCount());
+      assertEquals(10037, assertThrows(JetStreamApiException.class, () -> jsm.getMessage("JOBS", 8)).getApiErrorCode());
+    }
+
+    Cli.Result undo = Cli.run("undo", store.toString());
+    assertEquals(0, undo.exit(), undo.all());
+    assertArrayEquals(idxBefore, Files.readAllBytes(orders.resolve("1.idx")));
+    assertArrayEquals(fssBefore, Files.readAllBytes(orders.resolve("1.fss")));
   }
 
   @Test void aLogThatPurgesIsNotReplayedAndNothingIsWritten() throws Exception {
