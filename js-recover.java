@@ -4905,8 +4905,8 @@ final class RaftReplay {
    * message), what its {@code N.idx} had removed ({@code stored}: below its first sequence and in its delete map;
    * null without a readable one, when the server takes every record), its last record and checksum.
    */
-  private record Block29(int index, Path msgs, BlockKey key, BlockIndex29 stored, byte[] idxFile, byte[] fssFile,
-      java.util.TreeMap<Long, long[]> records, long lastSeq, long lastTs, long lastChecksum) {
+  private record Block29(int index, Path msgs, BlockKey key, byte[] blkFile, byte[] keyFile, BlockIndex29 stored,
+      byte[] idxFile, byte[] fssFile, java.util.TreeMap<Long, long[]> records, long lastSeq, long lastTs, long lastChecksum) {
     boolean live(long seq) {
       return records.containsKey(seq) && (stored == null
           || seq >= stored.firstSeq() && java.util.Arrays.binarySearch(stored.deleted(), seq) < 0);
@@ -4914,19 +4914,28 @@ final class RaftReplay {
 
     /**
      * The block's index with {@code removed} deleted as removeMsg records a delete that writes no byte of the block:
-     * an in-order one moves the first sequence, any other joins the delete map; an emptied block keeps its last
-     * sequence, first one above it. Its {@code N.fss} (per-subject counts, never encrypted) is set aside first: the
-     * server counts the subjects again from the block and the new index when it finds none.
+     * an in-order one moves the first sequence, any other joins the delete map. An emptied block is removed
+     * (removeMsgBlock; here set aside, the block first), unless it is the stream's {@code last}: that one keeps its
+     * last sequence in its index, its first one above. Its {@code N.fss} (per-subject counts, never encrypted) is set
+     * aside before the index is written: the server counts the subjects again from the block and the index.
      */
-    List<NewFile> files(java.util.Set<Long> removed) {
+    List<NewFile> files(java.util.Set<Long> removed, boolean last) {
       List<Long> live = records.keySet().stream().filter(s -> live(s) && !removed.contains(s)).toList();
+      List<NewFile> files = new ArrayList<>();
+      if (live.isEmpty() && !last) {
+        files.add(new NewFile(msgs.resolve(index + ".blk"), null, blkFile));
+        if (keyFile != null) files.add(new NewFile(msgs.resolve(index + ".key"), null, keyFile));
+      }
+      if (fssFile != null) files.add(new NewFile(msgs.resolve(index + ".fss"), null, fssFile));
+      if (live.isEmpty() && !last) {
+        if (idxFile != null) files.add(new NewFile(msgs.resolve(index + ".idx"), null, idxFile));
+        return files;
+      }
       long first = live.isEmpty() ? lastSeq + 1 : live.get(0), firstTs = live.isEmpty() ? 0 : records.get(first)[0];
       long bytes = live.stream().mapToLong(s -> records.get(s)[1]).sum();
       java.util.Set<Long> liveSet = new java.util.HashSet<>(live);
       long[] deleted = java.util.stream.LongStream.rangeClosed(first + 1, lastSeq).filter(s -> !liveSet.contains(s)).toArray();
       byte[] idx = new BlockIndex29(live.size(), bytes, first, firstTs, lastSeq, lastTs, deleted, lastChecksum).encode(key);
-      List<NewFile> files = new ArrayList<>();
-      if (fssFile != null) files.add(new NewFile(msgs.resolve(index + ".fss"), null, fssFile));
       files.add(new NewFile(msgs.resolve(index + ".idx"), idx, idxFile));
       return files;
     }
@@ -5020,7 +5029,7 @@ final class RaftReplay {
       BlockWriter last = blocks.get(blocks.size() - 1); // the server writes tombstones into its last block
       tombTs.forEach(last::tombstone);
     } else {
-      removed29.forEach((b, removed) -> files.addAll(b.files(removed)));
+      removed29.forEach((b, removed) -> files.addAll(b.files(removed, take.isEmpty() && b.index() == tail.nextIndex() - 1)));
     }
     if (!take.isEmpty() || tombstonesKnown) {
       for (BlockWriter b : blocks) files.addAll(b.files(msgs, tail.cipher(), jsKey, stream.account));
@@ -5099,7 +5108,8 @@ final class RaftReplay {
         }
         long[] lowest = {Long.MAX_VALUE}, top = {highest}, lastRecord = {0, 0};
         java.util.TreeMap<Long, long[]> records = new java.util.TreeMap<>();
-        MsgBlock.Scan scan = MsgBlock.scan(stream.stream, n, Files.readAllBytes(blk.getValue()), key, true, r -> {
+        byte[] blkFile = Files.readAllBytes(blk.getValue());
+        MsgBlock.Scan scan = MsgBlock.scan(stream.stream, n, blkFile, key, true, r -> {
           if (r.hash() == MsgBlock.Hash.MISMATCH) return;
           top[0] = Math.max(top[0], r.seq());
           lastRecord[0] = r.seq();
@@ -5124,7 +5134,7 @@ final class RaftReplay {
           Path idx = msgs.resolve(n + ".idx"), fss = msgs.resolve(n + ".fss");
           byte[] idxFile = Files.isRegularFile(idx) ? Files.readAllBytes(idx) : null;
           Outcome<BlockIndex29> stored = idxFile == null ? null : BlockIndex29.read(idxFile, key);
-          blocks29.add(new Block29(n, msgs, key, stored != null && stored.ok() ? stored.value() : null, idxFile,
+          blocks29.add(new Block29(n, msgs, key, blkFile, key == null ? null : Files.readAllBytes(keyFile), stored != null && stored.ok() ? stored.value() : null, idxFile,
               Files.isRegularFile(fss) ? Files.readAllBytes(fss) : null, records, lastRecord[0], lastRecord[1], scan.lastChecksum()));
         }
         if (lowest[0] <= from) break;

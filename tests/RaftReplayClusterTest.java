@@ -45,8 +45,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * its store is prepared and served by a standalone server of the same generation, and what it serves is checked
  * against what the clients were told: no PubAck'ed message its disk held (blocks or Raft log) is missing unless the
  * worker had fetched it (as in the reference runs: a fetched message was consumed), and no message whose ack the
- * worker was confirmed comes back when the stream's Raft log holds its delete or the consumer's its ack (2.10+; 2.9
- * keeps deletes in N.idx, which js-recover does not rewrite: its numbers are printed). How many entries the replay
+ * worker was confirmed comes back when the stream's Raft log holds its delete or the consumer's its ack (on 2.9
+ * written into the blocks' N.idx, where 2.9 keeps them; 2.10+ as tombstones). How many entries the replay
  * found is luck of the moment of the kill; the checks hold whatever it is, and the numbers are printed.
  */
 @ParameterizedClass(name = "{0}")
@@ -233,11 +233,8 @@ class RaftReplayClusterTest {
       ackOnly.retainAll(wConsumerAcks.get(node));
       System.out.printf("%s survivor %s: confirmed acks back %d; delete in the stream log %d; ack only in the consumer log %d%n",
           generation, node, back.size(), deleteLogged.size(), ackOnly.size());
-      // 2.9 keeps deletes in N.idx, which js-recover does not rewrite: there the numbers are reported, not replayed
-      if (generation.atLeast(10)) {
-        assertEquals("", RaftReplay.ranges(List.copyOf(deleteLogged)), node + ": acked messages whose delete the stream log holds are back");
-        assertEquals("", RaftReplay.ranges(List.copyOf(ackOnly)), node + ": acked messages whose ack the consumer log holds are back");
-      }
+      assertEquals("", RaftReplay.ranges(List.copyOf(deleteLogged)), node + ": acked messages whose delete the stream log holds are back");
+      assertEquals("", RaftReplay.ranges(List.copyOf(ackOnly)), node + ": acked messages whose ack the consumer log holds are back");
     }
   }
 
