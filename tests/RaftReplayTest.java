@@ -356,6 +356,41 @@ class RaftReplayTest {
     assertArrayEquals(fssBefore, Files.readAllBytes(orders.resolve("1.fss")));
   }
 
+  /**
+   * Deletes that empty a 2.9 block that is not the stream's last (a message is replayed after it): the server
+   * removes such a block (removeMsgBlock), so the replay sets its files aside, and a real 2.9.10 server starts the
+   * stream at the replayed message. Undo brings the block back.
+   */
+  @Test void a29BlockTheDeletesEmptyIsSetAsideAsTheServerRemovesIt() throws Exception {
+    Path store = tmp.resolve("store");
+    StoreBuilder.copyTree(FIXTURE_29, store);
+    for (long seq : new long[] {4, 5, 6, 8, 9, 10, 11, 12}) appendToStreamLog(store, "JOBS", deleteMsg("JOBS", seq));
+    appendToStreamLog(store, "JOBS", streamMsg(12, System.currentTimeMillis() * 1_000_000L, "jobs.a", null, "after the drain"));
+    Path jobs = store.resolve("jetstream/$G/streams/JOBS/msgs");
+    String before = StoreBuilder.treeDigest(jobs);
+
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > JOBS: 1 message(s) (seq 13, the blocks ended at 12) and 8 delete(s) into the "
+        + "blocks' N.idx (seq 4..6, 8..12) replayed"), r.out());
+    for (String f : List.of("1.blk", "1.idx", "1.fss")) assertFalse(Files.exists(jobs.resolve(f)), f + " is still there");
+    JsonNode replayed = manifest(store).path("replayed");
+    JsonNode o = replayed.get(0);
+    assertEquals("JOBS", o.path("stream").asText(), replayed.toString());
+    assertEquals(List.of("jetstream/$G/streams/JOBS/msgs/1.blk", "jetstream/$G/streams/JOBS/msgs/1.fss",
+        "jetstream/$G/streams/JOBS/msgs/1.idx"), new ObjectMapper().convertValue(o.path("set_aside"), List.class));
+    Path undone = tmp.resolve("undone"); // the server below writes its own files into the store
+    StoreBuilder.copyTree(store, undone);
+    assertEquals(0, Cli.run("undo", undone.toString()).exit());
+    assertEquals(before, StoreBuilder.treeDigest(undone.resolve("jetstream/$G/streams/JOBS/msgs")), "undo did not bring the block back");
+    try (NatsServerProcess server = NatsServerProcess.standalone(ServerGeneration.all().get(0), NatsConfig.defaults(), store,
+        tmp.resolve("server")); Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
+      var state = nc.jetStreamManagement().getStreamInfo("JOBS").getStreamState();
+      assertEquals(1, state.getMsgCount());
+      assertEquals(13, state.getFirstSequence());
+    }
+  }
+
   @Test void aLogThatPurgesIsNotReplayedAndNothingIsWritten() throws Exception {
     Path store = store();
     cutTail(store, KEPT);
