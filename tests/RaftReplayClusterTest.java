@@ -89,8 +89,8 @@ class RaftReplayClusterTest {
           .ackWait(Duration.ofSeconds(60)).maxAckPending(20000).build());
       cluster.awaitReplicasCurrent();
       JetStream js = nc.jetStream();
-      threads.add(started(() -> publish(js, stop)));
-      threads.add(started(() -> drain(wc, stop)));
+      threads.add(started(() -> publish(js, stop, Map.of("lim.a", limAcked, "wq.a", wqAcked))));
+      threads.add(started(() -> drain(wc, "WQ", "W", stop, wqFetched, wqConfirmed)));
       Thread.sleep(BURST.toMillis());
       cluster.nodes().parallelStream().forEach(NatsServerProcess::kill); // in the middle of the burst and the drain
       stop.set(true);
@@ -122,16 +122,18 @@ class RaftReplayClusterTest {
     return t;
   }
 
-  private void publish(JetStream js, AtomicBoolean stop) {
+  /** Async publishes, up to 4,000 in flight, in turn to each subject of {@code acked}: the sequences PubAck'ed. */
+  static void publish(JetStream js, AtomicBoolean stop, Map<String, Set<Long>> acked) {
     Semaphore inFlight = new Semaphore(4000);
     byte[] payload = "x".repeat(64).getBytes(StandardCharsets.UTF_8);
+    List<String> subjects = List.copyOf(new TreeMap<>(acked).keySet());
     for (long i = 0; !stop.get(); i++) {
-      boolean lim = i % 2 == 0;
+      String subject = subjects.get((int) (i % subjects.size()));
       try {
         inFlight.acquire();
-        js.publishAsync(lim ? "lim.a" : "wq.a", payload).whenComplete((PublishAck ack, Throwable t) -> {
+        js.publishAsync(subject, payload).whenComplete((PublishAck ack, Throwable t) -> {
           inFlight.release();
-          if (t == null && !ack.isDuplicate()) (lim ? limAcked : wqAcked).add(ack.getSeqno());
+          if (t == null && !ack.isDuplicate()) acked.get(subject).add(ack.getSeqno());
         });
       } catch (Exception killed) {
         inFlight.release();
@@ -140,15 +142,16 @@ class RaftReplayClusterTest {
     }
   }
 
-  private void drain(Connection wc, AtomicBoolean stop) {
+  /** A worker on a pull consumer, acking each message as a request: what it fetched, and the acks confirmed to it. */
+  static void drain(Connection wc, String stream, String consumer, AtomicBoolean stop, Set<Long> fetched, Set<Long> confirmed) {
     try {
-      JetStreamSubscription sub = wc.jetStream().subscribe(null, PullSubscribeOptions.bind("WQ", "W"));
+      JetStreamSubscription sub = wc.jetStream().subscribe(null, PullSubscribeOptions.bind(stream, consumer));
       while (!stop.get()) {
         for (Message m : sub.fetch(500, Duration.ofMillis(200))) {
           long seq = m.metaData().streamSequence();
-          wqFetched.add(seq);
+          fetched.add(seq);
           m.ackSync(Duration.ofSeconds(2)); // returns once the server confirmed the ack
-          wqConfirmed.add(seq);
+          confirmed.add(seq);
         }
       }
     } catch (Exception killed) {

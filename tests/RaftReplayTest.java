@@ -457,18 +457,25 @@ class RaftReplayTest {
 
   /** {@code asset}: a stream's or a consumer's inventory key. */
   static void appendToLog(Path store, String asset, byte[] entry) throws Exception {
+    appendToLog(store, asset, List.of(entry));
+  }
+
+  /** The entries one after the other, each in an append entry of the next Raft index. */
+  static void appendToLog(Path store, String asset, List<byte[]> entries) throws Exception {
     Path raft = store.resolve("jetstream/$SYS/_js_");
     ClusterInventory inv = ClusterInventory.of(Raft.read(raft.resolve("_meta_"), null));
     String group = (inv.streams.containsKey(asset) ? inv.streams : inv.consumers).get(asset).group();
     Path dir = raft.resolve(group);
     Raft.Group g = Raft.read(dir, null);
     long index = g.lastIndex() + 1, term = g.log().isEmpty() ? 1 : g.log().get(g.log().size() - 1).term();
-    java.nio.ByteBuffer ae = java.nio.ByteBuffer.allocate(42 + 4 + 1 + entry.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-    ae.put("n1leader".getBytes(StandardCharsets.ISO_8859_1)).putLong(term).putLong(index - 1).putLong(term).putLong(index - 1)
-        .putShort((short) 1).putInt(1 + entry.length).put((byte) Raft.NORMAL).put(entry);
     Path blk = dir.resolve("msgs/1.blk");
     BlockWriter w = new BlockWriter(group, 1);
-    w.message(index, System.currentTimeMillis() * 1_000_000L, "", null, ae.array());
+    for (byte[] entry : entries) {
+      java.nio.ByteBuffer ae = java.nio.ByteBuffer.allocate(42 + 4 + 1 + entry.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      ae.put("n1leader".getBytes(StandardCharsets.ISO_8859_1)).putLong(term).putLong(index - 1).putLong(term).putLong(index - 1)
+          .putShort((short) 1).putInt(1 + entry.length).put((byte) Raft.NORMAL).put(entry);
+      w.message(index++, System.currentTimeMillis() * 1_000_000L, "", null, ae.array());
+    }
     Files.write(blk, w.files(blk.getParent(), null, null, null).get(0).bytes(), java.nio.file.StandardOpenOption.APPEND);
   }
 }
