@@ -3162,6 +3162,9 @@ record ConsumerState(SeqPair delivered, SeqPair ackFloor, List<ConsumerState.Pen
   /** A delivered, unacknowledged message: stream and consumer sequence, delivery time in ns (second precision). */
   record Pending(long streamSeq, long consumerSeq, long ts) {}
 
+  /** A consumer that has delivered nothing: where a Raft log applied from its first entry starts. */
+  static final ConsumerState NONE = new ConsumerState(new SeqPair(0, 0), new SeqPair(0, 0), List.of(), Collections.emptySortedMap());
+
   static final int MAGIC = 22;
   static final String FILE = "o.dat";
 
@@ -3300,6 +3303,9 @@ final class Raft {
     }
 
     long lastIndex() { return log.isEmpty() ? (snapshot == null ? 0 : snapshot.index()) : log.get(log.size() - 1).index(); }
+
+    /** No snapshot, and the log from its first entry on: the log alone holds the group's whole state. */
+    boolean wholeLog() { return snapshot == null && !log.isEmpty() && log.get(0).index() == 1; }
   }
 
   private Raft() {}
@@ -4305,13 +4311,12 @@ final class ConsumerRecreation {
       Raft.Group group = Raft.read(p.raftFolder(), jsKey);
       Raft.Snapshot snap = group.snapshot();
       Outcome<ConsumerState> st = snap == null ? null : ConsumerState.decode(snap.data(), null);
-      boolean whole = snap == null && !group.log().isEmpty() && group.log().get(0).index() == 1;
+      boolean whole = group.wholeLog();
       if ((st != null && st.ok()) || whole) {
         long commit = group.knownCommit();
         List<GroupLog.ConsumerUpdate> updates = GroupLog.of(group).consumerUpdates;
         List<GroupLog.ConsumerUpdate> committed = updates.stream().filter(u -> u.index() <= commit).toList();
-        ConsumerState.SeqPair zero = new ConsumerState.SeqPair(0, 0);
-        ConsumerState base = whole ? new ConsumerState(zero, zero, List.of(), Collections.emptySortedMap()) : st.value();
+        ConsumerState base = whole ? ConsumerState.NONE : st.value();
         ConsumerState replayed = ConsumerLogReplay.applied(base, committed, config, v29);
         boolean beforeStart = replayed.delivered().streamSeq() < start - 1; // recorded before it was placed
         if (beforeStart) replayed = fresh;
@@ -4840,14 +4845,16 @@ final class RaftReplay {
       return new ConsumerReplay(consumer, group, null, null, 0, 0, commit, null, null, null, null); // no state to move on
     }
     Outcome<ConsumerState> st = ConsumerState.decode(stored, consumer.opened);
-    // A torn o.dat (a kill while the server wrote it): the group's snapshot holds the state the log goes on from,
-    // as a clustered server installs it at restart.
+    // A torn o.dat (a kill while the server wrote it; 2.9 leaves it empty): the group's snapshot holds the state the
+    // log goes on from, or without one a log from its first entry all of it, as a clustered server restarts it.
     Raft.Snapshot snap = log.group.snapshot();
-    Outcome<ConsumerState> fromSnap = st.ok() || snap == null ? null : ConsumerState.decode(snap.data(), null);
-    String basis = st.ok() ? "o.dat" : "snapshot " + (snap == null ? "" : snap.file()) + " (o.dat does not read: " + st.damage().why() + ")";
+    Outcome<ConsumerState> fromSnap = st.ok() ? null : log.group.wholeLog() ? Outcome.ok(ConsumerState.NONE)
+        : snap == null ? null : ConsumerState.decode(snap.data(), null);
+    String basis = st.ok() ? "o.dat" : (snap == null ? "the whole Raft log" : "snapshot " + snap.file()) + " (o.dat does not read: "
+        + st.damage().why() + ")";
     if (!st.ok() && (fromSnap == null || !fromSnap.ok())) {
       return new ConsumerReplay(consumer, group, null, null, 0, 0, commit, "o.dat not replayed: it does not read ("
-          + st.damage().why() + "), and no Raft snapshot of the consumer does either", null, null, null);
+          + st.damage().why() + "), and neither a Raft snapshot of the consumer nor its whole log is here", null, null, null);
     }
     ConsumerState base = st.ok() ? st.value() : fromSnap.value();
     ConsumerLogReplay replay = new ConsumerLogReplay(base, consumer.config, v29);

@@ -247,6 +247,26 @@ class RaftReplayTest {
         rebuilt.pending().stream().map(ConsumerState.Pending::streamSeq).toList());
   }
 
+  /**
+   * A kill while 2.9 rewrote an o.dat leaves it empty; a consumer group that never took a snapshot holds its whole
+   * history in its log (the 2.10.27 fixture's do): the state is rebuilt from the log alone, as the original was.
+   */
+  @Test void anEmptyConsumerStateWithoutASnapshotIsRebuiltFromTheWholeLog() throws Exception {
+    Path store = store();
+    Path odat = store.resolve("jetstream/$G/streams/ORDERS/obs/NEW/o.dat");
+    ConsumerState before = ConsumerState.decode(Files.readAllBytes(odat), null).value();
+    Files.write(odat, new byte[0]);
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS > NEW: o.dat moved on from Raft group "), r.out());
+    assertTrue(r.out().contains("(the whole Raft log (o.dat does not read"), r.out());
+    ConsumerState rebuilt = ConsumerState.decode(Files.readAllBytes(odat), null).value();
+    assertEquals(before.ackFloor(), rebuilt.ackFloor());
+    assertEquals(before.delivered(), rebuilt.delivered());
+    assertEquals(before.pending().stream().map(ConsumerState.Pending::streamSeq).toList(),
+        rebuilt.pending().stream().map(ConsumerState.Pending::streamSeq).toList());
+  }
+
   @Test void committedOnlyLeavesADeleteBeyondTheKnownCommitInTheLog() throws Exception {
     Path store = store();
     appendToStreamLog(store, "ORDERS", deleteMsg("ORDERS", 3));
