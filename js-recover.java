@@ -28,7 +28,8 @@
  *        recreated with a position that loses nothing;
  *        <account>/_js_ Raft state moved, with the original bytes of every rewritten file and
  *        a manifest, into <store>/js-recover-backup/<run>/; what the stream Raft logs hold beyond the
- *        blocks (messages, 2.10+ deletes) replayed into new blocks. Nothing is deleted. Writes
+ *        blocks replayed: messages into new blocks, deletes as 2.10+ tombstones or in 2.9's N.idx.
+ *        Nothing is deleted. Writes
  *        <store>/recovery.conf, a loopback-only standalone server config for this store.
  *   6. js-recover verify /recovery/store
  *        starts nats-server on recovery.conf, proves every stream and consumer loaded, stops it
@@ -4752,10 +4753,11 @@ final class BlockWriter {
 
 /**
  * What the stream Raft logs on this disk hold beyond the stream folders, replayed as applyStreamEntries would have
- * applied it: messages above the stored last sequence (same sequence, time, subject, headers and payload), then on
- * 2.10+ a tombstone for each deleteMsgOp whose message the blocks still hold (work-queue and interest removals of
- * 2.11+, API deletes). Everything goes into new blocks after the last one, so no existing byte changes; a 2.10+
- * server then finds blocks index.db does not know and rebuilds its state from the blocks, as after any crash.
+ * applied it: messages above the stored last sequence (same sequence, time, subject, headers and payload), then for
+ * each deleteMsgOp (work-queue and interest removals of 2.11+, API deletes) and work-queue ack whose message the
+ * blocks still hold, on 2.10+ a tombstone, on 2.9 the block's N.idx as removeMsg records it (see Block29). New
+ * records go into new blocks after the last one, so no existing block byte changes; a 2.10+ server then finds
+ * blocks index.db does not know and rebuilds its state from the blocks, as after any crash.
  * By default every entry the log holds is replayed (at-least-once: a PubAck'ed message may lie beyond the commit
  * index this node knew), and those beyond it are listed; {@code committedOnly} stops at the known commit.
  * What cannot be replayed faithfully is not written and is said instead.

@@ -28,6 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RaftReplayTest {
   static final Path FIXTURE = Path.of("tests/fixtures/cluster-2.10.27");
+  /** The captured 2.9.10 survivor's store: deletes there live in each block's N.idx. */
+  static final Path FIXTURE_29 = Path.of("tests/fixtures/cluster-2.9.10/store");
   static final int KEPT = 15; // of ORDERS' 20 messages
 
   @TempDir Path tmp;
@@ -231,20 +233,8 @@ class RaftReplayTest {
 
   @Test void aTornConsumerStateIsRebuiltFromItsRaftSnapshotAndLog() throws Exception {
     Path store = tmp.resolve("store");
-    StoreBuilder.copyTree(Path.of("tests/fixtures/cluster-2.9.10/store"), store);
-    Path odat = store.resolve("jetstream/$G/streams/ORDERS/obs/NEW/o.dat");
-    byte[] whole = Files.readAllBytes(odat);
-    ConsumerState before = ConsumerState.decode(whole, null).value();
-    Files.write(odat, java.util.Arrays.copyOf(whole, 3)); // a kill while 2.9 or 2.10 rewrote it in place
-    Cli.Result r = Cli.run("prepare", store.toString());
-    assertEquals(0, r.exit(), r.all());
-    assertTrue(r.out().contains("replay   $G > ORDERS > NEW: o.dat moved on from Raft group "), r.out());
-    assertTrue(r.out().contains("(snapshot snap."), r.out());
-    ConsumerState rebuilt = ConsumerState.decode(Files.readAllBytes(odat), null).value();
-    assertEquals(before.ackFloor(), rebuilt.ackFloor());
-    assertEquals(before.delivered(), rebuilt.delivered());
-    assertEquals(before.pending().stream().map(ConsumerState.Pending::streamSeq).toList(),
-        rebuilt.pending().stream().map(ConsumerState.Pending::streamSeq).toList());
+    StoreBuilder.copyTree(FIXTURE_29, store);
+    assertRebuilt(store, whole -> java.util.Arrays.copyOf(whole, 3), "(snapshot snap."); // a kill while 2.9 or 2.10 rewrote it
   }
 
   /**
@@ -252,14 +242,19 @@ class RaftReplayTest {
    * history in its log (the 2.10.27 fixture's do): the state is rebuilt from the log alone, as the original was.
    */
   @Test void anEmptyConsumerStateWithoutASnapshotIsRebuiltFromTheWholeLog() throws Exception {
-    Path store = store();
+    assertRebuilt(store(), whole -> new byte[0], "(the whole Raft log (o.dat does not read");
+  }
+
+  /** ORDERS > NEW's o.dat torn by {@code tear}: prepare rebuilds the position it held from what {@code basis} names. */
+  static void assertRebuilt(Path store, java.util.function.UnaryOperator<byte[]> tear, String basis) throws Exception {
     Path odat = store.resolve("jetstream/$G/streams/ORDERS/obs/NEW/o.dat");
-    ConsumerState before = ConsumerState.decode(Files.readAllBytes(odat), null).value();
-    Files.write(odat, new byte[0]);
+    byte[] whole = Files.readAllBytes(odat);
+    ConsumerState before = ConsumerState.decode(whole, null).value();
+    Files.write(odat, tear.apply(whole));
     Cli.Result r = Cli.run("prepare", store.toString());
     assertEquals(0, r.exit(), r.all());
     assertTrue(r.out().contains("replay   $G > ORDERS > NEW: o.dat moved on from Raft group "), r.out());
-    assertTrue(r.out().contains("(the whole Raft log (o.dat does not read"), r.out());
+    assertTrue(r.out().contains(basis), r.out());
     ConsumerState rebuilt = ConsumerState.decode(Files.readAllBytes(odat), null).value();
     assertEquals(before.ackFloor(), rebuilt.ackFloor());
     assertEquals(before.delivered(), rebuilt.delivered());
@@ -311,8 +306,6 @@ class RaftReplayTest {
         + "the server truncates it there, and js-recover does not add to a stream whose end it cannot tell"), r.all());
     assertEquals(before, StoreBuilder.treeDigest(store.resolve("jetstream/$G")));
   }
-
-  static final Path FIXTURE_29 = Path.of("tests/fixtures/cluster-2.9.10/store");
 
   @Test void aBlockIndexIsWrittenAsThe29ServerWroteIt() throws Exception {
     try (var idx = Files.find(FIXTURE_29, 8, (p, a) -> p.toString().endsWith(".idx") && p.getParent().endsWith("msgs"))) {
