@@ -7886,9 +7886,11 @@ final class Reports {
             + RaftReplay.ranges(r.tombstones()) + ")");
       }
       if (!r.files().isEmpty()) {
-        out.printf("  replay   %s: %s %s from Raft group %s into %s%n", r.stream().label(), String.join(" and ", what),
-            dryRun ? "would be replayed" : "replayed", r.group(),
-            String.join(", ", r.files().stream().map(f -> plan.store.rel(f.path())).toList()));
+        List<String> written = r.files().stream().filter(f -> f.bytes() != null).map(f -> plan.store.rel(f.path())).toList();
+        List<String> aside = r.files().stream().filter(f -> f.bytes() == null).map(f -> plan.store.rel(f.path())).toList();
+        out.printf("  replay   %s: %s %s from Raft group %s%s%s%n", r.stream().label(), String.join(" and ", what),
+            dryRun ? "would be replayed" : "replayed", r.group(), written.isEmpty() ? "" : " into " + String.join(", ", written),
+            aside.isEmpty() ? "" : " (" + String.join(", ", aside) + (dryRun ? " would be" : "") + " set aside into originals.zip)");
       }
       if (!r.beyondCommit().isEmpty()) {
         out.printf("           beyond the known commit index of their log (the stream's: %d): %s (at-least-once: a publisher "

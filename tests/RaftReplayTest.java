@@ -336,6 +336,8 @@ class RaftReplayTest {
     assertEquals(0, r.exit(), r.all());
     assertTrue(r.out().contains("replay   $G > ORDERS: 2 delete(s) into the blocks' N.idx (seq 1, 3) replayed"), r.out());
     assertTrue(r.out().contains("replay   $G > JOBS: 1 delete(s) into the blocks' N.idx (seq 8) replayed"), r.out());
+    assertTrue(r.out().contains("into jetstream/$G/streams/ORDERS/msgs/1.idx (jetstream/$G/streams/ORDERS/msgs/1.fss set aside "
+        + "into originals.zip)"), r.out());
     BlockIndex29 idx = BlockIndex29.read(Files.readAllBytes(orders.resolve("1.idx")), null).value();
     assertEquals(18, idx.messages());
     assertEquals(2, idx.firstSeq());
