@@ -30,7 +30,8 @@
  *        recreated with a position that loses nothing;
  *        <account>/_js_ Raft state moved, with the original bytes of every rewritten file and
  *        a manifest, into <store>/js-recover-backup/<run>/; what the stream Raft logs hold beyond the
- *        blocks (messages, 2.10+ deletes) replayed into new blocks. Nothing is deleted. Writes
+ *        blocks replayed: messages into new blocks, deletes as 2.10+ tombstones or in 2.9's N.idx.
+ *        Nothing is deleted. Writes
  *        <store>/recovery.conf, a loopback-only standalone server config for this store.
  *   6. js-recover verify /recovery/store
  *        starts nats-server on recovery.conf, proves every stream and consumer loaded, stops it
@@ -2941,6 +2942,12 @@ record BlockKey(MetaCrypto.Cipher cipher, byte[] seed, byte[] nonce) {
     }
   }
 
+  /** Seals a 2.9 {@code N.idx} as writeIndexInfo does: AEAD(seed) with the block's nonce, not repeated in the file. */
+  byte[] sealIndex(byte[] plain) {
+    byte[] sealed = MetaCrypto.seal(cipher, seed, plain, nonce);
+    return java.util.Arrays.copyOfRange(sealed, nonce.length, sealed.length);
+  }
+
   @Override public String toString() { return "BlockKey[" + cipher + ", key hidden]"; }
 }
 
@@ -3156,6 +3163,26 @@ record BlockIndex29(long messages, long bytes, long firstSeq, long firstTs, long
     java.util.Arrays.sort(deleted);
     return Outcome.ok(new BlockIndex29(msgs, bytes, first, firstTs, last, lastTs, deleted, LittleEndian.int64(buf, lchkAt)));
   }
+
+  /**
+   * The file as writeIndexInfoLocked writes it ({@code key} null on a plain store). The server writes its delete
+   * map in Go's map order; this writes it ascending, which its reader takes the same.
+   */
+  byte[] encode(BlockKey key) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    out.write(MAGIC);
+    out.write(1);
+    ConsumerStateWriter.uvarint(out, messages);
+    ConsumerStateWriter.uvarint(out, bytes);
+    ConsumerStateWriter.uvarint(out, firstSeq);
+    ConsumerStateWriter.varint(out, firstTs);
+    ConsumerStateWriter.uvarint(out, lastSeq);
+    ConsumerStateWriter.varint(out, lastTs);
+    ConsumerStateWriter.uvarint(out, deleted.length);
+    out.writeBytes(java.nio.ByteBuffer.allocate(MsgBlock.HASH).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(lastChecksum).array());
+    for (long d : deleted) ConsumerStateWriter.uvarint(out, d - firstSeq);
+    return key == null ? out.toByteArray() : key.sealIndex(out.toByteArray());
+  }
 }
 
 /**
@@ -3311,6 +3338,9 @@ record ConsumerState(SeqPair delivered, SeqPair ackFloor, List<ConsumerState.Pen
   /** A delivered, unacknowledged message: stream and consumer sequence, delivery time in ns (second precision). */
   record Pending(long streamSeq, long consumerSeq, long ts) {}
 
+  /** A consumer that has delivered nothing: where a Raft log applied from its first entry starts. */
+  static final ConsumerState NONE = new ConsumerState(new SeqPair(0, 0), new SeqPair(0, 0), List.of(), Collections.emptySortedMap());
+
   static final int MAGIC = 22;
   static final String FILE = "o.dat";
 
@@ -3397,7 +3427,7 @@ final class ConsumerStateWriter {
     return consumerKey == null ? plain : MetaCrypto.seal(consumerKey.cipher(), consumerKey.assetKey(), plain);
   }
 
-  private static void uvarint(java.io.ByteArrayOutputStream out, long v) {
+  static void uvarint(java.io.ByteArrayOutputStream out, long v) {
     while (Long.compareUnsigned(v, 0x80) >= 0) {
       out.write((int) (v & 0x7f) | 0x80);
       v >>>= 7;
@@ -3405,7 +3435,7 @@ final class ConsumerStateWriter {
     out.write((int) v);
   }
 
-  private static void varint(java.io.ByteArrayOutputStream out, long v) { uvarint(out, (v << 1) ^ (v >> 63)); }
+  static void varint(java.io.ByteArrayOutputStream out, long v) { uvarint(out, (v << 1) ^ (v >> 63)); }
 }
 
 // =================================================================================================
@@ -3449,6 +3479,9 @@ final class Raft {
     }
 
     long lastIndex() { return log.isEmpty() ? (snapshot == null ? 0 : snapshot.index()) : log.get(log.size() - 1).index(); }
+
+    /** No snapshot, and the log from its first entry on: the log alone holds the group's whole state. */
+    boolean wholeLog() { return snapshot == null && !log.isEmpty() && log.get(0).index() == 1; }
   }
 
   private Raft() {}
@@ -4454,13 +4487,12 @@ final class ConsumerRecreation {
       Raft.Group group = Raft.read(p.raftFolder(), jsKey);
       Raft.Snapshot snap = group.snapshot();
       Outcome<ConsumerState> st = snap == null ? null : ConsumerState.decode(snap.data(), null);
-      boolean whole = snap == null && !group.log().isEmpty() && group.log().get(0).index() == 1;
+      boolean whole = group.wholeLog();
       if ((st != null && st.ok()) || whole) {
         long commit = group.knownCommit();
         List<GroupLog.ConsumerUpdate> updates = GroupLog.of(group).consumerUpdates;
         List<GroupLog.ConsumerUpdate> committed = updates.stream().filter(u -> u.index() <= commit).toList();
-        ConsumerState.SeqPair zero = new ConsumerState.SeqPair(0, 0);
-        ConsumerState base = whole ? new ConsumerState(zero, zero, List.of(), Collections.emptySortedMap()) : st.value();
+        ConsumerState base = whole ? ConsumerState.NONE : st.value();
         ConsumerState replayed = ConsumerLogReplay.applied(base, committed, config, v29);
         boolean beforeStart = replayed.delivered().streamSeq() < start - 1; // recorded before it was placed
         if (beforeStart) replayed = fresh;
@@ -4673,7 +4705,7 @@ final class RecoveryPlan {
     for (ConsumerRecreation.Recreated c : recreation.recreated) {
       temps += block * (4 + blocks(c.metaInf().length, block) + blocks(c.state().length, block)); // folder, sum, key
     }
-    for (RaftReplay.NewFile f : replayedFiles()) temps += block * blocks(f.bytes().length, block);
+    for (RaftReplay.NewFile f : replayedFiles()) if (f.bytes() != null) temps += block * blocks(f.bytes().length, block);
     List<String> blockers = new ArrayList<>();
     try {
       long backup = block * (2 * blocks(PrepareRun.manifestSize(this), block) + blocks(zip, block) + 2); // + recovery.conf, the run folder
@@ -4891,10 +4923,11 @@ final class BlockWriter {
 
 /**
  * What the stream Raft logs on this disk hold beyond the stream folders, replayed as applyStreamEntries would have
- * applied it: messages above the stored last sequence (same sequence, time, subject, headers and payload), then on
- * 2.10+ a tombstone for each deleteMsgOp whose message the blocks still hold (work-queue and interest removals of
- * 2.11+, API deletes). Everything goes into new blocks after the last one, so no existing byte changes; a 2.10+
- * server then finds blocks index.db does not know and rebuilds its state from the blocks, as after any crash.
+ * applied it: messages above the stored last sequence (same sequence, time, subject, headers and payload), then for
+ * each deleteMsgOp (work-queue and interest removals of 2.11+, API deletes) and work-queue ack whose message the
+ * blocks still hold, on 2.10+ a tombstone, on 2.9 the block's N.idx as removeMsg records it (see Block29). New
+ * records go into new blocks after the last one, so no existing block byte changes; a 2.10+ server then finds
+ * blocks index.db does not know and rebuilds its state from the blocks, as after any crash.
  * By default every entry the log holds is replayed (at-least-once: a PubAck'ed message may lie beyond the commit
  * index this node knew), and those beyond it are listed; {@code committedOnly} stops at the known commit.
  * What cannot be replayed faithfully is not written and is said instead.
@@ -4903,7 +4936,13 @@ final class RaftReplay {
   /** A block's files: a new block takes an index above all of them. */
   private static final java.util.regex.Pattern BLOCK_FILE = java.util.regex.Pattern.compile("(\\d+)\\.(blk|key|idx|fss)");
 
-  record NewFile(Path path, byte[] bytes) {}
+  /**
+   * A file the replay writes: {@code bytes} null sets it aside (it is removed, its {@code original} kept in
+   * originals.zip); {@code original} null means the replay creates it.
+   */
+  record NewFile(Path path, byte[] bytes, byte[] original) {
+    NewFile(Path path, byte[] bytes) { this(path, bytes, null); }
+  }
 
   /** What prepare replays: per stream, and per consumer whose log moves its o.dat on. */
   record Result(List<StreamReplay> streams, List<ConsumerReplay> consumers) {
@@ -4925,7 +4964,7 @@ final class RaftReplay {
    * what stays in the log only, and why.
    */
   record StreamReplay(MetaAsset stream, String group, long storedLast, long knownCommit, List<GroupLog.StreamMsg> messages,
-      List<Long> tombstones, List<Long> messagesBeyondCommit, List<Long> deletesBeyondCommit, List<String> notReplayed,
+      List<Long> tombstones, boolean inIndex, List<Long> messagesBeyondCommit, List<Long> deletesBeyondCommit, List<String> notReplayed,
       List<NewFile> files) {
     /** What the log holds beyond the known commit index and is replayed, in words. */
     String beyondCommit() {
@@ -4978,14 +5017,16 @@ final class RaftReplay {
       return new ConsumerReplay(consumer, group, null, null, 0, 0, commit, null, null, null, null); // no state to move on
     }
     Outcome<ConsumerState> st = ConsumerState.decode(stored, consumer.opened);
-    // A torn o.dat (a kill while the server wrote it): the group's snapshot holds the state the log goes on from,
-    // as a clustered server installs it at restart.
+    // A torn o.dat (a kill while the server wrote it; 2.9 leaves it empty): the group's snapshot holds the state the
+    // log goes on from, or without one a log from its first entry all of it, as a clustered server restarts it.
     Raft.Snapshot snap = log.group.snapshot();
-    Outcome<ConsumerState> fromSnap = st.ok() || snap == null ? null : ConsumerState.decode(snap.data(), null);
-    String basis = st.ok() ? "o.dat" : "snapshot " + (snap == null ? "" : snap.file()) + " (o.dat does not read: " + st.damage().why() + ")";
+    Outcome<ConsumerState> fromSnap = st.ok() ? null : log.group.wholeLog() ? Outcome.ok(ConsumerState.NONE)
+        : snap == null ? null : ConsumerState.decode(snap.data(), null);
+    String basis = st.ok() ? "o.dat" : (snap == null ? "the whole Raft log" : "snapshot " + snap.file()) + " (o.dat does not read: "
+        + st.damage().why() + ")";
     if (!st.ok() && (fromSnap == null || !fromSnap.ok())) {
       return new ConsumerReplay(consumer, group, null, null, 0, 0, commit, "o.dat not replayed: it does not read ("
-          + st.damage().why() + "), and no Raft snapshot of the consumer does either", null, null, null);
+          + st.damage().why() + "), and neither a Raft snapshot of the consumer nor its whole log is here", null, null, null);
     }
     ConsumerState base = st.ok() ? st.value() : fromSnap.value();
     ConsumerLogReplay replay = new ConsumerLogReplay(base, consumer.config(), v29);
@@ -5032,7 +5073,52 @@ final class RaftReplay {
 
   /** What the stream's newest blocks hold: every sequence's time, the tombstoned ones, the highest of all. */
   private record Tail(long highest, Map<Long, Long> live, java.util.Set<Long> tombstoned, MetaCrypto.Cipher cipher,
-      int nextIndex, String unreadable) {}
+      int nextIndex, String unreadable, List<Block29> blocks29) {
+    Tail(long highest, Map<Long, Long> live, java.util.Set<Long> tombstoned, MetaCrypto.Cipher cipher, int nextIndex, String unreadable) {
+      this(highest, live, tombstoned, cipher, nextIndex, unreadable, List.of());
+    }
+  }
+
+  /**
+   * A block of a 2.9 store as the server loads it: its records ({@code records}: sequence -> time and size of each
+   * message), what its {@code N.idx} had removed ({@code stored}: below its first sequence and in its delete map;
+   * null without a readable one, when the server takes every record), its last record and checksum.
+   */
+  private record Block29(int index, Path msgs, BlockKey key, byte[] blkFile, byte[] keyFile, BlockIndex29 stored,
+      byte[] idxFile, byte[] fssFile, java.util.TreeMap<Long, long[]> records, long lastSeq, long lastTs, long lastChecksum) {
+    boolean live(long seq) {
+      return records.containsKey(seq) && (stored == null
+          || seq >= stored.firstSeq() && java.util.Arrays.binarySearch(stored.deleted(), seq) < 0);
+    }
+
+    /**
+     * The block's index with {@code removed} deleted as removeMsg records a delete that writes no byte of the block:
+     * an in-order one moves the first sequence, any other joins the delete map. An emptied block is removed
+     * (removeMsgBlock; here set aside, the block first), unless it is the stream's {@code last}: that one keeps its
+     * last sequence in its index, its first one above. Its {@code N.fss} (per-subject counts, never encrypted) is set
+     * aside before the index is written: the server counts the subjects again from the block and the index.
+     */
+    List<NewFile> files(java.util.Set<Long> removed, boolean last) {
+      List<Long> live = records.keySet().stream().filter(s -> live(s) && !removed.contains(s)).toList();
+      List<NewFile> files = new ArrayList<>();
+      if (live.isEmpty() && !last) {
+        files.add(new NewFile(msgs.resolve(index + ".blk"), null, blkFile));
+        if (keyFile != null) files.add(new NewFile(msgs.resolve(index + ".key"), null, keyFile));
+      }
+      if (fssFile != null) files.add(new NewFile(msgs.resolve(index + ".fss"), null, fssFile));
+      if (live.isEmpty() && !last) {
+        if (idxFile != null) files.add(new NewFile(msgs.resolve(index + ".idx"), null, idxFile));
+        return files;
+      }
+      long first = live.isEmpty() ? lastSeq + 1 : live.get(0), firstTs = live.isEmpty() ? 0 : records.get(first)[0];
+      long bytes = live.stream().mapToLong(s -> records.get(s)[1]).sum();
+      java.util.Set<Long> liveSet = new java.util.HashSet<>(live);
+      long[] deleted = java.util.stream.LongStream.rangeClosed(first + 1, lastSeq).filter(s -> !liveSet.contains(s)).toArray();
+      byte[] idx = new BlockIndex29(live.size(), bytes, first, firstTs, lastSeq, lastTs, deleted, lastChecksum).encode(key);
+      files.add(new NewFile(msgs.resolve(index + ".idx"), idx, idxFile));
+      return files;
+    }
+  }
 
   /**
    * {@code acked}: work-queue acks of the stream's consumers (sequence -> beyond its log's known commit), removals
@@ -5043,9 +5129,10 @@ final class RaftReplay {
     String group = log.group.name();
     java.util.TreeMap<Long, Boolean> removals = new java.util.TreeMap<>(acked); // sequence -> beyond the known commit
     log.deletes.forEach((seq, index) -> removals.merge(seq, index > commit, Boolean::logicalAnd));
-    Tail tail = tail(stream, jsKey, removals.isEmpty() ? Long.MAX_VALUE : removals.firstKey());
+    boolean tombstonesKnown = stream.config().has("compression"); // a 2.10+ config: 2.9 keeps deletes in N.idx
+    Tail tail = tail(stream, jsKey, removals.isEmpty() ? Long.MAX_VALUE : removals.firstKey(), !tombstonesKnown);
     if (tail.unreadable() != null) {
-      return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), List.of(), List.of(),
+      return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), false, List.of(), List.of(),
           List.of("nothing replayed: " + tail.unreadable()), List.of());
     }
     List<String> not = new ArrayList<>();
@@ -5072,38 +5159,41 @@ final class RaftReplay {
     }
     Map<Long, Long> replayedTs = new HashMap<>();
     take.forEach(m -> replayedTs.put(m.seq(), m.ts()));
-    boolean tombstonesKnown = stream.config().has("compression"); // a 2.10+ config: 2.9 keeps deletes in N.idx
     long deletesLeft = 0, deletesUncommitted = 0;
     Map<Long, Long> tombTs = new java.util.TreeMap<>();
+    Map<Block29, java.util.Set<Long>> removed29 = new java.util.TreeMap<>(Comparator.comparingInt(Block29::index));
     for (Map.Entry<Long, Boolean> d : removals.entrySet()) {
       long seq = d.getKey();
       Long ts = tail.tombstoned().contains(seq) ? null : tail.live().containsKey(seq) ? tail.live().get(seq) : replayedTs.get(seq);
       if (ts == null) continue; // applied already, or its message is not here
-      if (!tombstonesKnown) {
+      Block29 in = tombstonesKnown ? null : tail.blocks29().stream().filter(b -> b.live(seq)).findFirst().orElse(null);
+      if (!tombstonesKnown && in == null && !replayedTs.containsKey(seq)) continue; // N.idx has it deleted already
+      if (!tombstonesKnown && in == null) {
         deletesLeft++;
       } else if (committedOnly && d.getValue()) {
         deletesUncommitted++;
       } else {
         tombTs.put(seq, ts);
+        if (in != null) removed29.computeIfAbsent(in, b -> new java.util.HashSet<>()).add(seq);
         if (d.getValue()) deletesBeyond.add(seq);
       }
     }
     if (deletesLeft > 0) {
-      not.add(deletesLeft + " delete(s) or work-queue ack(s) in the logs whose message the blocks hold: not replayed (a 2.9 "
-          + "store keeps deletes in N.idx, which js-recover does not rewrite; some may be applied there already)");
+      not.add(deletesLeft + " delete(s) or work-queue ack(s) of messages replayed into new blocks: not replayed (a 2.9 "
+          + "store keeps deletes in N.idx, and js-recover writes one only for the blocks the store has)");
     }
     if (deletesUncommitted > 0) {
       not.add(deletesUncommitted + " delete(s) beyond the known commit index of their log: left in the log (--committed-only)");
     }
     if (take.isEmpty() && tombTs.isEmpty()) {
-      return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), List.of(), List.of(), not, List.of());
+      return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), false, List.of(), List.of(), not, List.of());
     }
     String refused = !log.purges.isEmpty() || !log.deleteRanges.isEmpty()
         ? "the log also holds " + log.purges.size() + " purge(s) and " + log.deleteRanges.size() + " delete range(s), which "
             + "js-recover does not replay"
         : misaligned(log, tail);
     if (refused != null) {
-      return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), List.of(), List.of(),
+      return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), false, List.of(), List.of(),
           List.of(take.size() + " message(s) and " + tombTs.size() + " delete(s) not replayed: " + refused), List.of());
     }
     Path msgs = stream.dir.resolve("msgs");
@@ -5113,12 +5203,18 @@ final class RaftReplay {
       if (b.size() >= BlockWriter.BLOCK_SIZE) blocks.add(b = new BlockWriter(stream.stream, b.index() + 1));
       b.message(m.seq(), m.ts(), m.subject(), m.headers(), m.payload());
     }
-    BlockWriter last = blocks.get(blocks.size() - 1); // the server writes tombstones into its last block
-    tombTs.forEach(last::tombstone);
     List<NewFile> files = new ArrayList<>();
-    for (BlockWriter b : blocks) files.addAll(b.files(msgs, tail.cipher(), jsKey, stream.account));
+    if (tombstonesKnown) {
+      BlockWriter last = blocks.get(blocks.size() - 1); // the server writes tombstones into its last block
+      tombTs.forEach(last::tombstone);
+    } else {
+      removed29.forEach((b, removed) -> files.addAll(b.files(removed, take.isEmpty() && b.index() == tail.nextIndex() - 1)));
+    }
+    if (!take.isEmpty() || tombstonesKnown) {
+      for (BlockWriter b : blocks) files.addAll(b.files(msgs, tail.cipher(), jsKey, stream.account));
+    }
     return new StreamReplay(stream, group, tail.highest(), commit, List.copyOf(take), List.copyOf(tombTs.keySet()),
-        List.copyOf(beyond), List.copyOf(deletesBeyond), List.copyOf(not), List.copyOf(files));
+        !tombstonesKnown, List.copyOf(beyond), List.copyOf(deletesBeyond), List.copyOf(not), List.copyOf(files));
   }
 
   /** A message whose headers ask the server to remove the subject's (or stream's) older messages. */
@@ -5148,7 +5244,7 @@ final class RaftReplay {
    * block. The highest sequence counts tombstones (the server keeps the last sequence with one when it removes
    * an emptied last block); with no block at all, index.db's last sequence.
    */
-  private static Tail tail(MetaAsset stream, byte[] jsKey, long from) {
+  private static Tail tail(MetaAsset stream, byte[] jsKey, long from, boolean v29) {
     Path msgs = stream.dir.resolve("msgs");
     java.util.TreeMap<Integer, Path> blocks = new java.util.TreeMap<>(Comparator.reverseOrder());
     int highestIndex = 0;
@@ -5168,6 +5264,7 @@ final class RaftReplay {
     long highest = 0;
     Map<Long, Long> live = new HashMap<>();
     java.util.Set<Long> tombstoned = new java.util.HashSet<>();
+    List<Block29> blocks29 = new ArrayList<>();
     MetaCrypto.Cipher cipher = stream.opened == null ? null : stream.opened.cipher();
     boolean encrypted = stream.sealed();
     try {
@@ -5188,16 +5285,23 @@ final class RaftReplay {
           key = k.value();
           cipher = key.cipher();
         }
-        long[] lowest = {Long.MAX_VALUE}, top = {highest};
-        MsgBlock.Scan scan = MsgBlock.scan(stream.stream, n, Files.readAllBytes(blk.getValue()), key, true, r -> {
+        long[] lowest = {Long.MAX_VALUE}, top = {highest}, lastRecord = {0, 0};
+        java.util.TreeMap<Long, long[]> records = new java.util.TreeMap<>();
+        byte[] blkFile = Files.readAllBytes(blk.getValue());
+        MsgBlock.Scan scan = MsgBlock.scan(stream.stream, n, blkFile, key, true, r -> {
           if (r.hash() == MsgBlock.Hash.MISMATCH) return;
           top[0] = Math.max(top[0], r.seq());
+          lastRecord[0] = r.seq();
+          lastRecord[1] = r.ts();
           if (r.kind() == MsgBlock.Kind.TOMBSTONE) {
             tombstoned.add(r.seq());
             return;
           }
           lowest[0] = Math.min(lowest[0], r.seq());
-          if (r.kind() == MsgBlock.Kind.MESSAGE) live.put(r.seq(), r.ts());
+          if (r.kind() == MsgBlock.Kind.MESSAGE) {
+            live.put(r.seq(), r.ts());
+            if (v29) records.put(r.seq(), new long[] {r.ts(), r.length()});
+          }
         });
         if (scan.unreadable() != null || !scan.damage().isEmpty()) {
           String why = scan.unreadable() != null ? scan.unreadable() : scan.damage().get(0).why();
@@ -5205,13 +5309,20 @@ final class RaftReplay {
               + "truncates it there, and js-recover does not add to a stream whose end it cannot tell");
         }
         highest = top[0];
+        if (v29) {
+          Path idx = msgs.resolve(n + ".idx"), fss = msgs.resolve(n + ".fss");
+          byte[] idxFile = Files.isRegularFile(idx) ? Files.readAllBytes(idx) : null;
+          Outcome<BlockIndex29> stored = idxFile == null ? null : BlockIndex29.read(idxFile, key);
+          blocks29.add(new Block29(n, msgs, key, blkFile, key == null ? null : Files.readAllBytes(keyFile), stored != null && stored.ok() ? stored.value() : null, idxFile,
+              Files.isRegularFile(fss) ? Files.readAllBytes(fss) : null, records, lastRecord[0], lastRecord[1], scan.lastChecksum()));
+        }
         if (lowest[0] <= from) break;
       }
     } catch (IOException e) {
       return new Tail(highest, live, tombstoned, cipher, 0, msgs + " cannot be read: " + e.getMessage());
     }
     if (encrypted && cipher == null) return new Tail(highest, live, tombstoned, null, 0, "the stream is encrypted and its cipher is unknown");
-    return new Tail(highest, live, tombstoned, encrypted ? cipher : null, highestIndex + 1, null);
+    return new Tail(highest, live, tombstoned, encrypted ? cipher : null, highestIndex + 1, null, List.copyOf(blocks29));
   }
 
   /** Sequences as short ranges: {@code 5..9, 12}. */
@@ -5458,8 +5569,12 @@ final class PrepareRun {
     }
     if (!failures.isEmpty()) throw failures.get(0);
     for (RaftReplay.NewFile f : plan.replayedFiles()) { // an o.dat keeps its owner; a new block is owned like its meta.inf
-      Path like = Files.exists(f.path(), LinkOption.NOFOLLOW_LINKS) ? f.path() : f.path().getParent().resolveSibling(MetaAsset.META_INF);
-      writeAtomically(f.path(), f.bytes(), FileOwnership.of(like));
+      if (f.bytes() == null) {
+        Files.deleteIfExists(f.path()); // set aside: its original is in originals.zip
+      } else {
+        Path like = Files.exists(f.path(), LinkOption.NOFOLLOW_LINKS) ? f.path() : f.path().getParent().resolveSibling(MetaAsset.META_INF);
+        writeAtomically(f.path(), f.bytes(), FileOwnership.of(like));
+      }
       replayed++;
     }
     syncFolders();
@@ -5597,13 +5712,15 @@ final class PrepareRun {
           .put("raft_group", r.group()).put("stored_last_seq", r.storedLast()).put("known_commit", r.knownCommit())
           .put("messages", r.messages().size())
           .put("message_seqs", RaftReplay.ranges(r.messages().stream().map(GroupLog.StreamMsg::seq).toList()))
-          .put("tombstones", RaftReplay.ranges(r.tombstones()))
+          .put(r.inIndex() ? "index_deletes" : "tombstones", RaftReplay.ranges(r.tombstones()))
           .put("messages_beyond_known_commit", RaftReplay.ranges(r.messagesBeyondCommit()))
           .put("deletes_beyond_known_commit", RaftReplay.ranges(r.deletesBeyondCommit()));
       ArrayNode not = o.putArray("not_replayed");
       r.notReplayed().forEach(not::add);
-      ArrayNode created = o.putArray("created");
-      r.files().forEach(f -> created.add(store.rel(f.path())));
+      ArrayNode created = o.putArray("created"), rewritten = o.putArray("rewritten"), aside = o.putArray("set_aside");
+      for (RaftReplay.NewFile f : r.files()) {
+        (f.original() == null ? created : f.bytes() == null ? aside : rewritten).add(store.rel(f.path()));
+      }
     }
     ArrayNode consumers = Json.NODES.arrayNode();
     for (RaftReplay.ConsumerReplay c : plan.replay.consumers()) {
@@ -5677,6 +5794,9 @@ final class PrepareRun {
         if (a.metaKey != null) addEntry(out, a.metaKeyPath(), a.metaKey);
       }
       for (RaftReplay.ConsumerReplay c : plan.replay.consumers()) if (c.original() != null) addEntry(out, c.file().path(), c.original());
+      for (RaftReplay.StreamReplay r : plan.replay.streams()) {
+        for (RaftReplay.NewFile f : r.files()) if (f.original() != null) addEntry(out, f.path(), f.original());
+      }
       out.finish();
       out.flush();
     });
@@ -7995,11 +8115,16 @@ final class Reports {
         what.add(r.messages().size() + " message(s) (seq " + RaftReplay.ranges(r.messages().stream().map(GroupLog.StreamMsg::seq).toList())
             + ", the blocks ended at " + r.storedLast() + ")");
       }
-      if (!r.tombstones().isEmpty()) what.add(r.tombstones().size() + " delete(s) as tombstones (seq " + RaftReplay.ranges(r.tombstones()) + ")");
+      if (!r.tombstones().isEmpty()) {
+        what.add(r.tombstones().size() + " delete(s) " + (r.inIndex() ? "into the blocks' N.idx" : "as tombstones") + " (seq "
+            + RaftReplay.ranges(r.tombstones()) + ")");
+      }
       if (!r.files().isEmpty()) {
-        out.printf("  replay   %s: %s %s from Raft group %s into %s%n", r.stream().label(), String.join(" and ", what),
-            dryRun ? "would be replayed" : "replayed", r.group(),
-            String.join(", ", r.files().stream().map(f -> plan.store.rel(f.path())).toList()));
+        List<String> written = r.files().stream().filter(f -> f.bytes() != null).map(f -> plan.store.rel(f.path())).toList();
+        List<String> aside = r.files().stream().filter(f -> f.bytes() == null).map(f -> plan.store.rel(f.path())).toList();
+        out.printf("  replay   %s: %s %s from Raft group %s%s%s%n", r.stream().label(), String.join(" and ", what),
+            dryRun ? "would be replayed" : "replayed", r.group(), written.isEmpty() ? "" : " into " + String.join(", ", written),
+            aside.isEmpty() ? "" : " (" + String.join(", ", aside) + (dryRun ? " would be" : "") + " set aside into originals.zip)");
       }
       if (!r.beyondCommit().isEmpty()) {
         out.printf("           beyond the known commit index of their log (the stream's: %d): %s (at-least-once: a publisher "

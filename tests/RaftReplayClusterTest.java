@@ -45,8 +45,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * its store is prepared and served by a standalone server of the same generation, and what it serves is checked
  * against what the clients were told: no PubAck'ed message its disk held (blocks or Raft log) is missing unless the
  * worker had fetched it (as in the reference runs: a fetched message was consumed), and no message whose ack the
- * worker was confirmed comes back when the stream's Raft log holds its delete or the consumer's its ack (2.10+; 2.9
- * keeps deletes in N.idx, which js-recover does not rewrite: its numbers are printed). How many entries the replay
+ * worker was confirmed comes back when the stream's Raft log holds its delete or the consumer's its ack (on 2.9
+ * written into the blocks' N.idx, where 2.9 keeps them; 2.10+ as tombstones). How many entries the replay
  * found is luck of the moment of the kill; the checks hold whatever it is, and the numbers are printed.
  */
 @ParameterizedClass(name = "{0}")
@@ -89,8 +89,8 @@ class RaftReplayClusterTest {
           .ackWait(Duration.ofSeconds(60)).maxAckPending(20000).build());
       cluster.awaitReplicasCurrent();
       JetStream js = nc.jetStream();
-      threads.add(started(() -> publish(js, stop)));
-      threads.add(started(() -> drain(wc, stop)));
+      threads.add(started(() -> publish(js, stop, Map.of("lim.a", limAcked, "wq.a", wqAcked))));
+      threads.add(started(() -> drain(wc, "WQ", "W", stop, wqFetched, wqConfirmed)));
       Thread.sleep(BURST.toMillis());
       cluster.nodes().parallelStream().forEach(NatsServerProcess::kill); // in the middle of the burst and the drain
       stop.set(true);
@@ -122,16 +122,18 @@ class RaftReplayClusterTest {
     return t;
   }
 
-  private void publish(JetStream js, AtomicBoolean stop) {
+  /** Async publishes, up to 4,000 in flight, in turn to each subject of {@code acked}: the sequences PubAck'ed. */
+  static void publish(JetStream js, AtomicBoolean stop, Map<String, Set<Long>> acked) {
     Semaphore inFlight = new Semaphore(4000);
     byte[] payload = "x".repeat(64).getBytes(StandardCharsets.UTF_8);
+    List<String> subjects = List.copyOf(new TreeMap<>(acked).keySet());
     for (long i = 0; !stop.get(); i++) {
-      boolean lim = i % 2 == 0;
+      String subject = subjects.get((int) (i % subjects.size()));
       try {
         inFlight.acquire();
-        js.publishAsync(lim ? "lim.a" : "wq.a", payload).whenComplete((PublishAck ack, Throwable t) -> {
+        js.publishAsync(subject, payload).whenComplete((PublishAck ack, Throwable t) -> {
           inFlight.release();
-          if (t == null && !ack.isDuplicate()) (lim ? limAcked : wqAcked).add(ack.getSeqno());
+          if (t == null && !ack.isDuplicate()) acked.get(subject).add(ack.getSeqno());
         });
       } catch (Exception killed) {
         inFlight.release();
@@ -140,15 +142,16 @@ class RaftReplayClusterTest {
     }
   }
 
-  private void drain(Connection wc, AtomicBoolean stop) {
+  /** A worker on a pull consumer, acking each message as a request: what it fetched, and the acks confirmed to it. */
+  static void drain(Connection wc, String stream, String consumer, AtomicBoolean stop, Set<Long> fetched, Set<Long> confirmed) {
     try {
-      JetStreamSubscription sub = wc.jetStream().subscribe(null, PullSubscribeOptions.bind("WQ", "W"));
+      JetStreamSubscription sub = wc.jetStream().subscribe(null, PullSubscribeOptions.bind(stream, consumer));
       while (!stop.get()) {
         for (Message m : sub.fetch(500, Duration.ofMillis(200))) {
           long seq = m.metaData().streamSequence();
-          wqFetched.add(seq);
+          fetched.add(seq);
           m.ackSync(Duration.ofSeconds(2)); // returns once the server confirmed the ack
-          wqConfirmed.add(seq);
+          confirmed.add(seq);
         }
       }
     } catch (Exception killed) {
@@ -233,11 +236,8 @@ class RaftReplayClusterTest {
       ackOnly.retainAll(wConsumerAcks.get(node));
       System.out.printf("%s survivor %s: confirmed acks back %d; delete in the stream log %d; ack only in the consumer log %d%n",
           generation, node, back.size(), deleteLogged.size(), ackOnly.size());
-      // 2.9 keeps deletes in N.idx, which js-recover does not rewrite: there the numbers are reported, not replayed
-      if (generation.atLeast(10)) {
-        assertEquals("", RaftReplay.ranges(List.copyOf(deleteLogged)), node + ": acked messages whose delete the stream log holds are back");
-        assertEquals("", RaftReplay.ranges(List.copyOf(ackOnly)), node + ": acked messages whose ack the consumer log holds are back");
-      }
+      assertEquals("", RaftReplay.ranges(List.copyOf(deleteLogged)), node + ": acked messages whose delete the stream log holds are back");
+      assertEquals("", RaftReplay.ranges(List.copyOf(ackOnly)), node + ": acked messages whose ack the consumer log holds are back");
     }
   }
 

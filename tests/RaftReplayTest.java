@@ -28,6 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RaftReplayTest {
   static final Path FIXTURE = Path.of("tests/fixtures/cluster-2.10.27");
+  /** The captured 2.9.10 survivor's store: deletes there live in each block's N.idx. */
+  static final Path FIXTURE_29 = Path.of("tests/fixtures/cluster-2.9.10/store");
   static final int KEPT = 15; // of ORDERS' 20 messages
 
   @TempDir Path tmp;
@@ -231,15 +233,28 @@ class RaftReplayTest {
 
   @Test void aTornConsumerStateIsRebuiltFromItsRaftSnapshotAndLog() throws Exception {
     Path store = tmp.resolve("store");
-    StoreBuilder.copyTree(Path.of("tests/fixtures/cluster-2.9.10/store"), store);
+    StoreBuilder.copyTree(FIXTURE_29, store);
+    assertRebuilt(store, whole -> java.util.Arrays.copyOf(whole, 3), "(snapshot snap."); // a kill while 2.9 or 2.10 rewrote it
+  }
+
+  /**
+   * A kill while 2.9 rewrote an o.dat leaves it empty; a consumer group that never took a snapshot holds its whole
+   * history in its log (the 2.10.27 fixture's do): the state is rebuilt from the log alone, as the original was.
+   */
+  @Test void anEmptyConsumerStateWithoutASnapshotIsRebuiltFromTheWholeLog() throws Exception {
+    assertRebuilt(store(), whole -> new byte[0], "(the whole Raft log (o.dat does not read");
+  }
+
+  /** ORDERS > NEW's o.dat torn by {@code tear}: prepare rebuilds the position it held from what {@code basis} names. */
+  static void assertRebuilt(Path store, java.util.function.UnaryOperator<byte[]> tear, String basis) throws Exception {
     Path odat = store.resolve("jetstream/$G/streams/ORDERS/obs/NEW/o.dat");
     byte[] whole = Files.readAllBytes(odat);
     ConsumerState before = ConsumerState.decode(whole, null).value();
-    Files.write(odat, java.util.Arrays.copyOf(whole, 3)); // a kill while 2.9 or 2.10 rewrote it in place
+    Files.write(odat, tear.apply(whole));
     Cli.Result r = Cli.run("prepare", store.toString());
     assertEquals(0, r.exit(), r.all());
     assertTrue(r.out().contains("replay   $G > ORDERS > NEW: o.dat moved on from Raft group "), r.out());
-    assertTrue(r.out().contains("(snapshot snap."), r.out());
+    assertTrue(r.out().contains(basis), r.out());
     ConsumerState rebuilt = ConsumerState.decode(Files.readAllBytes(odat), null).value();
     assertEquals(before.ackFloor(), rebuilt.ackFloor());
     assertEquals(before.delivered(), rebuilt.delivered());
@@ -292,16 +307,103 @@ class RaftReplayTest {
     assertEquals(before, StoreBuilder.treeDigest(store.resolve("jetstream/$G")));
   }
 
-  @Test void aStoreOf29KeepsItsDeletesInTheLogAndSaysSo() throws Exception {
+  @Test void aBlockIndexIsWrittenAsThe29ServerWroteIt() throws Exception {
+    try (var idx = Files.find(FIXTURE_29, 8, (p, a) -> p.toString().endsWith(".idx") && p.getParent().endsWith("msgs"))) {
+      for (Path f : idx.toList()) { // streams' and Raft logs'; JOBS' has a delete map entry
+        byte[] file = Files.readAllBytes(f);
+        assertArrayEquals(file, BlockIndex29.read(file, null).value().encode(null), f.toString());
+      }
+    }
+  }
+
+  /**
+   * A 2.9 store keeps deletes only in its blocks' N.idx: the log's deletes of ORDERS 1 (in order: the first sequence
+   * moves) and 3 (out of order: the delete map) and JOBS_B's work-queue ack of JOBS 8 are written there as the
+   * 2.9.10 server records them, N.fss is set aside, and a real 2.9.10 server serves the streams without them, with
+   * its per-subject counts right.
+   */
+  @Test void aStoreOf29RecordsTheLogsDeletesInItsBlockIndexAsTheServerDoes() throws Exception {
     Path store = tmp.resolve("store");
-    StoreBuilder.copyTree(Path.of("tests/fixtures/cluster-2.9.10/store"), store);
+    StoreBuilder.copyTree(FIXTURE_29, store);
+    appendToStreamLog(store, "ORDERS", deleteMsg("ORDERS", 1));
     appendToStreamLog(store, "ORDERS", deleteMsg("ORDERS", 3));
-    Cli.Result r = Cli.run("prepare", "--dry-run", store.toString());
+    appendToLog(store, ClusterInventory.key(ClusterInventory.key("$G", "JOBS"), "JOBS_B"), ackUpdate(5, 8));
+    Path orders = store.resolve("jetstream/$G/streams/ORDERS/msgs");
+    byte[] idxBefore = Files.readAllBytes(orders.resolve("1.idx")), fssBefore = Files.readAllBytes(orders.resolve("1.fss"));
+    String before = StoreBuilder.treeDigest(store.resolve("jetstream/$G"));
+
+    Cli.Result r = Cli.run("prepare", store.toString());
     assertEquals(0, r.exit(), r.all());
-    assertTrue(r.out().contains("replay   $G > ORDERS: 1 delete(s) or work-queue ack(s) in the logs whose message the "
-        + "blocks hold: not replayed (a 2.9 store keeps deletes in N.idx, which js-recover does not rewrite"), r.out());
-    assertEquals(0, Cli.run("prepare", store.toString()).exit());
-    assertFalse(Files.exists(store.resolve("jetstream/$G/streams/ORDERS/msgs/2.blk")), "a 2.9 server does not know tombstones");
+    assertTrue(r.out().contains("replay   $G > ORDERS: 2 delete(s) into the blocks' N.idx (seq 1, 3) replayed"), r.out());
+    assertTrue(r.out().contains("replay   $G > JOBS: 1 delete(s) into the blocks' N.idx (seq 8) replayed"), r.out());
+    assertTrue(r.out().contains("into jetstream/$G/streams/ORDERS/msgs/1.idx (jetstream/$G/streams/ORDERS/msgs/1.fss set aside "
+        + "into originals.zip)"), r.out());
+    BlockIndex29 idx = BlockIndex29.read(Files.readAllBytes(orders.resolve("1.idx")), null).value();
+    assertEquals(18, idx.messages());
+    assertEquals(2, idx.firstSeq());
+    assertArrayEquals(new long[] {3}, idx.deleted());
+    assertFalse(Files.exists(orders.resolve("1.fss")), "the per-subject counts are the server's to count again");
+    assertFalse(Files.exists(orders.resolve("2.blk")), "a 2.9 server does not know tombstones");
+    JsonNode replayed = manifest(store).path("replayed");
+    JsonNode o = replayed.get(0).path("stream").asText().equals("ORDERS") ? replayed.get(0) : replayed.get(1);
+    assertEquals("1, 3", o.path("index_deletes").asText());
+    assertEquals("jetstream/$G/streams/ORDERS/msgs/1.idx", o.path("rewritten").get(0).asText());
+    assertEquals("jetstream/$G/streams/ORDERS/msgs/1.fss", o.path("set_aside").get(0).asText());
+    assertEquals(0, o.path("created").size());
+
+    try (NatsServerProcess server = NatsServerProcess.standalone(ServerGeneration.all().get(0), NatsConfig.defaults(), store,
+        tmp.resolve("server")); Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
+      JetStreamManagement jsm = nc.jetStreamManagement();
+      assertEquals(18, jsm.getStreamInfo("ORDERS").getStreamState().getMsgCount());
+      for (long gone : new long[] {1, 3}) {
+        assertEquals(10037, assertThrows(JetStreamApiException.class, () -> jsm.getMessage("ORDERS", gone)).getApiErrorCode());
+      }
+      var subjects = jsm.getStreamInfo("ORDERS", io.nats.client.api.StreamInfoOptions.filterSubjects("orders.new"))
+          .getStreamState().getSubjects();
+      assertEquals(10, subjects.get(0).getCount(), "orders.new counted without the two deleted");
+      assertEquals(7, jsm.getStreamInfo("JOBS").getStreamState().getMsgCount());
+      assertEquals(10037, assertThrows(JetStreamApiException.class, () -> jsm.getMessage("JOBS", 8)).getApiErrorCode());
+    }
+
+    Cli.Result undo = Cli.run("undo", store.toString());
+    assertEquals(0, undo.exit(), undo.all());
+    assertArrayEquals(idxBefore, Files.readAllBytes(orders.resolve("1.idx")));
+    assertArrayEquals(fssBefore, Files.readAllBytes(orders.resolve("1.fss")));
+  }
+
+  /**
+   * Deletes that empty a 2.9 block that is not the stream's last (a message is replayed after it): the server
+   * removes such a block (removeMsgBlock), so the replay sets its files aside, and a real 2.9.10 server starts the
+   * stream at the replayed message. Undo brings the block back.
+   */
+  @Test void a29BlockTheDeletesEmptyIsSetAsideAsTheServerRemovesIt() throws Exception {
+    Path store = tmp.resolve("store");
+    StoreBuilder.copyTree(FIXTURE_29, store);
+    for (long seq : new long[] {4, 5, 6, 8, 9, 10, 11, 12}) appendToStreamLog(store, "JOBS", deleteMsg("JOBS", seq));
+    appendToStreamLog(store, "JOBS", streamMsg(12, System.currentTimeMillis() * 1_000_000L, "jobs.a", null, "after the drain"));
+    Path jobs = store.resolve("jetstream/$G/streams/JOBS/msgs");
+    String before = StoreBuilder.treeDigest(jobs);
+
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > JOBS: 1 message(s) (seq 13, the blocks ended at 12) and 8 delete(s) into the "
+        + "blocks' N.idx (seq 4..6, 8..12) replayed"), r.out());
+    for (String f : List.of("1.blk", "1.idx", "1.fss")) assertFalse(Files.exists(jobs.resolve(f)), f + " is still there");
+    JsonNode replayed = manifest(store).path("replayed");
+    JsonNode o = replayed.get(0);
+    assertEquals("JOBS", o.path("stream").asText(), replayed.toString());
+    assertEquals(List.of("jetstream/$G/streams/JOBS/msgs/1.blk", "jetstream/$G/streams/JOBS/msgs/1.fss",
+        "jetstream/$G/streams/JOBS/msgs/1.idx"), new ObjectMapper().convertValue(o.path("set_aside"), List.class));
+    Path undone = tmp.resolve("undone"); // the server below writes its own files into the store
+    StoreBuilder.copyTree(store, undone);
+    assertEquals(0, Cli.run("undo", undone.toString()).exit());
+    assertEquals(before, StoreBuilder.treeDigest(undone.resolve("jetstream/$G/streams/JOBS/msgs")), "undo did not bring the block back");
+    try (NatsServerProcess server = NatsServerProcess.standalone(ServerGeneration.all().get(0), NatsConfig.defaults(), store,
+        tmp.resolve("server")); Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
+      var state = nc.jetStreamManagement().getStreamInfo("JOBS").getStreamState();
+      assertEquals(1, state.getMsgCount());
+      assertEquals(13, state.getFirstSequence());
+    }
   }
 
   @Test void aLogThatPurgesIsNotReplayedAndNothingIsWritten() throws Exception {
@@ -370,18 +472,25 @@ class RaftReplayTest {
 
   /** {@code asset}: a stream's or a consumer's inventory key. */
   static void appendToLog(Path store, String asset, byte[] entry) throws Exception {
+    appendToLog(store, asset, List.of(entry));
+  }
+
+  /** The entries one after the other, each in an append entry of the next Raft index. */
+  static void appendToLog(Path store, String asset, List<byte[]> entries) throws Exception {
     Path raft = store.resolve("jetstream/$SYS/_js_");
     ClusterInventory inv = ClusterInventory.of(Raft.read(raft.resolve("_meta_"), null));
     String group = (inv.streams.containsKey(asset) ? inv.streams : inv.consumers).get(asset).group();
     Path dir = raft.resolve(group);
     Raft.Group g = Raft.read(dir, null);
     long index = g.lastIndex() + 1, term = g.log().isEmpty() ? 1 : g.log().get(g.log().size() - 1).term();
-    java.nio.ByteBuffer ae = java.nio.ByteBuffer.allocate(42 + 4 + 1 + entry.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-    ae.put("n1leader".getBytes(StandardCharsets.ISO_8859_1)).putLong(term).putLong(index - 1).putLong(term).putLong(index - 1)
-        .putShort((short) 1).putInt(1 + entry.length).put((byte) Raft.NORMAL).put(entry);
     Path blk = dir.resolve("msgs/1.blk");
     BlockWriter w = new BlockWriter(group, 1);
-    w.message(index, System.currentTimeMillis() * 1_000_000L, "", null, ae.array());
+    for (byte[] entry : entries) {
+      java.nio.ByteBuffer ae = java.nio.ByteBuffer.allocate(42 + 4 + 1 + entry.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      ae.put("n1leader".getBytes(StandardCharsets.ISO_8859_1)).putLong(term).putLong(index - 1).putLong(term).putLong(index - 1)
+          .putShort((short) 1).putInt(1 + entry.length).put((byte) Raft.NORMAL).put(entry);
+      w.message(index++, System.currentTimeMillis() * 1_000_000L, "", null, ae.array());
+    }
     Files.write(blk, w.files(blk.getParent(), null, null, null).get(0).bytes(), java.nio.file.StandardOpenOption.APPEND);
   }
 }
