@@ -4480,8 +4480,11 @@ final class ConsumerRecreation {
     // starts at opt_start_seq, and nothing before it ever mattered to the consumer. The others start from the first.
     long start = "by_start_sequence".equals(config.path("deliver_policy").asText())
         ? Math.max(1, config.path("opt_start_seq").asLong(1)) : 1;
-    ConsumerState.SeqPair before = new ConsumerState.SeqPair(0, start - 1);
-    ConsumerState fresh = new ConsumerState(before, before, List.of(), Collections.emptySortedMap());
+    // Delivered up to just before the start, acknowledged nothing: an ack floor past messages other consumers still
+    // want lets a 2.9 server remove them at its first start, depending on the order it loads consumers in (seen:
+    // B_FROM's floor 40 took int.a's 30 messages that A_R3 wanted). A floor of 0 removes nothing anywhere.
+    ConsumerState fresh = new ConsumerState(new ConsumerState.SeqPair(0, start - 1), new ConsumerState.SeqPair(0, 0),
+        List.of(), Collections.emptySortedMap());
     String why = "no record of its position on this node";
     if (p.raftFolder() != null) {
       Raft.Group group = Raft.read(p.raftFolder(), jsKey);
