@@ -499,6 +499,42 @@ class RaftReplayTest {
     assertServedExactly(store, ServerGeneration.all().get(1), "KV_SETTINGS", 8, List.of(6L, 7L, 8L));
   }
 
+  /** A purge keeping the newest N of a work queue whose consumer logs hold acks: which it kept cannot be told. */
+  @Test void aKeepPurgeOfAWorkQueueWithAcksInItsConsumerLogsIsNotReplayed() throws Exception {
+    Path store = store();
+    appendToLog(store, ClusterInventory.key(ClusterInventory.key("$G", "JOBS"), "JOBS_B"), ackUpdate(5, 8));
+    appendToStreamLog(store, "JOBS", purge("JOBS", "{\"keep\":2}"));
+    String before = StoreBuilder.treeDigest(store.resolve("jetstream/$G/streams/JOBS/msgs"));
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > JOBS: 0 message(s) and 1 delete(s) not replayed: the purge at log#"), r.out());
+    assertTrue(r.out().contains(" keeps the newest 2, and work-queue acks in the consumers' logs (their own Raft logs) may have "
+        + "removed messages before or after it, so which it kept cannot be told"), r.out());
+    assertEquals(before, StoreBuilder.treeDigest(store.resolve("jetstream/$G/streams/JOBS/msgs")), "a refused replay wrote");
+  }
+
+  @Test void committedOnlyLeavesAPurgeBeyondTheKnownCommitInTheLog() throws Exception {
+    Path store = store();
+    appendToStreamLog(store, "ORDERS", purge("ORDERS"));
+    Cli.Result r = Cli.run("prepare", "--committed-only", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("the purge at log#22 is beyond the known commit index 21: left in the log (--committed-only)"), r.out());
+    assertFalse(Files.exists(ordersBlock(store).resolveSibling("2.blk")));
+  }
+
+  /** 2.14+ may propose a sequence gap as a delete range: not replayed, the messages with it, nothing written. */
+  @Test void aLogWithADeleteRangeIsNotReplayedAndNothingIsWritten() throws Exception {
+    Path store = store();
+    cutTail(store, KEPT);
+    appendToStreamLog(store, "ORDERS", op(GroupLog.DELETE_RANGE, "{\"first\":21,\"num\":2}\n"));
+    String before = StoreBuilder.treeDigest(store.resolve("jetstream/$G/streams/ORDERS/msgs"));
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 5 message(s) and 0 delete(s) not replayed: the log also holds 1 delete "
+        + "range(s) (sequences skipped without a message, which 2.14+ servers propose), which js-recover does not replay"), r.out());
+    assertEquals(before, StoreBuilder.treeDigest(store.resolve("jetstream/$G/streams/ORDERS/msgs")), "a refused replay wrote");
+  }
+
   /** A 2.9 whole-stream purge up to a sequence beyond the stream's end moves its next sequence: not replayed, nothing written. */
   @Test void aPurgeBeyondTheStreamsEndIsNotReplayedAndNothingIsWritten() throws Exception {
     Path store = tmp.resolve("store");
