@@ -3885,6 +3885,9 @@ final class GroupLog {
 
   record Ack(long index, long consumerSeq, long streamSeq) {}
 
+  /** A purgeStreamOp ({@code streamPurge}: last_seq, optional request with filter, seq, keep) at Raft index {@code index}. */
+  record Purge(long index, JsonNode entry) {}
+
   /** A consumer's updateDelivered (with its delivery count and time in ns) or updateAcks (dc 0), in log order. */
   record ConsumerUpdate(long index, boolean ack, long consumerSeq, long streamSeq, long dc, long ts) {}
 
@@ -3892,7 +3895,7 @@ final class GroupLog {
   final List<StreamMsg> messages = new ArrayList<>();
   /** Deleted stream sequence -> the Raft index of its deleteMsgOp (work-queue and interest removals on 2.11+, API deletes). */
   final java.util.TreeMap<Long, Long> deletes = new java.util.TreeMap<>();
-  final List<JsonNode> purges = new ArrayList<>();
+  final List<Purge> purges = new ArrayList<>();
   final List<JsonNode> deleteRanges = new ArrayList<>();
   final List<Ack> acks = new ArrayList<>();
   final List<ConsumerUpdate> consumerUpdates = new ArrayList<>();
@@ -3944,7 +3947,7 @@ final class GroupLog {
         else apply(index, d[r.pos] & 0xff, d, r.pos + 1);
       }
       case DELETE_MSG -> json(index, d, at).ifPresent(j -> deletes.putIfAbsent(j.path("seq").asLong(), index));
-      case PURGE -> json(index, d, at).ifPresent(purges::add);
+      case PURGE -> json(index, d, at).ifPresent(j -> purges.add(new Purge(index, j)));
       case DELETE_RANGE -> json(index, d, at).ifPresent(deleteRanges::add);
       case UPDATE_ACKS -> {
         VarintReader r = new VarintReader(d, at, d.length);
@@ -5076,9 +5079,14 @@ final class RaftReplay {
 
   /** What the stream's newest blocks hold: every sequence's time, the tombstoned ones, the highest of all. */
   private record Tail(long highest, Map<Long, Long> live, java.util.Set<Long> tombstoned, MetaCrypto.Cipher cipher,
-      int nextIndex, String unreadable, List<Block29> blocks29) {
+      int nextIndex, String unreadable, List<Block29> blocks29, Map<Long, String> subjects, Map<Long, Long> indexDeleted) {
     Tail(long highest, Map<Long, Long> live, java.util.Set<Long> tombstoned, MetaCrypto.Cipher cipher, int nextIndex, String unreadable) {
-      this(highest, live, tombstoned, cipher, nextIndex, unreadable, List.of());
+      this(highest, live, tombstoned, cipher, nextIndex, unreadable, List.of(), Map.of(), Map.of());
+    }
+
+    /** Whether the stream holds {@code seq} as a message: not tombstoned, and on 2.9 not deleted in its block's N.idx. */
+    boolean holds(long seq, boolean v29) {
+      return live.containsKey(seq) && !tombstoned.contains(seq) && (!v29 || blocks29.stream().anyMatch(b -> b.live(seq)));
     }
   }
 
@@ -5133,7 +5141,9 @@ final class RaftReplay {
     java.util.TreeMap<Long, Boolean> removals = new java.util.TreeMap<>(acked); // sequence -> beyond the known commit
     log.deletes.forEach((seq, index) -> removals.merge(seq, index > commit, Boolean::logicalAnd));
     boolean tombstonesKnown = stream.config().has("compression"); // a 2.10+ config: 2.9 keeps deletes in N.idx
-    Tail tail = tail(stream, jsKey, removals.isEmpty() ? Long.MAX_VALUE : removals.firstKey(), !tombstonesKnown);
+    // a purge reaches back to the stream's first message: every block is read, with its subjects
+    Tail tail = tail(stream, jsKey, !log.purges.isEmpty() ? 0 : removals.isEmpty() ? Long.MAX_VALUE : removals.firstKey(),
+        !tombstonesKnown, !log.purges.isEmpty());
     if (tail.unreadable() != null) {
       return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), false, List.of(), List.of(),
           List.of("nothing replayed: " + tail.unreadable()), List.of());
@@ -5162,6 +5172,7 @@ final class RaftReplay {
     }
     Map<Long, Long> replayedTs = new HashMap<>();
     take.forEach(m -> replayedTs.put(m.seq(), m.ts()));
+    String purgeRefused = purges(log, tail, take, !tombstonesKnown, acked, committedOnly, removals, not);
     long deletesLeft = 0, deletesUncommitted = 0;
     Map<Long, Long> tombTs = new java.util.TreeMap<>();
     Map<Block29, java.util.Set<Long>> removed29 = new java.util.TreeMap<>(Comparator.comparingInt(Block29::index));
@@ -5188,12 +5199,12 @@ final class RaftReplay {
     if (deletesUncommitted > 0) {
       not.add(deletesUncommitted + " delete(s) beyond the known commit index of their log: left in the log (--committed-only)");
     }
-    if (take.isEmpty() && tombTs.isEmpty()) {
+    if (take.isEmpty() && tombTs.isEmpty() && purgeRefused == null) {
       return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), false, List.of(), List.of(), not, List.of());
     }
-    String refused = !log.purges.isEmpty() || !log.deleteRanges.isEmpty()
-        ? "the log also holds " + log.purges.size() + " purge(s) and " + log.deleteRanges.size() + " delete range(s), which "
-            + "js-recover does not replay"
+    String refused = purgeRefused != null ? purgeRefused : !log.deleteRanges.isEmpty()
+        ? "the log also holds " + log.deleteRanges.size() + " delete range(s) (sequences skipped without a message, which "
+            + "2.14+ servers propose), which js-recover does not replay"
         : misaligned(log, tail);
     if (refused != null) {
       return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), false, List.of(), List.of(),
@@ -5208,6 +5219,9 @@ final class RaftReplay {
     }
     List<NewFile> files = new ArrayList<>();
     if (tombstonesKnown) {
+      // a new block outdates index.db, and the server then rebuilds the stream from its blocks: what index.db alone had
+      // removed (a purge or rollup below a block's first sequence writes no tombstone) gets one, not to come back
+      tail.indexDeleted().forEach(tombTs::putIfAbsent);
       BlockWriter last = blocks.get(blocks.size() - 1); // the server writes tombstones into its last block
       tombTs.forEach(last::tombstone);
     } else {
@@ -5218,6 +5232,83 @@ final class RaftReplay {
     }
     return new StreamReplay(stream, group, tail.highest(), commit, List.copyOf(take), List.copyOf(tombTs.keySet()),
         !tombstonesKnown, List.copyOf(beyond), List.copyOf(deletesBeyond), List.copyOf(not), List.copyOf(files));
+  }
+
+  /**
+   * Adds to {@code removals} (sequence -> beyond the known commit) what each purge in the log removes, as the server
+   * applies it (applyStreamEntries -> mset.purge -> PurgeEx, Purge, Compact) at its place in log order: the messages
+   * the blocks hold that the log put before it, and the replayed ones before it, less the log's deletes and the
+   * purges before it. A purge the blocks have applied already (they hold a later message) adds nothing new. Returns
+   * why a purge cannot be replayed exactly, or null; one left in the log by --committed-only is listed in {@code not}.
+   */
+  private static String purges(GroupLog log, Tail tail, List<GroupLog.StreamMsg> take, boolean v29, Map<Long, Boolean> acked,
+      boolean committedOnly, java.util.TreeMap<Long, Boolean> removals, List<String> not) {
+    long commit = log.group.knownCommit();
+    java.util.Set<Long> purgedBefore = new java.util.HashSet<>();
+    for (GroupLog.Purge p : log.purges) {
+      if (committedOnly && p.index() > commit) {
+        not.add("the purge at log#" + p.index() + " is beyond the known commit index " + commit + ": left in the log (--committed-only)");
+        continue;
+      }
+      long cut = log.messages.stream().filter(m -> m.index() > p.index()).mapToLong(GroupLog.StreamMsg::seq).min().orElse(Long.MAX_VALUE) - 1;
+      if (tail.highest() > cut) continue; // the blocks hold what the log put after the purge: they applied it
+      java.util.TreeMap<Long, String> present = new java.util.TreeMap<>();
+      tail.subjects().forEach((seq, subject) -> {
+        if (seq <= cut && tail.holds(seq, v29)) present.put(seq, subject);
+      });
+      take.stream().filter(m -> m.index() < p.index()).forEach(m -> present.put(m.seq(), m.subject()));
+      log.deletes.forEach((seq, index) -> {
+        if (index < p.index()) present.remove(seq);
+      });
+      present.keySet().removeAll(purgedBefore);
+      long last = Math.max(tail.highest(), take.stream().filter(m -> m.index() < p.index()).mapToLong(GroupLog.StreamMsg::seq).max().orElse(0));
+      JsonNode req = p.entry().path("request");
+      long keep = req.path("keep").asLong(0);
+      if (keep > 0 && acked.keySet().stream().anyMatch(present::containsKey)) {
+        return "the purge at log#" + p.index() + " keeps the newest " + keep + ", and work-queue acks in the consumers' logs "
+            + "(their own Raft logs) may have removed messages before or after it, so which it kept cannot be told";
+      }
+      Outcome<java.util.SortedSet<Long>> gone = purged(p.entry(), v29, present, last);
+      if (!gone.ok()) return "the purge at log#" + p.index() + " " + gone.damage().why();
+      purgedBefore.addAll(gone.value());
+      gone.value().forEach(seq -> removals.merge(seq, p.index() > commit, Boolean::logicalAnd));
+    }
+    return null;
+  }
+
+  /**
+   * The sequences one purge removes from {@code present} (sequence -> subject of each message the stream holds
+   * there; {@code last} its last sequence), as {@code PurgeEx(filter, seq, keep)} does: 2.10+ bounds a request
+   * without seq or keep by the leader's last_seq; a whole-stream one is Purge or Compact(seq) (2.9 keeps N as
+   * Compact(last - N + 1)); a filtered one removes, oldest first, the matching messages below seq, at most all
+   * but the newest {@code keep} of them.
+   */
+  static Outcome<java.util.SortedSet<Long>> purged(JsonNode entry, boolean v29, java.util.SortedMap<Long, String> present, long last) {
+    JsonNode req = entry.path("request");
+    String filter = req.path("filter").asText("");
+    long seq = req.path("seq").asLong(0), keep = req.path("keep").asLong(0);
+    if (!v29 && seq == 0 && keep == 0) seq = entry.path("last_seq").asLong(0) + 1;
+    java.util.TreeSet<Long> gone = new java.util.TreeSet<>();
+    if (v29 && seq > 1 && keep > 0) return Outcome.ok(gone); // ErrPurgeArgMismatch: the 2.9 server purged nothing
+    boolean whole = filter.isEmpty() || filter.equals(">");
+    if (whole && seq > 1 || whole && v29 && keep > 0) {
+      long below = seq > 1 ? seq : keep >= present.size() ? 0 : last - keep + 1;
+      if (below > last + 1) {
+        return Outcome.bad(0, "purges up to seq " + below + ", beyond the stream's last sequence " + last + ": the server moves "
+            + "the stream's next sequence there, which js-recover does not");
+      }
+      gone.addAll(present.headMap(below).keySet());
+      return Outcome.ok(gone);
+    }
+    List<String[]> match = whole ? List.of() : List.<String[]>of(filter.split("\\.", -1));
+    List<Long> matching = present.entrySet().stream().filter(e -> StreamContents.matches(match, e.getValue()))
+        .map(Map.Entry::getKey).toList();
+    long most = keep > 0 ? matching.size() - keep : Long.MAX_VALUE;
+    for (long s : matching) {
+      if (gone.size() >= most || seq > 1 && s >= seq) break;
+      gone.add(s);
+    }
+    return Outcome.ok(gone);
   }
 
   /** A message whose headers ask the server to remove the subject's (or stream's) older messages. */
@@ -5247,7 +5338,7 @@ final class RaftReplay {
    * block. The highest sequence counts tombstones (the server keeps the last sequence with one when it removes
    * an emptied last block); with no block at all, index.db's last sequence.
    */
-  private static Tail tail(MetaAsset stream, byte[] jsKey, long from, boolean v29) {
+  private static Tail tail(MetaAsset stream, byte[] jsKey, long from, boolean v29, boolean withSubjects) {
     Path msgs = stream.dir.resolve("msgs");
     java.util.TreeMap<Integer, Path> blocks = new java.util.TreeMap<>(Comparator.reverseOrder());
     int highestIndex = 0;
@@ -5266,15 +5357,24 @@ final class RaftReplay {
     }
     long highest = 0;
     Map<Long, Long> live = new HashMap<>();
+    Map<Long, String> subjects = new HashMap<>();
+    Map<Long, Long> indexDeleted = new HashMap<>();
+    Map<Integer, java.util.function.LongPredicate> removedInIndex = new HashMap<>();
     java.util.Set<Long> tombstoned = new java.util.HashSet<>();
     List<Block29> blocks29 = new ArrayList<>();
     MetaCrypto.Cipher cipher = stream.opened == null ? null : stream.opened.cipher();
     boolean encrypted = stream.sealed();
     try {
       Path index = msgs.resolve("index.db");
-      if (blocks.isEmpty() && Files.isRegularFile(index)) {
-        Outcome<StreamIndex> si = StreamIndex.read(stream.stream, Files.readAllBytes(index), stream.opened);
-        if (si.ok()) highest = si.value().lastSeq();
+      Outcome<StreamIndex> si = !v29 && Files.isRegularFile(index)
+          ? StreamIndex.read(stream.stream, Files.readAllBytes(index), stream.opened) : Outcome.bad(0, "none");
+      if (blocks.isEmpty() && si.ok()) highest = si.value().lastSeq();
+      if (si.ok()) { // what it removed below a block's first sequence or in its delete map (a purge writes no tombstone there)
+        for (StreamIndex.Block b : si.value().blocks()) {
+          java.util.Set<Long> deleted = java.util.Arrays.stream(b.deleted()).boxed().collect(java.util.stream.Collectors.toSet());
+          removedInIndex.put(b.index(), seq -> seq < b.firstSeq() || deleted.contains(seq));
+        }
+        if (!removedInIndex.isEmpty()) from = 0; // a rebuild would bring them back from every block: see them all
       }
       for (Map.Entry<Integer, Path> blk : blocks.entrySet()) {
         int n = blk.getKey();
@@ -5301,8 +5401,11 @@ final class RaftReplay {
             return;
           }
           lowest[0] = Math.min(lowest[0], r.seq());
-          if (r.kind() == MsgBlock.Kind.MESSAGE) {
+          if (r.kind() == MsgBlock.Kind.MESSAGE && removedInIndex.getOrDefault(n, seq -> false).test(r.seq())) {
+            indexDeleted.put(r.seq(), r.ts());
+          } else if (r.kind() == MsgBlock.Kind.MESSAGE) {
             live.put(r.seq(), r.ts());
+            if (withSubjects) subjects.put(r.seq(), r.subject());
             if (v29) records.put(r.seq(), new long[] {r.ts(), r.length()});
           }
         });
@@ -5325,7 +5428,7 @@ final class RaftReplay {
       return new Tail(highest, live, tombstoned, cipher, 0, msgs + " cannot be read: " + e.getMessage());
     }
     if (encrypted && cipher == null) return new Tail(highest, live, tombstoned, null, 0, "the stream is encrypted and its cipher is unknown");
-    return new Tail(highest, live, tombstoned, encrypted ? cipher : null, highestIndex + 1, null, List.copyOf(blocks29));
+    return new Tail(highest, live, tombstoned, encrypted ? cipher : null, highestIndex + 1, null, List.copyOf(blocks29), subjects, indexDeleted);
   }
 
   /** Sequences as short ranges: {@code 5..9, 12}. */

@@ -180,7 +180,8 @@ class RaftReplayTest {
     appendToLog(store, ClusterInventory.key(ClusterInventory.key("$G", "JOBS"), "JOBS_B"), ackUpdate(5, 8));
     Cli.Result r = Cli.run("prepare", store.toString());
     assertEquals(0, r.exit(), r.all());
-    assertTrue(r.out().contains("replay   $G > JOBS: 1 delete(s) as tombstones (seq 8) replayed"), r.out());
+    // 1..3 and 7, removed in index.db only, get tombstones too: the new block makes the server rebuild from the blocks
+    assertTrue(r.out().contains("replay   $G > JOBS: 5 delete(s) as tombstones (seq 1..3, 7..8) replayed"), r.out());
     assertServedWithout(store, "JOBS", 7, 8);
   }
 
@@ -406,15 +407,146 @@ class RaftReplayTest {
     }
   }
 
-  @Test void aLogThatPurgesIsNotReplayedAndNothingIsWritten() throws Exception {
+  /**
+   * A purge the cluster committed but the survivor's blocks had not applied: replayed as the server applies it, at
+   * its place in the log (after the five messages the kill cut from the block, which it purges too), and a message
+   * the log put after it is kept. A real 2.10.27 server serves exactly that one.
+   */
+  @Test void aWholePurgeRemovesTheStoredAndReplayedMessagesBeforeIt() throws Exception {
     Path store = store();
     cutTail(store, KEPT);
-    appendToStreamLog(store, "ORDERS", purge("ORDERS"));
+    appendToLog(store, ClusterInventory.key("$G", "ORDERS"), List.of(purge("ORDERS"),
+        streamMsg(20, System.currentTimeMillis() * 1_000_000L, "orders.new", null, "after the purge")));
     Cli.Result r = Cli.run("prepare", store.toString());
     assertEquals(0, r.exit(), r.all());
-    assertTrue(r.out().contains("replay   $G > ORDERS: 5 message(s) and 0 delete(s) not replayed: the log also holds 1 purge(s) "
-        + "and 0 delete range(s), which js-recover does not replay"), r.out());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 6 message(s) (seq 16..21, the blocks ended at 15) and 20 delete(s) as "
+        + "tombstones (seq 1..20) replayed"), r.out());
+    assertServedExactly(store, ServerGeneration.all().get(1), "ORDERS", 21, List.of(21L));
+  }
+
+  /** Filtered ({@code *.paid}), up to a sequence, and keep-the-newest purges on the 2.10.27 survivor. */
+  @Test void filteredSequenceAndKeepPurgesRemoveWhatTheServerRemoves() throws Exception {
+    assertPurged(FIXTURE.resolve("store"), 1, "{\"filter\":\"*.paid\"}", range(1, 12));
+    assertPurged(FIXTURE.resolve("store"), 1, "{\"seq\":6}", range(6, 20));
+    assertPurged(FIXTURE.resolve("store"), 1, "{\"filter\":\"orders.new\",\"keep\":2}", range(11, 20));
+  }
+
+  /** The same purges on the 2.9.10 survivor: written into the blocks' N.idx, served so by a real 2.9.10 server. */
+  @Test void purgesOnA29StoreGoIntoItsBlockIndex() throws Exception {
+    assertPurged(FIXTURE_29, 0, null, List.of());
+    assertPurged(FIXTURE_29, 0, "{\"filter\":\"*.paid\"}", range(1, 12));
+    assertPurged(FIXTURE_29, 0, "{\"seq\":6}", range(6, 20));
+    assertPurged(FIXTURE_29, 0, "{\"filter\":\"orders.new\",\"keep\":2}", range(11, 20));
+    // 2.9 keeps the newest N of a whole stream as Compact(last - N + 1)
+    assertPurged(FIXTURE_29, 0, "{\"keep\":4}", range(17, 20));
+  }
+
+  /** A copy of {@code fixture} whose ORDERS log ends with a purge of {@code request} (null: none), prepared and served. */
+  void assertPurged(Path fixture, int generation, String request, List<Long> served) throws Exception {
+    Path store = Files.createTempDirectory(tmp, "store");
+    StoreBuilder.copyTree(fixture, store);
+    appendToStreamLog(store, "ORDERS", purge("ORDERS", request));
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: " + (20 - served.size()) + " delete(s)"), request + ": " + r.out());
+    assertServedExactly(store, ServerGeneration.all().get(generation), "ORDERS", 20, served);
+  }
+
+  static List<Long> range(long from, long to) { return java.util.stream.LongStream.rangeClosed(from, to).boxed().toList(); }
+
+  /** A real server of {@code generation} on the prepared store serves exactly {@code served} of seq 1..{@code last}. */
+  void assertServedExactly(Path store, ServerGeneration generation, String stream, long last, List<Long> served) throws Exception {
+    try (NatsServerProcess server = NatsServerProcess.standalone(generation, NatsConfig.defaults(), store, store.resolveSibling(
+        store.getFileName() + "-server")); Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
+      JetStreamManagement jsm = nc.jetStreamManagement();
+      assertEquals(served.size(), jsm.getStreamInfo(stream).getStreamState().getMsgCount(), "served " + served);
+      for (long seq = 1; seq <= last; seq++) {
+        long s = seq;
+        if (served.contains(seq)) assertEquals(seq, jsm.getMessage(stream, seq).getSeq());
+        else assertEquals(10037, assertThrows(JetStreamApiException.class, () -> jsm.getMessage(stream, s), "seq " + s).getApiErrorCode());
+      }
+    }
+  }
+
+  @Test void aDryRunListsThePurgeAndUndoBringsThePurgedMessagesBack() throws Exception {
+    Path store = store();
+    appendToStreamLog(store, "ORDERS", purge("ORDERS", "{\"filter\":\"orders.new\"}"));
+    String before = StoreBuilder.treeDigest(store.resolve("jetstream"));
+    Cli.Result dry = Cli.run("prepare", "--dry-run", store.toString());
+    assertEquals(0, dry.exit(), dry.all());
+    assertTrue(dry.out().contains("replay   $G > ORDERS: 12 delete(s) as tombstones (seq 1..12) would be replayed"), dry.out());
+    assertEquals(before, StoreBuilder.treeDigest(store.resolve("jetstream")), "a dry run wrote");
+    assertEquals(0, Cli.run("prepare", store.toString()).exit());
+    Cli.Result undo = Cli.run("undo", store.toString());
+    assertEquals(0, undo.exit(), undo.all());
+    assertEquals(before, StoreBuilder.treeDigest(store.resolve("jetstream")), "undo left the store changed");
+  }
+
+  /**
+   * The captured KV_SETTINGS log ends with the purge of {@code app.cache} (seq 4, 5) that its blocks applied, as the
+   * rollup at 7 removed 1..3: below the block's new first sequence, in index.db only, their records still in the
+   * block. The purge removes nothing more, the message the log holds after it is replayed into a new block, which
+   * outdates index.db: the records index.db alone removed get tombstones, and a real 2.10.27 server (rebuilding the
+   * stream from its blocks) serves exactly 6, 7 and the replayed 8, not the purged and rolled-up 1..5.
+   */
+  @Test void aPurgeTheBlocksAppliedRemovesNothingMoreAndNothingComesBack() throws Exception {
+    Path store = store();
+    appendToStreamLog(store, "KV_SETTINGS", streamMsg(7, System.currentTimeMillis() * 1_000_000L, "$KV.SETTINGS.app.new", null, "v"));
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > KV_SETTINGS: 1 message(s) (seq 8, the blocks ended at 7) and 5 delete(s) as "
+        + "tombstones (seq 1..5) replayed"), r.out());
+    assertServedExactly(store, ServerGeneration.all().get(1), "KV_SETTINGS", 8, List.of(6L, 7L, 8L));
+  }
+
+  /** A purge keeping the newest N of a work queue whose consumer logs hold acks: which it kept cannot be told. */
+  @Test void aKeepPurgeOfAWorkQueueWithAcksInItsConsumerLogsIsNotReplayed() throws Exception {
+    Path store = store();
+    appendToLog(store, ClusterInventory.key(ClusterInventory.key("$G", "JOBS"), "JOBS_B"), ackUpdate(5, 8));
+    appendToStreamLog(store, "JOBS", purge("JOBS", "{\"keep\":2}"));
+    String before = StoreBuilder.treeDigest(store.resolve("jetstream/$G/streams/JOBS/msgs"));
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > JOBS: 0 message(s) and 1 delete(s) not replayed: the purge at log#"), r.out());
+    assertTrue(r.out().contains(" keeps the newest 2, and work-queue acks in the consumers' logs (their own Raft logs) may have "
+        + "removed messages before or after it, so which it kept cannot be told"), r.out());
+    assertEquals(before, StoreBuilder.treeDigest(store.resolve("jetstream/$G/streams/JOBS/msgs")), "a refused replay wrote");
+  }
+
+  @Test void committedOnlyLeavesAPurgeBeyondTheKnownCommitInTheLog() throws Exception {
+    Path store = store();
+    appendToStreamLog(store, "ORDERS", purge("ORDERS"));
+    Cli.Result r = Cli.run("prepare", "--committed-only", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("the purge at log#22 is beyond the known commit index 21: left in the log (--committed-only)"), r.out());
     assertFalse(Files.exists(ordersBlock(store).resolveSibling("2.blk")));
+  }
+
+  /** 2.14+ may propose a sequence gap as a delete range: not replayed, the messages with it, nothing written. */
+  @Test void aLogWithADeleteRangeIsNotReplayedAndNothingIsWritten() throws Exception {
+    Path store = store();
+    cutTail(store, KEPT);
+    appendToStreamLog(store, "ORDERS", op(GroupLog.DELETE_RANGE, "{\"first\":21,\"num\":2}\n"));
+    String before = StoreBuilder.treeDigest(store.resolve("jetstream/$G/streams/ORDERS/msgs"));
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 5 message(s) and 0 delete(s) not replayed: the log also holds 1 delete "
+        + "range(s) (sequences skipped without a message, which 2.14+ servers propose), which js-recover does not replay"), r.out());
+    assertEquals(before, StoreBuilder.treeDigest(store.resolve("jetstream/$G/streams/ORDERS/msgs")), "a refused replay wrote");
+  }
+
+  /** A 2.9 whole-stream purge up to a sequence beyond the stream's end moves its next sequence: not replayed, nothing written. */
+  @Test void aPurgeBeyondTheStreamsEndIsNotReplayedAndNothingIsWritten() throws Exception {
+    Path store = tmp.resolve("store");
+    StoreBuilder.copyTree(FIXTURE_29, store);
+    appendToStreamLog(store, "ORDERS", purge("ORDERS", "{\"seq\":40}"));
+    String before = StoreBuilder.treeDigest(store.resolve("jetstream/$G/streams/ORDERS/msgs"));
+    Cli.Result r = Cli.run("prepare", store.toString());
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 0 message(s) and 0 delete(s) not replayed: the purge at log#"), r.out());
+    assertTrue(r.out().contains(" purges up to seq 40, beyond the stream's last sequence 20: the server moves the stream's next "
+        + "sequence there, which js-recover does not"), r.out());
+    assertEquals(before, StoreBuilder.treeDigest(store.resolve("jetstream/$G/streams/ORDERS/msgs")), "a refused replay wrote");
   }
 
   static JsonNode manifest(Path store) throws Exception {
@@ -451,8 +583,11 @@ class RaftReplayTest {
     return new byte[] {(byte) GroupLog.UPDATE_ACKS, (byte) dseq, (byte) sseq};
   }
 
-  static byte[] purge(String stream) {
-    return op(GroupLog.PURGE, "{\"stream\":\"" + stream + "\",\"last_seq\":20}\n");
+  static byte[] purge(String stream) { return purge(stream, null); }
+
+  /** A purgeStreamOp as the leader proposes it, its last_seq the stream's 20; {@code request} (JSON) or none. */
+  static byte[] purge(String stream, String request) {
+    return op(GroupLog.PURGE, "{\"stream\":\"" + stream + "\",\"last_seq\":20" + (request == null ? "" : ",\"request\":" + request) + "}\n");
   }
 
   static byte[] op(int op, String json) {
