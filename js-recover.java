@@ -1190,19 +1190,7 @@ final class StreamContents {
   private void readBlocks(StoredStream s, KeyRing keys, boolean verify, long nowNanos) throws IOException {
     MetaAsset m = stream;
     Path msgs = m.dir.resolve(StoreWalker.MSGS);
-    java.util.TreeMap<Integer, Path> files = new java.util.TreeMap<>();
-    if (Files.isDirectory(msgs, LinkOption.NOFOLLOW_LINKS)) {
-      try (DirectoryStream<Path> d = Files.newDirectoryStream(msgs, "*.blk")) {
-        for (Path p : d) {
-          String n = p.getFileName().toString();
-          try {
-            files.put(Integer.parseInt(n.substring(0, n.length() - 4)), p);
-          } catch (NumberFormatException notABlock) {
-            // not a block the server wrote
-          }
-        }
-      }
-    }
+    java.util.TreeMap<Integer, Path> files = MsgBlock.files(msgs);
     blocks = files.size();
     for (Path p : files.values()) blockBytes += Files.size(p);
     if (m.sealed() && m.opened == null) {
@@ -2973,6 +2961,26 @@ final class MsgBlock {
   enum Hash { OK, MISMATCH, NOT_CHECKED }
 
   /**
+   * The blocks of a msgs/ folder by index, as the server names them (N.blk); other names are no block the server
+   * reads. Empty when the folder is absent.
+   */
+  static java.util.TreeMap<Integer, Path> files(Path msgs) throws IOException {
+    java.util.TreeMap<Integer, Path> found = new java.util.TreeMap<>();
+    if (!Files.isDirectory(msgs, LinkOption.NOFOLLOW_LINKS)) return found;
+    try (DirectoryStream<Path> blocks = Files.newDirectoryStream(msgs, "*.blk")) {
+      for (Path b : blocks) {
+        String n = b.getFileName().toString();
+        try {
+          found.put(Integer.parseInt(n.substring(0, n.length() - 4)), b);
+        } catch (NumberFormatException notABlock) {
+          // not a block the server wrote
+        }
+      }
+    }
+    return found;
+  }
+
+  /**
    * One record: where it is in the (decrypted, decompressed) block, its sequence (flags removed) and
    * time, subject, and the lengths of headers and payload; not the payload itself.
    */
@@ -3627,20 +3635,11 @@ final class Raft {
   }
 
   private static java.util.TreeMap<Integer, Path> blocks(Path msgs) {
-    java.util.TreeMap<Integer, Path> found = new java.util.TreeMap<>();
-    try (DirectoryStream<Path> files = Files.newDirectoryStream(msgs, "*.blk")) {
-      for (Path f : files) {
-        String n = f.getFileName().toString();
-        try {
-          found.put(Integer.parseInt(n.substring(0, n.length() - 4)), f);
-        } catch (NumberFormatException notABlock) {
-          // not a block the server would read
-        }
-      }
+    try {
+      return MsgBlock.files(msgs);
     } catch (IOException noLog) {
-      // memory groups keep no log
+      return new java.util.TreeMap<>(); // what cannot be listed holds no log to read
     }
-    return found;
   }
 
   private static byte[] readIfPresent(Path f, List<String> damage) {
@@ -4140,14 +4139,9 @@ final class ClusterRecords {
         Outcome<StreamIndex> si = StreamIndex.read(stream.stream, Files.readAllBytes(index), stream.opened);
         if (si.ok()) last = si.value().lastSeq();
       }
-      int lastBlock = -1;
-      try (DirectoryStream<Path> blocks = Files.newDirectoryStream(msgs, "*.blk")) {
-        for (Path b : blocks) {
-          String n = b.getFileName().toString();
-          lastBlock = Math.max(lastBlock, Integer.parseInt(n.substring(0, n.length() - 4)));
-        }
-      }
-      if (lastBlock < 0) return last;
+      java.util.TreeMap<Integer, Path> blocks = MsgBlock.files(msgs);
+      if (blocks.isEmpty()) return last;
+      int lastBlock = blocks.lastKey();
       BlockKey key = null;
       Path keyFile = msgs.resolve(lastBlock + ".key");
       if (Files.isRegularFile(keyFile)) {
@@ -4157,9 +4151,9 @@ final class ClusterRecords {
         if (!k.ok()) return last;
         key = k.value();
       }
-      byte[] file = Files.readAllBytes(msgs.resolve(lastBlock + ".blk"));
+      byte[] file = Files.readAllBytes(blocks.lastEntry().getValue());
       return Math.max(last, MsgBlock.scan(stream.stream, lastBlock, file, key, false, null).highestSeq());
-    } catch (IOException | NumberFormatException unreadable) {
+    } catch (IOException unreadable) {
       return last; // what could be read counts; the walker reports the rest
     }
   }
