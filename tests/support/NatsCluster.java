@@ -43,8 +43,21 @@ final class NatsCluster implements AutoCloseable {
     this.config = config;
   }
 
-  /** Starts n1..n3 of the {@code server} generation with {@code config}'s accounts and encryption and waits for a meta leader. */
+  /**
+   * Starts n1..n3 of the {@code server} generation with {@code config}'s accounts and encryption and waits for a meta
+   * leader. A cluster that does not form is started once more from scratch: 2.10 once elected a leader from two
+   * nodes and never added the third (the third named that leader, the leader's peer set stayed at 2 for 60 s).
+   */
   static NatsCluster start(ServerGeneration server, NatsConfig config) throws IOException {
+    try {
+      return startOnce(server, config);
+    } catch (FormationTimeout first) {
+      System.err.println("cluster C1 of " + server + " did not form; starting it again: " + first.getMessage());
+      return startOnce(server, config);
+    }
+  }
+
+  private static NatsCluster startOnce(ServerGeneration server, NatsConfig config) throws IOException {
     NatsCluster cluster = new NatsCluster(Files.createTempDirectory("js-recover-cluster-"), config);
     try {
       // Routes must name every node's cluster port before any node starts, so these three are picked up front.
@@ -57,11 +70,25 @@ final class NatsCluster implements AutoCloseable {
             "cluster {\n  name: " + NAME + "\n  listen: 127.0.0.1:" + ports.get(i) + "\n  routes: [ " + routes + " ]\n}\n",
             dir));
       }
-      cluster.awaitMetaLeader();
+      try {
+        cluster.awaitMetaLeader();
+      } catch (IllegalStateException e) {
+        if (!e.getMessage().startsWith("timed out")) throw e;
+        StringBuilder logs = new StringBuilder(e.getMessage());
+        cluster.nodes.forEach(n -> logs.append("\n--- ").append(n.name()).append(" ---\n").append(NatsServerProcess.tail(n.logFile())));
+        throw new FormationTimeout(logs.toString());
+      }
       return cluster;
     } catch (RuntimeException | IOException e) {
       cluster.close();
       throw e;
+    }
+  }
+
+  /** The nodes ran but never agreed on a meta leader that sees every peer; the message holds each node's log tail. */
+  private static final class FormationTimeout extends IllegalStateException {
+    FormationTimeout(String message) {
+      super(message);
     }
   }
 
