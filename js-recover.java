@@ -1265,7 +1265,8 @@ final class StreamContents {
     // What the server trusts: index.db (2.10+), else each block's N.idx (2.9), else the records.
     StreamIndex index = null;
     Path db = msgs.resolve(INDEX_DB);
-    if (Files.exists(db, LinkOption.NOFOLLOW_LINKS)) {
+    boolean hasDb = Files.exists(db, LinkOption.NOFOLLOW_LINKS);
+    if (hasDb) {
       Outcome<StreamIndex> r = StreamIndex.read(m.stream, Files.readAllBytes(db), m.opened);
       int last = r.ok() ? r.value().lastBlock() : 0;
       String why = !r.ok() ? r.damage().why()
@@ -1316,7 +1317,7 @@ final class StreamContents {
 
     JsonNode cfg = m.config();
     // 2.10+ servers delete N.idx as they load a stream: one left means a 2.9 server wrote it (read where 2.9 differs).
-    boolean v29 = !Files.exists(db, LinkOption.NOFOLLOW_LINKS)
+    boolean v29 = !hasDb
         && files.keySet().stream().anyMatch(n -> Files.exists(msgs.resolve(n + ".idx"), LinkOption.NOFOLLOW_LINKS));
     List<List<String[]>> filters = new ArrayList<>();
     List<ConsumerState> states = new ArrayList<>();
@@ -1335,7 +1336,7 @@ final class StreamContents {
       filters.add(filters(c));
       consumers.add(new Position(c, st, 0, why));
     }
-    boolean interest = "interest".equals(m.text("retention"));
+    boolean interest = "interest".equals(MetaAsset.text(cfg, "retention"));
     FirstStart.Rules rules = FirstStart.Rules.of(cfg, v29, interest, states, filters, nowNanos);
     boolean filtered = filters.stream().anyMatch(f -> !f.isEmpty());
     boolean maybeExpired = rules.maxAge() > 0 && (index != null ? index.messages() > 0 && index.firstTs() <= rules.cutoff() : true);
@@ -1953,8 +1954,10 @@ final class GoJson {
     return null;
   }
 
+  private static final java.util.regex.Pattern INTEGER = java.util.regex.Pattern.compile("-?(0|[1-9][0-9]*)");
+
   private static boolean isInt64(String v) {
-    if (!v.matches("-?(0|[1-9][0-9]*)")) return false;
+    if (!INTEGER.matcher(v).matches()) return false;
     BigInteger n = new BigInteger(v);
     return n.bitLength() < 64;
   }
