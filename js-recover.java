@@ -4116,17 +4116,25 @@ final class ClusterRecords {
       s.consumers().forEach(c -> here.add(ClusterInventory.key(k, c.consumer)));
     }
     ClusterRecords cr = new ClusterRecords(raftDir, inv, self(inv, here));
+    record OnDisk(ClusterAsset asset, MetaAsset meta) {} // meta: the stream's or consumer's on this disk, else null
+    List<OnDisk> assets = new ArrayList<>();
     for (ClusterAsset s : inv.streams.values()) {
       StoredStream stored = onDisk.get(ClusterInventory.key(s.account(), s.stream()));
-      long last = stored == null ? 0 : lastSeq(stored.meta(), jsKey);
-      Placement sp = cr.place(s, stored != null, last, jsKey);
-      cr.placements.add(sp);
+      assets.add(new OnDisk(s, stored == null ? null : stored.meta()));
       for (ClusterAsset c : inv.consumersOf(s)) {
-        MetaAsset meta = stored == null ? null
-            : stored.consumers().stream().filter(m -> m.consumer.equals(c.consumer())).findFirst().orElse(null);
-        cr.placements.add(cr.place(c, meta != null, meta == null ? 0 : ackFloor(meta), jsKey));
+        assets.add(new OnDisk(c, stored == null ? null
+            : stored.consumers().stream().filter(m -> m.consumer.equals(c.consumer())).findFirst().orElse(null)));
       }
     }
+    // Each asset's Raft log (and last block or o.dat) is read on its own: a survivor holds a group per stream and
+    // consumer.
+    Placement[] placed = new Placement[assets.size()];
+    StoreWalker.parallel(java.util.stream.IntStream.range(0, placed.length).boxed().toList(), i -> {
+      OnDisk a = assets.get(i);
+      long stored = a.meta() == null ? 0 : a.asset().consumer() == null ? lastSeq(a.meta(), jsKey) : ackFloor(a.meta());
+      placed[i] = cr.place(a.asset(), a.meta() != null, stored, jsKey);
+    });
+    cr.placements.addAll(List.of(placed));
     return cr;
   }
 
