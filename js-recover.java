@@ -225,8 +225,8 @@ final class Store {
   final List<Path> hardLinked = Collections.synchronizedList(new ArrayList<>());
   final TreeSet<String> accounts = new TreeSet<>();
   /**
-   * Files whose change would mean a server is still writing: each Raft group folder and each stream's newest block,
-   * with its FileStamp (the meta files' are in MetaAsset.stamp).
+   * Files whose change would mean a server is still writing: each Raft group folder (walked for prepare's settle check
+   * only) and each stream's newest block, with its FileStamp (the meta files' are in MetaAsset.stamp).
    */
   final Map<Path, Long> stamps = new ConcurrentHashMap<>();
   /** The manifests of earlier prepare runs on this store, oldest first. */
@@ -330,41 +330,63 @@ final class FileStamp {
     }
   }
 
-  /** Every regular file at or under {@code root}; those with other hard links go into {@code hardLinked} when given. */
+  /**
+   * Every regular file at or under {@code root}; those with other hard links go into {@code hardLinked} when given.
+   * One stat per entry (Files.walkFileTree stats each file again for its link count): a store has a Raft group
+   * folder per stream and consumer.
+   */
   static long ofTree(Path root, List<Path> hardLinked) {
-    long[] sum = {0};
     try {
-      Files.walkFileTree(root, new SimpleFileVisitor<>() {
-        @Override public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-          if (!attrs.isRegularFile()) return FileVisitResult.CONTINUE;
-          if (hardLinked == null) {
-            sum[0] += term(file, attrs.size(), attrs.lastModifiedTime());
-            return FileVisitResult.CONTINUE;
-          }
-          try {
-            Map<String, Object> a = Files.readAttributes(file, "unix:size,lastModifiedTime,nlink", LinkOption.NOFOLLOW_LINKS);
-            sum[0] += term(file, (Long) a.get("size"), (FileTime) a.get("lastModifiedTime"));
-            if ((Integer) a.get("nlink") > 1) hardLinked.add(file);
-          } catch (IOException vanished) {
-            // removed between listing and stat (a live server compacting): the settle check sees it gone
-          }
-          return FileVisitResult.CONTINUE;
+      if (hardLinked == null) {
+        BasicFileAttributes a = Files.readAttributes(root, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        if (a.isRegularFile()) return term(root, a.size(), a.lastModifiedTime());
+        if (!a.isDirectory()) return 0;
+      } else {
+        Map<String, Object> a = Files.readAttributes(root, "unix:isRegularFile,isDirectory,size,lastModifiedTime,nlink",
+            LinkOption.NOFOLLOW_LINKS);
+        if ((Boolean) a.get("isRegularFile")) {
+          if ((Integer) a.get("nlink") > 1) hardLinked.add(root);
+          return term(root, (Long) a.get("size"), (FileTime) a.get("lastModifiedTime"));
         }
-
-        @Override public FileVisitResult visitFileFailed(Path file, IOException e) {
-          return FileVisitResult.CONTINUE; // removed meanwhile, or unreadable: prepare moves the folder as a whole
-        }
-      });
-    } catch (IOException e) {
-      // walkFileTree reports through visitFileFailed; nothing reaches here
+        if (!(Boolean) a.get("isDirectory")) return 0;
+      }
+      long sum = 0;
+      for (Path entry : Folder.entries(root)) sum += ofTree(entry, hardLinked);
+      return sum;
+    } catch (IOException vanishedOrUnreadable) {
+      return 0; // removed meanwhile (a live server compacting: the settle check sees it gone), or unreadable: prepare
+                // moves the folder as a whole
     }
-    return sum[0];
   }
 
   private static long mix(long z) { // MurmurHash3's finaliser
     z = (z ^ (z >>> 33)) * 0xff51afd7ed558ccdL;
     z = (z ^ (z >>> 33)) * 0xc4ceb9fe1a85ec53L;
     return z ^ (z >>> 33);
+  }
+}
+
+/**
+ * A folder's entries. java.io lists with opendir and readdir, half the system calls of a DirectoryStream (which
+ * duplicates the descriptor and sets its flags): a store has a folder per stream, consumer, msgs/ and Raft group.
+ * A folder java.io cannot list, or one with a name that would not read back as the bytes on disk (not UTF-8), is
+ * listed by a DirectoryStream, which keeps a name's bytes and says why a listing failed.
+ */
+final class Folder {
+  private Folder() {}
+
+  /** The folder's entries in no particular order; what java.io's listing cannot do is left to a DirectoryStream. */
+  static List<Path> entries(Path dir) throws IOException {
+    String[] names = Utf8Launch.decodesUtf8() ? dir.toFile().list() : null;
+    List<Path> entries = new ArrayList<>();
+    if (names != null && java.util.Arrays.stream(names).noneMatch(n -> n.indexOf('\uFFFD') >= 0)) {
+      for (String n : names) entries.add(dir.resolve(n));
+      return entries;
+    }
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+      ds.forEach(entries::add);
+    }
+    return entries;
   }
 }
 
@@ -395,10 +417,12 @@ final class StoreWalker {
 
   private final KeyRing keys;
   private final Map<String, String> interruptedSums;
+  private final boolean forSettleCheck;
 
-  private StoreWalker(KeyRing keys, Map<String, String> interruptedSums) {
+  private StoreWalker(KeyRing keys, Map<String, String> interruptedSums, boolean forSettleCheck) {
     this.keys = keys;
     this.interruptedSums = interruptedSums;
+    this.forSettleCheck = forSettleCheck;
   }
 
   /** Reads the store at {@code given}: a nats-server store_dir or its jetstream/ folder. */
@@ -408,8 +432,16 @@ final class StoreWalker {
 
   /** Reads a store {@link #locate} found: commands that lock the store lock it in between. */
   static Store walk(Store located, KeyRing keys) throws Refusal {
+    return walk(located, keys, false);
+  }
+
+  /**
+   * {@code forSettleCheck}: also stamps every Raft file, for the {@link SettleCheck} that follows (a group per stream
+   * and consumer: at 10,000 streams a third of inspect's CPU time, for a check only prepare makes).
+   */
+  static Store walk(Store located, KeyRing keys, boolean forSettleCheck) throws Refusal {
     located.earlierRuns.addAll(Backups.manifests(located));
-    new StoreWalker(keys, Backups.interruptedSums(located.earlierRuns)).read(located);
+    new StoreWalker(keys, Backups.interruptedSums(located.earlierRuns), forSettleCheck).read(located);
     return located;
   }
 
@@ -522,14 +554,17 @@ final class StoreWalker {
           + "meta.inf). Is this the copy of the right node's store_dir?");
     }
     // A live node that cannot elect a leader still rewrites its term and vote: every Raft file is stamped, one
-    // group per task (a store holds a group per stream and consumer, too many to stat one by one).
-    List<Path> raftEntries = new ArrayList<>();
-    for (Path raft : store.raftDirs) raftEntries.addAll(list(store, raft));
-    try (StepProgress progress = new StepProgress("reading Raft state", raftEntries.size(), "groups")) {
-      parallel(raftEntries, entry -> {
-        store.stamps.put(entry, FileStamp.ofTree(entry, store.hardLinked));
-        progress.step();
-      });
+    // group per task (a store holds a group per stream and consumer, too many to stat one by one). Their hard links
+    // are not looked for: prepare moves _js_ aside, so no server started on the store writes a Raft file.
+    if (forSettleCheck) {
+      List<Path> raftEntries = new ArrayList<>();
+      for (Path raft : store.raftDirs) raftEntries.addAll(list(store, raft));
+      try (StepProgress progress = new StepProgress("reading Raft state", raftEntries.size(), "groups")) {
+        parallel(raftEntries, entry -> {
+          store.stamps.put(entry, FileStamp.ofTree(entry, null));
+          progress.step();
+        });
+      }
     }
     List<StoredStream> streams = Collections.synchronizedList(new ArrayList<>());
     try (StepProgress progress = new StepProgress("reading", streamDirs.size(), "streams")) {
@@ -565,16 +600,17 @@ final class StoreWalker {
   /** A stream folder, or null for one with no file in it at all (no config, no message: nothing to recover). */
   private StoredStream readStream(Store store, StreamDir sd) {
     String stream = name(sd.dir());
-    if (!Files.exists(sd.dir().resolve(MetaAsset.META_INF), LinkOption.NOFOLLOW_LINKS) && holdsNoFile(sd.dir())) {
+    List<Path> entries = list(store, sd.dir());
+    MetaAsset meta = new MetaAsset(AssetKind.STREAM, sd.account(), stream, null, sd.dir());
+    if (!entries.contains(meta.metaInfPath()) && holdsNoFile(sd.dir())) {
       store.warnings.add(new Warning(sd.dir(), "an empty stream folder (no meta.inf, no message): nothing to recover; "
           + "the server skips it (\"Missing stream metafile\"), so it is not counted as a stream; left as is"));
       return null;
     }
-    MetaAsset meta = new MetaAsset(AssetKind.STREAM, sd.account(), stream, null, sd.dir());
-    JsonNode config = readAsset(store, meta);
+    JsonNode config = readAsset(store, meta, entries);
     List<MetaAsset> consumers = new ArrayList<>();
     List<Path> blocks = List.of(); // message blocks, oldest first
-    for (Path entry : list(store, sd.dir())) {
+    for (Path entry : entries) {
       String n = name(entry);
       if (n.endsWith(TEMP_SUFFIX)) {
         store.leftoverTemps.add(entry);
@@ -582,7 +618,9 @@ final class StoreWalker {
         for (Path consumerDir : list(store, entry)) {
           if (isRealDir(store, consumerDir)) {
             MetaAsset c = new MetaAsset(AssetKind.CONSUMER, sd.account(), stream, name(consumerDir), consumerDir);
-            refuseMisnamed(store, c, MetaAsset.text(readAsset(store, c), "durable_name"));
+            List<Path> files = list(store, consumerDir);
+            files.stream().filter(e -> name(e).endsWith(TEMP_SUFFIX)).forEach(store.leftoverTemps::add);
+            refuseMisnamed(store, c, MetaAsset.text(readAsset(store, c, files), "durable_name"));
             consumers.add(c);
           }
         }
@@ -593,9 +631,6 @@ final class StoreWalker {
           store.stamps.put(newest, FileStamp.ofTree(newest, store.hardLinked));
         }
       }
-    }
-    for (MetaAsset c : consumers) {
-      list(store, c.dir).stream().filter(e -> name(e).endsWith(TEMP_SUFFIX)).forEach(store.leftoverTemps::add);
     }
     if (config != null) advise(store, meta, config, blocks);
     return new StoredStream(meta, consumers);
@@ -706,8 +741,12 @@ final class StoreWalker {
     return List.copyOf(byIndex.values());
   }
 
-  /** Reads the asset's meta files into it; returns its config as decoded, to look at now (it is not kept), or null. */
-  private JsonNode readAsset(Store store, MetaAsset a) {
+  /**
+   * Reads the asset's meta files into it; returns its config as decoded, to look at now (it is not kept), or null.
+   * {@code listed}: its folder's entries, which say whether it has a meta.key (most assets have none: a failed probe
+   * apiece is a stat and an exception per asset); an empty listing (the folder could not be listed) says nothing.
+   */
+  private JsonNode readAsset(Store store, MetaAsset a, List<Path> listed) {
     String what = a.kind == AssetKind.STREAM ? "stream" : "consumer";
     String lost = a.kind == AssetKind.STREAM
         ? "the standalone server will not load this stream"
@@ -717,7 +756,7 @@ final class StoreWalker {
 
     a.metaInf = readFile(store, a, a.metaInfPath(), lost);
     byte[] sum = readFile(store, a, a.metaSumPath(), "meta.sum is rewritten from meta.inf as found");
-    a.metaKey = readFile(store, a, a.metaKeyPath(), lost);
+    if (listed.isEmpty() || listed.contains(a.metaKeyPath())) a.metaKey = readFile(store, a, a.metaKeyPath(), lost);
     if (a.metaInf == null) {
       if (!Files.exists(a.metaInfPath(), LinkOption.NOFOLLOW_LINKS)) {
         store.problems.add(new Problem(a.metaInfPath(), what + " " + a.label() + " has no meta.inf",
@@ -847,8 +886,8 @@ final class StoreWalker {
 
   private static List<Path> list(Store store, Path dir) {
     List<Path> entries = new ArrayList<>();
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
-      ds.forEach(entries::add);
+    try {
+      entries = Folder.entries(dir);
     } catch (AccessDeniedException e) {
       store.problems.add(new Problem(dir, "permission denied listing " + dir.getFileName(),
           "run js-recover as a user who can read the whole store (the nats user, or root)", "left as is"));
@@ -1226,7 +1265,8 @@ final class StreamContents {
     // What the server trusts: index.db (2.10+), else each block's N.idx (2.9), else the records.
     StreamIndex index = null;
     Path db = msgs.resolve(INDEX_DB);
-    if (Files.exists(db, LinkOption.NOFOLLOW_LINKS)) {
+    boolean hasDb = Files.exists(db, LinkOption.NOFOLLOW_LINKS);
+    if (hasDb) {
       Outcome<StreamIndex> r = StreamIndex.read(m.stream, Files.readAllBytes(db), m.opened);
       int last = r.ok() ? r.value().lastBlock() : 0;
       String why = !r.ok() ? r.damage().why()
@@ -1277,7 +1317,7 @@ final class StreamContents {
 
     JsonNode cfg = m.config();
     // 2.10+ servers delete N.idx as they load a stream: one left means a 2.9 server wrote it (read where 2.9 differs).
-    boolean v29 = !Files.exists(db, LinkOption.NOFOLLOW_LINKS)
+    boolean v29 = !hasDb
         && files.keySet().stream().anyMatch(n -> Files.exists(msgs.resolve(n + ".idx"), LinkOption.NOFOLLOW_LINKS));
     List<List<String[]>> filters = new ArrayList<>();
     List<ConsumerState> states = new ArrayList<>();
@@ -1296,7 +1336,7 @@ final class StreamContents {
       filters.add(filters(c));
       consumers.add(new Position(c, st, 0, why));
     }
-    boolean interest = "interest".equals(m.text("retention"));
+    boolean interest = "interest".equals(MetaAsset.text(cfg, "retention"));
     FirstStart.Rules rules = FirstStart.Rules.of(cfg, v29, interest, states, filters, nowNanos);
     boolean filtered = filters.stream().anyMatch(f -> !f.isEmpty());
     boolean maybeExpired = rules.maxAge() > 0 && (index != null ? index.messages() > 0 && index.firstTs() <= rules.cutoff() : true);
@@ -1914,8 +1954,10 @@ final class GoJson {
     return null;
   }
 
+  private static final java.util.regex.Pattern INTEGER = java.util.regex.Pattern.compile("-?(0|[1-9][0-9]*)");
+
   private static boolean isInt64(String v) {
-    if (!v.matches("-?(0|[1-9][0-9]*)")) return false;
+    if (!INTEGER.matcher(v).matches()) return false;
     BigInteger n = new BigInteger(v);
     return n.bitLength() < 64;
   }
@@ -2967,14 +3009,13 @@ final class MsgBlock {
   static java.util.TreeMap<Integer, Path> files(Path msgs) throws IOException {
     java.util.TreeMap<Integer, Path> found = new java.util.TreeMap<>();
     if (!Files.isDirectory(msgs, LinkOption.NOFOLLOW_LINKS)) return found;
-    try (DirectoryStream<Path> blocks = Files.newDirectoryStream(msgs, "*.blk")) {
-      for (Path b : blocks) {
-        String n = b.getFileName().toString();
-        try {
-          found.put(Integer.parseInt(n.substring(0, n.length() - 4)), b);
-        } catch (NumberFormatException notABlock) {
-          // not a block the server wrote
-        }
+    for (Path b : Folder.entries(msgs)) {
+      String n = b.getFileName().toString();
+      if (!n.endsWith(".blk")) continue;
+      try {
+        found.put(Integer.parseInt(n.substring(0, n.length() - 4)), b);
+      } catch (NumberFormatException notABlock) {
+        // not a block the server wrote
       }
     }
     return found;
@@ -4075,17 +4116,25 @@ final class ClusterRecords {
       s.consumers().forEach(c -> here.add(ClusterInventory.key(k, c.consumer)));
     }
     ClusterRecords cr = new ClusterRecords(raftDir, inv, self(inv, here));
+    record OnDisk(ClusterAsset asset, MetaAsset meta) {} // meta: the stream's or consumer's on this disk, else null
+    List<OnDisk> assets = new ArrayList<>();
     for (ClusterAsset s : inv.streams.values()) {
       StoredStream stored = onDisk.get(ClusterInventory.key(s.account(), s.stream()));
-      long last = stored == null ? 0 : lastSeq(stored.meta(), jsKey);
-      Placement sp = cr.place(s, stored != null, last, jsKey);
-      cr.placements.add(sp);
+      assets.add(new OnDisk(s, stored == null ? null : stored.meta()));
       for (ClusterAsset c : inv.consumersOf(s)) {
-        MetaAsset meta = stored == null ? null
-            : stored.consumers().stream().filter(m -> m.consumer.equals(c.consumer())).findFirst().orElse(null);
-        cr.placements.add(cr.place(c, meta != null, meta == null ? 0 : ackFloor(meta), jsKey));
+        assets.add(new OnDisk(c, stored == null ? null
+            : stored.consumers().stream().filter(m -> m.consumer.equals(c.consumer())).findFirst().orElse(null)));
       }
     }
+    // Each asset's Raft log (and last block or o.dat) is read on its own: a survivor holds a group per stream and
+    // consumer.
+    Placement[] placed = new Placement[assets.size()];
+    StoreWalker.parallel(java.util.stream.IntStream.range(0, placed.length).boxed().toList(), i -> {
+      OnDisk a = assets.get(i);
+      long stored = a.meta() == null ? 0 : a.asset().consumer() == null ? lastSeq(a.meta(), jsKey) : ackFloor(a.meta());
+      placed[i] = cr.place(a.asset(), a.meta() != null, stored, jsKey);
+    });
+    cr.placements.addAll(List.of(placed));
     return cr;
   }
 
@@ -8792,7 +8841,7 @@ final class PrepareCommand implements Callable<Integer> {
 
   private int prepare(Store located, KeyRing keys) throws Exception {
     long started = System.nanoTime();
-    Store s = StoreWalker.walk(located, keys);
+    Store s = StoreWalker.walk(located, keys, true);
     PrintWriter out = spec.commandLine().getOut();
     if (!s.problems.isEmpty() && !force && !dryRun) {
       Reports.problems(s, out, false);

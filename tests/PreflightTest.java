@@ -86,6 +86,35 @@ class PreflightTest {
   }
 
   @Test
+  void aHardLinkedRaftFileIsNoProblemBecausePrepareMovesItOutOfTheStore() throws Exception {
+    StoreBuilder store = survivor();
+    Path raftFile = store.jetstream().resolve("$SYS/_js_/S-R3F-abc123/tav.idx"), other = tmp.resolve("tav.idx");
+    Files.createLink(other, raftFile);
+    byte[] otherBefore = Files.readAllBytes(other);
+
+    Cli.Result inspect = Cli.run("inspect", store.storeDir.toString());
+    Cli.Result prepare = Cli.run("prepare", store.storeDir.toString());
+
+    assertFalse(inspect.out().contains("hard links"), inspect.out());
+    assertEquals(0, prepare.exit(), prepare.all());
+    assertFalse(Files.exists(raftFile), "_js_ moved out of jetstream/, where no server writes it");
+    assertTrue(java.util.Arrays.equals(otherBefore, Files.readAllBytes(other)), "the other link kept its bytes");
+  }
+
+  @Test
+  void aFolderNameThatIsNotUtf8IsListedAsItsBytes() throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve("msgs"));
+    // Java cannot name such a file: the shell does (the bytes 0xff 0xfe, then .blk)
+    Process touch = new ProcessBuilder("sh", "-c", "touch \"$(printf '\\377\\376.blk')\" 1.blk", "sh").directory(dir.toFile()).start();
+    assertEquals(0, touch.waitFor());
+
+    java.util.List<Path> entries = Folder.entries(dir);
+
+    assertEquals(2, entries.size(), entries.toString());
+    for (Path p : entries) assertTrue(Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS), "listed as on disk: " + p);
+  }
+
+  @Test
   void maxAgeThatTheFirstStartWillEnforceIsSaidBeforeAnyServerStarts() throws Exception {
     long hour = Duration.ofHours(1).toNanos();
     StoreBuilder store = survivor()
