@@ -1708,10 +1708,15 @@ final class StoreLock implements AutoCloseable {
 
   private static Refusal heldBy(Path file) {
     JsonNode h = null;
-    try {
-      h = Json.MAPPER.readTree(readQuietly(file));
-    } catch (IOException | RuntimeException beingWritten) {
-      // the holder is writing its name right now
+    // The holder writes its name just after it takes the lock: a file read empty or half-written is read again for
+    // up to a second, so the refusal names the holder.
+    for (int attempt = 0; attempt < 20 && (h == null || !h.has("pid")); attempt++) {
+      if (attempt > 0) sleepQuietly(50);
+      try {
+        h = Json.MAPPER.readTree(readQuietly(file));
+      } catch (IOException | RuntimeException beingWritten) {
+        h = null;
+      }
     }
     String who = h == null || !h.has("pid") ? "another js-recover (see " + file + ")"
         : "another js-recover " + h.path("command").asText() + " (pid " + h.path("pid").asText() + ", started "
@@ -1725,6 +1730,14 @@ final class StoreLock implements AutoCloseable {
       return Files.readAllBytes(file);
     } catch (IOException e) {
       return new byte[0];
+    }
+  }
+
+  private static void sleepQuietly(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

@@ -4,7 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.nats.client.Connection;
 import io.nats.client.api.StreamConfiguration;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.List;
@@ -196,6 +200,32 @@ class StoreLockTest {
     assertUntouched(store.storeDir, before);
     Cli.Result after = Cli.run("prepare", store.storeDir.toString());
     assertEquals(0, after.exit(), "once the holder is done, prepare runs:\n" + after.all());
+  }
+
+  @Test
+  void aHolderCaughtBeforeItWroteItsNameIsStillNamed() throws Exception {
+    StoreBuilder store = survivor();
+    Map<String, String> before = prepareWouldChange(store.storeDir);
+    Path lockFile = store.storeDir.resolve(StoreLock.FILE);
+    try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock = ch.lock()) {
+      Thread namesItselfLate = new Thread(() -> { // a run that has the lock and is about to write its name
+        try {
+          Thread.sleep(300);
+          ch.write(ByteBuffer.wrap("{\"pid\":4242,\"command\":\"prepare\",\"started\":\"2026-11-28T03:00:00Z\"}".getBytes()));
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      namesItselfLate.start();
+      Cli.Result r = Cli.run("prepare", store.storeDir.toString());
+      namesItselfLate.join();
+
+      assertEquals(1, r.exit(), r.all());
+      assertTrue(r.err().contains("another js-recover prepare (pid 4242, started 2026-11-28T03:00:00Z) holds the store "
+          + store.storeDir + "; wait for it to finish and run again. Nothing was changed."), r.err());
+      assertEquals(before, prepareWouldChange(store.storeDir));
+    }
   }
 
   @Test
