@@ -4222,8 +4222,9 @@ final class MetaRewriter {
       if (isInteger(value) && new BigInteger(value).compareTo(ONE) > 0) {
         String to = asset.kind == AssetKind.STREAM ? "1" : "0"; // a consumer at 0 inherits its stream's 1
         cuts.add(new Cut(replicas.valueStart(), replicas.valueEnd(), to.getBytes(StandardCharsets.US_ASCII)));
-        changes.add(new FieldChange(replicas.name(), Json.NODES.numberNode(new BigInteger(value)),
-            Json.NODES.numberNode(Integer.parseInt(to))));
+        BigInteger from = new BigInteger(value); // a small one as Jackson's shared node: a plan holds one per asset
+        changes.add(new FieldChange(replicas.name(), from.bitLength() < 32 ? Json.NODES.numberNode(from.intValue())
+            : Json.NODES.numberNode(from), Json.NODES.numberNode(Integer.parseInt(to))));
       }
     }
     // Every placement goes: Go decodes duplicates of an object member into the same value, merging them.
@@ -4344,9 +4345,16 @@ final class MetaRewriter {
 // is in that run's manifest) and finishes it; everything else it finds already done.
 // =================================================================================================
 
-/** One meta.inf/meta.sum pair to write. newMetaInf is null when only meta.sum is written. */
-record AssetChange(MetaAsset asset, List<MetaRewriter.FieldChange> fields, byte[] newMetaInf, String newSum,
+/**
+ * One meta.inf/meta.sum pair to write; only meta.sum when {@code fields} is empty. A plain config's new bytes are not
+ * kept but made again from the asset's where they are needed (the edit is a pure function of them; a copy of each
+ * was 50 MB at 50,000 streams); a sealed one's are kept in {@code resealed}: resealing draws a new nonce.
+ */
+record AssetChange(MetaAsset asset, List<MetaRewriter.FieldChange> fields, byte[] resealed, int newLength, String newSum,
     String why) {
+  /** The meta.inf to write, or null when only meta.sum is written. */
+  byte[] newMetaInf() { return fields.isEmpty() ? null : resealed != null ? resealed : MetaRewriter.forStandalone(asset).json(); }
+
   String describe() {
     List<String> parts = fields.stream().map(MetaRewriter.FieldChange::describe).collect(Collectors.toList());
     if (why != null) parts.add(why);
@@ -4549,10 +4557,10 @@ final class RecoveryPlan {
       MetaRewriter.Edit edit = MetaRewriter.forStandalone(a);
       if (!edit.changes().isEmpty()) {
         byte[] stored = a.sealed() ? MetaCrypto.resealMeta(a.opened, edit.json()) : edit.json();
-        changes.add(new AssetChange(a, edit.changes(), stored, HighwayHash64.metaSum(a.checksumKey(), stored),
-            a.sumAccountedFor() ? null : "meta.sum was wrong"));
+        changes.add(new AssetChange(a, List.copyOf(edit.changes()), a.sealed() ? stored : null, stored.length,
+            HighwayHash64.metaSum(a.checksumKey(), stored), a.sumAccountedFor() ? null : "meta.sum was wrong"));
       } else if (!a.sumOk()) {
-        changes.add(new AssetChange(a, List.of(), null, a.computedSum, a.sumFromInterruptedRun
+        changes.add(new AssetChange(a, List.of(), null, 0, a.computedSum, a.sumFromInterruptedRun
             ? "meta.sum written (an interrupted prepare had not yet written it)"
             : a.metaSum == null ? "meta.sum was missing, written from meta.inf" : "meta.sum was wrong, recomputed"));
       }
@@ -4703,7 +4711,7 @@ final class RecoveryPlan {
     }
     long temps = 0;
     for (AssetChange c : changes) {
-      temps += block * (c.newMetaInf() == null ? 1 : 1 + blocks(c.newMetaInf().length, block));
+      temps += block * (c.fields().isEmpty() ? 1 : 1 + blocks(c.newLength(), block));
     }
     for (ConsumerRecreation.Recreated c : recreation.recreated) {
       temps += block * (4 + blocks(c.metaInf().length, block) + blocks(c.state().length, block)); // folder, sum, key
@@ -5661,7 +5669,8 @@ final class PrepareRun {
             changedMeanwhile.add(c.asset().metaInfPath()); // never overwrite what we did not read
             return;
           }
-          if (c.newMetaInf() != null) replaceAtomically(c.asset().metaInfPath(), c.newMetaInf());
+          byte[] newMetaInf = c.newMetaInf();
+          if (newMetaInf != null) replaceAtomically(c.asset().metaInfPath(), newMetaInf);
           replaceAtomically(c.asset().metaSumPath(), c.newSum().getBytes(StandardCharsets.US_ASCII));
           rewritten.incrementAndGet();
         } catch (IOException e) {
@@ -5760,7 +5769,7 @@ final class PrepareRun {
       g.writeStringField("from", a.metaSum);
       g.writeStringField("to", c.newSum());
       g.writeEndObject();
-      g.writeBooleanField("resealed", a.sealed() && c.newMetaInf() != null);
+      g.writeBooleanField("resealed", c.resealed() != null);
       g.writeStringField("original", Backups.ORIGINALS + ":" + store.rel(a.metaInfPath()));
       g.writeEndObject();
     }
@@ -8187,7 +8196,7 @@ final class Reports {
         store.consumerCount(), store.accounts.size());
     for (AssetChange c : plan.changes) {
       out.printf("  %s %s: %s%s%n", c.asset().kind == AssetKind.STREAM ? "stream  " : "consumer", c.asset().label(),
-          c.describe(), c.asset().sealed() && c.newMetaInf() != null ? " (resealed)" : "");
+          c.describe(), c.resealed() != null ? " (resealed)" : "");
     }
     for (ConsumerRecreation.Recreated c : plan.recreation.recreated) {
       out.printf("  consumer %s: %s%s%n", c.label(), c.describe(), c.metaKey() != null ? " (sealed under a new meta.key)" : "");
