@@ -737,16 +737,16 @@ final class StoreWalker {
       }
     } else {
       a.metaSum = new String(sum, StandardCharsets.ISO_8859_1);
-      if (!a.sumOk()) {
-        if (a.computedSum.equals(interruptedSums.get(store.rel(a.metaInfPath())))) {
-          a.sumFromInterruptedRun = true; // our own half-done rewrite: prepare completes it
-        } else {
-          store.problems.add(new Problem(a.metaSumPath(), "meta.sum of " + what + " " + a.label()
-              + " does not match meta.inf (stored " + printable(a.metaSum) + ", computed " + a.computedSum
-              + "): meta.inf changed or was torn after the server wrote it",
-              fromSurvivor + "; if meta.inf reads right (js-recover inspect), --force recomputes meta.sum",
-              "meta.sum recomputed over meta.inf as found (the original is kept in the backup)"));
-        }
+      if (a.sumOk()) {
+        a.metaSum = a.computedSum; // one string for both, not two per asset (400,000 at 50,000 streams)
+      } else if (a.computedSum.equals(interruptedSums.get(store.rel(a.metaInfPath())))) {
+        a.sumFromInterruptedRun = true; // our own half-done rewrite: prepare completes it
+      } else {
+        store.problems.add(new Problem(a.metaSumPath(), "meta.sum of " + what + " " + a.label()
+            + " does not match meta.inf (stored " + printable(a.metaSum) + ", computed " + a.computedSum
+            + "): meta.inf changed or was torn after the server wrote it",
+            fromSurvivor + "; if meta.inf reads right (js-recover inspect), --force recomputes meta.sum",
+            "meta.sum recomputed over meta.inf as found (the original is kept in the backup)"));
       }
     }
     if (a.sealed()) {
