@@ -1194,6 +1194,33 @@ final class StreamContents {
 
   static final String INDEX_DB = "index.db";
 
+  /**
+   * Whether 2.9's rules apply to the stream (deletes kept in each block's N.idx, 2.9's consumer and purge semantics):
+   * a 2.9 server ran it last. Its msgs/ says so first: only 2.10+ write index.db, and 2.10+ delete every N.idx as
+   * they load a stream. With neither, its config does: 2.10+ write "compression" in every config they write. The
+   * config alone is not enough: a cluster upgraded from 2.9 keeps a stream's config as 2.9 wrote it until it is
+   * updated, while 2.10+ write its blocks and index.db.
+   */
+  static boolean writtenBy29(MetaAsset stream) {
+    boolean indexDb = false, blockIdx = false;
+    try {
+      for (Path f : Folder.entries(stream.dir.resolve("msgs"))) {
+        String n = f.getFileName().toString();
+        indexDb |= n.equals(INDEX_DB);
+        blockIdx |= n.matches("[0-9]+\\.idx");
+      }
+    } catch (IOException noMsgsFolder) {
+      // nothing on disk says: the config does
+    }
+    return writtenBy29(stream, indexDb, blockIdx);
+  }
+
+  /** {@link #writtenBy29(MetaAsset)} for a caller that has looked at msgs/ already. */
+  static boolean writtenBy29(MetaAsset stream, boolean indexDb, boolean blockIdx) {
+    if (indexDb || blockIdx) return !indexDb;
+    return stream.readable && !stream.config().has("compression");
+  }
+
   static StreamContents read(StoredStream s, KeyRing keys, boolean verify) {
     StreamContents c = new StreamContents(s.meta());
     try {
@@ -1319,9 +1346,8 @@ final class StreamContents {
     }
 
     JsonNode cfg = m.config();
-    // 2.10+ servers delete N.idx as they load a stream: one left means a 2.9 server wrote it (read where 2.9 differs).
-    boolean v29 = !hasDb
-        && files.keySet().stream().anyMatch(n -> Files.exists(msgs.resolve(n + ".idx"), LinkOption.NOFOLLOW_LINKS));
+    boolean v29 = writtenBy29(m, hasDb,
+        files.keySet().stream().anyMatch(n -> Files.exists(msgs.resolve(n + ".idx"), LinkOption.NOFOLLOW_LINKS)));
     List<List<String[]>> filters = new ArrayList<>();
     List<ConsumerState> states = new ArrayList<>();
     for (MetaAsset c : s.consumers()) {
@@ -4521,7 +4547,7 @@ final class ConsumerRecreation {
     MetaRewriter.Edit edit = MetaRewriter.forStandalone(consumer);
     fields.addAll(edit.changes());
     byte[] jsKey = keys == null ? null : keys.key();
-    Position position = position(store, p, ClusterRecords.lastSeq(stream, jsKey), ConsumerLogReplay.rulesOf29(stream), jsKey);
+    Position position = position(store, p, ClusterRecords.lastSeq(stream, jsKey), StreamContents.writtenBy29(stream), jsKey);
     byte[] metaInf = edit.json(), state = ConsumerStateWriter.encode(position.state(), nowSeconds), metaKey = null;
     if (stream.sealed()) { // a new asset key, sealed as genEncryptionKeys seals one; meta.inf and o.dat under it
       byte[] seed = new byte[32];
@@ -4852,9 +4878,6 @@ final class ConsumerLogReplay {
     return replay.state();
   }
 
-  /** 2.9's rules apply to a stream 2.9 wrote: its config has no "compression" (2.10+ always write the field). */
-  static boolean rulesOf29(MetaAsset stream) { return stream.readable && !stream.config().has("compression"); }
-
   void apply(GroupLog.ConsumerUpdate u) {
     if (u.ack()) ack(u.consumerSeq(), u.streamSeq());
     else delivered(u.consumerSeq(), u.streamSeq(), u.dc(), u.ts());
@@ -5067,7 +5090,7 @@ final class RaftReplay {
       if (s == null || !s.meta().readable) continue; // unreadable: prepare leaves it as it is
       if (p.asset().consumer() != null) {
         s.consumers().stream().filter(c -> c.consumer.equals(p.asset().consumer()) && c.readable).findFirst()
-            .map(c -> consumer(c, p.log(), ConsumerLogReplay.rulesOf29(s.meta()), committedOnly)).ifPresent(consumers::add);
+            .map(c -> consumer(c, p.log(), StreamContents.writtenBy29(s.meta()), committedOnly)).ifPresent(consumers::add);
         continue;
       }
       Map<Long, Boolean> acked = "workqueue".equals(s.meta().text("retention")) ? workQueueAcks(cr, p.asset()) : Map.of();
@@ -5207,7 +5230,7 @@ final class RaftReplay {
     String group = log.group.name();
     java.util.TreeMap<Long, Boolean> removals = new java.util.TreeMap<>(acked); // sequence -> beyond the known commit
     log.deletes.forEach((seq, index) -> removals.merge(seq, index > commit, Boolean::logicalAnd));
-    boolean tombstonesKnown = stream.config().has("compression"); // a 2.10+ config: 2.9 keeps deletes in N.idx
+    boolean tombstonesKnown = !StreamContents.writtenBy29(stream); // 2.9 keeps deletes in N.idx
     // a purge reaches back to the stream's first message: every block is read, with its subjects
     Tail tail = tail(stream, jsKey, !log.purges.isEmpty() ? 0 : removals.isEmpty() ? Long.MAX_VALUE : removals.firstKey(),
         !tombstonesKnown, !log.purges.isEmpty());

@@ -1,5 +1,6 @@
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -171,6 +172,28 @@ class RaftReplayTest {
     assertEquals(3, tomb.get(0).seq());
     assertEquals(ts3, tomb.get(0).ts(), "the server's tombstone carries the message's time");
     assertEquals(MsgBlock.Hash.OK, tomb.get(0).hash());
+    assertServedWithout(store, "ORDERS", 19, 3);
+  }
+
+  /**
+   * A cluster upgraded from 2.9 keeps a stream's config as 2.9 wrote it (no "compression") while 2.10+ write its
+   * blocks and index.db: the delete must still be a tombstone, not a 2.9 N.idx the 2.10 server never reads.
+   */
+  @Test void aStreamOfAClusterUpgradedFrom29IsReplayedByTheRulesOfTheServerThatWroteItsBlocks() throws Exception {
+    Path store = store();
+    Path dir = store.resolve("jetstream/$G/streams/ORDERS");
+    String config = Files.readString(dir.resolve("meta.inf"));
+    byte[] as29Wrote = config.replace("\"compression\":\"none\",", "").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    assertNotEquals(config.length(), as29Wrote.length, "the fixture's config has no \"compression\" to take out");
+    Files.write(dir.resolve("meta.inf"), as29Wrote);
+    Files.writeString(dir.resolve("meta.sum"), HighwayHash64.metaSum("ORDERS", as29Wrote));
+    appendToStreamLog(store, "ORDERS", deleteMsg("ORDERS", 3));
+
+    Cli.Result r = Cli.run("prepare", store.toString());
+
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 1 delete(s) as tombstones (seq 3) replayed"), r.out());
+    assertFalse(Files.exists(ordersBlock(store).resolveSibling("1.idx")), "a 2.9 index was written for a 2.10 stream");
     assertServedWithout(store, "ORDERS", 19, 3);
   }
 
