@@ -1346,8 +1346,8 @@ final class StreamContents {
     }
 
     JsonNode cfg = m.config();
-    boolean v29 = writtenBy29(m, hasDb,
-        files.keySet().stream().anyMatch(n -> Files.exists(msgs.resolve(n + ".idx"), LinkOption.NOFOLLOW_LINKS)));
+    boolean v29 = writtenBy29(m, hasDb, !hasDb
+        && files.keySet().stream().anyMatch(n -> Files.exists(msgs.resolve(n + ".idx"), LinkOption.NOFOLLOW_LINKS)));
     List<List<String[]>> filters = new ArrayList<>();
     List<ConsumerState> states = new ArrayList<>();
     for (MetaAsset c : s.consumers()) {
@@ -5084,17 +5084,19 @@ final class RaftReplay {
     store.streams.forEach(s -> onDisk.put(ClusterInventory.key(s.meta().account, s.meta().stream), s));
     List<StreamReplay> replays = new ArrayList<>();
     List<ConsumerReplay> consumers = new ArrayList<>();
+    Map<MetaAsset, Boolean> v29 = new HashMap<>(); // per stream: its msgs/ is listed once, not once per consumer
     for (ClusterRecords.Placement p : cr.placements) {
       if (p.log() == null) continue;
       StoredStream s = onDisk.get(ClusterInventory.key(p.asset().account(), p.asset().stream()));
       if (s == null || !s.meta().readable) continue; // unreadable: prepare leaves it as it is
+      boolean rulesOf29 = v29.computeIfAbsent(s.meta(), StreamContents::writtenBy29);
       if (p.asset().consumer() != null) {
         s.consumers().stream().filter(c -> c.consumer.equals(p.asset().consumer()) && c.readable).findFirst()
-            .map(c -> consumer(c, p.log(), StreamContents.writtenBy29(s.meta()), committedOnly)).ifPresent(consumers::add);
+            .map(c -> consumer(c, p.log(), rulesOf29, committedOnly)).ifPresent(consumers::add);
         continue;
       }
       Map<Long, Boolean> acked = "workqueue".equals(s.meta().text("retention")) ? workQueueAcks(cr, p.asset()) : Map.of();
-      StreamReplay r = stream(s.meta(), p.log(), acked, keys == null ? null : keys.key(), committedOnly);
+      StreamReplay r = stream(s.meta(), p.log(), acked, rulesOf29, keys == null ? null : keys.key(), committedOnly);
       if (!r.messages().isEmpty() || !r.tombstones().isEmpty() || !r.notReplayed().isEmpty()) replays.add(r);
     }
     consumers.removeIf(c -> c.file() == null && c.notReplayed() == null);
@@ -5223,14 +5225,15 @@ final class RaftReplay {
 
   /**
    * {@code acked}: work-queue acks of the stream's consumers (sequence -> beyond its log's known commit), removals
-   * as the stream log's own deletes are.
+   * as the stream log's own deletes are; {@code v29}: a 2.9 server ran it last (StreamContents.writtenBy29).
    */
-  static StreamReplay stream(MetaAsset stream, GroupLog log, Map<Long, Boolean> acked, byte[] jsKey, boolean committedOnly) {
+  static StreamReplay stream(MetaAsset stream, GroupLog log, Map<Long, Boolean> acked, boolean v29, byte[] jsKey,
+      boolean committedOnly) {
     long commit = log.group.knownCommit();
     String group = log.group.name();
     java.util.TreeMap<Long, Boolean> removals = new java.util.TreeMap<>(acked); // sequence -> beyond the known commit
     log.deletes.forEach((seq, index) -> removals.merge(seq, index > commit, Boolean::logicalAnd));
-    boolean tombstonesKnown = !StreamContents.writtenBy29(stream); // 2.9 keeps deletes in N.idx
+    boolean tombstonesKnown = !v29; // 2.9 keeps deletes in N.idx
     // a purge reaches back to the stream's first message: every block is read, with its subjects
     Tail tail = tail(stream, jsKey, !log.purges.isEmpty() ? 0 : removals.isEmpty() ? Long.MAX_VALUE : removals.firstKey(),
         !tombstonesKnown, !log.purges.isEmpty());
@@ -6746,7 +6749,7 @@ final class LoadCheck {
 
   /** Refuses, before it starts, a server known to destroy data of this store as it loads it. */
   static void refuseKnownDataLoss(Path bin, Store store) throws Refusal {
-    List<String> hit = store.streams.stream().filter(st -> st.meta().config() != null
+    List<String> hit = store.streams.stream().filter(st -> st.meta().readable
         && st.meta().config().path("first_seq").asLong(0) > 0).map(st -> st.meta().label()).toList();
     if (hit.isEmpty()) return; // no stream the bug can touch: the server is not even asked its version
     String version = version(bin);
