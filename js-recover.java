@@ -139,13 +139,15 @@ final class MetaAsset {
   final String account, stream, consumer; // consumer is null for a stream
   final Path dir;
 
-  byte[] metaInf;            // as stored: sealed when metaKey is present
   String metaSum;            // as stored
   byte[] metaKey;            // null when the asset is not encrypted
-  String computedSum;        // what meta.sum should hold for metaInf
+  String computedSum;        // what meta.sum should hold for meta.inf as read
+  // meta.inf as on disk (sealed when metaKey is present): as read, or as prepare rewrote it. Its length (-1: absent or
+  // unreadable) and checksum identify the bytes, which are not kept (75 MB of the heap at 50,000 streams).
+  int metaInfLength = -1;
+  String metaInfSum;
   boolean sumFromInterruptedRun; // meta.inf is what an interrupted prepare wrote; its meta.sum is still old
-  MetaCrypto.Opened opened;  // set when a key opened a sealed meta.inf
-  byte[] json;               // the plaintext config (metaInf itself when not sealed)
+  MetaCrypto.Opened opened;  // set when a key opened a sealed meta.inf: its plaintext is the config
   long stamp;                // FileStamp of meta.inf, meta.sum and meta.key as read, for the settle check
   boolean readable;          // json decodes as nats-server decodes it (see GoJson): not unreadable, torn, refused or unopened
   Integer replicas;          // num_replicas as decoded, kept: the one field every step reads
@@ -172,6 +174,39 @@ final class MetaAsset {
   long stampNow() { return FileStamp.of(metaInfPath()) + FileStamp.of(metaSumPath()) + FileStamp.of(metaKeyPath()); }
 
   boolean sealed() { return metaKey != null; }
+  boolean hasMetaInf() { return metaInfLength >= 0; }
+
+  /**
+   * meta.inf's bytes, read again and checked: bytes that are not those js-recover read or wrote (another length or
+   * checksum) mean a process still writes the store.
+   */
+  byte[] metaInf() {
+    byte[] now;
+    try {
+      now = Files.readAllBytes(metaInfPath());
+    } catch (IOException e) {
+      throw new UncheckedIOException(new ChangedWhileRead(metaInfPath(), "no longer readable: " + Failure.describe(e)));
+    }
+    if (!isKnown(now)) throw new UncheckedIOException(new ChangedWhileRead(metaInfPath(), "other bytes than were read"));
+    return now;
+  }
+
+  /** Whether {@code bytes} are meta.inf as js-recover read or wrote it (a keyed 64-bit hash and the length: no accident matches). */
+  boolean isKnown(byte[] bytes) {
+    return bytes.length == metaInfLength && HighwayHash64.metaSum(checksumKey(), bytes).equals(metaInfSum);
+  }
+
+  /** meta.inf holds bytes of this length and checksum (read, or written by js-recover): what a later read must find. */
+  void onDisk(int length, String sum) {
+    metaInfLength = length;
+    metaInfSum = sum;
+  }
+
+  /**
+   * The config's bytes: meta.inf itself, or the plaintext of a sealed one as read (prepare reseals an edit of it;
+   * what the config says beyond the fields prepare changes is the same).
+   */
+  byte[] json() { return sealed() ? opened.plaintext() : metaInf(); }
   boolean sumOk() { return metaSum != null && metaSum.equals(computedSum); }
 
   /** Right, or the one an interrupted prepare had yet to write: not a problem either way. */
@@ -181,7 +216,7 @@ final class MetaAsset {
    * The config as nats-server decodes it (see GoJson), or null when it could not be read, parsed or opened. Parsed
    * anew from json on each call, not kept: a tree per asset was most of the memory at 50,000 streams (600 MB).
    */
-  JsonNode config() { return readable ? GoJson.decode(json).config() : null; }
+  JsonNode config() { return readable ? GoJson.decode(json()).config() : null; }
 
   /** num_replicas as stored, or null when unknown (unreadable, sealed without a key, absent). */
   Integer replicas() { return replicas; }
@@ -391,6 +426,13 @@ final class Folder {
     }
     return entries;
   }
+}
+
+/** A file of the store is no longer what js-recover read: a process still writes the store. */
+final class ChangedWhileRead extends IOException {
+  private static final long serialVersionUID = 1L;
+
+  ChangedWhileRead(Path file, String how) { super(file + " changed since js-recover read it (" + how + ")"); }
 }
 
 /** A refusal or failure the operator must act on: printed as is, exit code 1. */
@@ -757,17 +799,18 @@ final class StoreWalker {
             + "work-queue stream, messages only it kept may be removed)";
     String fromSurvivor = "copy this " + what + "'s folder again from the survivor's disk, or restore it from a backup";
 
-    a.metaInf = readFile(store, a, a.metaInfPath(), lost);
+    byte[] metaInf = readFile(store, a, a.metaInfPath(), lost);
     byte[] sum = readFile(store, a, a.metaSumPath(), "meta.sum is rewritten from meta.inf as found");
     if (listed.isEmpty() || listed.contains(a.metaKeyPath())) a.metaKey = readFile(store, a, a.metaKeyPath(), lost);
-    if (a.metaInf == null) {
+    if (metaInf == null) {
       if (!Files.exists(a.metaInfPath(), LinkOption.NOFOLLOW_LINKS)) {
         store.problems.add(new Problem(a.metaInfPath(), what + " " + a.label() + " has no meta.inf",
             fromSurvivor, "left as is: " + lost));
       }
       return null;
     }
-    a.computedSum = HighwayHash64.metaSum(a.checksumKey(), a.metaInf);
+    a.computedSum = HighwayHash64.metaSum(a.checksumKey(), metaInf);
+    a.onDisk(metaInf.length, a.computedSum); // the one string for both
     if (sum == null) {
       if (!Files.exists(a.metaSumPath(), LinkOption.NOFOLLOW_LINKS)) {
         store.problems.add(new Problem(a.metaSumPath(), what + " " + a.label() + " has no meta.sum",
@@ -797,12 +840,11 @@ final class StoreWalker {
         return null;
       }
       try {
-        a.opened = MetaCrypto.openMeta(keys.key(), a.account, a.cryptoContext(), a.metaKey, a.metaInf, keys.forcedCipher());
+        a.opened = MetaCrypto.openMeta(keys.key(), a.account, a.cryptoContext(), a.metaKey, metaInf, keys.forcedCipher());
         if (keys.forcedCipher() != null && a.opened.cipher() != keys.forcedCipher()) {
           throw new java.security.GeneralSecurityException("it opens only with " + a.opened.cipher().name().toLowerCase()
               + ", not with the forced cipher " + keys.forcedCipher().name().toLowerCase());
         }
-        a.json = a.opened.plaintext();
       } catch (java.security.GeneralSecurityException e) {
         a.opened = null;
         store.problems.add(new Problem(a.metaInfPath(), "the key does not open " + what + " " + a.label()
@@ -812,17 +854,15 @@ final class StoreWalker {
             "left as is: " + lost));
         return null;
       }
-    } else {
-      a.json = a.metaInf;
     }
-    GoJson.Decoded decoded = GoJson.decode(a.json);
+    byte[] json = a.sealed() ? a.opened.plaintext() : metaInf;
+    GoJson.Decoded decoded = GoJson.decode(json);
     if (decoded.unreadable() != null) {
-      a.json = null;
       store.problems.add(new Problem(a.metaInfPath(), "meta.inf of " + what + " " + a.label() + " " + decoded.unreadable(),
           fromSurvivor, "left as is: " + lost));
       return null;
     }
-    String refused = GoJson.whyRefused(a.json, a.kind);
+    String refused = GoJson.whyRefused(json, a.kind);
     if (refused == null) {
       a.readable = true;
       a.replicas = MetaAsset.replicas(decoded.config());
@@ -4298,8 +4338,7 @@ final class MetaRewriter {
   private static final BigInteger ONE = BigInteger.ONE;
 
   /** What a standalone server needs: R1 streams without placement, consumers that inherit. */
-  static Edit forStandalone(MetaAsset asset) {
-    byte[] json = asset.json;
+  static Edit forStandalone(AssetKind kind, byte[] json) {
     List<FieldChange> changes = new ArrayList<>();
     List<Member> members = members(json);
     List<Cut> cuts = new ArrayList<>();
@@ -4308,7 +4347,7 @@ final class MetaRewriter {
     if (replicas != null) {
       String value = replicas.value(json);
       if (isInteger(value) && new BigInteger(value).compareTo(ONE) > 0) {
-        String to = asset.kind == AssetKind.STREAM ? "1" : "0"; // a consumer at 0 inherits its stream's 1
+        String to = kind == AssetKind.STREAM ? "1" : "0"; // a consumer at 0 inherits its stream's 1
         cuts.add(new Cut(replicas.valueStart(), replicas.valueEnd(), to.getBytes(StandardCharsets.US_ASCII)));
         BigInteger from = new BigInteger(value); // a small one as Jackson's shared node: a plan holds one per asset
         changes.add(new FieldChange(replicas.name(), from.bitLength() < 32 ? Json.NODES.numberNode(from.intValue())
@@ -4316,7 +4355,7 @@ final class MetaRewriter {
       }
     }
     // Every placement goes: Go decodes duplicates of an object member into the same value, merging them.
-    List<Member> placements = asset.kind == AssetKind.STREAM ? members.stream()
+    List<Member> placements = kind == AssetKind.STREAM ? members.stream()
         .filter(m -> GoJson.matches(m, "placement") && !m.value(json).equals("null")).toList() : List.of();
     for (Member m : placements) {
       cuts.add(withComma(members, m, placements));
@@ -4440,8 +4479,10 @@ final class MetaRewriter {
  */
 record AssetChange(MetaAsset asset, List<MetaRewriter.FieldChange> fields, byte[] resealed, int newLength, String newSum,
     String why) {
-  /** The meta.inf to write, or null when only meta.sum is written. */
-  byte[] newMetaInf() { return fields.isEmpty() ? null : resealed != null ? resealed : MetaRewriter.forStandalone(asset).json(); }
+  /** The meta.inf to write in place of {@code metaInf} (its bytes as read), or null when only meta.sum is written. */
+  byte[] newMetaInf(byte[] metaInf) {
+    return fields.isEmpty() ? null : resealed != null ? resealed : MetaRewriter.forStandalone(asset.kind, metaInf).json();
+  }
 
   String describe() {
     List<String> parts = fields.stream().map(MetaRewriter.FieldChange::describe).collect(Collectors.toList());
@@ -4537,14 +4578,15 @@ final class ConsumerRecreation {
     JsonNode memory = info.remove("mem_storage");
     if (memory != null && !memory.isNull()) fields.add(new MetaRewriter.FieldChange("mem_storage", memory, null));
     MetaAsset consumer = new MetaAsset(AssetKind.CONSUMER, stream.account, stream.stream, name, dir);
+    byte[] json;
     try {
-      consumer.json = Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(info);
+      json = Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(info);
     } catch (IOException e) {
       throw new UncheckedIOException("a tree of parsed JSON always writes", e);
     }
-    String refused = GoJson.whyRefused(consumer.json, AssetKind.CONSUMER);
+    String refused = GoJson.whyRefused(json, AssetKind.CONSUMER);
     if (refused != null) return "its assigned config " + refused;
-    MetaRewriter.Edit edit = MetaRewriter.forStandalone(consumer);
+    MetaRewriter.Edit edit = MetaRewriter.forStandalone(AssetKind.CONSUMER, json);
     fields.addAll(edit.changes());
     byte[] jsKey = keys == null ? null : keys.key();
     Position position = position(store, p, ClusterRecords.lastSeq(stream, jsKey), StreamContents.writtenBy29(stream), jsKey);
@@ -4642,7 +4684,7 @@ final class RecoveryPlan {
     Map<String, Integer> earlier = Backups.originalReplicas(store.earlierRuns);
     for (MetaAsset a : store.assets()) {
       if (!a.readable) continue; // unreadable: a problem prepare refused or --force leaves as is
-      MetaRewriter.Edit edit = MetaRewriter.forStandalone(a);
+      MetaRewriter.Edit edit = MetaRewriter.forStandalone(a.kind, a.json());
       if (!edit.changes().isEmpty()) {
         byte[] stored = a.sealed() ? MetaCrypto.resealMeta(a.opened, edit.json()) : edit.json();
         changes.add(new AssetChange(a, List.copyOf(edit.changes()), a.sealed() ? stored : null, stored.length,
@@ -4793,8 +4835,8 @@ final class RecoveryPlan {
     final long block = 4096;
     long zip = 22;
     for (MetaAsset a : originalsKept()) {
-      for (byte[] b : new byte[][] {a.metaInf, a.metaSum == null ? null : a.metaSum.getBytes(StandardCharsets.ISO_8859_1), a.metaKey}) {
-        if (b != null) zip += 100 + 2L * store.rel(a.dir).length() + b.length;
+      for (long length : new long[] {a.metaInfLength, a.metaSum == null ? -1 : a.metaSum.length(), a.metaKey == null ? -1 : a.metaKey.length}) {
+        if (length >= 0) zip += 100 + 2L * store.rel(a.dir).length() + length;
       }
     }
     long temps = 0;
@@ -5623,7 +5665,7 @@ final class Backups {
    */
   static FileOwnership files(RecoveryPlan plan, FileOwnership folders) throws IOException {
     int mode = folders.mode() & 0666;
-    for (MetaAsset a : plan.originalsKept()) if (a.metaInf != null) mode &= FileOwnership.of(a.metaInfPath()).mode();
+    for (MetaAsset a : plan.originalsKept()) if (a.hasMetaInf()) mode &= FileOwnership.of(a.metaInfPath()).mode();
     return new FileOwnership(mode, folders.uid(), folders.gid());
   }
 
@@ -5753,13 +5795,17 @@ final class PrepareRun {
     try (StepProgress progress = new StepProgress("rewriting", plan.changes.size(), "configs")) {
       StoreWalker.parallel(plan.changes, c -> {
         try {
-          if (!java.util.Arrays.equals(Files.readAllBytes(c.asset().metaInfPath()), c.asset().metaInf)) {
+          byte[] metaInf = Files.readAllBytes(c.asset().metaInfPath());
+          if (!c.asset().isKnown(metaInf)) {
             changedMeanwhile.add(c.asset().metaInfPath()); // never overwrite what we did not read
             return;
           }
           // The walker listed this folder and every temp file of a killed run in it was moved aside above.
-          byte[] newMetaInf = c.newMetaInf();
-          if (newMetaInf != null) replaceAtomically(c.asset().metaInfPath(), newMetaInf, false);
+          byte[] newMetaInf = c.newMetaInf(metaInf);
+          if (newMetaInf != null) {
+            replaceAtomically(c.asset().metaInfPath(), newMetaInf, false);
+            c.asset().onDisk(newMetaInf.length, c.newSum()); // what the next steps (recovery.conf) read
+          }
           replaceAtomically(c.asset().metaSumPath(), c.newSum().getBytes(StandardCharsets.US_ASCII), false);
           rewritten.incrementAndGet();
         } catch (IOException e) {
@@ -5990,7 +6036,7 @@ final class PrepareRun {
       java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(buffered(ch));
       out.setMethod(java.util.zip.ZipOutputStream.STORED);
       for (MetaAsset a : plan.originalsKept()) {
-        if (a.metaInf != null) addEntry(out, a.metaInfPath(), a.metaInf);
+        if (a.hasMetaInf()) addEntry(out, a.metaInfPath(), a.metaInf());
         if (a.metaSum != null) addEntry(out, a.metaSumPath(), a.metaSum.getBytes(StandardCharsets.ISO_8859_1));
         if (a.metaKey != null) addEntry(out, a.metaKeyPath(), a.metaKey);
       }
@@ -6256,6 +6302,10 @@ final class Failure {
   }
 
   static String remedy(IOException e) {
+    if (e instanceof ChangedWhileRead) {
+      return "A nats-server (or another process) is still writing this store: stop it, or copy the store again from a "
+          + "stopped one";
+    }
     String what = describe(e);
     if (what.contains("No space left on device") || what.contains("Disk quota exceeded")) {
       return "Free space on that file system (df -h), or copy the store to a larger one";
@@ -6899,7 +6949,7 @@ final class LoadCheck {
       if (a.opened == null || !Files.isRegularFile(a.metaKeyPath(), LinkOption.NOFOLLOW_LINKS)) continue;
       byte[] metaKey = Files.readAllBytes(a.metaKeyPath());
       if (java.util.Arrays.equals(metaKey, a.metaKey)
-          || !java.util.Arrays.equals(Files.readAllBytes(a.metaInfPath()), a.metaInf)) continue;
+          || !a.isKnown(Files.readAllBytes(a.metaInfPath()))) continue;
       MetaCrypto.Opened newKey;
       try {
         newKey = MetaCrypto.openMetaKey(keys.key(), a.account, a.cryptoContext(), metaKey, a.opened.cipher());
@@ -6908,8 +6958,10 @@ final class LoadCheck {
       }
       if (java.util.Arrays.equals(newKey.assetKey(), a.opened.assetKey())) continue; // the same seed: nothing to undo
       byte[] sealed = MetaCrypto.resealMeta(newKey, a.opened.plaintext());
+      String sum = HighwayHash64.metaSum(a.checksumKey(), sealed);
       PrepareRun.replaceAtomically(a.metaInfPath(), sealed);
-      PrepareRun.replaceAtomically(a.metaSumPath(), HighwayHash64.metaSum(a.checksumKey(), sealed).getBytes(StandardCharsets.US_ASCII));
+      PrepareRun.replaceAtomically(a.metaSumPath(), sum.getBytes(StandardCharsets.US_ASCII));
+      a.onDisk(sealed.length, sum);
       resealed.add(a);
     }
     return resealed;
@@ -8611,6 +8663,10 @@ class JsRecover implements Callable<Integer> {
     cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
       if (e instanceof Refusal) {
         cmd.getErr().println("js-recover: " + e.getMessage());
+      } else if (e instanceof UncheckedIOException u && u.getCause() instanceof ChangedWhileRead c) {
+        // met while reading, before anything is written (prepare's writes check the bytes before replacing them)
+        cmd.getErr().println("js-recover: " + c.getMessage() + "; nothing was changed. " + Failure.remedy(c) + ", and run "
+            + "it again.");
       } else {
         // Not foreseen, so what was done is not known here: say so rather than claim nothing changed.
         cmd.getErr().println("js-recover: failed: " + (e instanceof IOException io ? Failure.describe(io) : e.toString())

@@ -1,4 +1,7 @@
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -89,7 +92,7 @@ class ErrorPathTest {
     Thread server = new Thread(() -> { // a server still running, rewriting a stream's config once prepare writes
       try {
         Path backups = store.storeDir.resolve("js-recover-backup");
-        while (!Files.isDirectory(backups) || isEmpty(backups)) Thread.onSpinWait();
+        while (!Files.isDirectory(backups) || isEmpty(backups) || !hasOriginals(backups)) Thread.onSpinWait();
         Files.writeString(victim, written);
       } catch (Exception e) {
         throw new RuntimeException(e);
@@ -106,10 +109,51 @@ class ErrorPathTest {
     assertEquals(written, Files.readString(victim), "what the server wrote is kept");
   }
 
+  @Test
+  void aMetaInfChangedAfterThePlanWasMadeStopsPrepareBeforeItChangesAnything() throws Exception {
+    StoreBuilder store = store();
+    Store read = StoreWalker.walk(store.storeDir, null);
+    RecoveryPlan plan = new RecoveryPlan(read);
+    Path victim = store.streamDir("$G", "ORDERS").resolve("meta.inf");
+    String written = StoreBuilder.streamJson("ORDERS", 5, "limits", ""); // a server still running rewrites the config
+    Files.writeString(victim, written);
+    Path consumerMetaInf = store.consumerDir("$G", "ORDERS", "C").resolve("meta.inf");
+    byte[] consumerBefore = Files.readAllBytes(consumerMetaInf);
+
+    Refusal r = assertThrows(Refusal.class, () -> PrepareRun.apply(plan));
+
+    assertTrue(r.getMessage().startsWith("prepare stopped before changing the store: " + victim + " changed since "
+        + "js-recover read it (other bytes than were read). Nothing was changed (this run's backup folder was removed "
+        + "again). A nats-server (or another process) is still writing this store: stop it, or copy the store again "
+        + "from a stopped one, then run js-recover prepare"), r.getMessage());
+    assertEquals(written, Files.readString(victim), "what the server wrote is kept");
+    assertArrayEquals(consumerBefore, Files.readAllBytes(consumerMetaInf));
+    assertTrue(Files.isDirectory(store.storeDir.resolve("jetstream/$SYS/_js_")), "Raft state not moved");
+    assertFalse(Files.exists(store.storeDir.resolve("js-recover-backup")), "no backup folder left");
+  }
+
+  @Test
+  void aMetaInfChangedBetweenTheWalkAndTheReportIsNamedNotReportedAsRead() throws Exception {
+    StoreBuilder store = store();
+    Store read = StoreWalker.walk(store.storeDir, null);
+    Path victim = store.streamDir("$G", "ORDERS").resolve("meta.inf");
+    Files.writeString(victim, StoreBuilder.streamJson("ORDERS", 5, "limits", ""));
+
+    java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class, () -> read.streams.get(0).meta().config());
+
+    assertEquals(victim + " changed since js-recover read it (other bytes than were read)", e.getCause().getMessage());
+  }
+
   Path script(String name, String body) throws Exception {
     Path p = Files.writeString(tmp.resolve(name), "#!/bin/sh\n" + body + "\n");
     Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
     return p;
+  }
+
+  static boolean hasOriginals(Path backups) throws Exception {
+    try (Stream<Path> s = Files.list(backups)) {
+      return s.anyMatch(run -> Files.exists(run.resolve("originals.zip")));
+    }
   }
 
   static boolean isEmpty(Path dir) throws Exception {
