@@ -137,7 +137,9 @@ final class MetaAsset {
 
   final AssetKind kind;
   final String account, stream, consumer; // consumer is null for a stream
-  final Path dir;
+  // The folder is named from these, not kept: a Path apiece was 50 MB of the heap at 50,000 streams.
+  final Path streamsDir;         // <account>/streams, one for every asset of the account
+  private final Path listedDir;  // the folder as listed, kept only when its name does not read back as its bytes (not UTF-8)
 
   String metaSum;            // as stored
   byte[] metaKey;            // null when the asset is not encrypted
@@ -148,21 +150,31 @@ final class MetaAsset {
   String metaInfSum;
   boolean sumFromInterruptedRun; // meta.inf is what an interrupted prepare wrote; its meta.sum is still old
   MetaCrypto.Opened opened;  // set when a key opened a sealed meta.inf: its plaintext is the config
-  long stamp;                // FileStamp of meta.inf, meta.sum and meta.key as read, for the settle check
+  long stamp;                // FileStamp of meta.inf, meta.sum, meta.key and newestBlock as read, for the settle check
+  String newestBlock;        // a stream's newest message block in msgs/ (it grows while a server writes), or null
   boolean readable;          // json decodes as nats-server decodes it (see GoJson): not unreadable, torn, refused or unopened
   Integer replicas;          // num_replicas as decoded, kept: the one field every step reads
 
-  MetaAsset(AssetKind kind, String account, String stream, String consumer, Path dir) {
+  MetaAsset(AssetKind kind, String account, Path streamsDir, String stream, String consumer, Path dir) {
     this.kind = kind;
     this.account = account;
+    this.streamsDir = streamsDir;
     this.stream = stream;
     this.consumer = consumer;
-    this.dir = dir;
+    this.listedDir = dir.equals(named()) ? null : dir;
   }
 
-  Path metaInfPath() { return dir.resolve(META_INF); }
-  Path metaSumPath() { return dir.resolve(META_SUM); }
-  Path metaKeyPath() { return dir.resolve(META_KEY); }
+  /** The asset's folder: streams/<stream>, or streams/<stream>/obs/<consumer>. */
+  Path dir() { return listedDir != null ? listedDir : named(); }
+
+  private Path named() {
+    Path streamDir = streamsDir.resolve(stream);
+    return consumer == null ? streamDir : streamDir.resolve(StoreWalker.CONSUMERS).resolve(consumer);
+  }
+
+  Path metaInfPath() { return dir().resolve(META_INF); }
+  Path metaSumPath() { return dir().resolve(META_SUM); }
+  Path metaKeyPath() { return dir().resolve(META_KEY); }
 
   /** The server keys meta.sum's HighwayHash with sha256 of this name. */
   String checksumKey() { return kind == AssetKind.STREAM ? stream : stream + "/" + consumer; }
@@ -171,7 +183,10 @@ final class MetaAsset {
   String cryptoContext() { return kind == AssetKind.STREAM ? stream : stream + "." + consumer; }
 
   /** What {@link #stamp} holds when the meta files are as the walker read them. */
-  long stampNow() { return FileStamp.of(metaInfPath()) + FileStamp.of(metaSumPath()) + FileStamp.of(metaKeyPath()); }
+  long stampNow() {
+    long blockNow = newestBlock == null ? 0 : FileStamp.of(dir().resolve(StoreWalker.MSGS).resolve(newestBlock));
+    return FileStamp.of(metaInfPath()) + FileStamp.of(metaSumPath()) + FileStamp.of(metaKeyPath()) + blockNow;
+  }
 
   boolean sealed() { return metaKey != null; }
   boolean hasMetaInf() { return metaInfLength >= 0; }
@@ -263,10 +278,11 @@ final class Store {
   final List<Path> hardLinked = Collections.synchronizedList(new ArrayList<>());
   final TreeSet<String> accounts = new TreeSet<>();
   /**
-   * Files whose change would mean a server is still writing: each Raft group folder (walked for prepare's settle check
-   * only) and each stream's newest block, with its FileStamp (the meta files' are in MetaAsset.stamp).
+   * Each <account>/_js_ folder with the FileStamp of every file in it (walked for prepare's settle check only): a
+   * live node that cannot elect a leader still rewrites its term and vote. The meta files and each stream's newest
+   * block are in MetaAsset.stamp.
    */
-  final Map<Path, Long> stamps = new ConcurrentHashMap<>();
+  final Map<Path, Long> raftStamps = new ConcurrentHashMap<>();
   /** The manifests of earlier prepare runs on this store, oldest first. */
   final List<JsonNode> earlierRuns = new ArrayList<>();
 
@@ -395,6 +411,16 @@ final class FileStamp {
       return 0; // removed meanwhile (a live server compacting: the settle check sees it gone), or unreadable: prepare
                 // moves the folder as a whole
     }
+  }
+
+  /** Every regular file at or under each of {@code entries}, stamped in parallel ({@code step} after each). */
+  static long ofEntries(List<Path> entries, Runnable step) {
+    java.util.concurrent.atomic.LongAdder sum = new java.util.concurrent.atomic.LongAdder();
+    StoreWalker.parallel(entries, entry -> {
+      sum.add(ofTree(entry, null));
+      step.run();
+    });
+    return sum.sum();
   }
 
   private static long mix(long z) { // MurmurHash3's finaliser
@@ -565,7 +591,7 @@ final class StoreWalker {
         + "folder in its place (cp -a), or pass the real path of a copy; nothing was changed.");
   }
 
-  private record StreamDir(String account, Path dir) {}
+  private record StreamDir(String account, Path streamsDir, Path dir) {}
 
   private void read(Store store) throws Refusal {
     List<StreamDir> streamDirs = new ArrayList<>();
@@ -586,7 +612,7 @@ final class StoreWalker {
                 store.warnings.add(new Warning(streamDir, "a stream the server was deleting (folder name "
                     + "starts with '.'): left as is; the server removes it at start"));
               } else if (isRealDir(store, streamDir)) {
-                streamDirs.add(new StreamDir(account, streamDir));
+                streamDirs.add(new StreamDir(account, entry, streamDir));
               }
             }
           }
@@ -602,13 +628,10 @@ final class StoreWalker {
     // group per task (a store holds a group per stream and consumer, too many to stat one by one). Their hard links
     // are not looked for: prepare moves _js_ aside, so no server started on the store writes a Raft file.
     if (forSettleCheck) {
-      List<Path> raftEntries = new ArrayList<>();
-      for (Path raft : store.raftDirs) raftEntries.addAll(list(store, raft));
-      try (StepProgress progress = new StepProgress("reading Raft state", raftEntries.size(), "groups")) {
-        parallel(raftEntries, entry -> {
-          store.stamps.put(entry, FileStamp.ofTree(entry, null));
-          progress.step();
-        });
+      Map<Path, List<Path>> groups = new java.util.LinkedHashMap<>();
+      for (Path raft : store.raftDirs) groups.put(raft, list(store, raft));
+      try (StepProgress progress = new StepProgress("reading Raft state", groups.values().stream().mapToInt(List::size).sum(), "groups")) {
+        groups.forEach((raft, entries) -> store.raftStamps.put(raft, FileStamp.ofEntries(entries, progress::step)));
       }
     }
     List<StoredStream> streams = Collections.synchronizedList(new ArrayList<>());
@@ -646,7 +669,7 @@ final class StoreWalker {
   private StoredStream readStream(Store store, StreamDir sd) {
     String stream = name(sd.dir());
     List<Path> entries = list(store, sd.dir());
-    MetaAsset meta = new MetaAsset(AssetKind.STREAM, sd.account(), stream, null, sd.dir());
+    MetaAsset meta = new MetaAsset(AssetKind.STREAM, sd.account(), sd.streamsDir(), stream, null, sd.dir());
     if (!entries.contains(meta.metaInfPath()) && holdsNoFile(sd.dir())) {
       store.warnings.add(new Warning(sd.dir(), "an empty stream folder (no meta.inf, no message): nothing to recover; "
           + "the server skips it (\"Missing stream metafile\"), so it is not counted as a stream; left as is"));
@@ -662,7 +685,7 @@ final class StoreWalker {
       } else if (n.equals(CONSUMERS) && isRealDir(store, entry)) {
         for (Path consumerDir : list(store, entry)) {
           if (isRealDir(store, consumerDir)) {
-            MetaAsset c = new MetaAsset(AssetKind.CONSUMER, sd.account(), stream, name(consumerDir), consumerDir);
+            MetaAsset c = new MetaAsset(AssetKind.CONSUMER, sd.account(), sd.streamsDir(), stream, name(consumerDir), consumerDir);
             List<Path> files = list(store, consumerDir);
             files.stream().filter(e -> name(e).endsWith(TEMP_SUFFIX)).forEach(store.leftoverTemps::add);
             refuseMisnamed(store, c, MetaAsset.text(readAsset(store, c, files), "durable_name"));
@@ -673,7 +696,8 @@ final class StoreWalker {
         blocks = blocks(store, entry);
         if (!blocks.isEmpty()) { // the newest block grows while a server writes
           Path newest = blocks.get(blocks.size() - 1);
-          store.stamps.put(newest, FileStamp.ofTree(newest, store.hardLinked));
+          meta.newestBlock = name(newest);
+          meta.stamp += FileStamp.ofTree(newest, store.hardLinked);
         }
       }
     }
@@ -684,7 +708,7 @@ final class StoreWalker {
   /** A consumer whose config names another consumer (durable_name; an ephemeral's is its folder's name). */
   private static void refuseMisnamed(Store store, MetaAsset c, String configName) {
     if (configName != null && !configName.isEmpty() && !configName.equals(c.consumer)) {
-      store.problems.add(new Problem(c.dir, "consumer folder " + c.consumer + " holds the config of consumer " + configName
+      store.problems.add(new Problem(c.dir(), "consumer folder " + c.consumer + " holds the config of consumer " + configName
           + ": the server loads it as " + configName + " with a new, empty state in obs/" + configName + "/ (its "
           + "position is lost) and leaves this folder's state unread",
           "give the folder its consumer's name (mv obs/" + c.consumer + " obs/" + configName + ", when no folder has "
@@ -704,21 +728,21 @@ final class StoreWalker {
   /** What a stream's config means for this recovery: said once, where the operator reads it. */
   private static void advise(Store store, MetaAsset meta, JsonNode cfg, List<Path> blocks) {
     long maxAge = cfg.path("max_age").asLong(0);
-    if (maxAge > 0 && !blocks.isEmpty()) store.warnings.add(new Warning(meta.dir, expiry(maxAge, blocks)));
+    if (maxAge > 0 && !blocks.isEmpty()) store.warnings.add(new Warning(meta.dir(), expiry(maxAge, blocks)));
     String retention = MetaAsset.text(cfg, "retention");
     if ("interest".equals(retention)) {
-      store.warnings.add(new Warning(meta.dir, "interest retention: at start the server removes messages no loaded "
+      store.warnings.add(new Warning(meta.dir(), "interest retention: at start the server removes messages no loaded "
           + "consumer is interested in, so every consumer must load (prepare makes them loadable); check consumers "
           + "before the backup"));
     } else if ("workqueue".equals(retention)) {
-      store.warnings.add(new Warning(meta.dir, "work-queue retention: acknowledged messages are gone by design; "
+      store.warnings.add(new Warning(meta.dir(), "work-queue retention: acknowledged messages are gone by design; "
           + "what was not yet acknowledged is recovered"));
     }
     if (cfg.path("sealed").asBoolean(false)) {
-      store.warnings.add(new Warning(meta.dir, "sealed stream: it loads read-only and is restored sealed"));
+      store.warnings.add(new Warning(meta.dir(), "sealed stream: it loads read-only and is restored sealed"));
     }
     long firstSeq = cfg.path("first_seq").asLong(0);
-    if (firstSeq > 0) store.warnings.add(new Warning(meta.dir, "first_seq " + firstSeq + ": " + LoadCheck.FIRST_SEQ_PURGE));
+    if (firstSeq > 0) store.warnings.add(new Warning(meta.dir(), "first_seq " + firstSeq + ": " + LoadCheck.FIRST_SEQ_PURGE));
     List<JsonNode> origins = new ArrayList<>();
     if (cfg.hasNonNull("mirror")) origins.add(cfg.get("mirror"));
     cfg.path("sources").forEach(origins::add);
@@ -726,7 +750,7 @@ final class StoreWalker {
       // Another domain or account is reached through an external API prefix ($JS.<domain>.API).
       String kind = origin == cfg.get("mirror") ? "mirror of " : "source ";
       if (origin.hasNonNull("external")) {
-        store.warnings.add(new Warning(meta.dir, kind + origin.path("name").asText() + " through external API "
+        store.warnings.add(new Warning(meta.dir(), kind + origin.path("name").asText() + " through external API "
             + origin.get("external").path("api").asText() + ": the standalone server cannot reach it; what was "
             + "already copied is served, and the new cluster must be given a reachable origin"));
       }
@@ -1244,7 +1268,7 @@ final class StreamContents {
   static boolean writtenBy29(MetaAsset stream) {
     boolean indexDb = false, blockIdx = false;
     try {
-      for (Path f : Folder.entries(stream.dir.resolve("msgs"))) {
+      for (Path f : Folder.entries(stream.dir().resolve("msgs"))) {
         String n = f.getFileName().toString();
         indexDb |= n.equals(INDEX_DB);
         blockIdx |= n.matches("[0-9]+\\.idx");
@@ -1298,7 +1322,7 @@ final class StreamContents {
 
   private void readBlocks(StoredStream s, KeyRing keys, boolean verify, long nowNanos) throws IOException {
     MetaAsset m = stream;
-    Path msgs = m.dir.resolve(StoreWalker.MSGS);
+    Path msgs = m.dir().resolve(StoreWalker.MSGS);
     java.util.TreeMap<Integer, Path> files = MsgBlock.files(msgs);
     blocks = files.size();
     for (Path p : files.values()) blockBytes += Files.size(p);
@@ -1391,7 +1415,7 @@ final class StreamContents {
     List<List<String[]>> filters = new ArrayList<>();
     List<ConsumerState> states = new ArrayList<>();
     for (MetaAsset c : s.consumers()) {
-      Path odat = c.dir.resolve(ConsumerState.FILE);
+      Path odat = c.dir().resolve(ConsumerState.FILE);
       String why = null;
       ConsumerState st = null;
       if (c.sealed() && c.opened == null) why = "encrypted: give the JetStream key";
@@ -1633,11 +1657,17 @@ final class SettleCheck {
       }
     }
     List<Path> changed = Collections.synchronizedList(new ArrayList<>());
-    StoreWalker.parallel(new ArrayList<>(store.stamps.entrySet()), e -> {
-      if (FileStamp.ofTree(e.getKey(), null) != e.getValue()) changed.add(e.getKey());
+    store.raftStamps.forEach((raft, stamp) -> {
+      List<Path> groups;
+      try {
+        groups = Folder.entries(raft);
+      } catch (IOException unlisted) {
+        groups = List.of(); // stamped as nothing, as the walker stamped a folder it could not list
+      }
+      if (FileStamp.ofEntries(groups, () -> {}) != stamp) changed.add(raft);
     });
     StoreWalker.parallel(store.assets(), a -> {
-      if (a.stampNow() != a.stamp) changed.add(a.dir);
+      if (a.stampNow() != a.stamp) changed.add(a.dir());
     });
     Collections.sort(changed);
     return changed;
@@ -4263,7 +4293,7 @@ final class ClusterRecords {
    */
   static long lastSeq(MetaAsset stream, byte[] jsKey) {
     long last = 0;
-    Path msgs = stream.dir.resolve("msgs");
+    Path msgs = stream.dir().resolve("msgs");
     try {
       Path index = msgs.resolve("index.db");
       if (Files.isRegularFile(index)) {
@@ -4292,7 +4322,7 @@ final class ClusterRecords {
   /** The stored ack floor (stream sequence) of a consumer's o.dat, 0 when it has none or it does not read. */
   static long ackFloor(MetaAsset consumer) {
     try {
-      Path odat = consumer.dir.resolve(ConsumerState.FILE);
+      Path odat = consumer.dir().resolve(ConsumerState.FILE);
       if (!Files.isRegularFile(odat)) return 0;
       Outcome<ConsumerState> st = ConsumerState.decode(Files.readAllBytes(odat), consumer.opened);
       return st.ok() ? st.value().ackFloor().streamSeq() : 0;
@@ -4567,7 +4597,7 @@ final class ConsumerRecreation {
           + "(--key-file FILE) to recreate it" : "its stream's config cannot be read";
     }
     if (a.config() == null || !a.config().isObject()) return "its assignment holds no config";
-    Path dir = stream.dir.resolve(StoreWalker.CONSUMERS).resolve(name);
+    Path dir = stream.dir().resolve(StoreWalker.CONSUMERS).resolve(name);
     if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) return store.rel(dir) + " exists but is no consumer folder; left as is";
     // meta.inf is FileConsumerInfo: Created and Name, then the config's own members.
     ObjectNode info = Json.NODES.objectNode();
@@ -4577,7 +4607,7 @@ final class ConsumerRecreation {
     List<MetaRewriter.FieldChange> fields = new ArrayList<>();
     JsonNode memory = info.remove("mem_storage");
     if (memory != null && !memory.isNull()) fields.add(new MetaRewriter.FieldChange("mem_storage", memory, null));
-    MetaAsset consumer = new MetaAsset(AssetKind.CONSUMER, stream.account, stream.stream, name, dir);
+    MetaAsset consumer = new MetaAsset(AssetKind.CONSUMER, stream.account, stream.streamsDir, stream.stream, name, dir);
     byte[] json;
     try {
       json = Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(info);
@@ -4727,7 +4757,7 @@ final class RecoveryPlan {
       withProblems.add(p.path().getParent());
     }
     for (AssetChange c : changes) {
-      if (withProblems.contains(c.asset().dir)) continue; // said already
+      if (withProblems.contains(c.asset().dir())) continue; // said already
       left.add((c.asset().kind == AssetKind.STREAM ? "stream " : "consumer ") + c.asset().label() + ": " + c.describe());
     }
     for (Path r : store.raftDirs) left.add(store.rel(r) + ": Raft state still in place");
@@ -4782,12 +4812,12 @@ final class RecoveryPlan {
       blockers.add(backups + ": not writable (this run's backup goes here); " + asOwner);
     }
     TreeSet<Path> dirs = new TreeSet<>();
-    changes.forEach(c -> dirs.add(c.asset().dir));
+    changes.forEach(c -> dirs.add(c.asset().dir()));
     store.raftDirs.forEach(r -> dirs.add(r.getParent()));
     dirs.addAll(store.raftDirs); // moving a folder to another parent rewrites its ".." entry
     store.leftoverTemps.forEach(t -> dirs.add(t.getParent()));
     for (ConsumerRecreation.Recreated c : recreation.recreated) { // the folder is built there, then renamed into obs/
-      dirs.add(c.stream().dir);
+      dirs.add(c.stream().dir());
       if (Files.isDirectory(c.dir().getParent())) dirs.add(c.dir().getParent());
     }
     replayedFiles().forEach(f -> dirs.add(f.path().getParent()));
@@ -4836,7 +4866,7 @@ final class RecoveryPlan {
     long zip = 22;
     for (MetaAsset a : originalsKept()) {
       for (long length : new long[] {a.metaInfLength, a.metaSum == null ? -1 : a.metaSum.length(), a.metaKey == null ? -1 : a.metaKey.length}) {
-        if (length >= 0) zip += 100 + 2L * store.rel(a.dir).length() + length;
+        if (length >= 0) zip += 100 + 2L * store.rel(a.dir()).length() + length;
       }
     }
     long temps = 0;
@@ -5149,7 +5179,7 @@ final class RaftReplay {
   static ConsumerReplay consumer(MetaAsset consumer, GroupLog log, boolean v29, boolean committedOnly) {
     long commit = log.group.knownCommit();
     String group = log.group.name();
-    Path odat = consumer.dir.resolve(ConsumerState.FILE);
+    Path odat = consumer.dir().resolve(ConsumerState.FILE);
     byte[] stored;
     try {
       stored = Files.readAllBytes(odat);
@@ -5345,7 +5375,7 @@ final class RaftReplay {
       return new StreamReplay(stream, group, tail.highest(), commit, List.of(), List.of(), false, List.of(), List.of(),
           List.of(take.size() + " message(s) and " + tombTs.size() + " delete(s) not replayed: " + refused), List.of());
     }
-    Path msgs = stream.dir.resolve("msgs");
+    Path msgs = stream.dir().resolve("msgs");
     List<BlockWriter> blocks = new ArrayList<>(List.of(new BlockWriter(stream.stream, tail.nextIndex())));
     for (GroupLog.StreamMsg m : take) {
       BlockWriter b = blocks.get(blocks.size() - 1);
@@ -5474,7 +5504,7 @@ final class RaftReplay {
    * an emptied last block); with no block at all, index.db's last sequence.
    */
   private static Tail tail(MetaAsset stream, byte[] jsKey, long from, boolean v29, boolean withSubjects) {
-    Path msgs = stream.dir.resolve("msgs");
+    Path msgs = stream.dir().resolve("msgs");
     java.util.TreeMap<Integer, Path> blocks = new java.util.TreeMap<>(Comparator.reverseOrder());
     int highestIndex = 0;
     try (DirectoryStream<Path> files = Files.newDirectoryStream(msgs)) {
@@ -5847,7 +5877,7 @@ final class PrepareRun {
    * the files.
    */
   private void syncFolders() throws IOException {
-    List<Path> dirs = java.util.stream.Stream.concat(plan.changes.stream().map(c -> c.asset().dir),
+    List<Path> dirs = java.util.stream.Stream.concat(plan.changes.stream().map(c -> c.asset().dir()),
         plan.replayedFiles().stream().map(f -> f.path().getParent())).distinct().toList();
     List<IOException> failures = Collections.synchronizedList(new ArrayList<>());
     StoreWalker.parallel(dirs, dir -> {
@@ -8061,7 +8091,7 @@ final class Reports {
           orUnknown(MetaAsset.text(config, "retention")), orUnknown(MetaAsset.text(config, "storage")), String.valueOf(s.consumers().size()), String.valueOf(s.consumersAboveOneReplica()),
           encryption(m), checksums(s), known ? String.valueOf(c.messages) : "sealed",
           known ? c.firstSeq + ".." + c.lastSeq : "?", c.damaged.isEmpty() ? "-" : c.damaged.size() + " place(s)"});
-      String at = store.rel(m.dir) + ": ";
+      String at = store.rel(m.dir()) + ": ";
       if (!known) notes.add(at + c.sealed + " (" + c.blocks + " block(s), " + c.blockBytes + " bytes on disk)");
       if (c.indexNote != null) notes.add(at + c.indexNote);
       for (StreamContents.Damaged d : c.damaged) {

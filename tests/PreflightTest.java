@@ -115,6 +115,22 @@ class PreflightTest {
   }
 
   @Test
+  void aConsumerInAStreamFolderNamedNotInUtf8IsReadFromThatFolder() throws Exception {
+    StoreBuilder store = survivor();
+    Path streams = store.streamDir("$G", "ORDERS").getParent();
+    // Java cannot name such a folder: the shell does (ORDERS, then the bytes 0xff 0xfe)
+    Process mv = new ProcessBuilder("sh", "-c", "mv ORDERS \"ORDERS$(printf '\\377\\376')\"").directory(streams.toFile()).start();
+    assertEquals(0, mv.waitFor());
+
+    Cli.Result r = Cli.run("inspect", "--json", store.storeDir.toString());
+
+    assertEquals(0, r.exit(), r.all());
+    assertFalse(r.out().contains("has no meta.inf"), "its meta files are read where they are:\n" + r.out());
+    assertTrue(r.out().contains("\"name\" : \"C\",\n      \"replicas\" : 3"), r.out());
+    assertTrue(r.out().contains("\"replicas\" : 3"), "the config was read:\n" + r.out());
+  }
+
+  @Test
   void maxAgeThatTheFirstStartWillEnforceIsSaidBeforeAnyServerStarts() throws Exception {
     long hour = Duration.ofHours(1).toNanos();
     StoreBuilder store = survivor()

@@ -306,7 +306,7 @@ class StoreLockTest {
     try {
       Cli.Result r = Cli.run("prepare", store.storeDir.toString());
       assertEquals(1, r.exit(), r.all());
-      assertTrue(r.err().contains("the store is changing while js-recover reads it (1 file(s) or folder(s), e.g. " + termAndVote.getParent()), r.err());
+      assertTrue(r.err().contains("the store is changing while js-recover reads it (1 file(s) or folder(s), e.g. " + store.jetstream().resolve("$SYS/_js_") + ")"), r.err());
     } finally {
       candidate.interrupt();
       candidate.join();
