@@ -454,6 +454,31 @@ final class Folder {
   }
 }
 
+/**
+ * A message block's bytes. Files.readAllBytes reads a file in one read through a direct buffer of its size, which the
+ * JDK keeps for the thread: every thread that read a block would hold one as large as the largest it read (8 MiB for
+ * a full block) for as long as it lives. Read in pieces, a thread holds one piece.
+ */
+final class BlockFile {
+  private static final int PIECE = 1 << 18;
+
+  private BlockFile() {}
+
+  static byte[] read(Path file) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      long size = ch.size();
+      if (size > Integer.MAX_VALUE - 8) throw new IOException(file + " holds " + size + " bytes, more than a block can");
+      java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate((int) size);
+      while (bytes.hasRemaining()) {
+        int end = bytes.position() + Math.min(PIECE, bytes.remaining());
+        if (ch.read(bytes.limit(end)) < 0) break; // shorter than it was: what is there
+        bytes.limit(bytes.capacity());
+      }
+      return bytes.position() == size ? bytes.array() : java.util.Arrays.copyOf(bytes.array(), bytes.position());
+    }
+  }
+}
+
 /** A file of the store is no longer what js-recover read: a process still writes the store. */
 final class ChangedWhileRead extends IOException {
   private static final long serialVersionUID = 1L;
@@ -1484,7 +1509,7 @@ final class StreamContents {
         // Blocks are read and hashed ahead on every core; their records are taken here in block order.
         try (ReadAhead<Integer, Scanned> ahead = new ReadAhead<>(readable, n -> {
           List<MsgBlock.Record> records = new ArrayList<>();
-          MsgBlock.Scan sc = MsgBlock.scan(m.stream, n, Files.readAllBytes(files.get(n)), blockKeys.get(n),
+          MsgBlock.Scan sc = MsgBlock.scan(m.stream, n, BlockFile.read(files.get(n)), blockKeys.get(n),
               verify || rebuilt.contains(n), records::add);
           return new Scanned(sc, records);
         })) {
@@ -3797,7 +3822,7 @@ final class Raft {
 
   private static byte[] readIfPresent(Path f, List<String> damage) {
     try {
-      return Files.readAllBytes(f);
+      return BlockFile.read(f); // a log block or snapshot, as large as a message block
     } catch (NoSuchFileException absent) {
       return null;
     } catch (IOException e) {
@@ -4312,7 +4337,7 @@ final class ClusterRecords {
         if (!k.ok()) return last;
         key = k.value();
       }
-      byte[] file = Files.readAllBytes(blocks.lastEntry().getValue());
+      byte[] file = BlockFile.read(blocks.lastEntry().getValue());
       return Math.max(last, MsgBlock.scan(stream.stream, lastBlock, file, key, false, null).highestSeq());
     } catch (IOException unreadable) {
       return last; // what could be read counts; the walker reports the rest
@@ -5555,7 +5580,7 @@ final class RaftReplay {
         }
         long[] lowest = {Long.MAX_VALUE}, top = {highest}, lastRecord = {0, 0};
         java.util.TreeMap<Long, long[]> records = new java.util.TreeMap<>();
-        byte[] blkFile = Files.readAllBytes(blk.getValue());
+        byte[] blkFile = BlockFile.read(blk.getValue());
         MsgBlock.Scan scan = MsgBlock.scan(stream.stream, n, blkFile, key, true, r -> {
           if (r.hash() == MsgBlock.Hash.MISMATCH) return;
           top[0] = Math.max(top[0], r.seq());

@@ -24,6 +24,19 @@ class ReadAheadTest {
   @TempDir Path tmp;
 
   @Test
+  void aBlockIsReadWholeInPiecesWhateverItsSize() throws Exception {
+    java.util.Random random = new java.util.Random(7);
+    for (int size : new int[] {0, 1, 1 << 18, (1 << 18) + 1, 3 * (1 << 18) + 17, 8 << 20}) {
+      byte[] block = new byte[size];
+      random.nextBytes(block);
+      Path file = Files.write(tmp.resolve(size + ".blk"), block);
+
+      assertTrue(java.util.Arrays.equals(block, BlockFile.read(file)), size + " bytes read back");
+    }
+    assertThrows(java.nio.file.NoSuchFileException.class, () -> BlockFile.read(tmp.resolve("absent.blk")));
+  }
+
+  @Test
   void aStreamOfManyBlocksWithDamageInSeveralReadsAsBlockByBlock() throws Exception {
     StoreBuilder store = new StoreBuilder(tmp.resolve("store")).stream("$G", "BIG", 1);
     Path msgs = store.streamDir("$G", "BIG").resolve("msgs");
