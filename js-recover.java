@@ -5079,6 +5079,9 @@ final class BlockWriter {
 
   void tombstone(long seq, long ts) { record(seq | MsgBlock.TBIT, ts, "", null, null); }
 
+  /** A message written deleted (2.9's erased record): its sequence with the delete bit, nothing else. */
+  void erased(long seq, long ts) { record(seq | MsgBlock.EBIT, ts, "", null, null); }
+
   private void record(long seqRaw, long ts, String subject, byte[] headers, byte[] payload) {
     byte[] subj = subject == null ? new byte[0] : subject.getBytes(StandardCharsets.UTF_8);
     byte[] hdr = headers == null ? new byte[0] : headers, msg = payload == null ? new byte[0] : payload;
@@ -5159,6 +5162,18 @@ final class RaftReplay {
   record StreamReplay(MetaAsset stream, String group, long storedLast, long knownCommit, List<GroupLog.StreamMsg> messages,
       List<Long> tombstones, boolean inIndex, List<Long> messagesBeyondCommit, List<Long> deletesBeyondCommit, List<String> notReplayed,
       List<NewFile> files) {
+    /** On 2.9, the deletes of messages this replay writes: they are written erased; the others go into N.idx. */
+    List<Long> erased() {
+      java.util.Set<Long> written = messages.stream().map(GroupLog.StreamMsg::seq).collect(Collectors.toSet());
+      return inIndex ? tombstones.stream().filter(written::contains).toList() : List.of();
+    }
+
+    /** The deletes but those written erased: tombstones (2.10+) or the blocks' N.idx (2.9). */
+    List<Long> notErased() {
+      List<Long> erased = erased();
+      return tombstones.stream().filter(seq -> !erased.contains(seq)).toList();
+    }
+
     /** What the log holds beyond the known commit index and is replayed, in words. */
     String beyondCommit() {
       List<String> parts = new ArrayList<>();
@@ -5363,7 +5378,7 @@ final class RaftReplay {
     Map<Long, Long> replayedTs = new HashMap<>();
     take.forEach(m -> replayedTs.put(m.seq(), m.ts()));
     String purgeRefused = purges(log, tail, take, !tombstonesKnown, acked, committedOnly, removals, not);
-    long deletesLeft = 0, deletesUncommitted = 0;
+    long deletesUncommitted = 0;
     Map<Long, Long> tombTs = new java.util.TreeMap<>();
     Map<Block29, java.util.Set<Long>> removed29 = new java.util.TreeMap<>(Comparator.comparingInt(Block29::index));
     for (Map.Entry<Long, Boolean> d : removals.entrySet()) {
@@ -5372,19 +5387,13 @@ final class RaftReplay {
       if (ts == null) continue; // applied already, or its message is not here
       Block29 in = tombstonesKnown ? null : tail.blocks29().stream().filter(b -> b.live(seq)).findFirst().orElse(null);
       if (!tombstonesKnown && in == null && !replayedTs.containsKey(seq)) continue; // N.idx has it deleted already
-      if (!tombstonesKnown && in == null) {
-        deletesLeft++;
-      } else if (committedOnly && d.getValue()) {
+      if (committedOnly && d.getValue()) {
         deletesUncommitted++;
       } else {
         tombTs.put(seq, ts);
         if (in != null) removed29.computeIfAbsent(in, b -> new java.util.HashSet<>()).add(seq);
         if (d.getValue()) deletesBeyond.add(seq);
       }
-    }
-    if (deletesLeft > 0) {
-      not.add(deletesLeft + " delete(s) or work-queue ack(s) of messages replayed into new blocks: not replayed (a 2.9 "
-          + "store keeps deletes in N.idx, and js-recover writes one only for the blocks the store has)");
     }
     if (deletesUncommitted > 0) {
       not.add(deletesUncommitted + " delete(s) beyond the known commit index of their log: left in the log (--committed-only)");
@@ -5405,7 +5414,11 @@ final class RaftReplay {
     for (GroupLog.StreamMsg m : take) {
       BlockWriter b = blocks.get(blocks.size() - 1);
       if (b.size() >= BlockWriter.BLOCK_SIZE) blocks.add(b = new BlockWriter(stream.stream, b.index() + 1));
-      b.message(m.seq(), m.ts(), m.subject(), m.headers(), m.payload());
+      if (!tombstonesKnown && tombTs.containsKey(m.seq())) {
+        b.erased(m.seq(), m.ts()); // 2.9 knows no tombstone: a message the log deletes is written erased, as removeMsg erases
+      } else {
+        b.message(m.seq(), m.ts(), m.subject(), m.headers(), m.payload());
+      }
     }
     List<NewFile> files = new ArrayList<>();
     if (tombstonesKnown) {
@@ -6014,7 +6027,8 @@ final class PrepareRun {
           .put("raft_group", r.group()).put("stored_last_seq", r.storedLast()).put("known_commit", r.knownCommit())
           .put("messages", r.messages().size())
           .put("message_seqs", RaftReplay.ranges(r.messages().stream().map(GroupLog.StreamMsg::seq).toList()))
-          .put(r.inIndex() ? "index_deletes" : "tombstones", RaftReplay.ranges(r.tombstones()))
+          .put(r.inIndex() ? "index_deletes" : "tombstones", RaftReplay.ranges(r.notErased()))
+          .put("erased", RaftReplay.ranges(r.erased()))
           .put("messages_beyond_known_commit", RaftReplay.ranges(r.messagesBeyondCommit()))
           .put("deletes_beyond_known_commit", RaftReplay.ranges(r.deletesBeyondCommit()));
       ArrayNode not = o.putArray("not_replayed");
@@ -8444,10 +8458,12 @@ final class Reports {
         what.add(r.messages().size() + " message(s) (seq " + RaftReplay.ranges(r.messages().stream().map(GroupLog.StreamMsg::seq).toList())
             + ", the blocks ended at " + r.storedLast() + ")");
       }
-      if (!r.tombstones().isEmpty()) {
-        what.add(r.tombstones().size() + " delete(s) " + (r.inIndex() ? "into the blocks' N.idx" : "as tombstones") + " (seq "
-            + RaftReplay.ranges(r.tombstones()) + ")");
+      List<Long> erased = r.erased(), others = r.notErased();
+      if (!others.isEmpty()) {
+        what.add(others.size() + " delete(s) " + (r.inIndex() ? "into the blocks' N.idx" : "as tombstones") + " (seq "
+            + RaftReplay.ranges(others) + ")");
       }
+      if (!erased.isEmpty()) what.add(erased.size() + " delete(s) of those messages written erased (seq " + RaftReplay.ranges(erased) + ")");
       if (!r.files().isEmpty()) {
         List<String> written = r.files().stream().filter(f -> f.bytes() != null).map(f -> plan.store.rel(f.path())).toList();
         List<String> aside = r.files().stream().filter(f -> f.bytes() == null).map(f -> plan.store.rel(f.path())).toList();

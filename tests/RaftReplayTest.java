@@ -431,6 +431,46 @@ class RaftReplayTest {
   }
 
   /**
+   * A 2.9 store keeps deletes in N.idx, which new blocks do not have: a message the log adds and then deletes is
+   * written erased (its sequence with the delete bit, as 2.9's removeMsg erases one), and a real 2.9.10 server serves
+   * the one after it but not it. Undo takes the new block away.
+   */
+  @Test void aMessageTheLogAddsAndDeletesOnA29StoreIsWrittenErasedAndNotServed() throws Exception {
+    Path store = tmp.resolve("store");
+    StoreBuilder.copyTree(FIXTURE_29, store);
+    long now = System.currentTimeMillis() * 1_000_000L;
+    appendToStreamLog(store, "ORDERS", streamMsg(20, now, "orders.new", null, "deleted after the survivor lost quorum"));
+    appendToStreamLog(store, "ORDERS", streamMsg(21, now + 1, "orders.new", null, "kept"));
+    appendToStreamLog(store, "ORDERS", deleteMsg("ORDERS", 21));
+    Path orders = store.resolve("jetstream/$G/streams/ORDERS/msgs");
+    String before = StoreBuilder.treeDigest(orders);
+
+    Cli.Result r = Cli.run("prepare", store.toString());
+
+    assertEquals(0, r.exit(), r.all());
+    assertTrue(r.out().contains("replay   $G > ORDERS: 2 message(s) (seq 21..22, the blocks ended at 20) and 1 delete(s) of "
+        + "those messages written erased (seq 21) replayed"), r.out());
+    assertFalse(r.out().contains("not replayed"), r.out());
+    JsonNode o = manifest(store).path("replayed").get(0);
+    assertEquals("21", o.path("erased").asText(), o.toString());
+    assertEquals("", o.path("index_deletes").asText(), o.toString());
+    Path undone = tmp.resolve("undone"); // the server below writes its own files into the store
+    StoreBuilder.copyTree(store, undone);
+    Cli.Result undo = Cli.run("undo", undone.toString());
+    assertEquals(0, undo.exit(), undo.all());
+    assertEquals(before, StoreBuilder.treeDigest(undone.resolve("jetstream/$G/streams/ORDERS/msgs")), "undo did not take the new block away");
+    try (NatsServerProcess server = NatsServerProcess.standalone(ServerGeneration.all().get(0), NatsConfig.defaults(), store,
+        tmp.resolve("server")); Connection nc = NatsServerProcess.connect(NatsConfig.defaults(), "$G", server.clientUrl())) {
+      JetStreamManagement jsm = nc.jetStreamManagement();
+      var state = jsm.getStreamInfo("ORDERS").getStreamState();
+      assertEquals(21, state.getMsgCount(), "1..20 and 22");
+      assertEquals(22, state.getLastSequence());
+      assertEquals(10037, assertThrows(JetStreamApiException.class, () -> jsm.getMessage("ORDERS", 21)).getApiErrorCode());
+      assertEquals("kept", new String(jsm.getMessage("ORDERS", 22).getData(), StandardCharsets.UTF_8));
+    }
+  }
+
+  /**
    * A purge the cluster committed but the survivor's blocks had not applied: replayed as the server applies it, at
    * its place in the log (after the five messages the kill cut from the block, which it purges too), and a message
    * the log put after it is kept. A real 2.10.27 server serves exactly that one.
