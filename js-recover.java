@@ -8006,23 +8006,16 @@ final class Reports {
           orUnknown(MetaAsset.text(config, "retention")), orUnknown(MetaAsset.text(config, "storage")), String.valueOf(s.consumers().size()), String.valueOf(s.consumersAboveOneReplica()),
           encryption(m), checksums(s), known ? String.valueOf(c.messages) : "sealed",
           known ? c.firstSeq + ".." + c.lastSeq : "?", c.damaged.isEmpty() ? "-" : c.damaged.size() + " place(s)");
-      for (StreamContents.Position p : c.consumers) {
-        ConsumerState st = p.state();
-        if (st == null) {
-          consumerRows.add(m.account, m.stream, p.consumer().consumer, "?", "?", "?", "?", p.unreadable());
-        } else {
-          consumerRows.add(m.account, m.stream, p.consumer().consumer,
-              st.delivered().consumerSeq() + "/" + st.delivered().streamSeq(),
-              st.ackFloor().consumerSeq() + "/" + st.ackFloor().streamSeq(), String.valueOf(st.pending().size()),
-              String.valueOf(st.redelivered().size()), String.valueOf(p.numPending()));
-        }
-      }
+      for (StreamContents.Position p : c.consumers) consumerRows.size(consumerRow(m, p));
     }
     rows.print(out);
-    if (!consumerRows.empty()) {
+    if (!consumerRows.empty()) { // sized above and made again here: three times as many as streams, none kept
       out.println();
       out.println("Consumers (from o.dat):");
       consumerRows.print(out);
+      for (StoredStream s : store.streams) {
+        for (StreamContents.Position p : contents.get(s.meta().label()).consumers) consumerRows.line(out, consumerRow(s.meta(), p));
+      }
     }
     // Printed stream by stream, not gathered: a store where each stream has its note holds as many notes as streams.
     List<String> notes = new ArrayList<>();
@@ -8046,6 +8039,14 @@ final class Reports {
     }
     warnings(store, out);
     problems(store, out, false);
+  }
+
+  private static String[] consumerRow(MetaAsset stream, StreamContents.Position p) {
+    ConsumerState st = p.state();
+    if (st == null) return new String[] {stream.account, stream.stream, p.consumer().consumer, "?", "?", "?", "?", p.unreadable()};
+    return new String[] {stream.account, stream.stream, p.consumer().consumer,
+        st.delivered().consumerSeq() + "/" + st.delivered().streamSeq(), st.ackFloor().consumerSeq() + "/" + st.ackFloor().streamSeq(),
+        String.valueOf(st.pending().size()), String.valueOf(st.redelivered().size()), String.valueOf(p.numPending())};
   }
 
   /** What the operator should know about what stream {@code m} holds ({@code c}), one line each, into {@code notes}. */
@@ -8091,20 +8092,23 @@ final class Reports {
           + " or only in memory does not.");
     }
     Table rows = new Table("ACCOUNT", "STREAM", "CONSUMER", "RAFT GROUP", "PEERS", "STORAGE", "HERE", "RAFT LOG ONLY");
-    for (ClusterRecords.Placement p : cr.placements) {
-      ClusterAsset a = p.asset();
-      String logOnly = p.log() == null ? "-" : p.raftOnly() + (a.consumer() == null ? " msg" : " ack")
-          + (p.beyondCommit() > 0 ? " (" + p.beyondCommit() + " beyond commit)" : "");
-      rows.add(a.account(), a.stream(), a.consumer() == null ? "" : a.consumer(), String.valueOf(a.group()),
-          String.join(",", a.peers().stream().map(inv::named).toList()), a.storage(), p.onDisk() ? "yes" : p.notHere(), logOnly);
-    }
+    for (ClusterRecords.Placement p : cr.placements) rows.size(placementRow(inv, p)); // made again to print: none kept
     rows.print(out);
+    for (ClusterRecords.Placement p : cr.placements) rows.line(out, placementRow(inv, p));
     for (ClusterRecords.Placement p : cr.placements) {
       ClusterAsset a = p.asset();
       if (a.consumer() != null || !p.onDisk()) continue;
       long msgs = p.raftOnly(), acks = cr.raftOnlyAcks(a);
       if (msgs + acks > 0) out.printf("  %s > %s: %d message(s) and %d ack(s) are in the Raft log only%n", a.account(), a.stream(), msgs, acks);
     }
+  }
+
+  private static String[] placementRow(ClusterInventory inv, ClusterRecords.Placement p) {
+    ClusterAsset a = p.asset();
+    String logOnly = p.log() == null ? "-" : p.raftOnly() + (a.consumer() == null ? " msg" : " ack")
+        + (p.beyondCommit() > 0 ? " (" + p.beyondCommit() + " beyond commit)" : "");
+    return new String[] {a.account(), a.stream(), a.consumer() == null ? "" : a.consumer(), String.valueOf(a.group()),
+        String.join(",", a.peers().stream().map(inv::named).toList()), a.storage(), p.onDisk() ? "yes" : p.notHere(), logOnly};
   }
 
   /** inspect --json's "cluster" member, asset by asset; null when the store holds no meta group. */
@@ -8551,44 +8555,63 @@ final class Reports {
   }
 
   /**
-   * Rows printed in columns as wide as their widest cell, two spaces apart. A row is kept as one String, each cell
-   * after its length and a colon (a cell may hold any character), and the widths as rows come: a String per cell was
-   * most of inspect's memory at 50,000 streams (1.8 million cells).
+   * Rows printed in columns as wide as their widest cell, two spaces apart: either kept (add, then print), or sized
+   * in a first pass over what they are made from and printed in a second (size, then print for the titles and line
+   * for each row), where a row is cheap to make again. A kept row is one String, each cell after its length and a
+   * colon (a cell may hold any character): a String per cell was most of inspect's memory at 50,000 streams.
    */
   static final class Table {
+    private final String[] titles;
     private final int[] width;
-    private final List<String> rows = new ArrayList<>();
-    private final StringBuilder row = new StringBuilder();
+    private final List<String> kept = new ArrayList<>();
+    private final StringBuilder line = new StringBuilder();
+    private long rows;
 
-    Table(String... header) {
-      width = new int[header.length];
-      add(header);
+    Table(String... titles) {
+      this.titles = titles;
+      width = new int[titles.length];
+      for (int i = 0; i < width.length; i++) width[i] = titles[i].length();
     }
 
-    /** One cell per column of the header. */
+    /** Widens the columns for a row that {@link #line} prints later. One cell per title. */
+    void size(String... cells) {
+      for (int i = 0; i < width.length; i++) width[i] = Math.max(width[i], cells[i].length());
+      rows++;
+    }
+
+    /** Widens the columns for a row and keeps it for {@link #print}. */
     void add(String... cells) {
-      row.setLength(0);
-      for (int i = 0; i < width.length; i++) {
-        width[i] = Math.max(width[i], cells[i].length());
-        row.append(cells[i].length()).append(':').append(cells[i]);
-      }
-      rows.add(row.toString());
+      size(cells);
+      line.setLength(0);
+      for (String c : cells) line.append(c.length()).append(':').append(c);
+      kept.add(line.toString());
     }
 
-    /** Whether no row was added under the header. */
-    boolean empty() { return rows.size() == 1; }
+    /** Whether no row was sized or added. */
+    boolean empty() { return rows == 0; }
 
+    /** Prints the titles, then the rows kept. */
     void print(PrintWriter out) {
-      for (String r : rows) {
-        row.setLength(0);
-        for (int i = 0, at = 0; i < width.length; i++) {
-          int colon = r.indexOf(':', at), length = Integer.parseInt(r, at, colon, 10);
-          at = colon + 1 + length;
-          row.append(r, colon + 1, at);
-          for (int pad = i < width.length - 1 ? width[i] - length + 2 : 0; pad > 0; pad--) row.append(' ');
+      line(out, titles);
+      String[] cells = new String[width.length];
+      for (String r : kept) {
+        for (int i = 0, at = 0; i < cells.length; i++) {
+          int colon = r.indexOf(':', at);
+          at = colon + 1 + Integer.parseInt(r, at, colon, 10);
+          cells[i] = r.substring(colon + 1, at);
         }
-        out.println(row);
+        line(out, cells);
       }
+    }
+
+    /** Prints one row in the columns as sized so far. */
+    void line(PrintWriter out, String... cells) {
+      line.setLength(0);
+      for (int i = 0; i < cells.length; i++) {
+        line.append(cells[i]);
+        for (int pad = i < cells.length - 1 ? width[i] - cells[i].length() + 2 : 0; pad > 0; pad--) line.append(' ');
+      }
+      out.println(line);
     }
   }
 
