@@ -1036,8 +1036,19 @@ final class StreamContents {
     Damaged(int block, long offset, String why) { this(block, offset, why, -1); }
   }
 
-  /** A consumer's o.dat, or why it cannot be read ({@code state} null). */
-  record Position(MetaAsset consumer, ConsumerState state, long numPending, String unreadable) {}
+  /**
+   * Where a consumer's o.dat says it stands, or why it cannot be read ({@code delivered} and {@code ackFloor} null).
+   * Its pending and redelivered messages are counted, not kept: inspect keeps every consumer's Position to the end.
+   */
+  record Position(MetaAsset consumer, ConsumerState.SeqPair delivered, ConsumerState.SeqPair ackFloor, int pending,
+      int redelivered, long numPending, String unreadable) {
+    static Position of(MetaAsset consumer, ConsumerState st, String unreadable) {
+      return st == null ? new Position(consumer, null, null, 0, 0, 0, unreadable)
+          : new Position(consumer, st.delivered(), st.ackFloor(), st.pending().size(), st.redelivered().size(), 0, null);
+    }
+
+    Position withNumPending(long n) { return new Position(consumer, delivered, ackFloor, pending, redelivered, n, unreadable); }
+  }
 
   /**
    * What the first server start removes, in the order it removes them, each counting only what the ones before
@@ -1264,7 +1275,7 @@ final class StreamContents {
     for (Path p : files.values()) blockBytes += Files.size(p);
     if (m.sealed() && m.opened == null) {
       sealed = "encrypted: give the JetStream key to read its messages and consumer positions";
-      for (MetaAsset c : s.consumers()) consumers.add(new Position(c, null, 0, "encrypted: give the JetStream key"));
+      for (MetaAsset c : s.consumers()) consumers.add(Position.of(c, null, "encrypted: give the JetStream key"));
       return;
     }
     // Block keys once: needed for the index checksums and the scan.
@@ -1363,7 +1374,7 @@ final class StreamContents {
       }
       states.add(st);
       filters.add(filters(c));
-      consumers.add(new Position(c, st, 0, why));
+      consumers.add(Position.of(c, st, why));
     }
     boolean interest = "interest".equals(MetaAsset.text(cfg, "retention"));
     FirstStart.Rules rules = FirstStart.Rules.of(cfg, v29, interest, states, filters, nowNanos);
@@ -1476,8 +1487,7 @@ final class StreamContents {
       atStart = start.removed(droppedMsgs);
     }
     for (int k = 0; k < consumers.size(); k++) {
-      Position p = consumers.get(k);
-      consumers.set(k, new Position(p.consumer(), p.state(), p.state() == null ? 0 : pending[k], p.unreadable()));
+      if (states.get(k) != null) consumers.set(k, consumers.get(k).withNumPending(pending[k]));
     }
     if (interest && s.consumers().isEmpty() && messages > 0) {
       interestNote = "interest retention and no consumer on disk: the first start removes none of its " + messages
@@ -7949,7 +7959,7 @@ final class Survivors {
   }
 
   private static long ackFloors(StreamContents c) {
-    return c.consumers.stream().mapToLong(p -> p.state() == null ? 0 : p.state().ackFloor().streamSeq()).sum();
+    return c.consumers.stream().mapToLong(p -> p.ackFloor() == null ? 0 : p.ackFloor().streamSeq()).sum();
   }
 
   private static Stream choose(MetaAsset m, Integer replicas, List<StreamContents> per) {
@@ -8042,11 +8052,9 @@ final class Reports {
   }
 
   private static String[] consumerRow(MetaAsset stream, StreamContents.Position p) {
-    ConsumerState st = p.state();
-    if (st == null) return new String[] {stream.account, stream.stream, p.consumer().consumer, "?", "?", "?", "?", p.unreadable()};
-    return new String[] {stream.account, stream.stream, p.consumer().consumer,
-        st.delivered().consumerSeq() + "/" + st.delivered().streamSeq(), st.ackFloor().consumerSeq() + "/" + st.ackFloor().streamSeq(),
-        String.valueOf(st.pending().size()), String.valueOf(st.redelivered().size()), String.valueOf(p.numPending())};
+    if (p.delivered() == null) return new String[] {stream.account, stream.stream, p.consumer().consumer, "?", "?", "?", "?", p.unreadable()};
+    return new String[] {stream.account, stream.stream, p.consumer().consumer, position(p.delivered()), position(p.ackFloor()),
+        String.valueOf(p.pending()), String.valueOf(p.redelivered()), String.valueOf(p.numPending())};
   }
 
   /** What the operator should know about what stream {@code m} holds ({@code c}), one line each, into {@code notes}. */
@@ -8231,8 +8239,8 @@ final class Reports {
           continue;
         }
         boolean known = c.sealed == null;
-        String consumers = c.consumers.stream().map(p -> p.consumer().consumer + "=" + (p.state() == null ? "?"
-            : p.state().ackFloor().streamSeq() + "/" + p.state().delivered().streamSeq())).collect(Collectors.joining(" "));
+        String consumers = c.consumers.stream().map(p -> p.consumer().consumer + "=" + (p.delivered() == null ? "?"
+            : p.ackFloor().streamSeq() + "/" + p.delivered().streamSeq())).collect(Collectors.joining(" "));
         rows.add(s.account(), s.stream(), String.valueOf(k + 1), known ? String.valueOf(c.lastSeq) : "sealed",
             known ? String.valueOf(c.messages) : "sealed", String.valueOf(c.damaged.size()), consumers.isEmpty() ? "-" : consumers,
             chosen);
@@ -8317,9 +8325,8 @@ final class Reports {
 
   /** A consumer's position in inspect --json, as the server's consumer info names it. */
   static void positionJson(StreamContents.Position p, ObjectNode o) {
-    ConsumerState st = p.state();
     o.put("state_note", p.unreadable());
-    if (st == null) {
+    if (p.delivered() == null) {
       o.putNull("delivered");
       o.putNull("ack_floor");
       o.putNull("pending");
@@ -8327,10 +8334,10 @@ final class Reports {
       o.putNull("num_pending");
       return;
     }
-    o.putObject("delivered").put("consumer_seq", st.delivered().consumerSeq()).put("stream_seq", st.delivered().streamSeq());
-    o.putObject("ack_floor").put("consumer_seq", st.ackFloor().consumerSeq()).put("stream_seq", st.ackFloor().streamSeq());
-    o.put("pending", st.pending().size());
-    o.put("redelivered", st.redelivered().size());
+    o.putObject("delivered").put("consumer_seq", p.delivered().consumerSeq()).put("stream_seq", p.delivered().streamSeq());
+    o.putObject("ack_floor").put("consumer_seq", p.ackFloor().consumerSeq()).put("stream_seq", p.ackFloor().streamSeq());
+    o.put("pending", p.pending());
+    o.put("redelivered", p.redelivered());
     o.put("num_pending", p.numPending());
   }
 
