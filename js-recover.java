@@ -1176,7 +1176,8 @@ final class StreamContents {
         }
       }
       if (rules.v29() && rules.lowestFloor() <= firstLeft) acked = 0; // 2.9 purges only past the first message
-      return new AtStart(damage, byMsgs, byBytes, byAge, overSubject, acked);
+      AtStart removed = new AtStart(damage, byMsgs, byBytes, byAge, overSubject, acked);
+      return removed.equals(AtStart.NONE) ? AtStart.NONE : removed; // inspect keeps one per stream, most remove nothing
     }
   }
 
