@@ -1125,8 +1125,19 @@ final class StreamContents {
     Damaged(int block, long offset, String why) { this(block, offset, why, -1); }
   }
 
-  /** A consumer's o.dat, or why it cannot be read ({@code state} null). */
-  record Position(MetaAsset consumer, ConsumerState state, long numPending, String unreadable) {}
+  /**
+   * Where a consumer's o.dat says it stands, or why it cannot be read ({@code delivered} and {@code ackFloor} null).
+   * Its pending and redelivered messages are counted, not kept: inspect keeps every consumer's Position to the end.
+   */
+  record Position(MetaAsset consumer, ConsumerState.SeqPair delivered, ConsumerState.SeqPair ackFloor, int pending,
+      int redelivered, long numPending, String unreadable) {
+    static Position of(MetaAsset consumer, ConsumerState st, String unreadable) {
+      return st == null ? new Position(consumer, null, null, 0, 0, 0, unreadable)
+          : new Position(consumer, st.delivered(), st.ackFloor(), st.pending().size(), st.redelivered().size(), 0, null);
+    }
+
+    Position withNumPending(long n) { return new Position(consumer, delivered, ackFloor, pending, redelivered, n, unreadable); }
+  }
 
   /**
    * What the first server start removes, in the order it removes them, each counting only what the ones before
@@ -1254,7 +1265,8 @@ final class StreamContents {
         }
       }
       if (rules.v29() && rules.lowestFloor() <= firstLeft) acked = 0; // 2.9 purges only past the first message
-      return new AtStart(damage, byMsgs, byBytes, byAge, overSubject, acked);
+      AtStart removed = new AtStart(damage, byMsgs, byBytes, byAge, overSubject, acked);
+      return removed.equals(AtStart.NONE) ? AtStart.NONE : removed; // inspect keeps one per stream, most remove nothing
     }
   }
 
@@ -1353,7 +1365,7 @@ final class StreamContents {
     for (Path p : files.values()) blockBytes += Files.size(p);
     if (m.sealed() && m.opened == null) {
       sealed = "encrypted: give the JetStream key to read its messages and consumer positions";
-      for (MetaAsset c : s.consumers()) consumers.add(new Position(c, null, 0, "encrypted: give the JetStream key"));
+      for (MetaAsset c : s.consumers()) consumers.add(Position.of(c, null, "encrypted: give the JetStream key"));
       return;
     }
     // Block keys once: needed for the index checksums and the scan.
@@ -1452,7 +1464,7 @@ final class StreamContents {
       }
       states.add(st);
       filters.add(filters(c));
-      consumers.add(new Position(c, st, 0, why));
+      consumers.add(Position.of(c, st, why));
     }
     boolean interest = "interest".equals(MetaAsset.text(cfg, "retention"));
     FirstStart.Rules rules = FirstStart.Rules.of(cfg, v29, interest, states, filters, nowNanos);
@@ -1565,8 +1577,7 @@ final class StreamContents {
       atStart = start.removed(droppedMsgs);
     }
     for (int k = 0; k < consumers.size(); k++) {
-      Position p = consumers.get(k);
-      consumers.set(k, new Position(p.consumer(), p.state(), p.state() == null ? 0 : pending[k], p.unreadable()));
+      if (states.get(k) != null) consumers.set(k, consumers.get(k).withNumPending(pending[k]));
     }
     if (interest && s.consumers().isEmpty() && messages > 0) {
       interestNote = "interest retention and no consumer on disk: the first start removes none of its " + messages
@@ -8070,7 +8081,7 @@ final class Survivors {
   }
 
   private static long ackFloors(StreamContents c) {
-    return c.consumers.stream().mapToLong(p -> p.state() == null ? 0 : p.state().ackFloor().streamSeq()).sum();
+    return c.consumers.stream().mapToLong(p -> p.ackFloor() == null ? 0 : p.ackFloor().streamSeq()).sum();
   }
 
   private static Stream choose(MetaAsset m, Integer replicas, List<StreamContents> per) {
@@ -8114,60 +8125,41 @@ final class Reports {
   static void inspectTable(Store store, Map<String, StreamContents> contents, PrintWriter out) {
     out.printf("Store %s: %d account(s), %d stream(s), %d consumer(s)%s%n%n", store.storeDir, store.accounts.size(),
         store.streams.size(), store.consumerCount(), store.encrypted() ? ", encrypted" : "");
-    List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"ACCOUNT", "STREAM", "REPLICAS", "PLACEMENT", "RETENTION", "STORAGE", "CONSUMERS",
-        "CONS. R>1", "ENCRYPTED", "CHECKSUMS", "MSGS", "FIRST..LAST", "DAMAGED"});
-    List<String[]> consumerRows = new ArrayList<>();
-    consumerRows.add(new String[] {"ACCOUNT", "STREAM", "CONSUMER", "DELIVERED (CONS/STREAM)", "ACK FLOOR (CONS/STREAM)",
-        "ACK PENDING", "REDELIVERED", "NUM PENDING"});
-    List<String> notes = new ArrayList<>();
+    Table rows = new Table("ACCOUNT", "STREAM", "REPLICAS", "PLACEMENT", "RETENTION", "STORAGE", "CONSUMERS",
+        "CONS. R>1", "ENCRYPTED", "CHECKSUMS", "MSGS", "FIRST..LAST", "DAMAGED");
+    Table consumerRows = new Table("ACCOUNT", "STREAM", "CONSUMER", "DELIVERED (CONS/STREAM)", "ACK FLOOR (CONS/STREAM)",
+        "ACK PENDING", "REDELIVERED", "NUM PENDING");
     for (StoredStream s : store.streams) {
       MetaAsset m = s.meta();
       StreamContents c = contents.get(m.label());
       boolean known = c.sealed == null;
       JsonNode config = m.config();
-      rows.add(new String[] {m.account, m.stream, orUnknown(m.replicas()), placement(config),
+      rows.add(m.account, m.stream, orUnknown(m.replicas()), placement(config),
           orUnknown(MetaAsset.text(config, "retention")), orUnknown(MetaAsset.text(config, "storage")), String.valueOf(s.consumers().size()), String.valueOf(s.consumersAboveOneReplica()),
           encryption(m), checksums(s), known ? String.valueOf(c.messages) : "sealed",
-          known ? c.firstSeq + ".." + c.lastSeq : "?", c.damaged.isEmpty() ? "-" : c.damaged.size() + " place(s)"});
-      String at = store.rel(m.dir()) + ": ";
-      if (!known) notes.add(at + c.sealed + " (" + c.blocks + " block(s), " + c.blockBytes + " bytes on disk)");
-      if (c.indexNote != null) notes.add(at + c.indexNote);
-      for (StreamContents.Damaged d : c.damaged) {
-        String where = d.block() < 0 ? "" : "block " + d.block() + (d.offset() < 0 ? "" : " offset " + d.offset());
-        notes.add(at + "DAMAGED " + (where.isEmpty() ? "" : where + ": ") + d.why());
-        if (d.dropped() > 0) {
-          notes.add(at + "the first server start drops the " + d.dropped() + " message(s) after the damage at " + where
-              + " (it cuts a block it rebuilds at the first bad record)");
-        }
-      }
-      StreamContents.AtStart gone = c.atStart;
-      String removes = at + "the first server start removes ";
-      if (gone.maxMsgs() > 0) notes.add(removes + gone.maxMsgs() + " message(s) over max_msgs, oldest first");
-      if (gone.maxBytes() > 0) notes.add(removes + gone.maxBytes() + " message(s) over max_bytes, oldest first");
-      if (gone.maxAge() > 0) notes.add(removes + gone.maxAge() + " message(s) already older than max_age");
-      if (gone.maxMsgsPerSubject() > 0) notes.add(removes + gone.maxMsgsPerSubject() + " message(s) over max_msgs_per_subject");
-      if (gone.interest() > 0) notes.add(removes + gone.interest() + " message(s) every consumer on disk has acknowledged");
-      if (c.interestNote != null) notes.add(at + c.interestNote);
-      for (StreamContents.Position p : c.consumers) {
-        ConsumerState st = p.state();
-        consumerRows.add(st == null
-            ? new String[] {m.account, m.stream, p.consumer().consumer, "?", "?", "?", "?", p.unreadable()}
-            : new String[] {m.account, m.stream, p.consumer().consumer,
-                st.delivered().consumerSeq() + "/" + st.delivered().streamSeq(),
-                st.ackFloor().consumerSeq() + "/" + st.ackFloor().streamSeq(), String.valueOf(st.pending().size()),
-                String.valueOf(st.redelivered().size()), String.valueOf(p.numPending())});
-      }
+          known ? c.firstSeq + ".." + c.lastSeq : "?", c.damaged.isEmpty() ? "-" : c.damaged.size() + " place(s)");
+      for (StreamContents.Position p : c.consumers) consumerRows.size(consumerRow(m, p));
     }
-    table(rows, out);
-    if (consumerRows.size() > 1) {
+    rows.print(out);
+    if (!consumerRows.empty()) { // sized above and made again here: three times as many as streams, none kept
       out.println();
       out.println("Consumers (from o.dat):");
-      table(consumerRows, out);
+      consumerRows.print(out);
+      for (StoredStream s : store.streams) {
+        for (StreamContents.Position p : contents.get(s.meta().label()).consumers) consumerRows.line(out, consumerRow(s.meta(), p));
+      }
     }
-    if (!notes.isEmpty()) {
-      out.println();
-      out.println("Contents:");
+    // Printed stream by stream, not gathered: a store where each stream has its note holds as many notes as streams.
+    List<String> notes = new ArrayList<>();
+    boolean headed = false;
+    for (StoredStream s : store.streams) {
+      notes.clear();
+      contentsNotes(store, s.meta(), contents.get(s.meta().label()), notes);
+      if (!notes.isEmpty() && !headed) {
+        out.println();
+        out.println("Contents:");
+        headed = true;
+      }
       notes.forEach(n -> out.println("  " + n));
     }
     out.println();
@@ -8179,6 +8171,35 @@ final class Reports {
     }
     warnings(store, out);
     problems(store, out, false);
+  }
+
+  private static String[] consumerRow(MetaAsset stream, StreamContents.Position p) {
+    if (p.delivered() == null) return new String[] {stream.account, stream.stream, p.consumer().consumer, "?", "?", "?", "?", p.unreadable()};
+    return new String[] {stream.account, stream.stream, p.consumer().consumer, position(p.delivered()), position(p.ackFloor()),
+        String.valueOf(p.pending()), String.valueOf(p.redelivered()), String.valueOf(p.numPending())};
+  }
+
+  /** What the operator should know about what stream {@code m} holds ({@code c}), one line each, into {@code notes}. */
+  private static void contentsNotes(Store store, MetaAsset m, StreamContents c, List<String> notes) {
+    String at = store.rel(m.dir()) + ": ";
+    if (c.sealed != null) notes.add(at + c.sealed + " (" + c.blocks + " block(s), " + c.blockBytes + " bytes on disk)");
+    if (c.indexNote != null) notes.add(at + c.indexNote);
+    for (StreamContents.Damaged d : c.damaged) {
+      String where = d.block() < 0 ? "" : "block " + d.block() + (d.offset() < 0 ? "" : " offset " + d.offset());
+      notes.add(at + "DAMAGED " + (where.isEmpty() ? "" : where + ": ") + d.why());
+      if (d.dropped() > 0) {
+        notes.add(at + "the first server start drops the " + d.dropped() + " message(s) after the damage at " + where
+            + " (it cuts a block it rebuilds at the first bad record)");
+      }
+    }
+    StreamContents.AtStart gone = c.atStart;
+    String removes = at + "the first server start removes ";
+    if (gone.maxMsgs() > 0) notes.add(removes + gone.maxMsgs() + " message(s) over max_msgs, oldest first");
+    if (gone.maxBytes() > 0) notes.add(removes + gone.maxBytes() + " message(s) over max_bytes, oldest first");
+    if (gone.maxAge() > 0) notes.add(removes + gone.maxAge() + " message(s) already older than max_age");
+    if (gone.maxMsgsPerSubject() > 0) notes.add(removes + gone.maxMsgsPerSubject() + " message(s) over max_msgs_per_subject");
+    if (gone.interest() > 0) notes.add(removes + gone.interest() + " message(s) every consumer on disk has acknowledged");
+    if (c.interestNote != null) notes.add(at + c.interestNote);
   }
 
   /** inspect's cluster block: the cluster as the survivor last knew it, from its Raft records (none: nothing printed). */
@@ -8200,16 +8221,10 @@ final class Reports {
           + "comes back; what lived only on the lost peers " + String.join(", ", cr.lostPeers().stream().map(inv::named).toList())
           + " or only in memory does not.");
     }
-    List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"ACCOUNT", "STREAM", "CONSUMER", "RAFT GROUP", "PEERS", "STORAGE", "HERE", "RAFT LOG ONLY"});
-    for (ClusterRecords.Placement p : cr.placements) {
-      ClusterAsset a = p.asset();
-      String logOnly = p.log() == null ? "-" : p.raftOnly() + (a.consumer() == null ? " msg" : " ack")
-          + (p.beyondCommit() > 0 ? " (" + p.beyondCommit() + " beyond commit)" : "");
-      rows.add(new String[] {a.account(), a.stream(), a.consumer() == null ? "" : a.consumer(), String.valueOf(a.group()),
-          String.join(",", a.peers().stream().map(inv::named).toList()), a.storage(), p.onDisk() ? "yes" : p.notHere(), logOnly});
-    }
-    table(rows, out);
+    Table rows = new Table("ACCOUNT", "STREAM", "CONSUMER", "RAFT GROUP", "PEERS", "STORAGE", "HERE", "RAFT LOG ONLY");
+    for (ClusterRecords.Placement p : cr.placements) rows.size(placementRow(inv, p)); // made again to print: none kept
+    rows.print(out);
+    for (ClusterRecords.Placement p : cr.placements) rows.line(out, placementRow(inv, p));
     for (ClusterRecords.Placement p : cr.placements) {
       ClusterAsset a = p.asset();
       if (a.consumer() != null || !p.onDisk()) continue;
@@ -8218,14 +8233,25 @@ final class Reports {
     }
   }
 
-  /** inspect --json's "cluster" member; null when the store holds no meta group. */
-  static JsonNode clusterJson(ClusterRecords cr) {
-    if (cr == null) return Json.NODES.nullNode();
+  private static String[] placementRow(ClusterInventory inv, ClusterRecords.Placement p) {
+    ClusterAsset a = p.asset();
+    String logOnly = p.log() == null ? "-" : p.raftOnly() + (a.consumer() == null ? " msg" : " ack")
+        + (p.beyondCommit() > 0 ? " (" + p.beyondCommit() + " beyond commit)" : "");
+    return new String[] {a.account(), a.stream(), a.consumer() == null ? "" : a.consumer(), String.valueOf(a.group()),
+        String.join(",", a.peers().stream().map(inv::named).toList()), a.storage(), p.onDisk() ? "yes" : p.notHere(), logOnly};
+  }
+
+  /** inspect --json's "cluster" member, asset by asset; null when the store holds no meta group. */
+  static void clusterJson(ClusterRecords cr, JsonGenerator g) throws IOException {
+    if (cr == null) {
+      g.writeNull();
+      return;
+    }
     ClusterInventory inv = cr.inventory;
     Raft.Group meta = inv.meta;
-    ObjectNode o = Json.NODES.objectNode();
-    o.put("raft_dir", cr.raftDir.toString());
-    ObjectNode m = o.putObject("meta");
+    g.writeStartObject();
+    g.writeStringField("raft_dir", cr.raftDir.toString());
+    ObjectNode m = Json.NODES.objectNode();
     m.put("expected_peers", inv.expectedPeers).put("quorum", cr.quorum()).put("self", cr.self);
     ArrayNode peers = m.putArray("peers");
     inv.peers.forEach(id -> peers.addObject().put("id", id).put("name", inv.names.get(id)).put("lost", !id.equals(cr.self)));
@@ -8234,10 +8260,12 @@ final class Reports {
         .put("log_encrypted_without_key", meta.sealedWithoutKey());
     ArrayNode notes = m.putArray("notes");
     inv.notes.forEach(notes::add);
-    ArrayNode assets = o.putArray("assets");
+    g.writeFieldName("meta");
+    g.writeTree(m);
+    g.writeArrayFieldStart("assets");
     for (ClusterRecords.Placement p : cr.placements) {
       ClusterAsset a = p.asset();
-      ObjectNode j = assets.addObject().put("account", a.account()).put("stream", a.stream()).put("consumer", a.consumer())
+      ObjectNode j = Json.NODES.objectNode().put("account", a.account()).put("stream", a.stream()).put("consumer", a.consumer())
           .put("raft_group", a.group()).put("storage", a.storage()).put("from", a.from()).put("on_this_disk", p.onDisk())
           .put("not_here", p.notHere()).put("raft_folder", p.raftFolder() != null);
       ArrayNode ap = j.putArray("peers");
@@ -8258,20 +8286,26 @@ final class Reports {
         ArrayNode dmg = l.putArray("damage");
         p.log().damage.forEach(dmg::add);
       }
+      g.writeTree(j);
     }
-    return o;
+    g.writeEndArray();
+    g.writeEndObject();
   }
 
-  static ObjectNode inspectJson(Store store, Map<String, StreamContents> contents) {
-    ObjectNode doc = Json.NODES.objectNode();
-    doc.put("store_dir", store.storeDir.toString());
-    doc.put("jetstream_dir", store.jetstreamDir.toString());
-    ArrayNode accounts = doc.putArray("accounts");
-    store.accounts.forEach(accounts::add);
-    ArrayNode streams = doc.putArray("streams");
+  /**
+   * inspect --json's members for one store, written stream by stream as they are produced: a tree of the whole store
+   * and its text were most of inspect --json's memory at 50,000 streams (1 GB).
+   */
+  static void inspectJson(Store store, Map<String, StreamContents> contents, JsonGenerator g) throws IOException {
+    g.writeStringField("store_dir", store.storeDir.toString());
+    g.writeStringField("jetstream_dir", store.jetstreamDir.toString());
+    g.writeArrayFieldStart("accounts");
+    for (String a : store.accounts) g.writeString(a);
+    g.writeEndArray();
+    g.writeArrayFieldStart("streams");
     for (StoredStream s : store.streams) {
       MetaAsset m = s.meta();
-      ObjectNode o = streams.addObject();
+      ObjectNode o = Json.NODES.objectNode();
       o.put("account", m.account);
       o.put("name", m.stream);
       o.put("replicas", m.replicas());
@@ -8292,17 +8326,21 @@ final class Reports {
             .put("readable", c.readable).put("sum_ok", c.sumOk());
         positionJson(sc.consumers.get(k), co);
       }
+      g.writeTree(o);
     }
-    ArrayNode raft = doc.putArray("raft_dirs");
-    store.raftDirs.forEach(r -> raft.add(store.rel(r)));
-    ArrayNode problems = doc.putArray("problems");
+    g.writeEndArray();
+    g.writeArrayFieldStart("raft_dirs");
+    for (Path r : store.raftDirs) g.writeString(store.rel(r));
+    g.writeEndArray();
+    g.writeArrayFieldStart("problems");
     for (Problem p : store.problems) {
-      problems.addObject().put("path", store.rel(p.path())).put("problem", p.what()).put("todo", p.todo())
-          .put("with_force", p.ifForced());
+      g.writeTree(Json.NODES.objectNode().put("path", store.rel(p.path())).put("problem", p.what()).put("todo", p.todo())
+          .put("with_force", p.ifForced()));
     }
-    ArrayNode warnings = doc.putArray("warnings");
-    for (Warning w : store.warnings) warnings.addObject().put("path", store.rel(w.path())).put("warning", w.what());
-    return doc;
+    g.writeEndArray();
+    g.writeArrayFieldStart("warnings");
+    for (Warning w : store.warnings) g.writeTree(Json.NODES.objectNode().put("path", store.rel(w.path())).put("warning", w.what()));
+    g.writeEndArray();
   }
 
   /** inspect of several survivors: each stream per copy, where they diverge, and the copy to recover it from. */
@@ -8313,25 +8351,24 @@ final class Reports {
       out.printf("  copy %d: %s (%d stream(s), %d consumer(s))%n", k + 1, st.storeDir, st.streams.size(), st.consumerCount());
     }
     out.println();
-    List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"ACCOUNT", "STREAM", "COPY", "LAST", "MSGS", "DAMAGED", "CONSUMERS (ACK FLOOR/DELIVERED)", "RECOVER FROM"});
+    Table rows = new Table("ACCOUNT", "STREAM", "COPY", "LAST", "MSGS", "DAMAGED", "CONSUMERS (ACK FLOOR/DELIVERED)", "RECOVER FROM");
     for (Survivors.Stream s : sv.streams) {
       for (int k = 0; k < sv.copies.size(); k++) {
         StreamContents c = s.copies().get(k);
         String chosen = k == s.chosen() ? "<- " + s.why() : "";
         if (c == null) {
-          rows.add(new String[] {s.account(), s.stream(), String.valueOf(k + 1), "-", "-", "-", "absent", chosen});
+          rows.add(s.account(), s.stream(), String.valueOf(k + 1), "-", "-", "-", "absent", chosen);
           continue;
         }
         boolean known = c.sealed == null;
-        String consumers = c.consumers.stream().map(p -> p.consumer().consumer + "=" + (p.state() == null ? "?"
-            : p.state().ackFloor().streamSeq() + "/" + p.state().delivered().streamSeq())).collect(Collectors.joining(" "));
-        rows.add(new String[] {s.account(), s.stream(), String.valueOf(k + 1), known ? String.valueOf(c.lastSeq) : "sealed",
+        String consumers = c.consumers.stream().map(p -> p.consumer().consumer + "=" + (p.delivered() == null ? "?"
+            : p.ackFloor().streamSeq() + "/" + p.delivered().streamSeq())).collect(Collectors.joining(" "));
+        rows.add(s.account(), s.stream(), String.valueOf(k + 1), known ? String.valueOf(c.lastSeq) : "sealed",
             known ? String.valueOf(c.messages) : "sealed", String.valueOf(c.damaged.size()), consumers.isEmpty() ? "-" : consumers,
-            chosen});
+            chosen);
       }
     }
-    table(rows, out);
+    rows.print(out);
     List<String> notes = new ArrayList<>();
     for (Survivors.Stream s : sv.streams) {
       String label = s.account() + " > " + s.stream() + ": ";
@@ -8349,13 +8386,18 @@ final class Reports {
     out.println("Next: js-recover prepare --dry-run on the copy each stream is recovered from");
   }
 
-  static ObjectNode survivorsJson(Survivors sv) {
-    ObjectNode doc = Json.NODES.objectNode();
-    ArrayNode stores = doc.putArray("survivors");
-    for (Survivors.Copy c : sv.copies) stores.add(inspectJson(c.store(), c.contents()));
-    ArrayNode streams = doc.putArray("streams");
+  static void survivorsJson(Survivors sv, JsonGenerator g) throws IOException {
+    g.writeStartObject();
+    g.writeArrayFieldStart("survivors");
+    for (Survivors.Copy c : sv.copies) {
+      g.writeStartObject();
+      inspectJson(c.store(), c.contents(), g);
+      g.writeEndObject();
+    }
+    g.writeEndArray();
+    g.writeArrayFieldStart("streams");
     for (Survivors.Stream s : sv.streams) {
-      ObjectNode o = streams.addObject().put("account", s.account()).put("name", s.stream()).put("replicas", s.replicas());
+      ObjectNode o = Json.NODES.objectNode().put("account", s.account()).put("name", s.stream()).put("replicas", s.replicas());
       ArrayNode copies = o.putArray("copies");
       for (int k = 0; k < sv.copies.size(); k++) {
         StreamContents c = s.copies().get(k);
@@ -8370,8 +8412,10 @@ final class Reports {
       o.put("recover_from", sv.copies.get(s.chosen()).store().storeDir.toString());
       o.put("why", s.why());
       o.put("only_on_one_copy", s.onlyOnOne());
+      g.writeTree(o);
     }
-    return doc;
+    g.writeEndArray();
+    g.writeEndObject();
   }
 
   /** A stream's contents in inspect --json: null counts when sealed without a key. */
@@ -8403,9 +8447,8 @@ final class Reports {
 
   /** A consumer's position in inspect --json, as the server's consumer info names it. */
   static void positionJson(StreamContents.Position p, ObjectNode o) {
-    ConsumerState st = p.state();
     o.put("state_note", p.unreadable());
-    if (st == null) {
+    if (p.delivered() == null) {
       o.putNull("delivered");
       o.putNull("ack_floor");
       o.putNull("pending");
@@ -8413,10 +8456,10 @@ final class Reports {
       o.putNull("num_pending");
       return;
     }
-    o.putObject("delivered").put("consumer_seq", st.delivered().consumerSeq()).put("stream_seq", st.delivered().streamSeq());
-    o.putObject("ack_floor").put("consumer_seq", st.ackFloor().consumerSeq()).put("stream_seq", st.ackFloor().streamSeq());
-    o.put("pending", st.pending().size());
-    o.put("redelivered", st.redelivered().size());
+    o.putObject("delivered").put("consumer_seq", p.delivered().consumerSeq()).put("stream_seq", p.delivered().streamSeq());
+    o.putObject("ack_floor").put("consumer_seq", p.ackFloor().consumerSeq()).put("stream_seq", p.ackFloor().streamSeq());
+    o.put("pending", p.pending());
+    o.put("redelivered", p.redelivered());
     o.put("num_pending", p.numPending());
   }
 
@@ -8568,8 +8611,7 @@ final class Reports {
 
   /** verify's table per account and stream; true when everything on disk loaded. */
   static boolean loadTable(Store s, LoadCheck check, PrintWriter out) {
-    List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"ACCOUNT", "STREAM", "LOADED", "MESSAGES", "CONSUMERS LOADED/ON DISK", "NOT LOADED"});
+    Table rows = new Table("ACCOUNT", "STREAM", "LOADED", "MESSAGES", "CONSUMERS LOADED/ON DISK", "NOT LOADED");
     int streamsMissing = 0, consumersMissing = 0;
     for (StoredStream st : s.streams) {
       LoadCheck.Loaded loaded = check.streams.get(st.meta().label());
@@ -8577,12 +8619,12 @@ final class Reports {
           .filter(c -> loaded == null || !loaded.consumers().contains(c)).toList();
       if (loaded == null) streamsMissing++;
       consumersMissing += missing.size();
-      rows.add(new String[] {st.meta().account, st.meta().stream, loaded == null ? "NO" : "yes",
+      rows.add(st.meta().account, st.meta().stream, loaded == null ? "NO" : "yes",
           loaded == null ? "-" : String.valueOf(loaded.messages()),
-          (st.consumers().size() - missing.size()) + "/" + st.consumers().size(), String.join(", ", missing)});
+          (st.consumers().size() - missing.size()) + "/" + st.consumers().size(), String.join(", ", missing));
     }
     out.println();
-    Reports.table(rows, out);
+    rows.print(out);
     if (!check.serverWarnings.isEmpty()) {
       out.println("\nThe server's warnings and errors, verbatim:");
       check.serverWarnings.forEach(w -> out.println("  " + w));
@@ -8643,15 +8685,62 @@ final class Reports {
     return m.opened == null ? "sealed" : m.opened.cipher().name().toLowerCase();
   }
 
-  static void table(List<String[]> rows, PrintWriter out) {
-    int[] width = new int[rows.get(0).length];
-    for (String[] r : rows) for (int i = 0; i < r.length; i++) width[i] = Math.max(width[i], r[i].length());
-    StringBuilder line = new StringBuilder();
-    for (String[] r : rows) {
+  /**
+   * Rows printed in columns as wide as their widest cell, two spaces apart: either kept (add, then print), or sized
+   * in a first pass over what they are made from and printed in a second (size, then print for the titles and line
+   * for each row), where a row is cheap to make again. A kept row is one String, each cell after its length and a
+   * colon (a cell may hold any character): a String per cell was most of inspect's memory at 50,000 streams.
+   */
+  static final class Table {
+    private final String[] titles;
+    private final int[] width;
+    private final List<String> kept = new ArrayList<>();
+    private final StringBuilder line = new StringBuilder();
+    private long rows;
+
+    Table(String... titles) {
+      this.titles = titles;
+      width = new int[titles.length];
+      for (int i = 0; i < width.length; i++) width[i] = titles[i].length();
+    }
+
+    /** Widens the columns for a row that {@link #line} prints later. One cell per title. */
+    void size(String... cells) {
+      for (int i = 0; i < width.length; i++) width[i] = Math.max(width[i], cells[i].length());
+      rows++;
+    }
+
+    /** Widens the columns for a row and keeps it for {@link #print}. */
+    void add(String... cells) {
+      size(cells);
       line.setLength(0);
-      for (int i = 0; i < r.length; i++) {
-        line.append(r[i]);
-        if (i < r.length - 1) line.append(" ".repeat(width[i] - r[i].length() + 2));
+      for (String c : cells) line.append(c.length()).append(':').append(c);
+      kept.add(line.toString());
+    }
+
+    /** Whether no row was sized or added. */
+    boolean empty() { return rows == 0; }
+
+    /** Prints the titles, then the rows kept. */
+    void print(PrintWriter out) {
+      line(out, titles);
+      String[] cells = new String[width.length];
+      for (String r : kept) {
+        for (int i = 0, at = 0; i < cells.length; i++) {
+          int colon = r.indexOf(':', at);
+          at = colon + 1 + Integer.parseInt(r, at, colon, 10);
+          cells[i] = r.substring(colon + 1, at);
+        }
+        line(out, cells);
+      }
+    }
+
+    /** Prints one row in the columns as sized so far. */
+    void line(PrintWriter out, String... cells) {
+      line.setLength(0);
+      for (int i = 0; i < cells.length; i++) {
+        line.append(cells[i]);
+        for (int pad = i < cells.length - 1 ? width[i] - cells[i].length() + 2 : 0; pad > 0; pad--) line.append(' ');
       }
       out.println(line);
     }
@@ -8659,14 +8748,13 @@ final class Reports {
 
   /** What became of each stream in a restore or backup; true when every one arrived whole (or was kept). */
   static boolean transfers(List<TransferOutcome> outcomes, PrintWriter out) {
-    List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"ACCOUNT", "STREAM", "REPLICAS", "OUTCOME", "SIZE", "SECONDS"});
+    Table rows = new Table("ACCOUNT", "STREAM", "REPLICAS", "OUTCOME", "SIZE", "SECONDS");
     for (TransferOutcome o : outcomes) {
-      rows.add(new String[] {o.account(), o.stream(), o.replicas() == null ? "?" : String.valueOf(o.replicas()), o.result().word, Progress.size(o.bytes()),
-          String.format("%.1f", o.seconds())});
+      rows.add(o.account(), o.stream(), o.replicas() == null ? "?" : String.valueOf(o.replicas()), o.result().word, Progress.size(o.bytes()),
+          String.format("%.1f", o.seconds()));
     }
     out.println();
-    table(rows, out);
+    rows.print(out);
     out.println();
     for (TransferOutcome o : outcomes) out.println((o.ok() ? "  " : "  NOT DONE ") + o.label() + ": " + o.detail());
     Map<String, List<TransferOutcome>> byAccount = outcomes.stream().collect(Collectors.groupingBy(TransferOutcome::account,
@@ -8974,13 +9062,26 @@ final class InspectCommand implements Callable<Integer> {
         copies.add(new Survivors.Copy(other, readContents(other, keys, verifyData)));
       }
       Survivors survivors = Survivors.compare(copies);
-      if (json) out.println(Json.MAPPER.writeValueAsString(Reports.survivorsJson(survivors)));
-      else Reports.survivorsTable(survivors, out);
+      if (json) {
+        try (JsonGenerator g = Json.MAPPER.createGenerator(out)) {
+          Reports.survivorsJson(survivors, g);
+        }
+        out.println();
+      } else {
+        Reports.survivorsTable(survivors, out);
+      }
       out.flush();
       return 0;
     }
     if (json) {
-      out.println(Json.MAPPER.writeValueAsString(Reports.inspectJson(s, contents).set("cluster", Reports.clusterJson(cluster))));
+      try (JsonGenerator g = Json.MAPPER.createGenerator(out)) { // pretty-printed and leaving out open, as MAPPER is set
+        g.writeStartObject();
+        Reports.inspectJson(s, contents, g);
+        g.writeFieldName("cluster");
+        Reports.clusterJson(cluster, g);
+        g.writeEndObject();
+      }
+      out.println();
     } else {
       Reports.inspectTable(s, contents, out);
       Reports.clusterTable(cluster, s, out);

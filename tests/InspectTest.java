@@ -1,9 +1,12 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -99,5 +102,77 @@ class InspectTest {
     assertEquals(1, r.exit());
     assertTrue(r.err().contains(store.resolve("jetstream") + " is a symbolic link (to " + real.jetstream() + ")"), r.err());
     assertTrue(r.err().contains("js-recover does not follow links out of the store"), r.err());
+  }
+
+  @Test
+  void theTablesStayAlignedWhenCellsAreWiderThanTheirTitlesOrHoldColonsDigitsAndAccents() throws Exception {
+    String wide = "a_stream_name_much_wider_than_its_title", odd = "12:é:3", consumer = "7:ça:va_and_wider_than_CONSUMER";
+    StoreBuilder store = new StoreBuilder(tmp.resolve("store")).stream("$G", wide, 3).stream("$G", odd, 1)
+        .consumer("$G", odd, consumer, 3).consumer("$G", odd, "1", 0);
+
+    Cli.Result r = Cli.run("inspect", store.storeDir.toString());
+
+    assertEquals(0, r.exit(), r.all());
+    List<String> lines = r.out().lines().toList();
+    assertColumns(lines, "ACCOUNT", List.of(List.of("$G", odd, "1"), List.of("$G", wide, "3")));
+    assertColumns(lines, "ACCOUNT  STREAM  CONSUMER", List.of(List.of("$G", odd, "1"), List.of("$G", odd, consumer)));
+  }
+
+  @Test
+  void aStoreWithoutConsumersOrClusterRecordsGivesNeitherTable() throws Exception {
+    StoreBuilder store = new StoreBuilder(tmp.resolve("store")).stream("$G", "S", 3);
+
+    Cli.Result table = Cli.run("inspect", store.storeDir.toString());
+    Cli.Result json = Cli.run("inspect", "--json", store.storeDir.toString());
+
+    assertEquals(0, table.exit(), table.all());
+    assertTrue(table.out().contains("0 consumer(s)\n\nACCOUNT  STREAM  REPLICAS  PLACEMENT  RETENTION  STORAGE  CONSUMERS  "
+        + "CONS. R>1  ENCRYPTED  CHECKSUMS  MSGS  FIRST..LAST  DAMAGED\n$G       S       3         -          limits     file     "
+        + "0          0          no         ok         0     0..0         1 place(s)\n\nContents:\n"), table.out());
+    assertFalse(table.out().contains("Consumers (from o.dat)"), table.out());
+    assertFalse(table.out().contains("Cluster records"), table.out());
+    assertEquals(0, json.exit(), json.all());
+    JsonNode doc = Json.MAPPER.readTree(json.out());
+    assertEquals(0, doc.get("streams").get(0).get("consumers").size());
+    assertTrue(doc.get("cluster").isNull(), json.out());
+  }
+
+  @Test
+  void theJsonIsWrittenAsTheMapperPrettyPrintsIt() throws Exception {
+    StoreBuilder store = new StoreBuilder(tmp.resolve("store")).stream("$G", "S", 3).consumer("$G", "S", "C", 3)
+        .stream("$G", "T", 1).raft("$SYS");
+    Files.writeString(store.streamDir("$G", "T").resolve("meta.sum"), "ffffffffffffffff");
+    StoreBuilder.copyTree(store.storeDir, tmp.resolve("copy"));
+
+    for (Cli.Result r : List.of(Cli.run("inspect", "--json", store.storeDir.toString()),
+        Cli.run("inspect", "--json", store.storeDir.toString(), tmp.resolve("copy").toString()))) {
+      assertEquals(0, r.exit(), r.all());
+      assertEquals(Json.MAPPER.writeValueAsString(Json.MAPPER.readTree(r.out())) + System.lineSeparator(), r.out());
+    }
+  }
+
+  /**
+   * Asserts that under the table whose title line starts with {@code titles}, each row holds its first cells where
+   * the titles start, in the order given.
+   */
+  private static void assertColumns(List<String> lines, String titles, List<List<String>> rows) {
+    int header = -1;
+    for (int k = 0; k < lines.size() && header < 0; k++) if (lines.get(k).startsWith(titles)) header = k;
+    assertTrue(header >= 0, titles + " not found in\n" + String.join("\n", lines));
+    String title = lines.get(header);
+    List<Integer> starts = new ArrayList<>(List.of(0));
+    for (int at = title.indexOf("  "); at >= 0; at = title.indexOf("  ", at)) {
+      while (title.charAt(at) == ' ') at++;
+      starts.add(at);
+    }
+    for (int k = 0; k < rows.size(); k++) {
+      String line = lines.get(header + 1 + k);
+      List<String> cells = rows.get(k);
+      for (int i = 0; i < cells.size(); i++) {
+        int start = starts.get(i);
+        assertTrue(line.startsWith(cells.get(i) + " ", start) && (start == 0 || line.startsWith("  ", start - 2)),
+            "cell " + cells.get(i) + " not at column " + start + " under\n" + title + "\n" + line);
+      }
+    }
   }
 }
