@@ -25,7 +25,13 @@ class ClusterStoreGeneratorTest {
     int consumers = 0;
     for (JsonNode s : report.path("streams")) {
       assertEquals(3, s.path("replicas").asInt(), s.toString());
+      assertEquals(3, s.path("messages").asInt(), "its block reads whole: " + s);
+      assertEquals(0, s.path("damaged").size(), s.toString());
       consumers += s.path("consumers").size();
+      for (JsonNode c : s.path("consumers")) {
+        assertTrue(c.path("state_note").isNull(), "its o.dat decodes: " + c);
+        assertEquals(1, c.path("pending").asInt(), c.toString());
+      }
     }
     assertEquals(12, consumers);
     try (Stream<Path> groups = Files.list(store.jetstream().resolve("$SYS").resolve("_js_"))) {

@@ -1,16 +1,24 @@
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.IntStream;
 
 /**
  * A synthetic survivor of a 3-node cluster at scale (KV-heavy deployments run tens of thousands of streams), as
  * nats-server 2.10+/2.15 writes it: N streams of num_replicas 3, every fourth with placement, M consumers each (M < 1024)
  * (every other one num_replicas 3, the rest 0: inherit), meta.inf as Go's json.Marshal writes it with meta.sum
- * over it, a small message block and index.db per stream, o.dat per consumer, and under $SYS/_js_ the meta group
- * and a Raft group (S-R3F-… or C-R3F-…) per stream and per consumer.
+ * over it, a small message block per stream (three messages, each record hashed as the server hashes it; no index.db,
+ * as a node killed before its clean stop leaves it, so inspect reads the records), an o.dat per consumer (delivered 3,
+ * acknowledged up to 2, one pending), and under $SYS/_js_ the meta group and a Raft group (S-R3F-… or C-R3F-…) per
+ * stream and per consumer, whose files are placeholders (peers, term and vote, a log block that reads as damaged).
  */
 final class ClusterStoreGenerator {
   static final String ACCOUNT = "$G", SYSTEM = "$SYS";
+  /** When the messages were written (2026-11-28T04:47:38Z, after the configs), in nanoseconds. */
+  static final long WRITTEN = 1_795_841_258_000_000_000L;
+  /** Every consumer's: delivered 3, acknowledged up to 2, 3 pending since the messages were written. */
+  static final ConsumerState POSITION = new ConsumerState(new ConsumerState.SeqPair(3, 3), new ConsumerState.SeqPair(2, 2),
+      List.of(new ConsumerState.Pending(3, 3, WRITTEN)), new java.util.TreeMap<>());
 
   private ClusterStoreGenerator() {}
 
@@ -33,8 +41,7 @@ final class ClusterStoreGenerator {
       Path dir = store.streamDir(ACCOUNT, name);
       StoreBuilder.write(dir.resolve("meta.inf"), metaInf);
       StoreBuilder.write(dir.resolve("meta.sum"), StoreBuilder.sum(name, metaInf).getBytes(StandardCharsets.US_ASCII));
-      StoreBuilder.write(dir.resolve("msgs").resolve("1.blk"), ("messages of " + name).getBytes(StandardCharsets.UTF_8));
-      StoreBuilder.write(dir.resolve("msgs").resolve("index.db"), new byte[] {22, 2, 0, 0});
+      StoreBuilder.write(dir.resolve("msgs").resolve("1.blk"), StoreBuilder.messageBlock(name, 1, 1, WRITTEN, WRITTEN + 1, WRITTEN + 2));
       raftGroup(js.resolve("S-R3F-" + groupId('S', i, 0)));
       for (int c = 0; c < consumersPerStream; c++) {
         String consumer = consumerName(c);
@@ -42,7 +49,7 @@ final class ClusterStoreGenerator {
         Path cDir = store.consumerDir(ACCOUNT, name, consumer);
         StoreBuilder.write(cDir.resolve("meta.inf"), cInf);
         StoreBuilder.write(cDir.resolve("meta.sum"), StoreBuilder.sum(name + "/" + consumer, cInf).getBytes(StandardCharsets.US_ASCII));
-        StoreBuilder.write(cDir.resolve("o.dat"), new byte[] {1, 2, 3, 4});
+        StoreBuilder.write(cDir.resolve("o.dat"), ConsumerStateWriter.encode(POSITION, WRITTEN / 1_000_000_000L));
         raftGroup(js.resolve("C-R3F-" + groupId('C', i, c)));
       }
     });
