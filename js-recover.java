@@ -4794,7 +4794,7 @@ final class RecoveryPlan {
     long zip = 22;
     for (MetaAsset a : originalsKept()) {
       for (byte[] b : new byte[][] {a.metaInf, a.metaSum == null ? null : a.metaSum.getBytes(StandardCharsets.ISO_8859_1), a.metaKey}) {
-        if (b != null) zip += 100 + 2L * store.rel(a.dir).length() + b.length;
+        if (b != null) zip += StoredZip.room(store.rel(a.metaInfPath())) + b.length; // meta.sum and meta.key: as long
       }
     }
     long temps = 0;
@@ -5742,6 +5742,12 @@ final class StoredZip implements java.io.Closeable {
   }
 
   @Override public void close() throws IOException { spill.close(); }
+
+  /**
+   * The room on disk an entry named {@code name} takes until finish, beside its bytes: its local header and its
+   * central record twice (in the spill file, then in the zip), each with the extended timestamp.
+   */
+  static long room(String name) { return 30 + 2 * 46 + 3 * (name.getBytes(StandardCharsets.UTF_8).length + 9); }
 
   /** What the local header and the central record share, from the flags to the name's length. */
   private static java.nio.ByteBuffer entry(java.nio.ByteBuffer b, int dosTime, java.util.zip.CRC32 crc, int size, byte[] name) {

@@ -208,6 +208,22 @@ class OriginalsZipTest {
     assertUnzipLists(zip, 66);
   }
 
+  @Test
+  void theRoomPrepareReservesIsWhatTheZipAndItsSpillFileTake() throws Exception {
+    List<Entry> entries = List.of(
+        new Entry("jetstream/$G/streams/ORDERS/meta.inf", "{\"name\":\"ORDERS\"}".getBytes(StandardCharsets.UTF_8), at("2024-05-06T07:08:09Z")),
+        new Entry("jetstream/Ünïcødé/streams/流 ストリーム/meta.sum", "0123456789abcdef".getBytes(StandardCharsets.UTF_8), at("2024-05-06T07:08:09Z")));
+    ByteArrayOutputStream zip = new ByteArrayOutputStream();
+
+    storedZip(zip, entries);
+
+    long room = 0;
+    for (Entry e : entries) room += StoredZip.room(e.name()) + e.bytes().length;
+    ByteBuffer end = ByteBuffer.wrap(zip.toByteArray()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    long centralSize = end.getInt(zip.size() - 22 + 12); // the spill file held the central directory
+    assertEquals(zip.size() - 22 + centralSize, room, "the entries in the zip and their central records in the spill file");
+  }
+
   /** unzip -l and zipinfo (where installed) list every entry without a warning. */
   static void assertUnzipLists(Path zip, int entries) throws Exception {
     if (!Files.isExecutable(Path.of("/usr/bin/unzip"))) {
