@@ -5668,11 +5668,12 @@ final class Backups {
 /**
  * originals.zip's writer: STORED entries in the bytes java.util.zip.ZipOutputStream writes for them (UTF-8 names, the
  * last-modified time in DOS form and as an extra field), so Undo, ZipFile and unzip read it as they always did.
- * ZipOutputStream keeps every ZipEntry for the central directory it writes last (60 MB at 50,000 streams); here each
- * central record is written when its entry is, into a spill file beside the zip that finish copies after the entries,
- * so memory stays the same whatever the count (a spill file rather than reading the local headers back from the
- * zip: writeAtomically's channel is write-only, and the spill file reads back in one sequential pass). It is unlinked
- * as soon as it is open (the open channel keeps it): no run, finished, failed or killed, leaves it behind.
+ * ZipOutputStream keeps every ZipEntry for the central directory it writes last (85 MB for the 300,000 entries of
+ * 50,000 streams); here each central record is written when its entry is, into a spill file beside the zip that
+ * finish copies after the entries, so memory stays the same whatever the count (a spill file rather than reading the
+ * local headers back from the zip: writeAtomically's channel is write-only, and the spill file reads back in one
+ * sequential pass). It is unlinked as soon as it is open (the open channel keeps it): no run, finished, failed or
+ * killed, leaves it behind.
  */
 final class StoredZip implements java.io.Closeable {
   // Zip64 where ZipOutputStream uses it: from 65,535 entries (a 16-bit count) and from 4 GiB (32-bit offsets). An
