@@ -4902,7 +4902,7 @@ final class RecoveryPlan {
     long zip = 22;
     for (MetaAsset a : originalsKept()) {
       for (long length : new long[] {a.metaInfLength, a.metaSum == null ? -1 : a.metaSum.length(), a.metaKey == null ? -1 : a.metaKey.length}) {
-        if (length >= 0) zip += 100 + 2L * store.rel(a.dir()).length() + length;
+        if (length >= 0) zip += StoredZip.room(store.rel(a.metaInfPath())) + length; // meta.sum and meta.key: as long
       }
     }
     long temps = 0;
@@ -5786,6 +5786,123 @@ final class Backups {
   }
 }
 
+/**
+ * originals.zip's writer: STORED entries in the bytes java.util.zip.ZipOutputStream writes for them (UTF-8 names, the
+ * last-modified time in DOS form and as an extra field), so Undo, ZipFile and unzip read it as they always did.
+ * ZipOutputStream keeps every ZipEntry for the central directory it writes last (85 MB for the 300,000 entries of
+ * 50,000 streams); here each central record is written when its entry is, into a spill file beside the zip that
+ * finish copies after the entries, so memory stays the same whatever the count (a spill file rather than reading the
+ * local headers back from the zip: writeAtomically's channel is write-only, and the spill file reads back in one
+ * sequential pass). It is unlinked as soon as it is open (the open channel keeps it): no run, finished, failed or
+ * killed, leaves it behind.
+ */
+final class StoredZip implements java.io.Closeable {
+  // Zip64 where ZipOutputStream uses it: from 65,535 entries (a 16-bit count) and from 4 GiB (32-bit offsets). An
+  // entry's size is a byte[]'s, under 2 GiB: only offsets need the zip64 extra field.
+  private static final long MAGIC = 0xFFFFFFFFL;
+  private static final int MAGIC_COUNT = 0xFFFF, VERSION = 10, VERSION_ZIP64 = 45, UTF8_NAMES = 1 << 11;
+  private static final int LOCAL = 0x04034b50, CENTRAL = 0x02014b50, ZIP64_END = 0x06064b50, ZIP64_LOCATOR = 0x07064b50,
+      END = 0x06054b50; // the records' signatures
+  private final java.io.OutputStream out;
+  private final FileChannel spill;
+  private final java.io.OutputStream central;
+  private long written, centralSize, count;
+
+  StoredZip(java.io.OutputStream out, Path spill) throws IOException {
+    this.out = out;
+    this.spill = FileChannel.open(spill, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    try {
+      Files.delete(spill);
+    } catch (IOException e) {
+      this.spill.close();
+      throw e;
+    }
+    central = new java.io.BufferedOutputStream(java.nio.channels.Channels.newOutputStream(this.spill), 1 << 16);
+  }
+
+  void add(String name, byte[] bytes, FileTime modified) throws IOException {
+    byte[] n = name.getBytes(StandardCharsets.UTF_8), time = timeField(modified);
+    int dosTime = dosTime(modified);
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    crc.update(bytes);
+    java.nio.ByteBuffer local = fields(30 + n.length + time.length).putInt(LOCAL).putShort((short) VERSION);
+    entry(local, dosTime, crc, bytes.length, n).putShort((short) time.length).put(n).put(time);
+    boolean far = written >= MAGIC;
+    short version = (short) (far ? VERSION_ZIP64 : VERSION);
+    java.nio.ByteBuffer record = fields(46 + n.length + (far ? 12 : 0) + time.length).putInt(CENTRAL)
+        .putShort(version).putShort(version);
+    entry(record, dosTime, crc, bytes.length, n).putShort((short) ((far ? 12 : 0) + time.length))
+        .putShort((short) 0).putShort((short) 0).putShort((short) 0).putInt(0).putInt((int) Math.min(written, MAGIC)).put(n);
+    if (far) record.putShort((short) 1).putShort((short) 8).putLong(written);
+    record.put(time);
+    out.write(local.array());
+    out.write(bytes);
+    central.write(record.array());
+    written += local.capacity() + bytes.length;
+    centralSize += record.capacity();
+    count++;
+  }
+
+  /** The central directory and its end: the zip is whole once this returns (out flushed, not closed). */
+  void finish() throws IOException {
+    central.flush();
+    long start = written;
+    java.nio.channels.Channels.newInputStream(spill.position(0)).transferTo(out);
+    written += centralSize;
+    boolean zip64 = count >= MAGIC_COUNT || centralSize >= MAGIC || start >= MAGIC;
+    java.nio.ByteBuffer end = fields((zip64 ? 76 : 0) + 22);
+    if (zip64) {
+      end.putInt(ZIP64_END).putLong(44).putShort((short) VERSION_ZIP64).putShort((short) VERSION_ZIP64).putInt(0).putInt(0)
+          .putLong(count).putLong(count).putLong(centralSize).putLong(start);
+      end.putInt(ZIP64_LOCATOR).putInt(0).putLong(written).putInt(1); // the locator: where the zip64 end record is
+    }
+    short entries = (short) Math.min(count, MAGIC_COUNT);
+    end.putInt(END).putShort((short) 0).putShort((short) 0).putShort(entries).putShort(entries)
+        .putInt((int) Math.min(centralSize, MAGIC)).putInt((int) Math.min(start, MAGIC)).putShort((short) 0);
+    out.write(end.array());
+    out.flush();
+  }
+
+  @Override public void close() throws IOException { spill.close(); }
+
+  /**
+   * The room on disk an entry named {@code name} takes until finish, beside its bytes: its local header and its
+   * central record twice (in the spill file, then in the zip), each with the extended timestamp.
+   */
+  static long room(String name) { return 30 + 2 * 46 + 3 * (name.getBytes(StandardCharsets.UTF_8).length + 9); }
+
+  /** What the local header and the central record share, from the flags to the name's length. */
+  private static java.nio.ByteBuffer entry(java.nio.ByteBuffer b, int dosTime, java.util.zip.CRC32 crc, int size, byte[] name) {
+    return b.putShort((short) UTF8_NAMES).putShort((short) 0).putInt(dosTime).putInt((int) crc.getValue()).putInt(size)
+        .putInt(size).putShort((short) name.length);
+  }
+
+  private static java.nio.ByteBuffer fields(int size) {
+    return java.nio.ByteBuffer.allocate(size).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+  }
+
+  /** Local date and time to 2 seconds, as ZipOutputStream writes it (the first DOS day for older times). */
+  private static int dosTime(FileTime t) {
+    java.time.LocalDateTime d = java.time.LocalDateTime.ofInstant(Instant.ofEpochMilli(t.toMillis()), java.time.ZoneId.systemDefault());
+    if (d.getYear() < 1980) return 1 << 21 | 1 << 16;
+    return (d.getYear() - 1980) << 25 | d.getMonthValue() << 21 | d.getDayOfMonth() << 16 | d.getHour() << 11
+        | d.getMinute() << 5 | d.getSecond() >> 1;
+  }
+
+  /**
+   * The extra field ZipFile's getLastModifiedTime reads (so undo restores the time to the second, as before): the
+   * extended timestamp's signed Unix seconds, or past 2038, where they overflow, NTFS's 100 ns since 1601 (with
+   * access and creation times "not available"), as ZipOutputStream chooses.
+   */
+  private static byte[] timeField(FileTime t) {
+    long seconds = t.to(java.util.concurrent.TimeUnit.SECONDS);
+    if (seconds <= Integer.MAX_VALUE) return fields(9).putShort((short) 0x5455).putShort((short) 5).put((byte) 1).putInt((int) seconds).array();
+    long ntfs = (t.to(java.util.concurrent.TimeUnit.MICROSECONDS) + 11_644_473_600_000_000L) * 10;
+    return fields(36).putShort((short) 0x000a).putShort((short) 32).putInt(0).putShort((short) 1).putShort((short) 24)
+        .putLong(ntfs).putLong(Long.MIN_VALUE).putLong(Long.MIN_VALUE).array();
+  }
+}
+
 final class PrepareRun {
   private final RecoveryPlan plan;
   private final FileOwnership folders, files; // of what the backup holds
@@ -6112,34 +6229,24 @@ final class PrepareRun {
    */
   private void keepOriginals() throws IOException {
     writeAtomically(run.resolve(Backups.ORIGINALS), files, ch -> { // a killed run leaves no torn zip
-      // Not closed here: closing the stream would close the channel before writeAtomically syncs it.
-      java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(buffered(ch));
-      out.setMethod(java.util.zip.ZipOutputStream.STORED);
-      for (MetaAsset a : plan.originalsKept()) {
-        if (a.hasMetaInf()) addEntry(out, a.metaInfPath(), a.metaInf());
-        if (a.metaSum != null) addEntry(out, a.metaSumPath(), a.metaSum.getBytes(StandardCharsets.ISO_8859_1));
-        if (a.metaKey != null) addEntry(out, a.metaKeyPath(), a.metaKey);
+      // The stream is not closed: that would close the channel before writeAtomically syncs it.
+      try (StoredZip out = new StoredZip(buffered(ch), run.resolve(Backups.ORIGINALS + ".central" + StoreWalker.TEMP_SUFFIX))) {
+        for (MetaAsset a : plan.originalsKept()) {
+          if (a.hasMetaInf()) addEntry(out, a.metaInfPath(), a.metaInf());
+          if (a.metaSum != null) addEntry(out, a.metaSumPath(), a.metaSum.getBytes(StandardCharsets.ISO_8859_1));
+          if (a.metaKey != null) addEntry(out, a.metaKeyPath(), a.metaKey);
+        }
+        for (RaftReplay.ConsumerReplay c : plan.replay.consumers()) if (c.original() != null) addEntry(out, c.file().path(), c.original());
+        for (RaftReplay.StreamReplay r : plan.replay.streams()) {
+          for (RaftReplay.NewFile f : r.files()) if (f.original() != null) addEntry(out, f.path(), f.original());
+        }
+        out.finish();
       }
-      for (RaftReplay.ConsumerReplay c : plan.replay.consumers()) if (c.original() != null) addEntry(out, c.file().path(), c.original());
-      for (RaftReplay.StreamReplay r : plan.replay.streams()) {
-        for (RaftReplay.NewFile f : r.files()) if (f.original() != null) addEntry(out, f.path(), f.original());
-      }
-      out.finish();
-      out.flush();
     });
   }
 
-  private void addEntry(java.util.zip.ZipOutputStream out, Path file, byte[] bytes) throws IOException {
-    java.util.zip.ZipEntry e = new java.util.zip.ZipEntry(store.rel(file));
-    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-    crc.update(bytes);
-    e.setSize(bytes.length);
-    e.setCompressedSize(bytes.length);
-    e.setCrc(crc.getValue());
-    e.setLastModifiedTime(Files.getLastModifiedTime(file, LinkOption.NOFOLLOW_LINKS)); // unchanged since read: settled
-    out.putNextEntry(e);
-    out.write(bytes);
-    out.closeEntry();
+  private void addEntry(StoredZip out, Path file, byte[] bytes) throws IOException {
+    out.add(store.rel(file), bytes, Files.getLastModifiedTime(file, LinkOption.NOFOLLOW_LINKS)); // unchanged since read: settled
   }
 
   /**
