@@ -283,8 +283,8 @@ final class Store {
    * block are in MetaAsset.stamp.
    */
   final Map<Path, Long> raftStamps = new ConcurrentHashMap<>();
-  /** The manifests of earlier prepare runs on this store, oldest first. */
-  final List<JsonNode> earlierRuns = new ArrayList<>();
+  /** What the earlier prepare runs on this store left for this one. */
+  Backups.Earlier earlier = new Backups.Earlier(Map.of(), Map.of());
 
   Store(Path storeDir, Path jetstreamDir) {
     this.storeDir = storeDir;
@@ -536,8 +536,8 @@ final class StoreWalker {
    * and consumer: at 10,000 streams a third of inspect's CPU time, for a check only prepare makes).
    */
   static Store walk(Store located, KeyRing keys, boolean forSettleCheck) throws Refusal {
-    located.earlierRuns.addAll(Backups.manifests(located));
-    new StoreWalker(keys, Backups.interruptedSums(located.earlierRuns), forSettleCheck).read(located);
+    located.earlier = Backups.earlier(located);
+    new StoreWalker(keys, located.earlier.interruptedSums(), forSettleCheck).read(located);
     return located;
   }
 
@@ -4237,7 +4237,7 @@ final class ClusterRecords {
   static Path locate(Store store) {
     for (Path r : store.raftDirs) if (Files.isDirectory(r.resolve(Raft.META_GROUP))) return r;
     try {
-      for (Backups.Run run : Backups.runs(store)) {
+      for (Backups.Run run : Backups.runHeads(store)) {
         for (JsonNode moved : run.manifest().path("raft_dirs")) {
           Path r = run.dir().resolve(moved.path("to").asText());
           if (Files.isDirectory(r.resolve(Raft.META_GROUP))) return r;
@@ -4747,7 +4747,7 @@ final class RecoveryPlan {
   RecoveryPlan(Store store, ConsumerRecreation recreation) {
     this.store = store;
     this.recreation = recreation;
-    Map<String, Integer> earlier = Backups.originalReplicas(store.earlierRuns);
+    Map<String, Integer> earlier = store.earlier.originalReplicas();
     for (MetaAsset a : store.assets()) {
       if (!a.readable) continue; // unreadable: a problem prepare refused or --force leaves as is
       MetaRewriter.Edit edit = MetaRewriter.forStandalone(a.kind, a.json());
@@ -5283,11 +5283,11 @@ final class RaftReplay {
   private static boolean pending(Store store, Path raftDir) {
     if (store.raftDirs.contains(raftDir)) return true;
     try {
-      for (Backups.Run run : Backups.runs(store)) {
+      for (Backups.Run run : Backups.runHeads(store)) {
         if (raftDir.startsWith(run.dir())) return !Backups.COMPLETE.equals(run.manifest().path("status").asText());
       }
     } catch (IOException unreadable) {
-      // Backups.manifests refuses the run for it
+      // Backups.earlier refuses the run for it
     }
     return false;
   }
@@ -5671,14 +5671,89 @@ final class Backups {
     String name() { return dir.getFileName().toString(); }
   }
 
-  /** The manifests of earlier runs not undone, oldest first; a damaged one is a refusal, never skipped. */
-  static List<JsonNode> manifests(Store store) throws Refusal {
+  /**
+   * What a later run needs of the earlier ones (not undone): {@code interruptedSums}, meta.inf path -> the meta.sum a
+   * run that did not complete planned for it; {@code originalReplicas}, stream label -> the replicas it had before the
+   * first prepare, from the oldest manifest that knew it (a run that could not read a config recorded null).
+   */
+  record Earlier(Map<String, String> interruptedSums, Map<String, Integer> originalReplicas) {}
+
+  /**
+   * The earlier runs' manifests read member by member for what a later run needs (the tree of a 50,000-stream
+   * manifest was 600 MB of the heap of every command run after prepare); a damaged one is a refusal, never skipped.
+   */
+  static Earlier earlier(Store store) throws Refusal {
+    Earlier earlier = new Earlier(new HashMap<>(), new HashMap<>());
     try {
-      return runs(store).stream().map(Run::manifest).toList();
+      for (Path dir : runDirs(store)) read(dir.resolve(MANIFEST), earlier);
     } catch (IOException e) {
       throw new Refusal("cannot read the manifests in " + root(store) + ": " + e.getMessage()
           + ". Move that folder aside (do not delete it: it holds the originals) and run again.");
     }
+    return earlier;
+  }
+
+  private static void read(Path manifest, Earlier into) throws IOException {
+    Map<String, String> planned = new HashMap<>();
+    Boolean[] complete = {null}; // "status" comes before "changes": a completed run's are skipped, not read
+    members(manifest, (member, p) -> {
+      if (member.equals("status")) {
+        complete[0] = COMPLETE.equals(p.getValueAsString());
+      } else if (member.equals("changes") && !Boolean.TRUE.equals(complete[0])) {
+        forEachObject(p, c -> planned.put(c.path("meta_inf").asText(), c.path("meta_sum").path("to").asText()));
+      } else if (member.equals("streams")) {
+        forEachObject(p, st -> {
+          JsonNode n = st.path("replicas");
+          if (n.isIntegralNumber()) into.originalReplicas().putIfAbsent(st.path("account").asText() + " > " + st.path("stream").asText(), n.intValue());
+        });
+      } else {
+        p.skipChildren();
+      }
+    });
+    if (!Boolean.TRUE.equals(complete[0])) into.interruptedSums().putAll(planned);
+  }
+
+  /**
+   * The earlier runs, oldest first, with only their manifests' top-level values and raft_dirs: where each moved the
+   * Raft state and whether it completed.
+   */
+  static List<Run> runHeads(Store store) throws IOException {
+    List<Run> runs = new ArrayList<>();
+    for (Path dir : runDirs(store)) {
+      ObjectNode head = Json.NODES.objectNode();
+      members(dir.resolve(MANIFEST), (member, p) -> {
+        if (p.currentToken().isScalarValue() || member.equals("raft_dirs")) head.set(member, Json.MAPPER.readTree(p));
+        else p.skipChildren();
+      });
+      runs.add(new Run(dir, head));
+    }
+    return runs;
+  }
+
+  private interface MemberReader {
+    /** Reads or skips the value the parser is at. */
+    void read(String member, com.fasterxml.jackson.core.JsonParser p) throws IOException;
+  }
+
+  /** Each top-level member of a manifest, in file order, without building the whole tree. */
+  private static void members(Path manifest, MemberReader reader) throws IOException {
+    try (com.fasterxml.jackson.core.JsonParser p = Json.MAPPER.createParser(manifest.toFile())) {
+      if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) throw new IOException(manifest + " is no JSON object");
+      while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+        String member = p.currentName();
+        p.nextToken();
+        reader.read(member, p);
+      }
+    }
+  }
+
+  /** Each object of the array the parser is at, as a tree of its own. */
+  private static void forEachObject(com.fasterxml.jackson.core.JsonParser p, Consumer<JsonNode> each) throws IOException {
+    if (p.currentToken() != com.fasterxml.jackson.core.JsonToken.START_ARRAY) {
+      p.skipChildren();
+      return;
+    }
+    while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.START_OBJECT) each.accept(Json.MAPPER.readTree(p));
   }
 
   /**
@@ -5686,8 +5761,15 @@ final class Backups {
    * prepare after an undo starts afresh.
    */
   static List<Run> runs(Store store) throws IOException {
-    Path root = root(store);
     List<Run> runs = new ArrayList<>();
+    for (Path dir : runDirs(store)) runs.add(new Run(dir, Json.MAPPER.readTree(dir.resolve(MANIFEST).toFile())));
+    return runs;
+  }
+
+  /** The folders of {@link #runs}, their manifests not read. */
+  private static List<Path> runDirs(Store store) throws IOException {
+    Path root = root(store);
+    List<Path> runs = new ArrayList<>();
     if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) return runs;
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(root)) {
       List<Path> sorted = new ArrayList<>();
@@ -5703,36 +5785,11 @@ final class Backups {
       for (Path dir : sorted) {
         Path manifest = dir.resolve(MANIFEST);
         if (Files.isRegularFile(manifest, LinkOption.NOFOLLOW_LINKS) && !undone.contains(dir.getFileName().toString())) {
-          runs.add(new Run(dir, Json.MAPPER.readTree(manifest.toFile())));
+          runs.add(dir);
         }
       }
     }
     return runs;
-  }
-
-  /** meta.inf path -> the meta.sum an interrupted run planned for it. */
-  static Map<String, String> interruptedSums(List<JsonNode> runs) {
-    Map<String, String> sums = new HashMap<>();
-    for (JsonNode m : runs) {
-      if (COMPLETE.equals(m.path("status").asText())) continue;
-      for (JsonNode c : m.path("changes")) sums.put(c.path("meta_inf").asText(), c.path("meta_sum").path("to").asText());
-    }
-    return sums;
-  }
-
-  /**
-   * Stream label -> replicas it had before the first prepare, from the oldest manifest that knew it
-   * (a run that could not read a config recorded null).
-   */
-  static Map<String, Integer> originalReplicas(List<JsonNode> runs) {
-    Map<String, Integer> replicas = new HashMap<>();
-    for (JsonNode m : runs) {
-      for (JsonNode s : m.path("streams")) {
-        JsonNode n = s.path("replicas");
-        if (n.isIntegralNumber()) replicas.putIfAbsent(s.path("account").asText() + " > " + s.path("stream").asText(), n.intValue());
-      }
-    }
-    return replicas;
   }
 
   /** The backup's folders: mode, owner and group of jetstream/, so that it is no more readable than the store. */
