@@ -182,7 +182,7 @@ final class MetaAsset {
   /** The server derives the meta.key encryption key from this context (a dot, not a slash). */
   String cryptoContext() { return kind == AssetKind.STREAM ? stream : stream + "." + consumer; }
 
-  /** What {@link #stamp} holds when the meta files are as the walker read them. */
+  /** What {@link #stamp} holds when the meta files and the newest block are as the walker read them. */
   long stampNow() {
     long blockNow = newestBlock == null ? 0 : FileStamp.of(dir().resolve(StoreWalker.MSGS).resolve(newestBlock));
     return FileStamp.of(metaInfPath()) + FileStamp.of(metaSumPath()) + FileStamp.of(metaKeyPath()) + blockNow;
@@ -1313,13 +1313,17 @@ final class StreamContents {
     } catch (IOException noMsgsFolder) {
       // nothing on disk says: the config does
     }
-    return writtenBy29(stream, indexDb, blockIdx);
+    return writtenBy29(stream::config, indexDb, blockIdx);
   }
 
-  /** {@link #writtenBy29(MetaAsset)} for a caller that has looked at msgs/ already. */
-  static boolean writtenBy29(MetaAsset stream, boolean indexDb, boolean blockIdx) {
+  /**
+   * {@link #writtenBy29(MetaAsset)} for a caller that has looked at msgs/ already; {@code config} (null when it does
+   * not read) is asked for only when msgs/ does not say.
+   */
+  static boolean writtenBy29(java.util.function.Supplier<JsonNode> config, boolean indexDb, boolean blockIdx) {
     if (indexDb || blockIdx) return !indexDb;
-    return stream.readable && !stream.config().has("compression");
+    JsonNode cfg = config.get();
+    return cfg != null && !cfg.has("compression");
   }
 
   static StreamContents read(StoredStream s, KeyRing keys, boolean verify) {
@@ -1447,7 +1451,7 @@ final class StreamContents {
     }
 
     JsonNode cfg = m.config();
-    boolean v29 = writtenBy29(m, hasDb, !hasDb
+    boolean v29 = writtenBy29(() -> cfg, hasDb, !hasDb
         && files.keySet().stream().anyMatch(n -> Files.exists(msgs.resolve(n + ".idx"), LinkOption.NOFOLLOW_LINKS)));
     List<List<String[]>> filters = new ArrayList<>();
     List<ConsumerState> states = new ArrayList<>();
@@ -5181,7 +5185,7 @@ final class RaftReplay {
 
     /** The deletes but those written erased: tombstones (2.10+) or the blocks' N.idx (2.9). */
     List<Long> notErased() {
-      List<Long> erased = erased();
+      java.util.Set<Long> erased = new java.util.HashSet<>(erased());
       return tombstones.stream().filter(seq -> !erased.contains(seq)).toList();
     }
 
