@@ -144,6 +144,22 @@ class ErrorPathTest {
     assertEquals(victim + " changed since js-recover read it (other bytes than were read)", e.getCause().getMessage());
   }
 
+  @Test
+  void aFileChangedSinceItWasReadIsSaidAsSuchNotAsAnUnforeseenFailure() throws Exception {
+    picocli.CommandLine cli = JsRecover.commandLine();
+    java.io.StringWriter err = new java.io.StringWriter();
+    cli.setErr(new java.io.PrintWriter(err, true));
+    Path victim = tmp.resolve("store/jetstream/$G/streams/ORDERS/meta.inf");
+
+    int exit = cli.getExecutionExceptionHandler().handleExecutionException(new java.io.UncheckedIOException(
+        new ChangedWhileRead(victim, "other bytes than were read")), cli, cli.parseArgs("inspect", tmp.resolve("store").toString()));
+
+    assertEquals(1, exit);
+    assertEquals("js-recover: " + victim + " changed since js-recover read it (other bytes than were read); nothing was "
+        + "changed. A nats-server (or another process) is still writing this store: stop it, or copy the store again from "
+        + "a stopped one, and run it again.", err.toString().strip());
+  }
+
   Path script(String name, String body) throws Exception {
     Path p = Files.writeString(tmp.resolve(name), "#!/bin/sh\n" + body + "\n");
     Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
