@@ -1368,7 +1368,10 @@ final class StreamContents {
   private void readBlocks(StoredStream s, KeyRing keys, boolean verify, long nowNanos) throws IOException {
     MetaAsset m = stream;
     Path msgs = m.dir().resolve(StoreWalker.MSGS);
-    java.util.TreeMap<Integer, Path> files = MsgBlock.files(msgs);
+    List<Path> listed = MsgBlock.listing(msgs);
+    // what msgs/ holds, looked up by name: a stat per index file looked for threw an exception per absent one
+    java.util.Set<String> names = listed.stream().map(StoreWalker::name).collect(Collectors.toSet());
+    java.util.TreeMap<Integer, Path> files = MsgBlock.files(listed);
     blocks = files.size();
     for (Path p : files.values()) blockBytes += Files.size(p);
     if (m.sealed() && m.opened == null) {
@@ -1404,7 +1407,7 @@ final class StreamContents {
     // What the server trusts: index.db (2.10+), else each block's N.idx (2.9), else the records.
     StreamIndex index = null;
     Path db = msgs.resolve(INDEX_DB);
-    boolean hasDb = Files.exists(db, LinkOption.NOFOLLOW_LINKS);
+    boolean hasDb = names.contains(INDEX_DB);
     if (hasDb) {
       Outcome<StreamIndex> r = StreamIndex.read(m.stream, Files.readAllBytes(db), m.opened);
       int last = r.ok() ? r.value().lastBlock() : 0;
@@ -1429,7 +1432,7 @@ final class StreamContents {
       for (int n : files.keySet()) {
         Path idxFile = msgs.resolve(n + ".idx");
         BlockIndex29 idx = null;
-        if (Files.exists(idxFile, LinkOption.NOFOLLOW_LINKS) && (!m.sealed() || blockKeys.containsKey(n))) {
+        if (names.contains(n + ".idx") && (!m.sealed() || blockKeys.containsKey(n))) {
           Outcome<BlockIndex29> r = BlockIndex29.read(Files.readAllBytes(idxFile), blockKeys.get(n));
           Long lchk = lastChecksum.apply(n);
           if (r.ok() && lchk != null && lchk == r.value().lastChecksum()) idx = r.value();
@@ -1456,7 +1459,7 @@ final class StreamContents {
 
     JsonNode cfg = m.config();
     boolean v29 = writtenBy29(() -> cfg, hasDb, !hasDb
-        && files.keySet().stream().anyMatch(n -> Files.exists(msgs.resolve(n + ".idx"), LinkOption.NOFOLLOW_LINKS)));
+        && files.keySet().stream().anyMatch(n -> names.contains(n + ".idx")));
     List<List<String[]>> filters = new ArrayList<>();
     List<ConsumerState> states = new ArrayList<>();
     for (MetaAsset c : s.consumers()) {
@@ -3163,9 +3166,17 @@ final class MsgBlock {
    * reads. Empty when the folder is absent.
    */
   static java.util.TreeMap<Integer, Path> files(Path msgs) throws IOException {
+    return files(listing(msgs));
+  }
+
+  /** The entries of a stream's msgs/ folder; none when it is not a folder. */
+  static List<Path> listing(Path msgs) throws IOException {
+    return Files.isDirectory(msgs, LinkOption.NOFOLLOW_LINKS) ? Folder.entries(msgs) : List.of();
+  }
+
+  static java.util.TreeMap<Integer, Path> files(List<Path> msgsEntries) {
     java.util.TreeMap<Integer, Path> found = new java.util.TreeMap<>();
-    if (!Files.isDirectory(msgs, LinkOption.NOFOLLOW_LINKS)) return found;
-    for (Path b : Folder.entries(msgs)) {
+    for (Path b : msgsEntries) {
       String n = b.getFileName().toString();
       if (!n.endsWith(".blk")) continue;
       try {
