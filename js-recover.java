@@ -4245,6 +4245,8 @@ final class ClusterRecords {
   /** This node's id when the groups on its disk name exactly one common peer, else null. */
   final String self;
   final List<Placement> placements = new ArrayList<>();
+  /** Each stream's consumers' placements, by its ClusterInventory.key: a scan of every placement per stream was quadratic. */
+  private final Map<String, List<Placement>> consumerPlacements = new HashMap<>();
 
   private ClusterRecords(Path raftDir, ClusterInventory inventory, String self) {
     this.raftDir = raftDir;
@@ -4302,6 +4304,10 @@ final class ClusterRecords {
       placed[i] = cr.place(a.asset(), a.meta() != null, stored, jsKey);
     });
     cr.placements.addAll(List.of(placed));
+    for (Placement p : placed) {
+      ClusterAsset a = p.asset();
+      if (a.consumer() != null) cr.consumerPlacements.computeIfAbsent(ClusterInventory.key(a.account(), a.stream()), k -> new ArrayList<>()).add(p);
+    }
     return cr;
   }
 
@@ -4393,8 +4399,12 @@ final class ClusterRecords {
 
   /** The acks a stream's consumers' logs hold beyond their stored ack floors. */
   long raftOnlyAcks(ClusterAsset stream) {
-    return placements.stream().filter(p -> p.asset().consumer() != null && p.asset().account().equals(stream.account())
-        && p.asset().stream().equals(stream.stream())).mapToLong(Placement::raftOnly).sum();
+    return consumerPlacementsOf(stream).stream().mapToLong(Placement::raftOnly).sum();
+  }
+
+  /** The placements of a stream's consumers in the inventory. */
+  List<Placement> consumerPlacementsOf(ClusterAsset stream) {
+    return consumerPlacements.getOrDefault(ClusterInventory.key(stream.account(), stream.stream()), List.of());
   }
 }
 
@@ -5289,9 +5299,8 @@ final class RaftReplay {
    */
   private static Map<Long, Boolean> workQueueAcks(ClusterRecords cr, ClusterAsset stream) {
     Map<Long, Boolean> acked = new HashMap<>();
-    for (ClusterRecords.Placement c : cr.placements) {
-      ClusterAsset a = c.asset();
-      if (a.consumer() == null || c.log() == null || !a.account().equals(stream.account()) || !a.stream().equals(stream.stream())) continue;
+    for (ClusterRecords.Placement c : cr.consumerPlacementsOf(stream)) {
+      if (c.log() == null) continue;
       long commit = c.log().group.knownCommit();
       c.log().acks.forEach(ack -> acked.merge(ack.streamSeq(), ack.index() > commit, Boolean::logicalAnd));
     }

@@ -34,6 +34,13 @@ class ClusterStoreGeneratorTest {
       }
     }
     assertEquals(12, consumers);
+    JsonNode cluster = report.path("cluster");
+    assertEquals("snap.1.5", cluster.path("meta").path("snapshot").asText(), "the meta snapshot reads whole: " + cluster.path("meta"));
+    assertEquals(6 + 12, cluster.path("assets").size(), "the inventory assigns every stream and consumer");
+    for (JsonNode a : cluster.path("assets")) {
+      assertTrue(a.path("on_this_disk").asBoolean(), "found on this disk: " + a);
+      assertEquals(ClusterStoreGenerator.PEERS.size(), a.path("peers").size(), a.toString());
+    }
     try (Stream<Path> groups = Files.list(store.jetstream().resolve("$SYS").resolve("_js_"))) {
       assertEquals(1 + 6 + 12, groups.count(), "the meta group and one Raft group per stream and per consumer");
     }

@@ -9,8 +9,9 @@ import java.util.stream.IntStream;
  * (every other one num_replicas 3, the rest 0: inherit), meta.inf as Go's json.Marshal writes it with meta.sum
  * over it, a small message block per stream (three messages, each record hashed as the server hashes it; no index.db,
  * as a node killed before its clean stop leaves it, so inspect reads the records), an o.dat per consumer (delivered 3,
- * acknowledged up to 2, one pending), and under $SYS/_js_ the meta group and a Raft group (S-R3F-… or C-R3F-…) per
- * stream and per consumer, whose files are placeholders (peers, term and vote, a log block that reads as damaged).
+ * acknowledged up to 2, one pending), and under $SYS/_js_ the meta group, whose snapshot assigns every stream and
+ * consumer to three peers as a cleanly stopped meta leader leaves it, and a Raft group (S-R3F-… or C-R3F-…) per stream
+ * and per consumer, whose files are placeholders (peers, term and vote, a log block that reads as damaged).
  */
 final class ClusterStoreGenerator {
   static final String ACCOUNT = "$G", SYSTEM = "$SYS";
@@ -19,6 +20,9 @@ final class ClusterStoreGenerator {
   /** Every consumer's: delivered 3, acknowledged up to 2, 3 pending since the messages were written. */
   static final ConsumerState POSITION = new ConsumerState(new ConsumerState.SeqPair(3, 3), new ConsumerState.SeqPair(2, 2),
       List.of(new ConsumerState.Pending(3, 3, WRITTEN)), new java.util.TreeMap<>());
+
+  /** The meta group's peers: node ids of servers n1, n2 and n3. */
+  static final List<String> PEERS = List.of(Raft.nodeId("n1"), Raft.nodeId("n2"), Raft.nodeId("n3"));
 
   private ClusterStoreGenerator() {}
 
@@ -32,7 +36,7 @@ final class ClusterStoreGenerator {
   static StoreBuilder generate(Path storeDir, int streams, int consumersPerStream) {
     StoreBuilder store = new StoreBuilder(storeDir);
     Path js = store.jetstream().resolve(SYSTEM).resolve("_js_");
-    raftGroup(js.resolve("_meta_"));
+    String[] assignments = new String[streams];
     // Files are written in parallel: generating the 50,000-stream store one file at a time takes minutes.
     IntStream.range(0, streams).parallel().forEach(i -> {
       String name = streamName(i);
@@ -43,6 +47,8 @@ final class ClusterStoreGenerator {
       StoreBuilder.write(dir.resolve("meta.sum"), StoreBuilder.sum(name, metaInf).getBytes(StandardCharsets.US_ASCII));
       StoreBuilder.write(dir.resolve("msgs").resolve("1.blk"), StoreBuilder.messageBlock(name, 1, 1, WRITTEN, WRITTEN + 1, WRITTEN + 2));
       raftGroup(js.resolve("S-R3F-" + groupId('S', i, 0)));
+      StringBuilder assignment = new StringBuilder("{\"client\":{\"acc\":\"" + ACCOUNT + "\"},\"created\":\"2026-11-28T04:47:37Z\","
+          + "\"stream\":" + new String(metaInf, StandardCharsets.UTF_8) + ",\"group\":" + group('S', i, 0) + ",\"Consumers\":[");
       for (int c = 0; c < consumersPerStream; c++) {
         String consumer = consumerName(c);
         byte[] cInf = consumerJson(consumer, c % 2 == 0 ? 3 : 0).getBytes(StandardCharsets.UTF_8);
@@ -51,9 +57,53 @@ final class ClusterStoreGenerator {
         StoreBuilder.write(cDir.resolve("meta.sum"), StoreBuilder.sum(name + "/" + consumer, cInf).getBytes(StandardCharsets.US_ASCII));
         StoreBuilder.write(cDir.resolve("o.dat"), ConsumerStateWriter.encode(POSITION, WRITTEN / 1_000_000_000L));
         raftGroup(js.resolve("C-R3F-" + groupId('C', i, c)));
+        assignment.append(c == 0 ? "" : ",").append("{\"name\":\"").append(consumer).append("\",\"stream\":\"").append(name)
+            .append("\",\"client\":{\"acc\":\"").append(ACCOUNT).append("\"},\"consumer\":").append(new String(cInf, StandardCharsets.UTF_8))
+            .append(",\"group\":").append(group('C', i, c)).append('}');
       }
+      assignments[i] = assignment.append("]}").toString();
     });
+    metaGroup(js.resolve("_meta_"), ("[" + String.join(",", assignments) + "]").getBytes(StandardCharsets.UTF_8));
     return store;
+  }
+
+  private static String group(char kind, int stream, int consumer) {
+    return "{\"name\":\"" + kind + "-R3F-" + groupId(kind, stream, consumer) + "\",\"peers\":[\"" + String.join("\",\"", PEERS)
+        + "\"],\"store\":\"file\"}";
+  }
+
+  /**
+   * The meta group as a cleanly stopped leader leaves it: peers and term, and a snapshot at index 5 of every
+   * assignment, {@code u64 term | u64 index | u32 len | peer state | s2 block of the JSON | hash keyed sha256(_meta_)};
+   * the s2 block holds the JSON as one literal, which every s2 decoder reads.
+   */
+  private static void metaGroup(Path dir, byte[] assignments) {
+    java.io.ByteArrayOutputStream snap = new java.io.ByteArrayOutputStream();
+    littleEndian(snap, 1, 8);
+    littleEndian(snap, 5, 8);
+    littleEndian(snap, 8 + 8L * PEERS.size() + 2, 4);
+    littleEndian(snap, PEERS.size(), 4);
+    littleEndian(snap, PEERS.size(), 4);
+    PEERS.forEach(id -> snap.writeBytes(id.getBytes(StandardCharsets.ISO_8859_1)));
+    littleEndian(snap, 0, 2); // no domain extension
+    for (long n = assignments.length; ; n >>>= 7) { // s2: the decoded length as a uvarint, then one literal (tag 63)
+      if (n < 0x80) {
+        snap.write((int) n);
+        break;
+      }
+      snap.write((int) (n & 0x7f | 0x80));
+    }
+    snap.write(0xfc);
+    littleEndian(snap, assignments.length - 1, 4);
+    snap.writeBytes(assignments);
+    byte[] body = snap.toByteArray();
+    littleEndian(snap, HighwayHash64.keyedBy(Raft.META_GROUP).hashBytes(body, 0, body.length), 8);
+    StoreBuilder.write(dir.resolve(Raft.SNAPSHOTS).resolve("snap.1.5"), snap.toByteArray());
+    StoreBuilder.write(dir.resolve("tav.idx"), new byte[16]);
+  }
+
+  private static void littleEndian(java.io.ByteArrayOutputStream out, long v, int bytes) {
+    for (int k = 0; k < bytes; k++) out.write((int) (v >>> (8 * k)) & 0xff);
   }
 
   /** A stream config as 2.15 writes it (2.10 writes the same but for allow_msg_ttl). */
