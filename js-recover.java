@@ -3881,9 +3881,21 @@ final class Raft {
 }
 
 /** A stream or consumer as the meta group assigned it. {@code from} says which record last set it. */
-record ClusterAsset(String account, String stream, String consumer, JsonNode config, String group, List<String> peers,
-    String storage, String from, String created) {
-  boolean memory() { return "memory".equals(storage) || (config != null && config.path("mem_storage").asBoolean(false)); }
+record ClusterAsset(String account, String stream, String consumer, byte[] configJson, String group, List<String> peers,
+    String storage, boolean memStorage, String from, String created) {
+  /**
+   * The config the assignment holds (null when it holds none), decoded again on each call: an inventory keeps a
+   * config per stream and consumer, and as trees (every number a BigInteger node) they outweighed the rest of a store.
+   */
+  JsonNode config() {
+    try {
+      return configJson == null ? null : Json.MAPPER.readTree(configJson);
+    } catch (IOException e) {
+      throw new UncheckedIOException("js-recover wrote these bytes from a decoded config", e);
+    }
+  }
+
+  boolean memory() { return "memory".equals(storage) || memStorage; }
 }
 
 /**
@@ -3976,15 +3988,28 @@ final class ClusterInventory {
       notes.add(from + ": snapshot data does not decode (s2: " + json.damage().why() + ")");
       return;
     }
-    try {
-      JsonNode all = Json.MAPPER.readTree(json.value());
-      for (JsonNode sa : all) {
-        ClusterAsset s = stream(sa, "snapshot " + from);
-        streams.put(key(s.account(), s.stream()), s);
-        for (JsonNode ca : sa.path("Consumers")) putConsumer(consumer(ca, "snapshot " + from));
+    // Assignment by assignment: a tree of the whole snapshot (50,000 streams: about 100 MB of JSON) would be held at
+    // once. Applied only once all of it parsed, as before.
+    List<ClusterAsset> read = new ArrayList<>();
+    try (com.fasterxml.jackson.core.JsonParser p = Json.MAPPER.createParser(json.value())) {
+      com.fasterxml.jackson.core.JsonToken first = p.nextToken();
+      if (first == null) return;
+      if (first != com.fasterxml.jackson.core.JsonToken.START_ARRAY) {
+        notes.add(from + ": snapshot JSON is not a list of stream assignments");
+        return;
+      }
+      while (p.nextToken() != com.fasterxml.jackson.core.JsonToken.END_ARRAY) {
+        JsonNode sa = Json.MAPPER.readTree(p);
+        read.add(stream(sa, "snapshot " + from));
+        for (JsonNode ca : sa.path("Consumers")) read.add(consumer(ca, "snapshot " + from));
       }
     } catch (IOException e) {
       notes.add(from + ": snapshot JSON does not parse: " + e.getMessage());
+      return;
+    }
+    for (ClusterAsset a : read) {
+      if (a.consumer() == null) streams.put(key(a.account(), a.stream()), a);
+      else putConsumer(a);
     }
   }
 
@@ -4042,18 +4067,29 @@ final class ClusterInventory {
 
   private ClusterAsset stream(JsonNode sa, String from) {
     JsonNode g = sa.path("group");
-    return new ClusterAsset(account(sa), sa.path("stream").path("name").asText(""), null, sa.get("stream"),
-        g.path("name").asText(null), ids(g.path("peers")), g.path("store").asText(sa.path("stream").path("storage").asText("")), from,
-        sa.path("created").asText(null));
+    return new ClusterAsset(account(sa), sa.path("stream").path("name").asText(""), null, compact(sa.get("stream")),
+        g.path("name").asText(null), ids(g.path("peers")), g.path("store").asText(sa.path("stream").path("storage").asText("")),
+        sa.path("stream").path("mem_storage").asBoolean(false), from, sa.path("created").asText(null));
   }
 
   private ClusterAsset consumer(JsonNode ca, String from) {
     JsonNode g = ca.path("group");
     String name = ca.path("name").asText("");
     if (name.isEmpty()) name = ca.path("consumer").path("durable_name").asText("");
-    return new ClusterAsset(account(ca), ca.path("stream").asText(""), name, ca.get("consumer"), g.path("name").asText(null),
-        ids(g.path("peers")), g.path("store").asText(ca.path("consumer").path("mem_storage").asBoolean(false) ? "memory" : "file"), from,
-        ca.path("created").asText(null));
+    boolean memStorage = ca.path("consumer").path("mem_storage").asBoolean(false);
+    return new ClusterAsset(account(ca), ca.path("stream").asText(""), name, compact(ca.get("consumer")), g.path("name").asText(null),
+        ids(g.path("peers")), g.path("store").asText(memStorage ? "memory" : "file"), memStorage, from, ca.path("created").asText(null));
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectWriter COMPACT = Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT);
+
+  /** A config as the compact JSON ClusterAsset keeps. */
+  private static byte[] compact(JsonNode config) {
+    try {
+      return config == null ? null : COMPACT.writeValueAsBytes(config);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   private static List<String> ids(JsonNode peers) {
@@ -4653,7 +4689,8 @@ final class ConsumerRecreation {
         || name.endsWith(StoreWalker.TEMP_SUFFIX)) {
       return "its name cannot be a folder name";
     }
-    if (a.config() != null && a.config().path("durable_name").asText("").isEmpty()) {
+    JsonNode config = a.config();
+    if (config != null && config.path("durable_name").asText("").isEmpty()) {
       return "an ephemeral consumer (no durable name): the client it served is gone, and a server removes it once it has "
           + "been inactive for its inactive_threshold";
     }
@@ -4661,14 +4698,14 @@ final class ConsumerRecreation {
       return stream.sealed() ? "its stream is encrypted and its config did not open: pass the cluster's JetStream key "
           + "(--key-file FILE) to recreate it" : "its stream's config cannot be read";
     }
-    if (a.config() == null || !a.config().isObject()) return "its assignment holds no config";
+    if (config == null || !config.isObject()) return "its assignment holds no config";
     Path dir = stream.dir().resolve(StoreWalker.CONSUMERS).resolve(name);
     if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) return store.rel(dir) + " exists but is no consumer folder; left as is";
     // meta.inf is FileConsumerInfo: Created and Name, then the config's own members.
     ObjectNode info = Json.NODES.objectNode();
     info.put("Created", a.created() != null ? a.created() : Instant.now().toString());
     info.put("Name", name);
-    info.setAll((ObjectNode) a.config().deepCopy());
+    info.setAll((ObjectNode) config); // decoded for this call: nothing else holds it
     List<MetaRewriter.FieldChange> fields = new ArrayList<>();
     JsonNode memory = info.remove("mem_storage");
     if (memory != null && !memory.isNull()) fields.add(new MetaRewriter.FieldChange("mem_storage", memory, null));
