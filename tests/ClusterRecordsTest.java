@@ -145,6 +145,41 @@ class ClusterRecordsTest {
     assertEquals(before, StoreBuilder.treeDigest(store), "inspect changed the store");
   }
 
+  /** The inventory a meta snapshot holding {@code json} (s2-compressed, as the server writes it) gives. */
+  private static ClusterInventory inventoryOf(String json) {
+    Raft.Snapshot snap = new Raft.Snapshot("snap.1.5", 1, 5, new Raft.Peers(3, ClusterStoreGenerator.PEERS),
+        ClusterStoreGenerator.s2Block(json.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    return ClusterInventory.of(new Raft.Group("_meta_", Path.of("_meta_"), snap, null, null, List.of(), List.of(), false));
+  }
+
+  private static final String ASSIGNMENT = "{\"client\":{\"acc\":\"ORDERS_ACC\"},\"stream\":{\"name\":\"ORDERS\","
+      + "\"max_msgs\":18446744073709551615,\"num_replicas\":3},\"group\":{\"name\":\"S-R3F-x1\",\"peers\":[],\"store\":\"file\"},"
+      + "\"Consumers\":[{\"name\":\"c1\",\"stream\":\"ORDERS\",\"client\":{\"acc\":\"ORDERS_ACC\"},"
+      + "\"consumer\":{\"durable_name\":\"c1\",\"mem_storage\":true},\"group\":{\"name\":\"C-R3F-x2\",\"store\":\"file\"}}]}";
+
+  @Test void anAssignmentsConfigComesBackWithEveryNumberAsTheSnapshotHoldsIt() {
+    ClusterInventory inv = inventoryOf("[" + ASSIGNMENT + "]");
+    assertEquals(List.of(), inv.notes);
+    ClusterAsset orders = inv.streams.get(ClusterInventory.key("ORDERS_ACC", "ORDERS"));
+    assertEquals(new java.math.BigInteger("18446744073709551615"), orders.config().path("max_msgs").bigIntegerValue(), "a uint64 limit");
+    ClusterAsset c1 = inv.consumersOf(orders).get(0);
+    assertEquals("c1", c1.config().path("durable_name").asText());
+    assertTrue(c1.memory(), "a consumer whose config says mem_storage lives in memory, whatever its group's store says");
+  }
+
+  @Test void aMetaSnapshotWhoseJsonBreaksOffIsNamedAndAddsNoneOfItsAssignments() {
+    ClusterInventory inv = inventoryOf("[" + ASSIGNMENT + ",{\"client\":");
+    assertTrue(inv.streams.isEmpty() && inv.consumers.isEmpty(), "the assignments before the break are not taken either");
+    assertEquals(1, inv.notes.size(), inv.notes.toString());
+    assertTrue(inv.notes.get(0).startsWith("snap.1.5: snapshot JSON does not parse: "), inv.notes.toString());
+  }
+
+  @Test void aMetaSnapshotThatIsNoListOfAssignmentsIsNamed() {
+    ClusterInventory inv = inventoryOf("{\"ORDERS\":" + ASSIGNMENT + "}");
+    assertTrue(inv.streams.isEmpty());
+    assertEquals(List.of("snap.1.5: snapshot JSON is not a list of stream assignments"), inv.notes);
+  }
+
   @Test void aSnapshotOfAClusterWithoutStreamsIsAnEmptyInventory() {
     // 2.15 writes snap.<t>.<i> with no data at all while the cluster holds no stream: header, peer state, hash
     byte[] peers = {3, 0, 0, 0, 1, 0, 0, 0, 'f', 'j', 'F', 'y', 'E', 'j', 'c', '1', 0, 0};

@@ -86,20 +86,27 @@ final class ClusterStoreGenerator {
     littleEndian(snap, PEERS.size(), 4);
     PEERS.forEach(id -> snap.writeBytes(id.getBytes(StandardCharsets.ISO_8859_1)));
     littleEndian(snap, 0, 2); // no domain extension
-    for (long n = assignments.length; ; n >>>= 7) { // s2: the decoded length as a uvarint, then one literal (tag 63)
-      if (n < 0x80) {
-        snap.write((int) n);
-        break;
-      }
-      snap.write((int) (n & 0x7f | 0x80));
-    }
-    snap.write(0xfc);
-    littleEndian(snap, assignments.length - 1, 4);
-    snap.writeBytes(assignments);
+    snap.writeBytes(s2Block(assignments));
     byte[] body = snap.toByteArray();
     littleEndian(snap, HighwayHash64.keyedBy(Raft.META_GROUP).hashBytes(body, 0, body.length), 8);
     StoreBuilder.write(dir.resolve(Raft.SNAPSHOTS).resolve("snap.1.5"), snap.toByteArray());
     StoreBuilder.write(dir.resolve("tav.idx"), new byte[16]);
+  }
+
+  /** An s2 block of {@code plain}: its length as a uvarint, then all of it as one literal (tag 63), as any decoder reads. */
+  static byte[] s2Block(byte[] plain) {
+    java.io.ByteArrayOutputStream block = new java.io.ByteArrayOutputStream();
+    for (long n = plain.length; ; n >>>= 7) {
+      if (n < 0x80) {
+        block.write((int) n);
+        break;
+      }
+      block.write((int) (n & 0x7f | 0x80));
+    }
+    block.write(0xfc);
+    littleEndian(block, plain.length - 1, 4);
+    block.writeBytes(plain);
+    return block.toByteArray();
   }
 
   private static void littleEndian(java.io.ByteArrayOutputStream out, long v, int bytes) {
