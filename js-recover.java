@@ -3698,6 +3698,12 @@ final class Raft {
 
     /** No snapshot, and the log from its first entry on: the log alone holds the group's whole state. */
     boolean wholeLog() { return snapshot == null && !log.isEmpty() && log.get(0).index() == 1; }
+
+    /** This group with its snapshot's data left out: what is kept to report once the data has been applied. */
+    Group withoutSnapshotData() {
+      return snapshot == null ? this : new Group(name, dir, new Snapshot(snapshot.file(), snapshot.term(), snapshot.index(),
+          snapshot.peers(), new byte[0]), peers, commitFile, log, damage, sealedWithoutKey);
+    }
   }
 
   private Raft() {}
@@ -3920,12 +3926,22 @@ final class ClusterInventory {
   /** What limits this inventory, in plain words. */
   final List<String> notes = new ArrayList<>();
 
+  /**
+   * One instance of each name, peer list and origin the assignments repeat (the account, the stream in each of its
+   * consumers' assignments, the peers of every group, "file"): an inventory holds a set per stream and consumer.
+   */
+  private final Map<Object, Object> shared = new HashMap<>();
+
   private ClusterInventory(Raft.Group meta) { this.meta = meta; }
+
+  @SuppressWarnings("unchecked")
+  private <T> T shared(T value) { return value == null ? null : (T) shared.computeIfAbsent(value, v -> v); }
 
   static String key(String account, String stream) { return account + '\0' + stream; }
 
   static ClusterInventory of(Raft.Group meta) {
-    ClusterInventory inv = new ClusterInventory(meta);
+    // the meta snapshot's data (50,000 streams: about 100 MB) is applied below and not kept
+    ClusterInventory inv = new ClusterInventory(meta.withoutSnapshotData());
     meta.damage().forEach(d -> inv.notes.add("_meta_/" + d));
     if (meta.peers() != null) inv.setPeers(meta.peers());
     if (meta.snapshot() != null) {
@@ -4067,9 +4083,9 @@ final class ClusterInventory {
 
   private ClusterAsset stream(JsonNode sa, String from) {
     JsonNode g = sa.path("group");
-    return new ClusterAsset(account(sa), sa.path("stream").path("name").asText(""), null, compact(sa.get("stream")),
-        g.path("name").asText(null), ids(g.path("peers")), g.path("store").asText(sa.path("stream").path("storage").asText("")),
-        sa.path("stream").path("mem_storage").asBoolean(false), from, sa.path("created").asText(null));
+    return new ClusterAsset(shared(account(sa)), shared(sa.path("stream").path("name").asText("")), null, compact(sa.get("stream")),
+        g.path("name").asText(null), ids(g.path("peers")), shared(g.path("store").asText(sa.path("stream").path("storage").asText(""))),
+        sa.path("stream").path("mem_storage").asBoolean(false), shared(from), sa.path("created").asText(null));
   }
 
   private ClusterAsset consumer(JsonNode ca, String from) {
@@ -4077,8 +4093,9 @@ final class ClusterInventory {
     String name = ca.path("name").asText("");
     if (name.isEmpty()) name = ca.path("consumer").path("durable_name").asText("");
     boolean memStorage = ca.path("consumer").path("mem_storage").asBoolean(false);
-    return new ClusterAsset(account(ca), ca.path("stream").asText(""), name, compact(ca.get("consumer")), g.path("name").asText(null),
-        ids(g.path("peers")), g.path("store").asText(memStorage ? "memory" : "file"), memStorage, from, ca.path("created").asText(null));
+    return new ClusterAsset(shared(account(ca)), shared(ca.path("stream").asText("")), shared(name), compact(ca.get("consumer")),
+        g.path("name").asText(null), ids(g.path("peers")), shared(g.path("store").asText(memStorage ? "memory" : "file")), memStorage,
+        shared(from), ca.path("created").asText(null));
   }
 
   private static final com.fasterxml.jackson.databind.ObjectWriter COMPACT = Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT);
@@ -4092,10 +4109,10 @@ final class ClusterInventory {
     }
   }
 
-  private static List<String> ids(JsonNode peers) {
+  private List<String> ids(JsonNode peers) {
     List<String> ids = new ArrayList<>();
-    peers.forEach(p -> ids.add(p.asText()));
-    return List.copyOf(ids);
+    peers.forEach(p -> ids.add(shared(p.asText())));
+    return shared(List.copyOf(ids));
   }
 
   /** Streams and consumers together, by their keys. */
