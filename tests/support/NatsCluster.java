@@ -217,14 +217,41 @@ final class NatsCluster implements AutoCloseable {
     }
   }
 
-  /** Ports free right now on 127.0.0.1, held open together so that they are distinct. */
+  /**
+   * Ports free right now on 127.0.0.1, held open together so that they are distinct, and below the kernel's ephemeral
+   * range: a port from that range, let go, can be handed to the next listener on port 0 before its node binds it
+   * (a node's own monitor port, on -1, once took its route port).
+   */
   private static List<Integer> freePorts(int count) throws IOException {
+    int below = ephemeralLow();
+    java.util.Random random = new java.util.Random();
     List<ServerSocket> sockets = new ArrayList<>();
     try {
-      for (int i = 0; i < count; i++) sockets.add(new ServerSocket(0, 1, InetAddress.getLoopbackAddress()));
+      for (int tries = 0; sockets.size() < count; tries++) {
+        if (below <= LOWEST_PORT + count || tries > 1000) { // no room below the range: the range it is
+          sockets.add(new ServerSocket(0, 1, InetAddress.getLoopbackAddress()));
+          continue;
+        }
+        try {
+          sockets.add(new ServerSocket(LOWEST_PORT + random.nextInt(below - LOWEST_PORT), 1, InetAddress.getLoopbackAddress()));
+        } catch (java.net.BindException taken) {
+          // another process has it: try another
+        }
+      }
       return sockets.stream().map(ServerSocket::getLocalPort).toList();
     } finally {
       for (ServerSocket s : sockets) s.close();
+    }
+  }
+
+  private static final int LOWEST_PORT = 10_000;
+
+  /** The first port the kernel hands out for port 0 (Linux: net.ipv4.ip_local_port_range). */
+  private static int ephemeralLow() {
+    try {
+      return Integer.parseInt(Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim().split("\\s+")[0]);
+    } catch (IOException | RuntimeException unknown) {
+      return 32_768; // the kernel's default
     }
   }
 }
