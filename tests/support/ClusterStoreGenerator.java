@@ -73,7 +73,7 @@ final class ClusterStoreGenerator {
   }
 
   /**
-   * The meta group as a cleanly stopped leader leaves it: peers and term, and a snapshot at index 5 of every
+   * The meta group as a cleanly stopped leader leaves it: term and vote, and a snapshot at index 5 of every
    * assignment, {@code u64 term | u64 index | u32 len | peer state | s2 block of the JSON | hash keyed sha256(_meta_)};
    * the s2 block holds the JSON as one literal, which every s2 decoder reads.
    */
@@ -96,13 +96,7 @@ final class ClusterStoreGenerator {
   /** An s2 block of {@code plain}: its length as a uvarint, then all of it as one literal (tag 63), as any decoder reads. */
   static byte[] s2Block(byte[] plain) {
     java.io.ByteArrayOutputStream block = new java.io.ByteArrayOutputStream();
-    for (long n = plain.length; ; n >>>= 7) {
-      if (n < 0x80) {
-        block.write((int) n);
-        break;
-      }
-      block.write((int) (n & 0x7f | 0x80));
-    }
+    ConsumerStateWriter.uvarint(block, plain.length);
     block.write(0xfc);
     littleEndian(block, plain.length - 1, 4);
     block.writeBytes(plain);
